@@ -1,0 +1,57 @@
+using System.CommandLine;
+using ModelLedger.Engine.Generation;
+using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Runtime;
+
+namespace ModelLedger.Cli;
+
+/// <summary>Options shared by the verbs that load a model; parsed here once into engine types.</summary>
+internal sealed class ModelOptions
+{
+    public readonly Option<string> Model = new("--model") { Required = true, Description = "HF model directory (config.json, model.safetensors, tokenizer.json)" };
+    public readonly Option<string> Device = new("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
+    public readonly Option<string> DType = new("--dtype") { DefaultValueFactory = _ => "float32", Description = "float32, bfloat16 or float16" };
+
+    public IEnumerable<Option> All => [Model, Device, DType];
+
+    public PretrainedModel Load(ParseResult p) => PretrainedModel.Load(p.GetValue(Model)!,
+        TorchRuntime.ParseDevice(p.GetValue(Device)!), TorchRuntime.ParseDType(p.GetValue(DType)!));
+}
+
+/// <summary>Sampling flags; unset flags fall back to the model's generation_config.json.</summary>
+internal sealed class SamplingOptions
+{
+    public readonly Option<int?> MaxNewTokens = new("--max-new-tokens") { Description = "Most tokens to generate" };
+    public readonly Option<double?> Temperature = new("--temperature") { Description = "0 = greedy" };
+    public readonly Option<double?> TopP = new("--top-p") { Description = "Nucleus sampling mass (0, 1]" };
+    public readonly Option<int?> TopK = new("--top-k") { Description = "Keep the k most likely tokens (0 = off)" };
+    public readonly Option<double?> RepetitionPenalty = new("--repetition-penalty") { Description = "> 1 discourages repeats" };
+    public readonly Option<long?> Seed = new("--seed") { Description = "Seed for sampling" };
+    public readonly Option<string[]> Stop = new("--stop") { Description = "Stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
+
+    public IEnumerable<Option> All => [MaxNewTokens, Temperature, TopP, TopK, RepetitionPenalty, Seed, Stop];
+
+    public GenerationOptions Build(ParseResult p, string modelDirectory)
+    {
+        var d = GenerationDefaults.Load(modelDirectory);
+        return d with
+        {
+            MaxNewTokens = p.GetValue(MaxNewTokens) ?? d.MaxNewTokens,
+            Temperature = p.GetValue(Temperature) ?? d.Temperature,
+            TopP = p.GetValue(TopP) ?? d.TopP,
+            TopK = p.GetValue(TopK) ?? d.TopK,
+            RepetitionPenalty = p.GetValue(RepetitionPenalty) ?? d.RepetitionPenalty,
+            Seed = p.GetValue(Seed) ?? d.Seed,
+            StopStrings = p.GetValue(Stop) ?? [],
+        };
+    }
+}
+
+internal static class CommandExtensions
+{
+    public static Command With(this Command command, IEnumerable<Option> options)
+    {
+        foreach (var o in options) command.Options.Add(o);
+        return command;
+    }
+}

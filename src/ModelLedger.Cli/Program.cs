@@ -1,0 +1,27 @@
+using System.CommandLine;
+using ModelLedger;
+using ModelLedger.Cli;
+using ModelLedger.Cli.Commands;
+
+var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account for Llama-family models")
+{
+    GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), InitModelCommand.Create(),
+    QuickstartCommand.Create(), BenchCommand.Create(),
+};
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancel.Token);
+}
+catch (UserError e)
+{
+    Console.Error.WriteLine($"error: {e.Describe()}");
+    if (e.Hint is not null) Console.Error.WriteLine($"hint: {e.Hint}");
+    return ExitCodes.UserError;
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("interrupted");
+    return ExitCodes.Interrupted;
+}

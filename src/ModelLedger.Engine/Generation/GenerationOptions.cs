@@ -1,0 +1,43 @@
+namespace ModelLedger.Engine.Generation;
+
+/// <summary>How to pick tokens. Temperature 0 means greedy (argmax); top-k 0 and top-p 1 disable those filters.
+/// Stop token ids default to the tokenizer's EOS ids when empty.</summary>
+public sealed record GenerationOptions
+{
+    public int MaxNewTokens { get; init; } = 128;
+    public double Temperature { get; init; }
+    public int TopK { get; init; }
+    public double TopP { get; init; } = 1.0;
+    public double RepetitionPenalty { get; init; } = 1.0;
+    public long Seed { get; init; } = 42;
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+    /// <summary>False recomputes the whole sequence every step (slow; for checks and benchmarks).</summary>
+    public bool UseCache { get; init; } = true;
+
+    /// <summary>Every problem at once, as "field: message" lines; empty when valid.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (MaxNewTokens < 0) problems.Add($"max_new_tokens: must be ≥ 0 (got {MaxNewTokens})");
+        if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature: must be ≥ 0 (got {Temperature})");
+        if (TopK < 0) problems.Add($"top_k: must be ≥ 0 (got {TopK})");
+        if (!(TopP > 0 && TopP <= 1)) problems.Add($"top_p: must be in (0, 1] (got {TopP})");
+        if (!(RepetitionPenalty > 0)) problems.Add($"repetition_penalty: must be > 0 (got {RepetitionPenalty})");
+        return problems;
+    }
+}
+
+public enum FinishReason { Stop, Length }
+
+/// <summary>One row's outcome. TokenIds are the generated ids only (an EOS that ended the row included, as HF does);
+/// Text is their decoding, cut before a stop string and without special tokens.</summary>
+public sealed record GenerationResult(int[] PromptIds, int[] TokenIds, string Text, FinishReason FinishReason);
+
+/// <summary>A streamed piece: the token just produced for a row and the text it completed (may be empty while a
+/// multi-byte character or a possible stop string is pending). A last event with <see cref="NoToken"/> flushes text
+/// held back when a row ran out of tokens.</summary>
+public readonly record struct TokenEvent(int Row, int TokenId, string TextDelta)
+{
+    public const int NoToken = -1;
+}

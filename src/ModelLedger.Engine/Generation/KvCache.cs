@@ -1,0 +1,45 @@
+using static TorchSharp.torch;
+
+namespace ModelLedger.Engine.Generation;
+
+/// <summary>
+/// Preallocated key/value cache for one generation session: per layer [B, Hkv, capacity, D]. The session owns it and
+/// disposes it; the model only writes into it. Not thread-safe (one session, one thread).
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor[] _keys, _values;
+
+    public int Capacity { get; }
+    public long Batch { get; }
+
+    public KvCache(int layers, long batch, int kvHeads, int headDim, int capacity, ScalarType dtype, Device device)
+    {
+        Capacity = capacity;
+        Batch = batch;
+        _keys = new Tensor[layers];
+        _values = new Tensor[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            _keys[i] = zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device).DetachFromDisposeScope();
+            _values[i] = zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device).DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>Stores k/v [B, Hkv, T, D] at positions start..start+T and returns views of positions 0..start+T.</summary>
+    public (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v, int start)
+    {
+        long length = k.shape[2];
+        if (start + length > Capacity)
+            throw new InvalidOperationException($"KV cache holds {Capacity} positions; asked to write up to {start + length}");
+        _keys[layer].narrow(2, start, length).copy_(k);
+        _values[layer].narrow(2, start, length).copy_(v);
+        return (_keys[layer].narrow(2, 0, start + length), _values[layer].narrow(2, 0, start + length));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _keys) t.Dispose();
+        foreach (var t in _values) t.Dispose();
+    }
+}

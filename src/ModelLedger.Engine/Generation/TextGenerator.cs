@@ -1,0 +1,139 @@
+using ModelLedger.Engine.Models;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Engine.Generation;
+
+/// <summary>
+/// Batched autoregressive generation over a <see cref="PretrainedModel"/>: prompts of different lengths are left-padded
+/// with an attention mask, one preallocated KV cache per call, one host sync per generated token. Streams through a
+/// callback. Not thread-safe with other users of the same network: callers serialise (the network has one state).
+/// </summary>
+public sealed class TextGenerator(PretrainedModel model)
+{
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options,
+        Action<TokenEvent>? onToken = null, CancellationToken cancellation = default)
+    {
+        var problems = options.Problems();
+        if (problems.Count > 0) throw new UserError(string.Join("; ", problems));
+        if (prompts.Count == 0) return [];
+        if (prompts.Any(p => p.Length == 0)) throw new UserError("a prompt has no tokens", hint: "an empty prompt should at least hold BOS");
+        var vocab = model.Config.VocabSize;
+        if (prompts.SelectMany(p => p).Any(id => id < 0 || id >= vocab)) throw new UserError($"a prompt token id is outside the vocabulary (0..{vocab - 1})");
+
+        var stopIds = (options.StopTokenIds.Count > 0 ? options.StopTokenIds : model.Tokenizer.EosIds).ToHashSet();
+        var rows = prompts.Select(p => new RowState(p, options.StopStrings, model)).ToArray();
+        int promptLength = prompts.Max(p => p.Length);
+        int total = promptLength + options.MaxNewTokens;
+        int pad = model.Tokenizer.PadId ?? stopIds.FirstOrDefault();
+        bool padded = prompts.Any(p => p.Length != promptLength);
+        var sequence = new long[rows.Length, total];   // left-padded ids; mask: 1 real, 0 padding
+        var mask = new long[rows.Length, total];
+        for (int r = 0; r < rows.Length; r++)
+            for (int i = 0; i < total; i++)
+            {
+                int offset = i - (promptLength - prompts[r].Length);
+                bool inPrompt = offset >= 0 && offset < prompts[r].Length;
+                sequence[r, i] = inPrompt ? prompts[r][offset] : pad;
+                mask[r, i] = i >= promptLength || inPrompt ? 1 : 0;
+            }
+
+        var device = model.Network.Device;
+        using var generator = options.Temperature > 0 ? new Generator((ulong)options.Seed, device) : null;
+        var sampler = new Sampler(options, generator);
+        using var cache = options.UseCache
+            ? new KvCache(model.Config.NumHiddenLayers, rows.Length, model.Config.NumKeyValueHeads, model.Config.HeadDim, Math.Max(total, 1), model.Network.DType, device)
+            : null;
+        using var inference = inference_mode();
+        int length = promptLength;
+        for (int step = 0; step < options.MaxNewTokens && rows.Any(r => !r.Finished); step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            int start = cache is null || step == 0 ? 0 : length - 1;
+            var ids = Slice(sequence, start, length, device);
+            var keyMask = padded ? Slice(mask, 0, length, device) : null;
+            var logits = model.Network.Forward(ids, keyMask, cache, start, lastOnly: true).squeeze(1);   // [B, V]
+            var next = sampler.Next(logits, Slice(sequence, 0, length, device));
+            var chosen = next.to(CPU).data<long>().ToArray();   // the one host sync of this step
+            for (int r = 0; r < rows.Length; r++)
+            {
+                if (rows[r].Finished) { sequence[r, length] = pad; continue; }
+                sequence[r, length] = chosen[r];
+                var delta = rows[r].Accept((int)chosen[r], stopIds);
+                onToken?.Invoke(new TokenEvent(r, (int)chosen[r], delta));
+            }
+            length++;
+        }
+        for (int r = 0; r < rows.Length; r++)
+        {
+            var rest = rows[r].Flush();
+            if (rest.Length > 0) onToken?.Invoke(new TokenEvent(r, TokenEvent.NoToken, rest));
+        }
+        return rows.Select(r => r.Result()).ToArray();
+    }
+
+    private static Tensor Slice(long[,] values, int from, int to, Device device)
+    {
+        int batch = values.GetLength(0), width = to - from;
+        var flat = new long[batch * width];
+        for (int r = 0; r < batch; r++)
+            for (int i = 0; i < width; i++) flat[r * width + i] = values[r, from + i];
+        return tensor(flat, [batch, width], device: device);
+    }
+
+    /// <summary>Per-row bookkeeping: generated ids, decoded text, stop detection, how much text was streamed.</summary>
+    private sealed class RowState(int[] prompt, IReadOnlyList<string> stopStrings, PretrainedModel model)
+    {
+        private readonly List<int> _tokens = [];
+        private readonly int _holdBack = stopStrings.Count == 0 ? 0 : stopStrings.Max(s => s.Length) - 1;
+        private string _text = "";
+        private int _streamed;
+        private FinishReason _reason = FinishReason.Length;
+
+        public bool Finished { get; private set; }
+
+        public string Accept(int token, HashSet<int> stopIds)
+        {
+            _tokens.Add(token);
+            if (stopIds.Contains(token)) return Finish(FinishReason.Stop, _text);
+            _text = model.Tokenizer.Decode(_tokens);
+            foreach (var stop in stopStrings)
+            {
+                int at = _text.IndexOf(stop, StringComparison.Ordinal);
+                if (stop.Length > 0 && at >= 0) return Finish(FinishReason.Stop, _text[..at]);
+            }
+            // Hold back an incomplete UTF-8 sequence and anything that could still become a stop string.
+            int safe = _text.EndsWith('\uFFFD') ? _text.TrimEnd('\uFFFD').Length : _text.Length - _holdBack;
+            return Emit(Math.Max(safe, _streamed));
+        }
+
+        private string Finish(FinishReason reason, string text)
+        {
+            (_text, _reason, Finished) = (text, reason, true);
+            return Emit(_text.Length);
+        }
+
+        private string Emit(int upTo)
+        {
+            upTo = Math.Min(upTo, _text.Length);
+            if (upTo <= _streamed) return "";
+            var delta = _text[_streamed..upTo];
+            _streamed = upTo;
+            return delta;
+        }
+
+        /// <summary>Text still held back when generation ended without a stop.</summary>
+        public string Flush()
+        {
+            if (Finished) return "";
+            _text = model.Tokenizer.Decode(_tokens);
+            return Emit(_text.Length);
+        }
+
+        public GenerationResult Result()
+        {
+            if (!Finished) _text = model.Tokenizer.Decode(_tokens);
+            return new GenerationResult(prompt, _tokens.ToArray(), _text, _reason);
+        }
+    }
+}

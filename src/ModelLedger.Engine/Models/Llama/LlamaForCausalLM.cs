@@ -1,0 +1,109 @@
+using ModelLedger.Engine.Generation;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ModelLedger.Engine.Models.Llama;
+
+/// <summary>
+/// A Llama-family causal LM with HF parameter names (<c>model.layers.N.self_attn.q_proj.weight</c>, <c>lm_head.weight</c>).
+/// With tied embeddings lm_head shares the embedding parameter. The module owns its weights and rotary table; KV caches
+/// belong to generation sessions. Not thread-safe: one forward at a time.
+/// </summary>
+public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "model")] internal readonly LlamaBackbone Backbone;
+    [ComponentName(Name = "lm_head")] private readonly Linear _lmHead;
+    private readonly Rotary _rotary;
+
+    public LlamaConfig Config { get; }
+
+    public LlamaForCausalLM(LlamaConfig config) : base("LlamaForCausalLM")
+    {
+        Config = config;
+        Backbone = new LlamaBackbone(config);
+        _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        _rotary = new Rotary(config);
+        RegisterComponents();
+        if (config.TieWordEmbeddings) _lmHead.weight = Backbone.EmbedTokens.weight!;
+    }
+
+    /// <summary>Moves weights to a device and dtype, keeping lm_head tied to the embedding (a module move copies
+    /// each parameter separately, which would untie them).</summary>
+    public LlamaForCausalLM MoveTo(Device device, ScalarType dtype)
+    {
+        this.to(device).to(dtype);
+        if (Config.TieWordEmbeddings) _lmHead.weight = Backbone.EmbedTokens.weight!;
+        return this;
+    }
+
+    public int LayerCount => Config.NumHiddenLayers;
+    internal DecoderLayer Layer(int index) => Backbone.Layers[index];
+    public Device Device => Backbone.EmbedTokens.weight!.device;
+    public ScalarType DType => Backbone.EmbedTokens.weight!.dtype;
+
+    /// <summary>Logits [B, T, V] for ids [B, T] from position 0, no cache, no padding.</summary>
+    public override Tensor forward(Tensor ids) => Forward(ids, null, null, 0, lastOnly: false);
+
+    /// <summary>
+    /// One forward step. <paramref name="keyMask"/> is [B, start+T] with 1 for real tokens and 0 for (left) padding, or
+    /// null when no row is padded. Positions come from the mask (padding does not advance them), as in HF.
+    /// Returns logits [B, T, V], or [B, 1, V] for the last position only.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? keyMask, KvCache? cache, int start, bool lastOnly)
+    {
+        var hidden = Hidden(ids, keyMask, cache, start);
+        if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        return _lmHead.call(hidden);
+    }
+
+    /// <summary>Final hidden states [B, T, hidden] (before lm_head).</summary>
+    public Tensor Hidden(Tensor ids, Tensor? keyMask, KvCache? cache, int start)
+    {
+        long batch = ids.shape[0], length = ids.shape[1];
+        Tensor positions = keyMask is null
+            ? arange(start, start + length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(batch, length)
+            : (keyMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0).narrow(1, start, length);
+        var (cos, sin) = _rotary.For(positions, DType);
+        var mask = AttentionMask(keyMask, start, length, ids.device);
+        return Backbone.call(ids, new LayerContext(cos, sin, mask, cache, start));
+    }
+
+    /// <summary>Additive mask [B|1, 1, T, S], or null when plain causal attention (or a single new token) is exact.</summary>
+    private Tensor? AttentionMask(Tensor? keyMask, int start, long length, Device device)
+    {
+        long keys = start + length;
+        bool windowed = Config.SlidingWindow is int w && keys > w;
+        if (keyMask is null && !windowed && (start == 0 || length == 1)) return null;
+        var queryPos = arange(start, keys, device: device).unsqueeze(1);   // [T, 1]
+        var keyPos = arange(keys, device: device).unsqueeze(0);            // [1, S]
+        var allowed = keyPos <= queryPos;
+        if (windowed) allowed = allowed & (keyPos > queryPos - Config.SlidingWindow!.Value);
+        allowed = allowed.unsqueeze(0).unsqueeze(0);                       // [1, 1, T, S]
+        if (keyMask is not null) allowed = allowed & keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
+        // A finite minimum, not -inf: fully masked rows (padding queries) must stay finite or NaN reaches real rows.
+        double min = DType switch { ScalarType.BFloat16 => -3.38e38, ScalarType.Float16 => -65504, _ => float.MinValue };
+        return zeros(allowed.shape, dtype: DType, device: device).masked_fill(allowed.logical_not(), min);
+    }
+
+    /// <summary>Named tensors as they go into a checkpoint: tied lm_head is written once, as the embedding.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> CheckpointTensors()
+    {
+        foreach (var (name, p) in named_parameters())
+        {
+            if (Config.TieWordEmbeddings && name == "lm_head.weight") continue;
+            yield return (name, p);
+        }
+    }
+
+    /// <summary>Parameters counted once even when tied.</summary>
+    public long ParameterCount() => CheckpointTensors().Sum(t => t.Tensor.numel());
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,188 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using ModelLedger.Engine.Generation;
+
+namespace ModelLedger.Engine.Models.Llama;
+
+/// <summary>What every decoder layer sees for one forward call.</summary>
+/// <param name="Cos">[B, 1, T, headDim] rotary cosines for the positions of this call.</param>
+/// <param name="Mask">Additive attention mask [B, 1, T, S] or null for plain causal attention from position 0.</param>
+/// <param name="Cache">Preallocated key/value cache, or null to recompute everything.</param>
+/// <param name="Start">Position of the first token of this call in the cache.</param>
+internal sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, int Start);
+
+/// <summary>RMSNorm computed in fp32 as HF does, then cast back: weight * x / sqrt(mean(x²) + eps).</summary>
+internal sealed class RmsNorm : Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")] private readonly Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(long size, double eps) : base("RmsNorm")
+    {
+        _weight = new Parameter(ones(size));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var normed = x32 * rsqrt(x32.pow(2).mean([-1L], keepdim: true) + _eps);
+        return (_weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Self-attention with GQA and rotary positions. Projections are <c>Module&lt;Tensor,Tensor&gt;</c> so an
+/// adapter (LoRA, quantized base) can replace any of them without this class knowing.</summary>
+internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
+{
+    [ComponentName(Name = "q_proj")] private Module<Tensor, Tensor> _q;
+    [ComponentName(Name = "k_proj")] private Module<Tensor, Tensor> _k;
+    [ComponentName(Name = "v_proj")] private Module<Tensor, Tensor> _v;
+    [ComponentName(Name = "o_proj")] private Module<Tensor, Tensor> _o;
+    private readonly int _layer, _heads, _kvHeads, _headDim;
+
+    public Attention(LlamaConfig c, int layer) : base("Attention")
+    {
+        _layer = layer;
+        (_heads, _kvHeads, _headDim) = (c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim);
+        _q = Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias);
+        _k = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias);
+        _v = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias);
+        _o = Linear(_heads * _headDim, c.HiddenSize, hasBias: c.OutputBias);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, LayerContext ctx)
+    {
+        long batch = x.shape[0], length = x.shape[1];
+        var q = _q.call(x).view(batch, length, _heads, _headDim).transpose(1, 2);      // [B, H, T, D]
+        var k = _k.call(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, T, D]
+        var v = _v.call(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);
+        q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
+        k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
+        if (ctx.Cache is not null) (k, v) = ctx.Cache.Write(_layer, k, v, ctx.Start);  // [B, Hkv, Start+T, D]
+        if (_kvHeads != _heads) { k = RepeatKv(k); v = RepeatKv(v); }
+        // Plain causal attention only when queries and keys start together; otherwise the mask says it all.
+        bool causal = ctx.Mask is null && length > 1;
+        var attended = functional.scaled_dot_product_attention(q, k, v, ctx.Mask, 0.0, causal);
+        return _o.call(attended.transpose(1, 2).reshape(batch, length, _heads * _headDim));   // [B, T, hidden]
+    }
+
+    /// <summary>HF repeat_kv: each key/value head serves heads/kvHeads consecutive query heads.</summary>
+    private Tensor RepeatKv(Tensor kv)
+    {
+        long b = kv.shape[0], s = kv.shape[2];
+        int rep = _heads / _kvHeads;
+        return kv.unsqueeze(2).expand(b, _kvHeads, rep, s, _headDim).reshape(b, _heads, s, _headDim);
+    }
+
+    /// <summary>Swaps projection <paramref name="name"/> (q_proj, k_proj, v_proj, o_proj) for wrap(current),
+    /// keeping the HF parameter names: the wrapper's own parameters appear under the same prefix.</summary>
+    internal void Replace(string name, Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap)
+    {
+        var replacement = name switch
+        {
+            "q_proj" => _q = wrap(_q),
+            "k_proj" => _k = wrap(_k),
+            "v_proj" => _v = wrap(_v),
+            "o_proj" => _o = wrap(_o),
+            _ => throw new ArgumentException($"attention has no projection '{name}'", nameof(name)),
+        };
+        _internal_submodules[name] = replacement;
+    }
+
+    internal Module<Tensor, Tensor> Projection(string name) => name switch
+    {
+        "q_proj" => _q, "k_proj" => _k, "v_proj" => _v, "o_proj" => _o,
+        _ => throw new ArgumentException($"attention has no projection '{name}'", nameof(name)),
+    };
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+internal sealed class Mlp : Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "gate_proj")] private Module<Tensor, Tensor> _gate;
+    [ComponentName(Name = "up_proj")] private Module<Tensor, Tensor> _up;
+    [ComponentName(Name = "down_proj")] private Module<Tensor, Tensor> _down;
+
+    public Mlp(LlamaConfig c) : base("Mlp")
+    {
+        _gate = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
+        _up = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
+        _down = Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => _down.call(functional.silu(_gate.call(x)) * _up.call(x));
+
+    /// <summary>Swaps gate_proj, up_proj or down_proj for wrap(current); see <see cref="Attention.Replace"/>.</summary>
+    internal void Replace(string name, Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap)
+    {
+        var replacement = name switch
+        {
+            "gate_proj" => _gate = wrap(_gate),
+            "up_proj" => _up = wrap(_up),
+            "down_proj" => _down = wrap(_down),
+            _ => throw new ArgumentException($"mlp has no projection '{name}'", nameof(name)),
+        };
+        _internal_submodules[name] = replacement;
+    }
+
+    internal Module<Tensor, Tensor> Projection(string name) => name switch
+    {
+        "gate_proj" => _gate, "up_proj" => _up, "down_proj" => _down,
+        _ => throw new ArgumentException($"mlp has no projection '{name}'", nameof(name)),
+    };
+}
+
+internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
+{
+    [ComponentName(Name = "self_attn")] internal readonly Attention SelfAttention;
+    [ComponentName(Name = "mlp")] internal readonly Mlp Mlp;
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
+
+    public DecoderLayer(LlamaConfig c, int layer) : base("DecoderLayer")
+    {
+        SelfAttention = new Attention(c, layer);
+        Mlp = new Mlp(c);
+        _inputNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        _postNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, LayerContext ctx)
+    {
+        var h = x + SelfAttention.call(_inputNorm.call(x), ctx);
+        return h + Mlp.call(_postNorm.call(h));
+    }
+}
+
+/// <summary>The decoder stack (HF <c>model.*</c>): embeddings, layers, final norm.</summary>
+internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
+{
+    [ComponentName(Name = "embed_tokens")] internal readonly Embedding EmbedTokens;
+    [ComponentName(Name = "layers")] internal readonly ModuleList<DecoderLayer> Layers;
+    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
+
+    public LlamaBackbone(LlamaConfig c) : base("LlamaBackbone")
+    {
+        EmbedTokens = Embedding(c.VocabSize, c.HiddenSize);
+        Layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new DecoderLayer(c, i)).ToArray());
+        _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        RegisterComponents();
+    }
+
+    /// <param name="ids">[B, T] token ids.</param>
+    public override Tensor forward(Tensor ids, LayerContext ctx)
+    {
+        var h = EmbedTokens.call(ids);
+        foreach (var layer in Layers) h = layer.call(h, ctx);
+        return _norm.call(h);
+    }
+}

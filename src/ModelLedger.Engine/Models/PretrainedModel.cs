@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelLedger.Engine.Formats;
+using ModelLedger.Engine.Models.Llama;
+using ModelLedger.Engine.Runtime;
+using ModelLedger.Engine.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Engine.Models;
+
+/// <summary>
+/// An HF model directory loaded for use: config, network weights on a device, tokenizer. Owns the network and the
+/// tokenizer (dispose it). Weights are shared state; generation sessions hold their own caches.
+/// </summary>
+public sealed class PretrainedModel : IDisposable
+{
+    /// <summary>Files copied along with the weights so a saved directory is a complete HF model.</summary>
+    public static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
+
+    public string Directory { get; }
+    public LlamaConfig Config { get; }
+    public LlamaForCausalLM Network { get; }
+    public TextTokenizer Tokenizer { get; }
+    public ComputeDevice Device { get; }
+    public ModelDType DType { get; }
+
+    private PretrainedModel(string directory, LlamaConfig config, LlamaForCausalLM network, TextTokenizer tokenizer, ComputeDevice device, ModelDType dtype)
+    {
+        (Directory, Config, Network, Tokenizer, Device, DType) = (directory, config, network, tokenizer, device, dtype);
+    }
+
+    public static PretrainedModel Load(string directory, ComputeDevice device = ComputeDevice.Cpu, ModelDType dtype = ModelDType.Float32)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new UserError("model directory not found", file: directory, hint: "pass an HF model directory with config.json");
+        var torchDevice = device.ToTorchDevice();
+        var config = LlamaConfig.Load(Path.Combine(directory, "config.json"));
+        var weights = WeightSource.Open(directory);
+        var tokenizer = TextTokenizer.Load(directory);
+        var network = Build(config, dtype);
+        try
+        {
+            LoadWeights(network, weights, dtype.ToScalarType());
+            network.MoveTo(torchDevice, dtype.ToScalarType());
+            network.eval();
+        }
+        catch
+        {
+            network.Dispose();
+            tokenizer.Dispose();
+            throw;
+        }
+        return new PretrainedModel(directory, config, network, tokenizer, device, dtype);
+    }
+
+    /// <summary>A network with the config's shapes and HF's initialisation (normal(0, initializer_range), norms 1).</summary>
+    internal static LlamaForCausalLM Build(LlamaConfig config, ModelDType dtype, long? seed = null)
+    {
+        var previous = get_default_dtype();
+        set_default_dtype(dtype.ToScalarType());
+        try
+        {
+            if (seed is long s) manual_seed(s);
+            var network = new LlamaForCausalLM(config);
+            using var _ = no_grad();
+            foreach (var (name, p) in network.named_parameters())
+            {
+                if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
+                else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+                else p.normal_(0, config.InitializerRange);
+            }
+            return network;
+        }
+        finally { set_default_dtype(previous); }
+    }
+
+    private static void LoadWeights(LlamaForCausalLM network, WeightSource weights, ScalarType dtype)
+    {
+        using var _ = no_grad();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, p) in network.CheckpointTensors())
+        {
+            expected.Add(name);
+            // A tied embedding may be stored only under lm_head (with or without a metadata alias).
+            var stored = !weights.Contains(name) && name == "model.embed_tokens.weight" && network.Config.TieWordEmbeddings
+                && weights.Contains("lm_head.weight") ? "lm_head.weight" : name;
+            if (!weights.Contains(stored))
+                throw new UserError($"checkpoint has no tensor '{name}'", file: weights.Files.First(),
+                    hint: "is this a Llama/Mistral/Qwen2 checkpoint matching config.json?");
+            var shape = weights.ShapeOf(stored);
+            if (!shape.SequenceEqual(p.shape))
+                throw new UserError($"tensor '{name}' has shape [{string.Join(", ", shape)}] but config.json implies [{string.Join(", ", p.shape)}]",
+                    file: weights.Files.First());
+            using var tensor = weights.Read(stored);
+            p.copy_(tensor.to(dtype));
+        }
+        var unexpected = weights.Names.Where(n => !expected.Contains(n) && n != "lm_head.weight" && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)).ToList();
+        if (unexpected.Count > 0)
+            throw new UserError($"checkpoint has tensors the architecture does not use: {string.Join(", ", unexpected.Take(5))}",
+                file: weights.Files.First(), hint: "check config.json's architectures and sizes");
+        if (!network.Config.TieWordEmbeddings && !weights.Contains("lm_head.weight"))
+            throw new UserError("checkpoint has no tensor 'lm_head.weight' and tie_word_embeddings is false", file: weights.Files.First());
+    }
+
+    /// <summary>Writes config.json, model.safetensors (tied lm_head stored once, as the embedding) and the tokenizer
+    /// files from <paramref name="tokenizerDirectory"/> into <paramref name="directory"/>.</summary>
+    public static void Save(LlamaForCausalLM network, string tokenizerDirectory, string directory)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var config = network.Config with { TorchDType = DTypeName(network.DType) };
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), network.CheckpointTensors().ToList());
+        foreach (var file in TokenizerFiles)
+        {
+            var source = Path.Combine(tokenizerDirectory, file);
+            var target = Path.Combine(directory, file);
+            if (File.Exists(source) && Path.GetFullPath(source) != Path.GetFullPath(target)) File.Copy(source, target, overwrite: true);
+        }
+        var generationConfig = Path.Combine(directory, "generation_config.json");
+        if (!File.Exists(generationConfig))
+        {
+            var g = new JsonObject();
+            if (config.BosTokenId is int bos) g["bos_token_id"] = bos;
+            if (config.EosTokenIds.Count > 0) g["eos_token_id"] = config.EosTokenIds[0];
+            File.WriteAllText(generationConfig, g.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+    }
+
+    internal static string DTypeName(ScalarType type) => type switch
+    {
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        _ => "float32",
+    };
+
+    /// <summary>Bytes the weights occupy on the device (tied tensors once).</summary>
+    public long WeightBytes() => Network.CheckpointTensors().Sum(t => t.Tensor.numel() * t.Tensor.element_size());
+
+    public void Dispose()
+    {
+        Network.Dispose();
+        Tokenizer.Dispose();
+    }
+}

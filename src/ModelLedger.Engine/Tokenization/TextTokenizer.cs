@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ModelLedger.Engine.Tokenization;
+
+/// <summary>
+/// An HF <c>tokenizer.json</c> (BPE byte-level or sentencepiece-style with byte fallback, normalizers, added tokens)
+/// run by the HF tokenizers library (Tokenizers.DotNet), plus the special tokens named in tokenizer_config.json and
+/// generation_config.json. Thread-safe: calls into the native tokenizer are serialised.
+/// </summary>
+public sealed class TextTokenizer : IDisposable
+{
+    private readonly Tokenizers.DotNet.Tokenizer _native;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, int> _vocab;
+    private readonly HashSet<int> _special;
+    private readonly int _prefixSpecials, _suffixSpecials;
+
+    public int VocabSize { get; }
+    public int? BosId { get; }
+    public IReadOnlyList<int> EosIds { get; }
+    public int? PadId { get; }
+    /// <summary>tokenizer_config.json's chat_template text when it is a single string.</summary>
+    public string? ChatTemplateText { get; }
+    public string Directory { get; }
+
+    private TextTokenizer(string directory, Tokenizers.DotNet.Tokenizer native, JsonObject tokenizerJson, JsonObject? config, JsonObject? generation)
+    {
+        Directory = directory;
+        _native = native;
+        _vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (tokenizerJson["model"]?["vocab"] is JsonObject vocab)
+            foreach (var (token, id) in vocab) _vocab[token] = id!.GetValue<int>();
+        _special = [];
+        if (tokenizerJson["added_tokens"] is JsonArray added)
+            foreach (var t in added.OfType<JsonObject>())
+            {
+                int id = t["id"]!.GetValue<int>();
+                _vocab[t["content"]!.GetValue<string>()] = id;
+                if (t["special"]?.GetValue<bool>() == true) _special.Add(id);
+            }
+        VocabSize = _vocab.Count == 0 ? 0 : _vocab.Values.Max() + 1;
+        (_prefixSpecials, _suffixSpecials) = TemplateSpecials(tokenizerJson);
+        BosId = IdOfConfigToken(config?["bos_token"]) ?? IntOf(generation?["bos_token_id"]);
+        var eos = new List<int>();
+        if (generation?["eos_token_id"] is JsonArray eosList) eos.AddRange(eosList.Select(e => e!.GetValue<int>()));
+        else if (IntOf(generation?["eos_token_id"]) is int single) eos.Add(single);
+        if (IdOfConfigToken(config?["eos_token"]) is int configEos && !eos.Contains(configEos)) eos.Add(configEos);
+        EosIds = eos;
+        PadId = IdOfConfigToken(config?["pad_token"]);
+        ChatTemplateText = config?["chat_template"] is JsonValue v && v.TryGetValue<string>(out var template) ? template : null;
+    }
+
+    public static TextTokenizer Load(string directory)
+    {
+        var path = Path.Combine(directory, "tokenizer.json");
+        if (!File.Exists(path))
+            throw new UserError("tokenizer.json not found", file: directory, hint: "the model directory needs an HF tokenizer.json");
+        var tokenizerJson = ReadJson(path) ?? throw new UserError("tokenizer.json is empty", file: path);
+        Tokenizers.DotNet.Tokenizer native;
+        try { native = new Tokenizers.DotNet.Tokenizer(path); }
+        catch (Exception e) { throw new UserError($"the tokenizers library could not load it: {e.Message}", file: path); }
+        return new TextTokenizer(directory, native, tokenizerJson,
+            ReadJson(Path.Combine(directory, "tokenizer_config.json")), ReadJson(Path.Combine(directory, "generation_config.json")));
+    }
+
+    /// <summary>Token ids for text. With <paramref name="addSpecialTokens"/> the tokenizer's post-processor adds its
+    /// template tokens (usually BOS); without, they are removed. Special tokens written in the text (e.g.
+    /// &lt;|im_start|&gt;) are always recognised.</summary>
+    public int[] Encode(string text, bool addSpecialTokens = false)
+    {
+        uint[] ids;
+        lock (_gate) ids = _native.Encode(text);
+        int skipStart = addSpecialTokens ? 0 : Math.Min(_prefixSpecials, ids.Length);
+        int skipEnd = addSpecialTokens ? 0 : Math.Min(_suffixSpecials, ids.Length - skipStart);
+        return ids.Skip(skipStart).Take(ids.Length - skipStart - skipEnd).Select(i => (int)i).ToArray();
+    }
+
+    /// <summary>Text for ids, with special tokens left out.</summary>
+    public string Decode(IEnumerable<int> ids)
+    {
+        var kept = ids.Where(i => !_special.Contains(i) && i >= 0 && i < VocabSize).Select(i => (uint)i).ToArray();
+        if (kept.Length == 0) return "";
+        lock (_gate) return _native.Decode(kept);
+    }
+
+    public int? IdOf(string token) => _vocab.TryGetValue(token, out int id) ? id : null;
+    public bool IsSpecial(int id) => _special.Contains(id);
+
+    public void Dispose() => _native.Dispose();
+
+    /// <summary>Counts of special tokens a TemplateProcessing post-processor puts before and after a single sequence.</summary>
+    private static (int Prefix, int Suffix) TemplateSpecials(JsonObject tokenizerJson)
+    {
+        var post = tokenizerJson["post_processor"] as JsonObject;
+        var processors = post?["type"]?.GetValue<string>() == "Sequence" && post["processors"] is JsonArray seq
+            ? seq.OfType<JsonObject>() : post is null ? [] : [post];
+        int prefix = 0, suffix = 0;
+        foreach (var p in processors.Where(p => p["type"]?.GetValue<string>() == "TemplateProcessing"))
+        {
+            bool afterSequence = false;
+            foreach (var piece in (p["single"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                if (piece.ContainsKey("Sequence")) afterSequence = true;
+                else if (piece.ContainsKey("SpecialToken")) { if (afterSequence) suffix++; else prefix++; }
+            }
+        }
+        return (prefix, suffix);
+    }
+
+    private int? IdOfConfigToken(JsonNode? node)
+    {
+        var text = node switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var s) => s,
+            JsonObject o => o["content"]?.GetValue<string>(),
+            _ => null,
+        };
+        return text is null ? null : IdOf(text);
+    }
+
+    private static int? IntOf(JsonNode? node) => node is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
+
+    private static JsonObject? ReadJson(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
+    }
+}

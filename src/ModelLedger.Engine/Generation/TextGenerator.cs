@@ -81,23 +81,40 @@ public sealed class TextGenerator(PretrainedModel model)
         return tensor(flat, [batch, width], device: device);
     }
 
-    /// <summary>Per-row bookkeeping: generated ids, decoded text, stop detection, how much text was streamed.</summary>
-    private sealed class RowState(int[] prompt, IReadOnlyList<string> stopStrings, PretrainedModel model)
+    /// <summary>Per-row bookkeeping: generated ids, decoded text, stop detection, how much text was streamed.
+    /// Text is decoded after the prompt's last token and that token's own text is cut off, so a continuation keeps
+    /// the space a sentencepiece decoder would strip from a sequence's start.</summary>
+    private sealed class RowState
     {
+        private readonly int[] _prompt;
+        private readonly IReadOnlyList<string> _stopStrings;
+        private readonly PretrainedModel _model;
         private readonly List<int> _tokens = [];
-        private readonly int _holdBack = stopStrings.Count == 0 ? 0 : stopStrings.Max(s => s.Length) - 1;
+        private readonly int[] _context;
+        private readonly int _contextLength;
+        private readonly int _holdBack;
         private string _text = "";
         private int _streamed;
         private FinishReason _reason = FinishReason.Length;
 
         public bool Finished { get; private set; }
 
+        public RowState(int[] prompt, IReadOnlyList<string> stopStrings, PretrainedModel model)
+        {
+            (_prompt, _stopStrings, _model) = (prompt, stopStrings, model);
+            _holdBack = stopStrings.Count == 0 ? 0 : stopStrings.Max(s => s.Length) - 1;
+            _context = prompt.Length > 0 && !model.Tokenizer.IsSpecial(prompt[^1]) ? [prompt[^1]] : [];
+            _contextLength = model.Tokenizer.Decode(_context).Length;
+        }
+
+        private string DecodeGenerated() => _model.Tokenizer.Decode(_context.Concat(_tokens))[_contextLength..];
+
         public string Accept(int token, HashSet<int> stopIds)
         {
             _tokens.Add(token);
             if (stopIds.Contains(token)) return Finish(FinishReason.Stop, _text);
-            _text = model.Tokenizer.Decode(_tokens);
-            foreach (var stop in stopStrings)
+            _text = DecodeGenerated();
+            foreach (var stop in _stopStrings)
             {
                 int at = _text.IndexOf(stop, StringComparison.Ordinal);
                 if (stop.Length > 0 && at >= 0) return Finish(FinishReason.Stop, _text[..at]);
@@ -126,14 +143,14 @@ public sealed class TextGenerator(PretrainedModel model)
         public string Flush()
         {
             if (Finished) return "";
-            _text = model.Tokenizer.Decode(_tokens);
+            _text = DecodeGenerated();
             return Emit(_text.Length);
         }
 
         public GenerationResult Result()
         {
-            if (!Finished) _text = model.Tokenizer.Decode(_tokens);
-            return new GenerationResult(prompt, _tokens.ToArray(), _text, _reason);
+            if (!Finished) _text = DecodeGenerated();
+            return new GenerationResult(_prompt, _tokens.ToArray(), _text, _reason);
         }
     }
 }

@@ -15,6 +15,7 @@ public sealed class TextTokenizer : IDisposable
     private readonly Dictionary<string, int> _vocab;
     private readonly HashSet<int> _special;
     private readonly int _prefixSpecials, _suffixSpecials;
+    private readonly TokenDecoder _decoder;
 
     public int VocabSize { get; }
     public int? BosId { get; }
@@ -40,6 +41,9 @@ public sealed class TextTokenizer : IDisposable
                 if (t["special"]?.GetValue<bool>() == true) _special.Add(id);
             }
         VocabSize = _vocab.Count == 0 ? 0 : _vocab.Values.Max() + 1;
+        var pieces = new string[VocabSize];
+        foreach (var (token, id) in _vocab) pieces[id] = token;
+        _decoder = new TokenDecoder(pieces, tokenizerJson["decoder"], Path.Combine(directory, "tokenizer.json"));
         (_prefixSpecials, _suffixSpecials) = TemplateSpecials(tokenizerJson);
         BosId = IdOfConfigToken(config?["bos_token"]) ?? IntOf(generation?["bos_token_id"]);
         var eos = new List<int>();
@@ -76,13 +80,9 @@ public sealed class TextTokenizer : IDisposable
         return ids.Skip(skipStart).Take(ids.Length - skipStart - skipEnd).Select(i => (int)i).ToArray();
     }
 
-    /// <summary>Text for ids, with special tokens left out.</summary>
-    public string Decode(IEnumerable<int> ids)
-    {
-        var kept = ids.Where(i => !_special.Contains(i) && i >= 0 && i < VocabSize).Select(i => (uint)i).ToArray();
-        if (kept.Length == 0) return "";
-        lock (_gate) return _native.Decode(kept);
-    }
+    /// <summary>Text for ids, with special tokens left out (the tokenizer.json decoder pipeline, run in .NET: the
+    /// native library's decode loses text on short sequences).</summary>
+    public string Decode(IEnumerable<int> ids) => _decoder.Decode(ids.Where(i => !_special.Contains(i)));
 
     public int? IdOf(string token) => _vocab.TryGetValue(token, out int id) ? id : null;
     public bool IsSpecial(int id) => _special.Contains(id);

@@ -162,7 +162,7 @@ public sealed record LlamaConfig
     private static RopeScaling RopeOf(JsonObject json, string path)
     {
         if (json["rope_scaling"] is not JsonObject r) return new RopeScaling(RopeScalingType.None);
-        var type = (r["rope_type"] ?? r["type"])?.GetValue<string>() ?? "";
+        var type = Read(r, r.ContainsKey("rope_type") ? "rope_type" : "type", "", path, n => n.GetValue<string>());
         double factor = Double(r, "factor", 1, path);
         return type switch
         {
@@ -182,15 +182,24 @@ public sealed record LlamaConfig
         try { return get(node); }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
-            throw new UserError($"expected a {typeof(T).Name.ToLowerInvariant()}, got {node.ToJsonString()}", file: path, field: key);
+            var what = typeof(T) == typeof(bool) ? "true or false" : typeof(T) == typeof(double) ? "a number" : "an integer";
+            throw new UserError($"expected {what}, got {node.ToJsonString()}", file: path, field: key);
         }
     }
 
-    private static int Int(JsonObject j, string k, int d, string p) => Read(j, k, d, p, n => checked((int)n.GetValue<double>()));
-    private static double Double(JsonObject j, string k, double d, string p) => Read(j, k, d, p, n => n.GetValue<double>());
+    /// <summary>A JSON number as double, whether it was parsed from text or built in code.</summary>
+    private static double Number(JsonNode n) => n.GetValueKind() == JsonValueKind.Number
+        ? double.Parse(n.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture)
+        : throw new FormatException("not a number");
+
+    private static int Integer(JsonNode n) => Number(n) is var d && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue
+        ? (int)d : throw new FormatException("not an integer");
+
+    private static int Int(JsonObject j, string k, int d, string p) => Read(j, k, d, p, Integer);
+    private static double Double(JsonObject j, string k, double d, string p) => Read(j, k, d, p, Number);
     private static bool Bool(JsonObject j, string k, bool d, string p) => Read(j, k, d, p, n => n.GetValue<bool>());
-    private static int? NullableInt(JsonObject j, string k, string p) => Read<int?>(j, k, null, p, n => checked((int)n.GetValue<double>()));
+    private static int? NullableInt(JsonObject j, string k, string p) => Read<int?>(j, k, null, p, n => n.GetValueKind() == JsonValueKind.Null ? null : Integer(n));
 
     private static IReadOnlyList<int> IntList(JsonObject j, string k, string p) => Read<IReadOnlyList<int>>(j, k, [], p,
-        n => n is JsonArray a ? a.Select(x => checked((int)x!.GetValue<double>())).ToArray() : [checked((int)n.GetValue<double>())]);
+        n => n is JsonArray a ? a.Select(x => Integer(x!)).ToArray() : n.GetValueKind() == JsonValueKind.Null ? [] : [Integer(n)]);
 }

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using ModelLedger.Testing;
+
+namespace ModelLedger.Cli.Commands;
+
+public sealed class ModelCommandsTests
+{
+    [Fact]
+    public void InitModel_ThenInfoAndGenerate_Work()
+    {
+        using var dir = new TempDirectory();
+        var model = Path.Combine(dir.Path, "m");
+        var init = CliRunner.Run("init-model", "--arch", "qwen2", "--hidden-size", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+            "--intermediate-size", "64", "--vocab-from", TestPaths.Stories260K, "--out", model);
+        Assert.Equal(0, init.ExitCode);
+        var info = CliRunner.Run("info", "--model", model, "--json");
+        Assert.Equal(0, info.ExitCode);
+        using var doc = JsonDocument.Parse(info.Stdout);
+        Assert.Equal("Qwen2", doc.RootElement.GetProperty("architecture").GetString());
+        Assert.Equal(512, doc.RootElement.GetProperty("vocab_size").GetInt32());
+        // embeddings 512x32 + per layer (q,k,v with bias + o + 3 MLP + 2 norms) + final norm
+        long perLayer = (32 * 32 + 32) + 2 * (32 * 16 + 16) + 32 * 32 + 3 * 32 * 64 + 2 * 32;
+        Assert.Equal(512 * 32 + 2 * perLayer + 32, doc.RootElement.GetProperty("parameters").GetInt64());
+        var generate = CliRunner.Run("generate", "--model", model, "--max-new-tokens", "5", "--json");
+        Assert.Equal(0, generate.ExitCode);
+        Assert.Equal(5, JsonDocument.Parse(generate.Stdout).RootElement.GetProperty("token_ids").GetArrayLength());
+    }
+
+    [Fact]
+    public void InitModel_RefusesToOverwriteAndReportsBadShapes()
+    {
+        using var dir = new TempDirectory();
+        string[] args = ["init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4", "--intermediate-size", "64",
+            "--vocab-from", TestPaths.Stories260K, "--out", dir.Path];
+        Assert.Equal(0, CliRunner.Run(args).ExitCode);
+        var again = CliRunner.Run(args);
+        Assert.Equal(ExitCodes.UserError, again.ExitCode);
+        Assert.Contains("not overwriting", again.Stderr, StringComparison.Ordinal);
+        var bad = CliRunner.Run("init-model", "--hidden-size", "30", "--layers", "0", "--heads", "4", "--intermediate-size", "64",
+            "--vocab-from", TestPaths.Stories260K, "--out", Path.Combine(dir.Path, "x"));
+        Assert.Equal(ExitCodes.UserError, bad.ExitCode);
+        Assert.Contains("--layers: must be ≥ 1", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("multiple of --heads", bad.Stderr, StringComparison.Ordinal);
+        Assert.False(bad.HasStackTrace, bad.Stderr);
+    }
+
+    [Fact]
+    public void Chat_AnswersEachLineFromStdin()
+    {
+        var result = CliRunner.Run(["chat", "--model", TestPaths.TinyStories, "--max-new-tokens", "8", "--temperature", "0"], stdin: "Tom\nLily\n/exit\n");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2, result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("chat template: plain", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Quickstart_BuildsAModelAndGenerates()
+    {
+        using var dir = new TempDirectory();
+        var result = CliRunner.Run("quickstart", "--workspace", dir.Path);
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "base-model", "model.safetensors")));
+        Assert.StartsWith("Once upon a time", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("./mledger chat --model", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BenchGenerate_PrintsRatiosAgainstMatmulPeak()
+    {
+        var result = CliRunner.Run("bench", "generate", "--model", TestPaths.Stories260K, "--prompt-tokens", "16", "--new-tokens", "8", "--batch", "2");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("matmul peak", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("decode, no cache", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("of matmul peak", result.Stdout, StringComparison.Ordinal);
+    }
+}

@@ -63,7 +63,7 @@ internal sealed class Rotary : IDisposable
 
     private void EnsureTable(long length, Device device)
     {
-        if (_cos is not null && _cos.shape[0] >= length && _cos.device == device) return;
+        if (_cos is not null && _cos.shape[0] >= length && _cos.device_type == device.type && _cos.device_index == device.index) return;
         _cos?.Dispose();
         _sin?.Dispose();
         using var scope = NewDisposeScope();

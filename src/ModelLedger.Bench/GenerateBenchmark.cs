@@ -49,7 +49,7 @@ public static class GenerateBenchmark
         var ids = tensor(prompt.Select(i => (long)i).ToArray(), [1, prompt.Length], device: model.Network.Device);
         var watch = Stopwatch.StartNew();
         var logits = model.Network.Forward(ids, null, null, 0, lastOnly: true);
-        _ = logits[0, 0, 0].item<float>();
+        _ = logits[0, 0, 0].to(ScalarType.Float32).item<float>();
         return watch.Elapsed.TotalSeconds;
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
 using ModelLedger.Engine.Runtime;
+using ModelLedger.Tuning.Adapters;
 
 namespace ModelLedger.Cli;
 
@@ -12,10 +13,34 @@ internal sealed class ModelOptions
     public readonly Option<string> Device = new("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
     public readonly Option<string> DType = new("--dtype") { DefaultValueFactory = _ => "float32", Description = "float32, bfloat16 or float16" };
 
-    public IEnumerable<Option> All => [Model, Device, DType];
+    public readonly Option<string[]> Adapters = new("--adapter") { Description = "PEFT adapter directory, or NAME=DIR (repeatable; the last is active)" };
+    public readonly Option<string?> UseAdapter = new("--use-adapter") { Description = "Which loaded adapter to use (a NAME, or none for the base model)" };
 
-    public PretrainedModel Load(ParseResult p) => PretrainedModel.Load(p.GetValue(Model)!,
-        TorchRuntime.ParseDevice(p.GetValue(Device)!), TorchRuntime.ParseDType(p.GetValue(DType)!));
+    public IEnumerable<Option> All => [Model, Device, DType, Adapters, UseAdapter];
+
+    /// <summary>The model with its adapters loaded and the chosen one active. Dispose both (the adapters first).</summary>
+    public (PretrainedModel Model, AdapterSet Adapters) Load(ParseResult p)
+    {
+        var model = PretrainedModel.Load(p.GetValue(Model)!, TorchRuntime.ParseDevice(p.GetValue(Device)!), TorchRuntime.ParseDType(p.GetValue(DType)!));
+        var adapters = new AdapterSet(model);
+        try
+        {
+            foreach (var spec in p.GetValue(Adapters) ?? [])
+            {
+                int eq = spec.IndexOf('=', StringComparison.Ordinal);
+                var (name, dir) = eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : (Path.GetFileName(Path.TrimEndingDirectorySeparator(spec)), spec);
+                adapters.Load(dir, name);
+            }
+            if (p.GetValue(UseAdapter) is string use) adapters.Activate(use == "none" ? null : use);
+        }
+        catch
+        {
+            adapters.Dispose();
+            model.Dispose();
+            throw;
+        }
+        return (model, adapters);
+    }
 }
 
 /// <summary>Sampling flags; unset flags fall back to the model's generation_config.json.</summary>

@@ -22,7 +22,9 @@ internal static class BenchCommand
         command.With(model.All);
         command.SetAction((p, _) =>
         {
-            using var loaded = model.Load(p);
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            using var _adapters = adapters;
             if (p.GetValue(newTokens) < 2) throw new UserError("must be ≥ 2", field: "--new-tokens");
             var (peak, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), Console.Error.WriteLine);
             var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak");

@@ -17,13 +17,15 @@ internal static class ChatCommand
         command.With(model.All).With(sampling.All);
         command.SetAction((p, ct) =>
         {
-            using var loaded = model.Load(p);
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            using var _adapters = adapters;
             var chat = p.GetValue(template) is string name ? ChatTemplate.Named(name) : ChatTemplate.Detect(loaded.Tokenizer);
             var options = sampling.Build(p, loaded.Directory) with { StopTokenIds = chat.StopTokenIds(loaded.Tokenizer) };
             var generator = new TextGenerator(loaded);
             var history = new List<ChatMessage>();
             string? systemPrompt = p.GetValue(system);
-            Console.Error.WriteLine($"chat template: {chat.Name}. Commands: /reset, /system TEXT, /exit");
+            Console.Error.WriteLine($"chat template: {chat.Name}. Commands: /reset, /system TEXT, /adapter NAME|none, /exit");
             while (!ct.IsCancellationRequested)
             {
                 Console.Error.Write("> ");
@@ -31,6 +33,13 @@ internal static class ChatCommand
                 if (line is null || line.Trim() == "/exit") break;
                 if (line.Trim() == "/reset") { history.Clear(); continue; }
                 if (line.StartsWith("/system ", StringComparison.Ordinal)) { systemPrompt = line[8..]; history.Clear(); continue; }
+                if (line.StartsWith("/adapter ", StringComparison.Ordinal))
+                {
+                    var adapter = line[9..].Trim();
+                    try { adapters.Activate(adapter == "none" ? null : adapter); Console.Error.WriteLine($"using {adapter}"); }
+                    catch (UserError e) { Console.Error.WriteLine($"error: {e.Message}" + (e.Hint is null ? "" : $" ({e.Hint})")); }
+                    continue;
+                }
                 if (line.Trim().Length == 0) continue;
                 history.Add(new ChatMessage(ChatRole.User, line));
                 var messages = systemPrompt is null ? history : [new ChatMessage(ChatRole.System, systemPrompt), .. history];

@@ -24,7 +24,9 @@ internal static class GenerateCommand
         command.With(model.All).With(sampling.All);
         command.SetAction((p, ct) =>
         {
-            using var loaded = model.Load(p);
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            using var _adapters = adapters;
             var options = sampling.Build(p, loaded.Directory);
             var promptIds = PromptIds(loaded.Tokenizer, p.GetValue(prompt) ?? "");
             bool asJson = p.GetValue(json);

@@ -15,7 +15,9 @@ internal static class InfoCommand
         command.With(model.All);
         command.SetAction((p, _) =>
         {
-            using var loaded = model.Load(p);
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            using var _adapters = adapters;
             var c = loaded.Config;
             long kvBytesPerToken = 2L * c.NumHiddenLayers * c.NumKeyValueHeads * c.HeadDim * (loaded.WeightBytes() / Math.Max(loaded.Network.ParameterCount(), 1));
             var facts = new Dictionary<string, object>

@@ -59,33 +59,65 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         return _lmHead.call(hidden);
     }
 
-    /// <summary>Final hidden states [B, T, hidden] (before lm_head).</summary>
+    /// <summary>
+    /// Deep-prompt key/values (P-Tuning v2) for a batch size: per layer (K, V) [B, Hkv, P, D], prepended to every
+    /// layer's keys and values and visible to every query. Set by a prefix adapter; null for none.
+    /// </summary>
+    public Func<long, IReadOnlyList<(Tensor Keys, Tensor Values)>>? Prefix { get; set; }
+
+    /// <summary>Final hidden states [B, T, hidden] (before lm_head) for generation.</summary>
     public Tensor Hidden(Tensor ids, Tensor? keyMask, KvCache? cache, int start)
     {
         long batch = ids.shape[0], length = ids.shape[1];
         Tensor positions = keyMask is null
             ? arange(start, start + length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(batch, length)
             : (keyMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0).narrow(1, start, length);
-        var (cos, sin) = _rotary.For(positions, DType);
-        var mask = AttentionMask(keyMask, start, length, ids.device);
-        return Backbone.call(ids, new LayerContext(cos, sin, mask, cache, start));
+        var allowed = keyMask is null ? null : keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]
+        return Run(ids, positions, allowed, cache, start);
     }
 
-    /// <summary>Additive mask [B|1, 1, T, S], or null when plain causal attention (or a single new token) is exact.</summary>
-    private Tensor? AttentionMask(Tensor? keyMask, int start, long length, Device device)
+    /// <summary>
+    /// Logits [B, T, V] for training: right-padded rows from position 0, no cache. <paramref name="positions"/> and
+    /// <paramref name="segments"/> ([B, T]) describe packed rows: attention stays inside a segment and positions restart
+    /// in each; null for one sample per row.
+    /// </summary>
+    public Tensor TrainingLogits(Tensor ids, Tensor? positions, Tensor? segments)
+    {
+        long batch = ids.shape[0], length = ids.shape[1];
+        positions ??= arange(length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(batch, length);
+        var allowed = segments is null ? null : (segments.unsqueeze(2) == segments.unsqueeze(1)).unsqueeze(1);   // [B, 1, T, T]
+        return _lmHead.call(Run(ids, positions, allowed, null, 0));
+    }
+
+    private Tensor Run(Tensor ids, Tensor positions, Tensor? allowed, KvCache? cache, int start)
+    {
+        long batch = ids.shape[0], length = ids.shape[1];
+        var (cos, sin) = _rotary.For(positions, DType);
+        var prefix = Prefix?.Invoke(batch);
+        int prefixLength = prefix is null ? 0 : (int)prefix[0].Keys.shape[2];
+        var mask = AttentionMask(allowed, start, length, prefixLength, ids.device);
+        return Backbone.call(ids, new LayerContext(cos, sin, mask, cache, start, prefix));
+    }
+
+    /// <summary>Additive mask [B|1, 1, T, P+S]: causal (and sliding-window) over the S cached+new keys, combined with
+    /// <paramref name="allowed"/> (padding or segments), every prefix key visible. Null when plain causal attention
+    /// (or a single new token) is exact.</summary>
+    private Tensor? AttentionMask(Tensor? allowed, int start, long length, int prefixLength, Device device)
     {
         long keys = start + length;
         bool windowed = Config.SlidingWindow is int w && keys > w;
-        if (keyMask is null && !windowed && (start == 0 || length == 1)) return null;
+        if (allowed is null && prefixLength == 0 && !windowed && (start == 0 || length == 1)) return null;
         var queryPos = arange(start, keys, device: device).unsqueeze(1);   // [T, 1]
         var keyPos = arange(keys, device: device).unsqueeze(0);            // [1, S]
-        var allowed = keyPos <= queryPos;
-        if (windowed) allowed = allowed & (keyPos > queryPos - Config.SlidingWindow!.Value);
-        allowed = allowed.unsqueeze(0).unsqueeze(0);                       // [1, 1, T, S]
-        if (keyMask is not null) allowed = allowed & keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
+        var mask = keyPos <= queryPos;
+        if (windowed) mask = mask & (keyPos > queryPos - Config.SlidingWindow!.Value);
+        mask = mask.unsqueeze(0).unsqueeze(0);                             // [1, 1, T, S]
+        if (allowed is not null) mask = mask & allowed;
+        if (prefixLength > 0)
+            mask = cat([ones([mask.shape[0], 1, length, prefixLength], dtype: ScalarType.Bool, device: device), mask.expand(mask.shape[0], 1, length, keys)], -1);
         // A finite minimum, not -inf: fully masked rows (padding queries) must stay finite or NaN reaches real rows.
         double min = DType switch { ScalarType.BFloat16 => -3.38e38, ScalarType.Float16 => -65504, _ => float.MinValue };
-        return zeros(allowed.shape, dtype: DType, device: device).masked_fill(allowed.logical_not(), min);
+        return zeros(mask.shape, dtype: DType, device: device).masked_fill(mask.logical_not(), min);
     }
 
     /// <summary>Named tensors as they go into a checkpoint: tied lm_head is written once, as the embedding.</summary>

@@ -12,7 +12,9 @@ namespace ModelLedger.Engine.Models.Llama;
 /// <param name="Mask">Additive attention mask [B, 1, T, S] or null for plain causal attention from position 0.</param>
 /// <param name="Cache">Preallocated key/value cache, or null to recompute everything.</param>
 /// <param name="Start">Position of the first token of this call in the cache.</param>
-internal sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, int Start);
+/// <param name="Prefix">Per-layer deep-prompt keys/values [B, Hkv, P, D] (P-Tuning v2), or null.</param>
+internal sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, int Start,
+    IReadOnlyList<(Tensor Keys, Tensor Values)>? Prefix = null);
 
 /// <summary>RMSNorm computed in fp32 as HF does, then cast back: weight * x / sqrt(mean(x²) + eps).</summary>
 internal sealed class RmsNorm : Module<Tensor, Tensor>
@@ -66,6 +68,12 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Write(_layer, k, v, ctx.Start);  // [B, Hkv, Start+T, D]
+        if (ctx.Prefix is not null)
+        {
+            var (pk, pv) = ctx.Prefix[_layer];                                              // [B, Hkv, P, D]
+            k = cat([pk.to(k.dtype), k], 2);
+            v = cat([pv.to(v.dtype), v], 2);
+        }
         if (_kvHeads != _heads) { k = RepeatKv(k); v = RepeatKv(v); }
         // Plain causal attention only when queries and keys start together; otherwise the mask says it all.
         bool causal = ctx.Mask is null && length > 1;

@@ -1,0 +1,67 @@
+using ModelLedger.Engine.Models.Llama;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ModelLedger.Tuning.Adapters;
+
+/// <summary>Attaches LoRA adapters to a Llama-family network's projections and finds them again. The network itself
+/// never mentions LoRA: projections are swapped through <c>Replace</c>, keeping the HF names.</summary>
+internal static class LoraInjector
+{
+    private static readonly string[] AttentionNames = ["q_proj", "k_proj", "v_proj", "o_proj"];
+
+    /// <summary>Wraps each target projection (once) and adds adapter <paramref name="name"/> to it.</summary>
+    public static IReadOnlyList<(string Path, LoraLinear Layer)> Attach(LlamaForCausalLM network, string name, LoraSettings settings)
+    {
+        var device = network.Device;
+        var dtype = network.DType;
+        for (int i = 0; i < network.LayerCount; i++)
+        {
+            var layer = network.Layer(i);
+            foreach (var target in settings.Targets)
+            {
+                Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap = current =>
+                {
+                    var lora = current as LoraLinear ?? Wrap(current);
+                    lora.AddAdapter(name, settings.Rank, settings.Alpha, settings.Dropout, settings.RsLora, device, dtype);
+                    lora.Active = name;
+                    return lora;
+                };
+                if (AttentionNames.Contains(target)) layer.SelfAttention.Replace(target, wrap);
+                else layer.Mlp.Replace(target, wrap);
+            }
+        }
+        return Find(network);
+    }
+
+    private static LoraLinear Wrap(Module<Tensor, Tensor> baseLayer)
+    {
+        var (inFeatures, outFeatures) = LinearShape.Of(baseLayer);
+        return new LoraLinear(baseLayer, inFeatures, outFeatures);
+    }
+
+    /// <summary>Every LoRA-wrapped projection with its HF path (model.layers.N.self_attn.q_proj).</summary>
+    public static IReadOnlyList<(string Path, LoraLinear Layer)> Find(LlamaForCausalLM network)
+    {
+        var found = new List<(string, LoraLinear)>();
+        for (int i = 0; i < network.LayerCount; i++)
+        {
+            var layer = network.Layer(i);
+            foreach (var n in AttentionNames)
+                if (layer.SelfAttention.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.self_attn.{n}", l));
+            foreach (var n in new[] { "gate_proj", "up_proj", "down_proj" })
+                if (layer.Mlp.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.mlp.{n}", l));
+        }
+        return found;
+    }
+
+    /// <summary>Makes <paramref name="name"/> the adapter every wrapped projection uses (null: the base model alone).</summary>
+    public static void Activate(LlamaForCausalLM network, string? name)
+    {
+        foreach (var (_, layer) in Find(network))
+        {
+            layer.Active = name is not null && layer.Adapters.ContainsKey(name) ? name : null;
+        }
+    }
+}

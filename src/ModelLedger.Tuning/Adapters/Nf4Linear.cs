@@ -1,0 +1,172 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ModelLedger.Tuning.Adapters;
+
+/// <summary>The 4-bit data types of QLoRA (Dettmers et al. 2023): values a 4-bit code stands for, scaled by the
+/// block's absmax.</summary>
+internal static class FourBitCodebooks
+{
+    /// <summary>NormalFloat4: quantiles of N(0,1) normalised to [-1, 1], with an exact zero (QLoRA appendix E).</summary>
+    public static readonly float[] Nf4 =
+    [
+        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
+        -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
+        0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+    ];
+
+    /// <summary>FP4 (E2M1 with bitsandbytes' subnormal), by code: sign bit 8, then the magnitudes in its bit order.</summary>
+    public static readonly float[] Fp4 =
+    [
+        0f, 0.0052083333f, 0.6666667f, 1f, 0.3333333f, 0.5f, 0.1666667f, 0.25f,
+        -0f, -0.0052083333f, -0.6666667f, -1f, -0.3333333f, -0.5f, -0.1666667f, -0.25f,
+    ];
+}
+
+/// <summary>
+/// A frozen linear layer whose weight is stored in 4 bits: blocks of 64 weights, each code the nearest codebook value
+/// of w / absmax(block). With double quantization the fp32 absmax constants are themselves stored in 8 bits (blocks
+/// of 256, linear absmax around their mean) — 4.127 bits per weight in all. The weight is dequantized on the fly in
+/// forward, so gradients flow to the input (and to a LoRA beside it) while the codes stay fixed.
+/// </summary>
+internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
+{
+    public const int BlockSize = 64;
+    public const int AbsmaxBlockSize = 256;
+
+    private readonly Tensor _codes;         // uint8 [n/2], two codes per byte (high nibble first)
+    private readonly Tensor _codebook;      // [16] fp32
+    private readonly Tensor? _absmax;       // [blocks] fp32 (no double quantization)
+    private readonly Tensor? _absmaxCodes;  // int8 [blocks] (double quantization)
+    private readonly Tensor? _absmaxScales; // fp32 [ceil(blocks/256)]
+    private readonly double _absmaxMean;
+    private readonly long _numel;
+    private readonly ScalarType _computeType;
+
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public Tensor? Bias { get; }
+
+    public Nf4Linear(Linear source, float[] codebook, bool doubleQuantization) : base("Nf4Linear")
+    {
+        var w = source.weight!.detach();
+        (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
+        _computeType = w.dtype;
+        _numel = w.numel();
+        Bias = source.bias?.detach().clone().DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        _codebook = tensor(codebook, device: w.device).DetachFromDisposeScope();
+        long blocks = (_numel + BlockSize - 1) / BlockSize;
+        var flat = functional.pad(w.to(ScalarType.Float32).reshape(-1), [0, blocks * BlockSize - _numel]).view(blocks, BlockSize);
+        var absmax = flat.abs().amax([1]).clamp_min(1e-12f);                  // [blocks]
+        var normalized = flat / absmax.unsqueeze(1);                          // [-1, 1]
+        var codes = NearestCode(normalized).view(-1);                        // [blocks*64] uint8 0..15
+        var pairs = codes.view(-1, 2);
+        _codes = (pairs[.., 0].to(ScalarType.Int32) * 16 + pairs[.., 1].to(ScalarType.Int32)).to(ScalarType.Byte).DetachFromDisposeScope();
+        if (doubleQuantization)
+        {
+            _absmaxMean = absmax.mean().item<float>();
+            long groups = (blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize;
+            var centered = functional.pad(absmax - _absmaxMean, [0, groups * AbsmaxBlockSize - blocks]).view(groups, AbsmaxBlockSize);
+            var scales = centered.abs().amax([1]).clamp_min(1e-12f);
+            _absmaxCodes = (centered / scales.unsqueeze(1) * 127).round().clamp(-127, 127).to(ScalarType.Int8).view(-1).narrow(0, 0, blocks).DetachFromDisposeScope();
+            _absmaxScales = scales.DetachFromDisposeScope();
+        }
+        else _absmax = absmax.DetachFromDisposeScope();
+    }
+
+    /// <summary>Index of the nearest codebook value for each element (chunked to bound the [n, 16] distance matrix).</summary>
+    private Tensor NearestCode(Tensor normalized)
+    {
+        var flat = normalized.reshape(-1);
+        var parts = new List<Tensor>();
+        const long chunk = 1 << 20;
+        for (long start = 0; start < flat.shape[0]; start += chunk)
+        {
+            var part = flat.narrow(0, start, Math.Min(chunk, flat.shape[0] - start));
+            parts.Add((part.unsqueeze(1) - _codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
+        }
+        return cat(parts, 0);
+    }
+
+    /// <summary>The absmax of every 64-block, decoded from 8 bits when double-quantized.</summary>
+    private Tensor Absmax()
+    {
+        if (_absmax is not null) return _absmax;
+        long blocks = _absmaxCodes!.shape[0];
+        var scales = _absmaxScales!.repeat_interleave(AbsmaxBlockSize).narrow(0, 0, blocks);
+        return _absmaxCodes.to(ScalarType.Float32) / 127 * scales + _absmaxMean;
+    }
+
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        var bytes = _codes.to(ScalarType.Int64);
+        var high = bytes.floor_divide(16);
+        var low = bytes.remainder(16);
+        var codes = stack([high, low], 1).view(-1);                            // [blocks*64]
+        var values = _codebook.index_select(0, codes).view(-1, BlockSize) * Absmax().unsqueeze(1);
+        return values.view(-1).narrow(0, 0, _numel).view(OutFeatures, InFeatures).to(_computeType).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var weight = Dequantize();
+        return functional.linear(x, weight, Bias);
+    }
+
+    public long StoredBytes => _codes.numel() + _codebook.numel() * 4 + (_absmax?.numel() * 4 ?? 0)
+        + (_absmaxCodes?.numel() ?? 0) + (_absmaxScales?.numel() * 4 ?? 0) + 8;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var t in new[] { _codes, _codebook, _absmax, _absmaxCodes, _absmaxScales, Bias }) t?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>LLM.int8-style frozen linear: int8 codes with one absmax scale per output row (no outlier split);
+/// dequantized on the fly.</summary>
+internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
+{
+    private readonly Tensor _codes;   // int8 [out, in]
+    private readonly Tensor _scales;  // fp32 [out]
+    private readonly ScalarType _computeType;
+
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public Tensor? Bias { get; }
+
+    public Int8Linear(Linear source) : base("Int8Linear")
+    {
+        var w = source.weight!.detach();
+        (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
+        _computeType = w.dtype;
+        Bias = source.bias?.detach().clone().DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        var w32 = w.to(ScalarType.Float32);
+        var scales = w32.abs().amax([1]).clamp_min(1e-12f);
+        _codes = (w32 / scales.unsqueeze(1) * 127).round().clamp(-127, 127).to(ScalarType.Int8).DetachFromDisposeScope();
+        _scales = scales.DetachFromDisposeScope();
+    }
+
+    public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * (_scales / 127).unsqueeze(1)).to(_computeType);
+
+    public override Tensor forward(Tensor x)
+    {
+        using var weight = Dequantize();
+        return functional.linear(x, weight, Bias);
+    }
+
+    public long StoredBytes => _codes.numel() + _scales.numel() * 4;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { _codes.Dispose(); _scales.Dispose(); Bias?.Dispose(); }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelLedger.Engine.Formats;
+using ModelLedger.Engine.Models.Llama;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Tuning.Adapters;
+
+/// <summary>
+/// LoRA adapters in HF PEFT's on-disk format: <c>adapter_config.json</c> (peft_type LORA, r, lora_alpha,
+/// target_modules, ...) and <c>adapter_model.safetensors</c> with names like
+/// <c>base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight</c>. Files written here load in PEFT, and
+/// adapters PEFT wrote load here.
+/// </summary>
+internal static class PeftLoraFiles
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+    private const string Prefix = "base_model.model.";
+
+    public static void Save(LlamaForCausalLM network, string adapter, LoraSettings settings, string baseModel, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (path, layer) in LoraInjector.Find(network))
+        {
+            if (!layer.Adapters.TryGetValue(adapter, out var pair)) continue;
+            tensors.Add(($"{Prefix}{path}.lora_A.weight", pair.A.weight!));
+            tensors.Add(($"{Prefix}{path}.lora_B.weight", pair.B.weight!));
+        }
+        SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors);
+        var config = new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = "CAUSAL_LM",
+            ["base_model_name_or_path"] = baseModel,
+            ["r"] = settings.Rank,
+            ["lora_alpha"] = settings.Alpha,
+            ["lora_dropout"] = settings.Dropout,
+            ["target_modules"] = new JsonArray(settings.Targets.Select(t => (JsonNode)t).ToArray()),
+            ["use_rslora"] = settings.RsLora,
+            ["bias"] = "none",
+            ["fan_in_fan_out"] = false,
+            ["inference_mode"] = true,
+            ["init_lora_weights"] = true,
+            ["modules_to_save"] = null,
+            ["layers_to_transform"] = null,
+            ["use_dora"] = false,
+        };
+        WriteAtomic(Path.Combine(directory, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static bool IsLora(string directory) => ReadConfig(directory)?["peft_type"]?.GetValue<string>() == "LORA";
+
+    /// <summary>Reads adapter_config.json into settings; fails with the file and field on anything we cannot honour.</summary>
+    public static LoraSettings ReadSettings(string directory)
+    {
+        var path = Path.Combine(directory, ConfigFile);
+        var json = ReadConfig(directory) ?? throw new UserError("adapter_config.json not found", file: directory, hint: "--adapter must be a PEFT adapter directory");
+        string peftType = json["peft_type"]?.GetValue<string>() ?? "";
+        if (peftType != "LORA") throw new UserError($"peft_type '{peftType}' is not LORA", file: path, field: "peft_type");
+        if (json["use_dora"] is JsonValue d && d.GetValue<bool>()) throw new UserError("DoRA adapters are not supported", file: path, field: "use_dora");
+        if (json["fan_in_fan_out"] is JsonValue f && f.GetValue<bool>()) throw new UserError("fan_in_fan_out adapters (GPT-2 Conv1D) do not apply to Llama", file: path, field: "fan_in_fan_out");
+        var targets = json["target_modules"] switch
+        {
+            JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
+            JsonValue v when v.GetValue<string>() is "all-linear" => [.. LoraSettings.AllTargets],
+            JsonValue v => LoraSettings.AllTargets.Where(t => v.GetValue<string>().Contains(t, StringComparison.Ordinal)).ToList(),
+            _ => throw new UserError("target_modules is missing", file: path, field: "target_modules"),
+        };
+        var unknown = targets.Where(t => !LoraSettings.AllTargets.Contains(t)).ToList();
+        if (unknown.Count > 0) throw new UserError($"targets modules this model does not have: {string.Join(", ", unknown)}", file: path, field: "target_modules");
+        int rank = json["r"]?.GetValue<int>() ?? 8;
+        return new LoraSettings(rank, json["lora_alpha"] is JsonNode alpha ? alpha.GetValue<double>() : 8, json["lora_dropout"]?.GetValue<double>() ?? 0,
+            targets, json["use_rslora"]?.GetValue<bool>() ?? false);
+    }
+
+    /// <summary>Attaches the adapter in <paramref name="directory"/> to the network under <paramref name="name"/>.</summary>
+    public static LoraSettings Load(LlamaForCausalLM network, string directory, string name)
+    {
+        var settings = ReadSettings(directory);
+        var weightsPath = Path.Combine(directory, WeightsFile);
+        var file = SafetensorsFile.Open(weightsPath);
+        var layers = LoraInjector.Attach(network, name, settings with { Dropout = 0 });
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        using var _ = no_grad();
+        foreach (var (path, layer) in layers)
+        {
+            var pair = layer.Adapters[name];
+            foreach (var (part, weight) in new[] { ("lora_A", pair.A.weight!), ("lora_B", pair.B.weight!) })
+            {
+                var key = $"{Prefix}{path}.{part}.weight";
+                var stored = file.Entries.ContainsKey(key) ? key : $"{Prefix}{path}.{part}.default.weight";
+                if (!file.Entries.ContainsKey(stored))
+                    throw new UserError($"adapter has no tensor '{key}'", file: weightsPath, hint: "the adapter was trained for another architecture or target_modules");
+                expected.Add(stored);
+                using var t = file.Read(stored);
+                if (!t.shape.SequenceEqual(weight.shape))
+                    throw new UserError($"tensor '{stored}' has shape [{string.Join(", ", t.shape)}] but this base model needs [{string.Join(", ", weight.shape)}]",
+                        file: weightsPath, hint: "the adapter was trained on a different base model");
+                weight.copy_(t.to(weight.dtype));
+            }
+        }
+        var extra = file.Entries.Keys.Where(k => !expected.Contains(k)).ToList();
+        if (extra.Count > 0) throw new UserError($"adapter has tensors this model cannot use: {string.Join(", ", extra.Take(3))}", file: weightsPath);
+        return settings;
+    }
+
+    private static JsonObject? ReadConfig(string directory)
+    {
+        var path = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
+    }
+
+    internal static void WriteAtomic(string path, string text)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

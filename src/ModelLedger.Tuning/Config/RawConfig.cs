@@ -1,0 +1,73 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace ModelLedger.Tuning.Config;
+
+/// <summary>A flat key → value map from a YAML file plus command-line overrides, remembering where each value came
+/// from (file line, or the command line) so errors can point at it.</summary>
+public sealed class RawConfig
+{
+    private readonly Dictionary<string, (string Value, int? Line)> _values = new(StringComparer.Ordinal);
+
+    public string Source { get; }
+    public IEnumerable<string> Keys => _values.Keys;
+
+    private RawConfig(string source) => Source = source;
+
+    public static RawConfig Load(string path, IReadOnlyList<string> overrides)
+    {
+        if (!File.Exists(path)) throw new UserError("config file not found", file: path);
+        var config = new RawConfig(path);
+        var yaml = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(path);
+            yaml.Load(reader);
+        }
+        catch (YamlException e) { throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: path, line: (int)e.Start.Line); }
+        if (yaml.Documents.Count > 0)
+        {
+            if (yaml.Documents[0].RootNode is not YamlMappingNode root)
+                throw new UserError("the top level must be a mapping of key: value lines", file: path, line: (int)yaml.Documents[0].RootNode.Start.Line);
+            foreach (var (keyNode, valueNode) in root.Children)
+            {
+                var key = ((YamlScalarNode)keyNode).Value ?? "";
+                var value = valueNode switch
+                {
+                    YamlScalarNode s => s.Value ?? "",
+                    YamlSequenceNode seq => string.Join(",", seq.Children.OfType<YamlScalarNode>().Select(c => c.Value)),
+                    _ => throw new UserError("expected a single value or a list", file: path, line: (int)valueNode.Start.Line, field: key),
+                };
+                config._values[key] = (value, (int)keyNode.Start.Line);
+            }
+        }
+        config.ApplyOverrides(overrides);
+        return config;
+    }
+
+    /// <summary>Applies <c>key=value</c> and <c>--key value</c> (or <c>--key=value</c>) overrides, LLaMA-Factory style.</summary>
+    private void ApplyOverrides(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string key, value;
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                var body = arg[2..];
+                int eq = body.IndexOf('=', StringComparison.Ordinal);
+                if (eq >= 0) (key, value) = (body[..eq], body[(eq + 1)..]);
+                else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) (key, value) = (body, args[++i]);
+                else (key, value) = (body, "true");
+            }
+            else if (arg.Contains('=', StringComparison.Ordinal)) (key, value) = (arg[..arg.IndexOf('=', StringComparison.Ordinal)], arg[(arg.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            else throw new UserError($"cannot read override '{arg}'", hint: "write key=value or --key value");
+            _values[key.Replace('-', '_')] = (value, null);
+        }
+    }
+
+    public bool Has(string key) => _values.ContainsKey(key);
+    public string? Get(string key) => _values.TryGetValue(key, out var v) ? v.Value : null;
+    public int? LineOf(string key) => _values.TryGetValue(key, out var v) ? v.Line : null;
+    public string Where(string key) => LineOf(key) is int line ? $"{Source}:{line}" : "command line";
+}

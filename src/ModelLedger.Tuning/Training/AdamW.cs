@@ -1,0 +1,73 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Tuning.Training;
+
+/// <summary>
+/// AdamW with decoupled weight decay (Loshchilov &amp; Hutter), matching torch.optim.AdamW's update. Written here so
+/// its state (step, first and second moments) checkpoints as plain named tensors and resumes bit-exactly.
+/// </summary>
+internal sealed class AdamW : IDisposable
+{
+    private readonly IReadOnlyList<(string Name, Parameter Param)> _params;
+    private readonly Tensor[] _m, _v;
+    private readonly double _beta1, _beta2, _eps, _weightDecay;
+
+    public long Step { get; private set; }
+    public double LearningRate { get; set; }
+
+    public AdamW(IReadOnlyList<(string Name, Parameter Param)> parameters, double lr, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        _params = parameters;
+        (LearningRate, _weightDecay, _beta1, _beta2, _eps) = (lr, weightDecay, beta1, beta2, eps);
+        _m = parameters.Select(p => zeros_like(p.Param, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToArray();
+        _v = parameters.Select(p => zeros_like(p.Param, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToArray();
+    }
+
+    public void Update()
+    {
+        Step++;
+        double correction1 = 1 - Math.Pow(_beta1, Step), correction2 = 1 - Math.Pow(_beta2, Step);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < _params.Count; i++)
+        {
+            var p = _params[i].Param;
+            if (p.grad is not Tensor g) continue;
+            var grad = g.to(ScalarType.Float32);
+            if (_weightDecay != 0) p.mul_(1 - LearningRate * _weightDecay);
+            _m[i].mul_(_beta1).add_(grad, alpha: 1 - _beta1);
+            _v[i].mul_(_beta2).addcmul_(grad, grad, value: 1 - _beta2);
+            var denom = (_v[i].sqrt() / Math.Sqrt(correction2)).add_(_eps);
+            p.sub_((_m[i] / denom * (LearningRate / correction1)).to(p.dtype));
+        }
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in _params) p.grad = null;
+    }
+
+    /// <summary>State as named tensors (views of the live buffers: write them before the next update).</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> State() =>
+        _params.SelectMany((p, i) => new[] { ($"{p.Name}.exp_avg", _m[i]), ($"{p.Name}.exp_avg_sq", _v[i]) });
+
+    public void Restore(long step, Func<string, Tensor> read)
+    {
+        Step = step;
+        using var _ = no_grad();
+        for (int i = 0; i < _params.Count; i++)
+        {
+            using var m = read($"{_params[i].Name}.exp_avg");
+            using var v = read($"{_params[i].Name}.exp_avg_sq");
+            _m[i].copy_(m);
+            _v[i].copy_(v);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _m) t.Dispose();
+        foreach (var t in _v) t.Dispose();
+    }
+}

@@ -1,0 +1,84 @@
+using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Runtime;
+using ModelLedger.Tuning.Config;
+using ModelLedger.Tuning.Data;
+
+namespace ModelLedger.Tuning.Training;
+
+/// <summary>
+/// One <c>mledger train</c> job end to end: output-folder policy, model and method, data with a preview of the first
+/// sample's label mask, a memory estimate, the loop, and the outputs (adapter or model, trainer_log.jsonl,
+/// all_results.json, training_loss.png). The CLI and the GUI both run this.
+/// </summary>
+public static class TrainingRun
+{
+    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation)
+    {
+        PrepareOutputDir(config);
+        var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
+        var device = TorchRuntime.ParseDevice(config.Device);
+        if (config.Bf16 && device == ComputeDevice.Cpu)
+            log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 here — measure with mledger bench finetune");
+        using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype);
+        var data = TrainingData.Load(config, model.Tokenizer, log);
+        WarnAboutTemplate(config, model, data, log);
+        log($"first sample (loss on [bracketed] text):\n  {data.Preview(model.Tokenizer).Replace("\n", "\n  ", StringComparison.Ordinal)}");
+        using var tunable = TunableModel.Prepare(model, config);
+        log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
+            $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
+        log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
+            $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
+        var trainer = new Trainer(tunable, data, config, log);
+        var result = trainer.Run(cancellation);
+        if (!result.Interrupted)
+        {
+            tunable.SaveOutput(config.OutputDir);
+            log($"saved {(config.FinetuningType is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter" : "model")} to {config.OutputDir}");
+        }
+        Trainer.WriteResults(config.OutputDir, result);
+        var entries = new TrainerLog(Path.Combine(config.OutputDir, "trainer_log.jsonl"));
+        entries.Reset(int.MaxValue);
+        LossPlot.Write(entries.Entries, Path.Combine(config.OutputDir, "training_loss.png"));
+        return result;
+    }
+
+    /// <summary>One explicit policy: resume continues in place, overwrite empties the folder, otherwise the folder must
+    /// be new or empty — and the message says what was found.</summary>
+    private static void PrepareOutputDir(TrainConfig config)
+    {
+        var dir = config.OutputDir;
+        var found = Directory.Exists(dir) ? Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
+        if (found.Count > 0 && config.ResumeFromCheckpoint is null)
+        {
+            if (!config.OverwriteOutputDir)
+                throw new UserError($"output_dir already holds {string.Join(", ", found.Take(6))}{(found.Count > 6 ? ", …" : "")}", file: dir, field: "output_dir",
+                    hint: "set resume_from_checkpoint: latest to continue, overwrite_output_dir: true to start over, or choose a new output_dir");
+            foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+        }
+        Directory.CreateDirectory(dir);
+    }
+
+    private static void WarnAboutTemplate(TrainConfig config, PretrainedModel model, TrainingData data, Action<string> log)
+    {
+        if (data.Template is null) return;
+        bool instructModel = model.Tokenizer.ChatTemplateText is not null;
+        var detected = Engine.Generation.ChatTemplate.Detect(model.Tokenizer);
+        if (config.Template is null) log($"template: {data.Template.Name} (detected from tokenizer_config.json)");
+        else if (instructModel && detected.Name != data.Template.Name && detected.Name != "plain")
+            log($"warning: the model's own chat template looks like '{detected.Name}' but template: {data.Template.Name} was asked for; answers may not stop");
+        else if (!instructModel && data.Template.Name is "llama3" or "chatml" or "qwen")
+            log($"warning: template {data.Template.Name} uses special tokens a base model has not learned; plain or alpaca may suit a base model better");
+    }
+
+    /// <summary>Weights as stored + trainable copies for gradients and two AdamW moments + activations and logits for
+    /// one micro-batch (a rough upper bound for fp32 on CPU).</summary>
+    private static long MemoryEstimate(TunableModel model, TrainConfig config, TrainingData data)
+    {
+        var c = model.Model.Config;
+        long tokens = (long)config.PerDeviceTrainBatchSize * data.Train.Max(s => s.Length);
+        long activations = tokens * c.NumHiddenLayers * (long)(c.HiddenSize * 10 + c.IntermediateSize * 3) * 4;
+        long logits = tokens * c.VocabSize * 4 * 3;
+        return model.StoredWeightBytes() + model.TrainableCount * 4 * 3 + activations + logits;
+    }
+}

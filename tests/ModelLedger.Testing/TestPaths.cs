@@ -9,6 +9,7 @@ public static class TestPaths
     public static string TinyStories => Path.Combine(RepositoryRoot, "testdata", "models", "TinyStories-656K");
     public static string Stories260K => Path.Combine(RepositoryRoot, "testdata", "models", "stories260K");
     public static string SampleTokenizer => Path.Combine(RepositoryRoot, "samples", "tokenizer");
+    public static string Datasets => Path.Combine(RepositoryRoot, "testdata", "datasets");
 
     private static string FindRoot()
     {

@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using ModelLedger.Engine.Generation;
+using ModelLedger.Engine.Tokenization;
+using ModelLedger.Testing;
+
+namespace ModelLedger.Tuning.Data;
+
+public sealed class DatasetTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly TextTokenizer _tokenizer = TextTokenizer.Load(TestPaths.TinyStories);
+
+    public void Dispose()
+    {
+        _tokenizer.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void Alpaca_ShareGpt_AndOpenAiMessages_AllRead()
+    {
+        var specs = DatasetInfo.Resolve(TestPaths.Datasets, "stories, stories_chat,stories_openai");
+        var counts = specs.Select(s => DatasetReader.Read(s, rawText: false)).Select(r => (r.Examples.Count, r.Rejected.Count)).ToList();
+        Assert.Equal([(48, 0), (16, 0), (8, 0)], counts);
+        var openAi = DatasetReader.Read(specs[2], false).Examples[0].Messages;
+        Assert.Equal([ChatRole.System, ChatRole.User, ChatRole.Assistant], openAi.Select(m => m.Role));
+    }
+
+    [Fact]
+    public void BadRecords_AreReportedWithFileRecordAndField()
+    {
+        File.WriteAllText(_dir.File("bad.json"), """
+            [{"instruction": "a", "output": "b"},
+             {"instruction": "a"},
+             {"instruction": 5, "output": "b"},
+             {"instruction": "a", "output": "b", "history": [["x"]]},
+             "text"]
+            """);
+        File.WriteAllText(_dir.File("dataset_info.json"), """{"bad": {"file_name": "bad.json"}}""");
+        var (examples, rejected) = DatasetReader.Read(DatasetInfo.Resolve(_dir.Path, "bad")[0], false);
+        Assert.Single(examples);
+        Assert.Equal(["record 2: output: is missing", "record 3: instruction: must be a string, got 5",
+            "record 4: history[0]: must be a pair [instruction, response] of strings", "record 5: (record): is not a JSON object"],
+            rejected.Select(r => r.ToString()[(r.Source.Length + 2)..]));
+    }
+
+    [Fact]
+    public void ShareGpt_OutOfTurnRoles_AreRejected()
+    {
+        File.WriteAllText(_dir.File("c.jsonl"), """{"conversations": [{"from": "gpt", "value": "hi"}]}""" + "\n");
+        File.WriteAllText(_dir.File("dataset_info.json"), """{"c": {"file_name": "c.jsonl", "formatting": "sharegpt"}}""");
+        var (_, rejected) = DatasetReader.Read(DatasetInfo.Resolve(_dir.Path, "c")[0], false);
+        Assert.Contains("out of turn", rejected.Single().Reason, StringComparison.Ordinal);
+        Assert.Equal(1, rejected.Single().Record);
+    }
+
+    [Fact]
+    public void UnknownDatasetName_ListsTheDefinedOnes()
+    {
+        var error = Assert.Throws<UserError>(() => DatasetInfo.Resolve(TestPaths.Datasets, "storeis"));
+        Assert.Contains("stories_chat", error.Hint!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Supervised_MasksThePromptUnlessTrainOnPrompt()
+    {
+        var example = new Example("x", 1, [new(ChatRole.User, "Who has the ball?"), new(ChatRole.Assistant, "Tom has it.")]);
+        var template = ChatTemplate.Named("alpaca");
+        var masked = SampleEncoder.Supervised([example], _tokenizer, template, 512, trainOnPrompt: false).Samples.Single();
+        var answer = _tokenizer.Encode("Tom has it.");
+        Assert.Equal([.. answer, 2], masked.Labels.Where(l => l != EncodedSample.Ignore));
+        Assert.Equal(masked.Ids[^(answer.Length + 1)..], masked.Labels[^(answer.Length + 1)..]);
+        var full = SampleEncoder.Supervised([example], _tokenizer, template, 512, trainOnPrompt: true).Samples.Single();
+        Assert.Equal(full.Ids, full.Labels);
+    }
+
+    [Fact]
+    public void Supervised_DropsSamplesWhosePromptFillsTheCutoff()
+    {
+        var example = new Example("x", 3, [new(ChatRole.User, "a very long question about many things"), new(ChatRole.Assistant, "ok")]);
+        var (samples, rejected) = SampleEncoder.Supervised([example], _tokenizer, ChatTemplate.Named("alpaca"), 8, false);
+        Assert.Empty(samples);
+        Assert.Equal("cutoff_len", rejected.Single().Field);
+    }
+
+    [Fact]
+    public void Pretrain_ConcatenatesDocumentsIntoBlocks()
+    {
+        var docs = Enumerable.Range(0, 5).Select(i => new Example("x", i, [], "Once upon a time there was a cat.")).ToList();
+        var blocks = SampleEncoder.Pretrain(docs, _tokenizer, 16);
+        Assert.All(blocks.SkipLast(1), b => Assert.Equal(16, b.Length));
+        int perDoc = _tokenizer.Encode("Once upon a time there was a cat.").Length + 2;
+        Assert.Equal(5 * perDoc, blocks.Sum(b => b.Length));
+        Assert.Equal(1, blocks[0].Ids[0]);
+    }
+
+    [Fact]
+    public void Pack_NumbersSegmentsAndRespectsCutoff()
+    {
+        var samples = new[] { 5, 3, 4, 2 }.Select(n => new EncodedSample(Enumerable.Repeat(7, n).ToArray(), Enumerable.Repeat(7, n).ToArray(), Enumerable.Repeat(1, n).ToArray()));
+        var packs = SampleEncoder.Pack(samples, 8);
+        Assert.All(packs, p => Assert.True(p.Length <= 8));
+        Assert.Equal(14, packs.Sum(p => p.Length));
+        Assert.Equal([1, 1, 1, 1, 1, 2, 2, 2], packs[0].Segments);
+    }
+}

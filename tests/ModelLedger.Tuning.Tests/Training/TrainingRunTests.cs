@@ -1,0 +1,148 @@
+using System.Text.Json;
+using ModelLedger.Engine.Generation;
+using ModelLedger.Engine.Models;
+using ModelLedger.Testing;
+using ModelLedger.Tuning.Adapters;
+using ModelLedger.Tuning.Config;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Tuning.Training;
+
+public sealed class TrainingRunTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private TrainConfig Config(string output, FinetuningType type = FinetuningType.Lora, string extra = "", string lr = "1.0e-2")
+    {
+        var path = _dir.File($"{output}.yaml");
+        File.WriteAllText(path, $"""
+            model_name_or_path: {TestPaths.TinyStories}
+            finetuning_type: {type.ToString().ToLowerInvariant()}
+            dataset: stories
+            dataset_dir: {TestPaths.Datasets}
+            template: alpaca
+            cutoff_len: 128
+            learning_rate: {lr}
+            max_steps: 8
+            per_device_train_batch_size: 4
+            logging_steps: 1
+            save_steps: 4
+            seed: 3
+            output_dir: {Path.Combine(_dir.Path, output)}
+            {extra}
+            """);
+        return TrainConfig.From(RawConfig.Load(path, []));
+    }
+
+    private static List<double> Losses(string outputDir) => File.ReadAllLines(Path.Combine(outputDir, "trainer_log.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToList();
+
+    [Theory]
+    [InlineData(FinetuningType.Lora, "", "1.0e-2")]
+    [InlineData(FinetuningType.Lora, "quantization_bit: 4", "1.0e-2")]
+    [InlineData(FinetuningType.Lora, "quantization_bit: 8", "1.0e-2")]
+    [InlineData(FinetuningType.Full, "", "2.0e-3")]
+    [InlineData(FinetuningType.Freeze, "freeze_trainable_layers: 1", "2.0e-3")]
+    [InlineData(FinetuningType.Ptuning, "pre_seq_len: 8", "2.0e-1")]
+    public void EachMethod_LowersTheLoss(FinetuningType type, string extra, string lr)
+    {
+        var config = Config($"run-{type}-{extra.Length}", type, extra, lr);
+        var result = TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var losses = Losses(config.OutputDir);
+        Assert.Equal(8, result.Steps);
+        Assert.True(losses.TakeLast(2).Average() < losses.Take(2).Average() * 0.9, $"losses: {string.Join(", ", losses)}");
+        Assert.True(File.Exists(Path.Combine(config.OutputDir, "all_results.json")));
+        Assert.True(File.Exists(Path.Combine(config.OutputDir, "training_loss.png")));
+        var output = type is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter_model.safetensors" : "model.safetensors";
+        Assert.True(File.Exists(Path.Combine(config.OutputDir, output)));
+    }
+
+    [Fact]
+    public void Resume_ContinuesTheSameLossCurve()
+    {
+        var config = Config("resume", extra: "lora_dropout: 0.1");
+        TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var uninterrupted = Losses(config.OutputDir);
+        var messages = new List<string>();
+        TrainingRun.Execute(config with { ResumeFromCheckpoint = "4" }, messages.Add, CancellationToken.None);
+        var resumed = Losses(config.OutputDir);
+        Assert.Equal(8, resumed.Count);
+        for (int i = 0; i < 8; i++) Assert.Equal(uninterrupted[i], resumed[i], 1e-5);
+        Assert.Contains(messages, m => m.StartsWith("resumed from", StringComparison.Ordinal) && m.Contains("step 4", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resume_RefusesWhenTheDataChanged()
+    {
+        var config = Config("changed");
+        TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var error = Assert.Throws<UserError>(() => TrainingRun.Execute(config with { ResumeFromCheckpoint = "latest", ValSize = 0.25 }, _ => { }, CancellationToken.None));
+        Assert.Contains("training data changed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExistingOutputDir_IsRefusedWithWhatWasFound()
+    {
+        var config = Config("exists");
+        Directory.CreateDirectory(config.OutputDir);
+        File.WriteAllText(Path.Combine(config.OutputDir, "notes.txt"), "x");
+        var error = Assert.Throws<UserError>(() => TrainingRun.Execute(config, _ => { }, CancellationToken.None));
+        Assert.Contains("notes.txt", error.Message, StringComparison.Ordinal);
+        Assert.Contains("resume_from_checkpoint", error.Hint!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cancellation_SavesACheckpointToResumeFrom()
+    {
+        var config = Config("cancel");
+        using var cancel = new CancellationTokenSource();
+        var result = TrainingRun.Execute(config, m => { if (m.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel(); }, cancel.Token);
+        Assert.True(result.Interrupted);
+        Assert.Equal(2, result.Steps);
+        Assert.True(Directory.Exists(Path.Combine(config.OutputDir, "checkpoint-2")));
+        Assert.Equal(8, TrainingRun.Execute(config with { ResumeFromCheckpoint = "latest" }, _ => { }, CancellationToken.None).Steps);
+    }
+
+    [Fact]
+    public void PeftAdapter_RoundTripsIntoAFreshModel()
+    {
+        var config = Config("peft");
+        TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var names = Engine.Formats.SafetensorsFile.Open(Path.Combine(config.OutputDir, "adapter_model.safetensors")).Entries.Keys;
+        Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", names);
+        Assert.Contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight", names);
+        using var model = PretrainedModel.Load(TestPaths.TinyStories);
+        using var adapters = new AdapterSet(model);
+        var prompt = ChatTemplate.Named("alpaca").EncodePrompt(model.Tokenizer, [new(ChatRole.User, "Write one sentence about Tom and a red ball.")]);
+        var generator = new TextGenerator(model);
+        var baseText = generator.Generate([prompt], new GenerationOptions { MaxNewTokens = 12 })[0].TokenIds;
+        adapters.Load(config.OutputDir, "stories");
+        var tuned = generator.Generate([prompt], new GenerationOptions { MaxNewTokens = 12 })[0].TokenIds;
+        Assert.NotEqual(baseText, tuned);
+        adapters.Activate(null);
+        Assert.Equal(baseText, generator.Generate([prompt], new GenerationOptions { MaxNewTokens = 12 })[0].TokenIds);
+    }
+
+    [Fact]
+    public void PrefixAdapter_LoadsForGeneration()
+    {
+        var config = Config("prefix", FinetuningType.Ptuning, "pre_seq_len: 4\nprefix_projection: true");
+        TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        using var model = PretrainedModel.Load(TestPaths.TinyStories);
+        using var adapters = new AdapterSet(model);
+        adapters.Load(config.OutputDir, "p");
+        var result = new TextGenerator(model).Generate([[1], [1, 147, 201]], new GenerationOptions { MaxNewTokens = 6 });
+        Assert.All(result, r => Assert.Equal(6, r.TokenIds.Length));
+    }
+
+    [Fact]
+    public void NoUsableSamples_FailsWithTheReasons()
+    {
+        var config = Config("tiny-cutoff") with { CutoffLen = 8 };
+        var error = Assert.Throws<UserError>(() => TrainingRun.Execute(config, _ => { }, CancellationToken.None));
+        Assert.Contains("no usable training samples", error.Message, StringComparison.Ordinal);
+        Assert.Contains("record 1", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -34,6 +34,7 @@ internal sealed class TunableModel : IDisposable
     public static TunableModel Prepare(PretrainedModel model, TrainConfig config)
     {
         var network = model.Network;
+        network.GradientCheckpointing = config.GradientCheckpointing;
         foreach (var p in network.parameters()) p.requires_grad = false;
         LoraSettings? lora = null;
         PrefixEncoder? prefix = null;

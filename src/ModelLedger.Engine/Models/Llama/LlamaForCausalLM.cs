@@ -40,6 +40,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     }
 
     public int LayerCount => Config.NumHiddenLayers;
+
+    /// <summary>Trade compute for memory in training: layer activations are recomputed during backward.</summary>
+    public bool GradientCheckpointing
+    {
+        get => Backbone.GradientCheckpointing;
+        set => Backbone.GradientCheckpointing = value;
+    }
     internal DecoderLayer Layer(int index) => Backbone.Layers[index];
     public Device Device => Backbone.EmbedTokens.weight!.device;
     public ScalarType DType => Backbone.EmbedTokens.weight!.dtype;

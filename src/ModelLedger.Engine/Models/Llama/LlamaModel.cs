@@ -186,11 +186,19 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Recompute each layer's activations in backward instead of storing them (training only).</summary>
+    internal bool GradientCheckpointing { get; set; }
+
     /// <param name="ids">[B, T] token ids.</param>
     public override Tensor forward(Tensor ids, LayerContext ctx)
     {
         var h = EmbedTokens.call(ids);
-        foreach (var layer in Layers) h = layer.call(h, ctx);
+        bool checkpoint = GradientCheckpointing && training && is_grad_enabled();
+        // A checkpointed block only takes part in backward if its input needs a gradient; with frozen embeddings
+        // (LoRA, prefix) the embedding output does not, so mark it (as HF's enable_input_require_grads does).
+        if (checkpoint && !h.requires_grad) h = h.detach().requires_grad_(true);
+        foreach (var layer in Layers)
+            h = checkpoint ? Models.GradientCheckpoint.Run(h, x => layer.call(x, ctx)) : layer.call(h, ctx);
         return _norm.call(h);
     }
 }

@@ -1,0 +1,44 @@
+using static TorchSharp.torch;
+
+namespace ModelLedger.Engine.Models;
+
+/// <summary>
+/// Activation checkpointing for one block: forward runs without keeping activations; backward runs the block again
+/// with gradients (same RNG state, so dropout masks repeat) and back-propagates through it, accumulating parameter
+/// gradients in place and returning the input's gradient — the reentrant scheme of torch.utils.checkpoint.
+/// </summary>
+internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<GradientCheckpoint>
+{
+    public override string Name => "GradientCheckpoint";
+
+    /// <summary>y = block(x), recomputed during backward instead of stored.</summary>
+    public static Tensor Run(Tensor x, Func<Tensor, Tensor> block) => apply(x, block);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var block = (Func<Tensor, Tensor>)vars[1];
+        ctx.save_for_backward([x]);
+        ctx.save_data("block", block);
+        ctx.save_data("rng", random.get_rng_state());
+        using var _ = no_grad();
+        return block(x);
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var x = ctx.get_saved_variables()[0];
+        var block = (Func<Tensor, Tensor>)ctx.get_data("block");
+        using var rng = (Tensor)ctx.get_data("rng");
+        using var current = random.get_rng_state();
+        random.set_rng_state(rng);
+        var input = x.detach().requires_grad_(true);
+        using (enable_grad())
+        {
+            var y = block(input);
+            autograd.backward([y], [gradOutput]);
+        }
+        random.set_rng_state(current);
+        return [input.grad ?? zeros_like(x), null!];   // one gradient per apply() argument; the block has none
+    }
+}

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using ModelLedger.Tuning.Export;
+
+namespace ModelLedger.Cli.Commands;
+
+/// <summary><c>mledger export</c>: merge a LoRA adapter into its base and write an HF checkpoint or a GGUF file.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Required = true, Description = "Base HF model directory" };
+        var adapter = new Option<string?>("--adapter") { Description = "PEFT LoRA adapter directory to merge (optional)" };
+        var output = new Option<string>("--out") { Required = true, Description = "Output directory" };
+        var format = new Option<string>("--format") { DefaultValueFactory = _ => "hf", Description = "hf (merged safetensors) or gguf" };
+        var ggufType = new Option<string>("--gguf-type") { DefaultValueFactory = _ => "f16", Description = "f32, f16 or q8_0" };
+        var command = new Command("export", "Merge an adapter and export as an HF checkpoint or GGUF") { model, adapter, output, format, ggufType };
+        command.SetAction((p, _) =>
+        {
+            var fmt = p.GetValue(format)!.ToLowerInvariant() switch
+            {
+                "hf" => ExportFormat.Hf,
+                "gguf" => ExportFormat.Gguf,
+                var other => throw new UserError($"unknown format '{other}'", field: "--format", hint: "use hf or gguf"),
+            };
+            var type = p.GetValue(ggufType)!.ToLowerInvariant() switch
+            {
+                "f32" => GgmlType.F32,
+                "f16" => GgmlType.F16,
+                "q8_0" => GgmlType.Q8_0,
+                var other => throw new UserError($"unknown GGUF type '{other}'", field: "--gguf-type", hint: "use f32, f16 or q8_0"),
+            };
+            var written = ExportJob.Run(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(output)!, fmt, type, Console.Error.WriteLine);
+            Console.WriteLine(written);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+}

@@ -9,7 +9,59 @@ namespace ModelLedger.Cli.Commands;
 /// <summary><c>mledger bench &lt;area&gt;</c>: measured throughput as ratios against this machine's matmul peak.</summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate() };
+    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne() };
+
+    private static Command Finetune()
+    {
+        var model = new Option<string>("--model") { Required = true, Description = "HF model directory" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 6 };
+        var sequence = new Option<int>("--seq") { DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
+        var methods = new Option<string>("--methods") { DefaultValueFactory = _ => string.Join(",", FinetuneBenchmark.Methods) };
+        var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
+        var command = new Command("finetune", "Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data and steps") { model, steps, sequence, batch, methods, report };
+        command.SetAction((p, ct) =>
+        {
+            double peak = MatmulPeak.Measure(TorchSharp.torch.CPU);
+            Console.Error.WriteLine($"fp32 matmul peak: {peak:F1} GFLOP/s");
+            var rows = new List<FinetuneRow>();
+            using var work = new TempFolder();
+            foreach (var method in p.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries))
+            {
+                ct.ThrowIfCancellationRequested();
+                Console.Error.WriteLine($"{method}: training {p.GetValue(steps)} steps of {p.GetValue(batch)} x {p.GetValue(sequence)} tokens ...");
+                var child = ChildProcess.RunSelf(["bench", "finetune-one", "--method", method, "--model", p.GetValue(model)!, "--steps", $"{p.GetValue(steps)}",
+                    "--seq", $"{p.GetValue(sequence)}", "--batch", $"{p.GetValue(batch)}", "--work", Path.Combine(work.Path, method)]);
+                rows.Add(JsonSerializer.Deserialize<FinetuneRow>(child)!);
+            }
+            var markdown = FinetuneReport.Markdown(rows, peak, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch));
+            Console.WriteLine(markdown);
+            if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+
+    /// <summary>The child side of <c>bench finetune</c>: one method in a fresh process, one JSON row on stdout.</summary>
+    private static Command FinetuneOne()
+    {
+        var method = new Option<string>("--method") { Required = true };
+        var model = new Option<string>("--model") { Required = true };
+        var steps = new Option<int>("--steps") { Required = true };
+        var sequence = new Option<int>("--seq") { Required = true };
+        var batch = new Option<int>("--batch") { Required = true };
+        var work = new Option<string>("--work") { Required = true };
+        var command = new Command("finetune-one", "(internal) one method of bench finetune, in its own process") { method, model, steps, sequence, batch, work };
+        command.Hidden = true;
+        command.SetAction((p, _) =>
+        {
+            Directory.CreateDirectory(p.GetValue(work)!);
+            var row = FinetuneBenchmark.RunOne(p.GetValue(method)!, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch), p.GetValue(work)!);
+            Console.WriteLine(JsonSerializer.Serialize(row));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
 
     private static Command Generate()
     {

@@ -10,7 +10,11 @@ namespace ModelLedger.Tuning.Training;
 
 /// <summary>The outcome of a run, as written to all_results.json.</summary>
 public sealed record TrainResult(int Steps, double Epoch, double TrainLoss, double? EvalLoss, double RuntimeSeconds,
-    double TokensPerSecond, long TrainableParameters, long TotalParameters, bool Interrupted, string? Checkpoint);
+    double TokensPerSecond, long TrainableParameters, long TotalParameters, bool Interrupted, string? Checkpoint)
+{
+    /// <summary>Bytes the model's weights occupy as stored during training (quantized layers at their packed size).</summary>
+    public long StoredWeightBytes { get; init; }
+}
 
 /// <summary>
 /// The training loop: micro-batches in a seeded order per epoch, gradient accumulation, clipping, AdamW with a
@@ -96,7 +100,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
                 log($"step {step}/{totalSteps}  loss {entry.Loss:F4}{(evalNow ? $"  eval_loss {lastEval:F4}" : "")}  lr {entry.LearningRate:G3}  epoch {epoch:F2}  {rate:F0} tok/s  elapsed {entry.Elapsed}  eta {entry.Remaining}");
                 (windowLoss, windowSteps, windowTokens, windowStart) = (0, 0, 0, elapsed);
             }
-            if (step % config.SaveSteps == 0 && step < totalSteps)
+            if (step % config.SaveSteps == 0)
                 lastCheckpoint = SaveCheckpoint(step, micro, totalSteps, dataPrint, schedulePrint, optimizer, epoch);
         }
         if (interrupted)

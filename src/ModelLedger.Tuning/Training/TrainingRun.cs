@@ -29,7 +29,7 @@ public static class TrainingRun
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
         var trainer = new Trainer(tunable, data, config, log);
-        var result = trainer.Run(cancellation);
+        var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
         if (!result.Interrupted)
         {
             tunable.SaveOutput(config.OutputDir);

@@ -26,7 +26,9 @@ internal sealed class TunableModel : IDisposable
     private TunableModel(PretrainedModel model, TrainConfig config, LoraSettings? lora, PrefixEncoder? prefix)
     {
         (Model, Config, Lora, Prefix) = (model, config, lora, prefix);
-        var trainable = model.Network.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        // Tied lm_head and embedding are one tensor listed under two names: train (and step AdamW on) it once.
+        bool tied = model.Config.TieWordEmbeddings;
+        var trainable = model.Network.named_parameters().Where(p => p.parameter.requires_grad && !(tied && p.name == "lm_head.weight")).ToList();
         if (prefix is not null) trainable.AddRange(prefix.named_parameters().Select(p => ($"prefix.{p.name}", p.parameter)));
         Trainable = trainable;
     }
@@ -97,7 +99,9 @@ internal sealed class TunableModel : IDisposable
     }
 
     public long TrainableCount => Trainable.Sum(p => p.Param.numel());
-    public long TotalCount => Model.Network.ParameterCount() + (Prefix?.parameters().Sum(p => p.numel()) ?? 0);
+    /// <summary>All parameters, quantized ones counted by their logical shape, LoRA and prefix ones included.</summary>
+    public long TotalCount => Model.Network.ParameterCount() + (Prefix?.parameters().Sum(p => p.numel()) ?? 0)
+        + Model.Network.modules().OfType<IFrozenLinear>().Sum(q => q.InFeatures * q.OutFeatures + (q.Bias?.numel() ?? 0));
 
     /// <summary>Bytes the frozen and trainable weights occupy as stored (quantized layers at their packed size).</summary>
     public long StoredWeightBytes()

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace ModelLedger.Tuning.Training;
 
+[Collection(Collections.TorchRng)]
 public sealed class GradientCheckpointTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace ModelLedger.Tuning.Training;
 
+[Collection(Collections.TorchRng)]
 public sealed class TrainingRunTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -57,6 +58,15 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(config.OutputDir, "training_loss.png")));
         var output = type is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter_model.safetensors" : "model.safetensors";
         Assert.True(File.Exists(Path.Combine(config.OutputDir, output)));
+    }
+
+    [Fact]
+    public void FullTuning_TrainsATiedEmbeddingOnce()
+    {
+        using var model = PretrainedModel.Load(TestPaths.TinyStories);
+        using var tunable = TunableModel.Prepare(model, Config("tied", FinetuningType.Full));
+        Assert.Equal(model.Network.ParameterCount(), tunable.TrainableCount);
+        Assert.DoesNotContain(tunable.Trainable, p => p.Name == "lm_head.weight");
     }
 
     [Fact]

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelLedger.Tuning.Config;
+using ModelLedger.Tuning.Training;
+
+namespace ModelLedger.Bench;
+
+/// <summary>One method's measurement, produced in its own process so peak RSS belongs to that method alone.</summary>
+public sealed record FinetuneRow(string Method, long TrainableParameters, long TotalParameters, double TokensPerSecond,
+    long PeakRssBytes, long StoredWeightBytes, double FinalTrainLoss, double? EvalLoss, int Steps);
+
+/// <summary>
+/// Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data, sequence length, batch and step count, each through
+/// the real training pipeline (<see cref="TrainingRun"/>). Throughput is measured after the first logging window
+/// (warm-up) and set against the machine's measured fp32 matmul peak (model FLOP/s = 6 · parameters · tokens/s).
+/// </summary>
+public static class FinetuneBenchmark
+{
+    public static readonly string[] Methods = ["full", "freeze", "lora", "qlora-nf4", "ptuning"];
+
+    /// <summary>Runs one method in this process and returns its row (the child side of <c>bench finetune</c>).</summary>
+    public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir)
+    {
+        var data = WriteDataset(Path.Combine(workDir, "data"), sequence);
+        var (type, extra) = method switch
+        {
+            "full" => (FinetuningType.Full, new Dictionary<string, string> { ["learning_rate"] = "1e-4" }),
+            "freeze" => (FinetuningType.Freeze, new() { ["learning_rate"] = "1e-4", ["freeze_trainable_layers"] = "2" }),
+            "lora" => (FinetuningType.Lora, new() { ["learning_rate"] = "1e-3" }),
+            "qlora-nf4" => (FinetuningType.Lora, new() { ["learning_rate"] = "1e-3", ["quantization_bit"] = "4" }),
+            "ptuning" => (FinetuningType.Ptuning, new() { ["learning_rate"] = "2e-2", ["pre_seq_len"] = "16" }),
+            _ => throw new UserError($"unknown method '{method}'", hint: string.Join(", ", Methods)),
+        };
+        var yaml = Path.Combine(workDir, $"{method}.yaml");
+        var lines = new Dictionary<string, string>
+        {
+            ["model_name_or_path"] = model, ["stage"] = "pt", ["finetuning_type"] = type.ToString().ToLowerInvariant(),
+            ["dataset"] = "bench", ["dataset_dir"] = data, ["cutoff_len"] = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["per_device_train_batch_size"] = batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["max_steps"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture), ["logging_steps"] = "1", ["save_steps"] = "100000",
+            ["val_size"] = "4", ["lr_scheduler_type"] = "constant", ["output_dir"] = Path.Combine(workDir, method), ["overwrite_output_dir"] = "true",
+        };
+        foreach (var (k, v) in extra) lines[k] = v;
+        File.WriteAllLines(yaml, lines.Select(kv => $"{kv.Key}: {kv.Value}"));
+        var config = TrainConfig.From(RawConfig.Load(yaml, []));
+        var result = TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var log = File.ReadAllLines(Path.Combine(config.OutputDir, "trainer_log.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        var measured = log.Skip(1).ToList();   // the first step warms up allocators and kernels
+        double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1]["elapsed_seconds"]!.GetValue<double>() - log[0]["elapsed_seconds"]!.GetValue<double>();
+        double tokens = (double)measured.Count * batch * sequence;
+        return new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, measured.Count == 0 ? result.TokensPerSecond : tokens / seconds,
+            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1]["loss"]!.GetValue<double>(), result.EvalLoss, result.Steps);
+    }
+
+    /// <summary>A deterministic corpus of short stories, enough for blocks of <paramref name="sequence"/> tokens.</summary>
+    private static string WriteDataset(string dir, int sequence)
+    {
+        Directory.CreateDirectory(dir);
+        string[] names = ["Lily", "Tom", "Ben", "Sue", "Max", "Mia", "Sam", "Amy"], things = ["ball", "cat", "dog", "kite", "boat", "book", "cake", "tree"];
+        string[] feelings = ["happy", "sad", "excited", "sleepy", "brave", "curious"];
+        var rng = new Random(11);
+        var lines = new List<string>();
+        for (int i = 0; i < 400 + sequence; i++)
+        {
+            string n = names[rng.Next(names.Length)], t = things[rng.Next(things.Length)], f = feelings[rng.Next(feelings.Length)];
+            lines.Add(JsonSerializer.Serialize(new { text = $"Once upon a time, {n} found a {t} in the park. {n} felt {f} and showed the {t} to a friend. They played until the sun went down." }));
+        }
+        File.WriteAllLines(Path.Combine(dir, "bench.jsonl"), lines);
+        File.WriteAllText(Path.Combine(dir, "dataset_info.json"), """{"bench": {"file_name": "bench.jsonl", "columns": {"prompt": "text"}}}""");
+        return dir;
+    }
+}

@@ -1,0 +1,31 @@
+using System.Globalization;
+using System.Text;
+
+namespace ModelLedger.Bench;
+
+/// <summary>The finetune benchmark as a markdown table, every speed also as a ratio (vs full, vs P-Tuning, of peak).</summary>
+public static class FinetuneReport
+{
+    public static string Markdown(IReadOnlyList<FinetuneRow> rows, double peakGflops, string model, int steps, int sequence, int batch)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var full = rows.FirstOrDefault(r => r.Method == "full");
+        var ptuning = rows.FirstOrDefault(r => r.Method == "ptuning");
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"### bench finetune — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, {steps} steps of {batch} x {sequence} tokens, fp32, {Environment.ProcessorCount} cores");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"Measured fp32 matmul peak: {peakGflops:F1} GFLOP/s. Model FLOP/s = 6 x parameters x tokens/s (the usual MFU convention).");
+        sb.AppendLine();
+        sb.AppendLine("| method | trainable params | tokens/s | vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB | stored weights MiB | final train loss | eval loss |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            double mfu = 6.0 * r.TotalParameters * r.TokensPerSecond / 1e9 / peakGflops;
+            sb.AppendLine(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({100.0 * r.TrainableParameters / r.TotalParameters:F2}%) | {r.TokensPerSecond:F1} | " +
+                $"{(full is null ? "-" : (r.TokensPerSecond / full.TokensPerSecond).ToString("F2", inv) + "x")} | " +
+                $"{(ptuning is null ? "-" : (r.TokensPerSecond / ptuning.TokensPerSecond).ToString("F2", inv) + "x")} | {mfu:P1} | " +
+                $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |");
+        }
+        return sb.ToString();
+    }
+}

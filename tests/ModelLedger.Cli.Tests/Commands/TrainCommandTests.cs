@@ -1,0 +1,85 @@
+using System.Text.Json;
+using ModelLedger.Testing;
+
+namespace ModelLedger.Cli.Commands;
+
+public sealed class TrainCommandTests
+{
+    private static string WriteConfig(TempDirectory dir, string extra = "")
+    {
+        var path = dir.File("train.yaml");
+        File.WriteAllText(path, $"""
+            model_name_or_path: {TestPaths.TinyStories}
+            finetuning_type: lora
+            dataset: stories,stories_chat
+            dataset_dir: {TestPaths.Datasets}
+            template: alpaca
+            cutoff_len: 128
+            learning_rate: 5.0e-3
+            max_steps: 6
+            per_device_train_batch_size: 4
+            logging_steps: 2
+            save_steps: 3
+            output_dir: {Path.Combine(dir.Path, "out")}
+            {extra}
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void Train_ThenGenerateWithAdapter_ThenExportGguf()
+    {
+        using var dir = new TempDirectory();
+        var train = CliRunner.Run("train", WriteConfig(dir), "--lora_rank", "4", "seed=5");
+        Assert.Equal(0, train.ExitCode);
+        Assert.Contains("first sample (loss on [bracketed] text)", train.Stderr, StringComparison.Ordinal);
+        Assert.Contains("trainable", train.Stderr, StringComparison.Ordinal);
+        var output = Path.Combine(dir.Path, "out");
+        using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "adapter_config.json"))))
+            Assert.Equal(4, config.RootElement.GetProperty("r").GetInt32());
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(output, "trainer_log.jsonl")).Length);
+        var generate = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", output, "--prompt", "Tom", "--max-new-tokens", "5", "--json");
+        Assert.Equal(0, generate.ExitCode);
+        var export = CliRunner.Run("export", "--model", TestPaths.TinyStories, "--adapter", output, "--out", Path.Combine(dir.Path, "gguf"), "--format", "gguf", "--gguf-type", "q8_0");
+        Assert.Equal(0, export.ExitCode);
+        Assert.True(File.Exists(export.Stdout.Trim()));
+    }
+
+    [Fact]
+    public void BadConfig_ListsEveryProblemWithoutStackTrace()
+    {
+        using var dir = new TempDirectory();
+        var result = CliRunner.Run("train", WriteConfig(dir, "lora_rnk: 4\nwarmup_ratio: fast"));
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains("lora_rnk: unknown key (did you mean lora_rank?)", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("warmup_ratio: must be a number (got fast)", result.Stderr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.Stderr);
+    }
+
+    [Fact]
+    public void SecondRun_IsRefusedUntilResumeIsAsked()
+    {
+        using var dir = new TempDirectory();
+        var config = WriteConfig(dir);
+        Assert.Equal(0, CliRunner.Run("train", config, "--max_steps", "3").ExitCode);
+        var again = CliRunner.Run("train", config);
+        Assert.Equal(ExitCodes.UserError, again.ExitCode);
+        Assert.Contains("checkpoint-3", again.Stderr, StringComparison.Ordinal);
+        var resumed = CliRunner.Run("train", config, "resume_from_checkpoint=latest");
+        Assert.Equal(0, resumed.ExitCode);
+        Assert.Contains("resumed from", resumed.Stderr, StringComparison.Ordinal);
+        Assert.Contains("training extended", resumed.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadDatasetRecord_IsNamedWithFileAndRecord()
+    {
+        using var dir = new TempDirectory();
+        var data = dir.Sub("data");
+        File.WriteAllText(Path.Combine(data, "d.jsonl"), "{\"instruction\": \"a\"}\n");
+        File.WriteAllText(Path.Combine(data, "dataset_info.json"), """{"d": {"file_name": "d.jsonl"}}""");
+        var result = CliRunner.Run("train", WriteConfig(dir), "--dataset", "d", "--dataset_dir", data);
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains("d.jsonl: record 1: output: is missing", result.Stderr, StringComparison.Ordinal);
+    }
+}

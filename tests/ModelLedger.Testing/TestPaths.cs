@@ -10,6 +10,8 @@ public static class TestPaths
     public static string Stories260K => Path.Combine(RepositoryRoot, "testdata", "models", "stories260K");
     public static string SampleTokenizer => Path.Combine(RepositoryRoot, "samples", "tokenizer");
     public static string Datasets => Path.Combine(RepositoryRoot, "testdata", "datasets");
+    public static string Merkle => Path.Combine(RepositoryRoot, "testdata", "merkle");
+    public static string SignedNote => Path.Combine(RepositoryRoot, "testdata", "signed-note");
 
     private static string FindRoot()
     {

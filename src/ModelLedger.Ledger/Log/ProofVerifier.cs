@@ -30,9 +30,9 @@ public static class ProofVerifier
     /// prefix of the tree of <paramref name="size2"/> leaves (root2).</summary>
     public static bool VerifyConsistency(ulong size1, ulong size2, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root1, ReadOnlySpan<byte> root2)
     {
-        if (root1.Length != MerkleHash.Size || root2.Length != MerkleHash.Size) return false;
         if (size1 == 0 || size1 > size2) return false;
         if (size1 == size2) return proof.Count == 0 && root1.SequenceEqual(root2);
+        if (root1.Length != MerkleHash.Size || root2.Length != MerkleHash.Size) return false;
         if (proof.Count == 0 || proof.Any(p => p.Length != MerkleHash.Size)) return false;
         var path = new List<byte[]>(proof);
         if ((size1 & (size1 - 1)) == 0) path.Insert(0, root1.ToArray());   // size1 a power of two: its root starts the path

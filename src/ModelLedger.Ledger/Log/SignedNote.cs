@@ -38,7 +38,7 @@ public sealed class NoteSigner : IDisposable
 
     public static NoteSigner FromSignerKey(string text)
     {
-        var parts = text.Trim().Split('+');
+        var parts = text.Trim().Split('+', 5);
         if (parts.Length != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY") throw new LedgerError("malformed signer key");
         var blob = Convert.FromBase64String(parts[4]);
         if (blob.Length != 33 || blob[0] != 0x01) throw new LedgerError("signer key is not an Ed25519 key");
@@ -66,7 +66,7 @@ public sealed record NoteVerifier(string Name, uint KeyId, byte[] PublicKey)
 {
     public static NoteVerifier Parse(string vkey)
     {
-        var parts = vkey.Trim().Split('+');
+        var parts = vkey.Trim().Split('+', 3);
         if (parts.Length != 3) throw new LedgerError("malformed verifier key: want name+keyid+key");
         NoteFormat.CheckName(parts[0]);
         if (parts[1].Length != 8 || !uint.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var id))
@@ -121,20 +121,20 @@ public static class NoteFormat
         catch (DecoderFallbackException) { return (NoteVerdict.Malformed, null, []); }
         if (message.Any(c => char.IsControl(c) && c != '\n')) return (NoteVerdict.Malformed, null, []);
         int split = message.LastIndexOf("\n\n", StringComparison.Ordinal);
-        if (split < 0 || !message.EndsWith('\n')) return (NoteVerdict.Malformed, null, []);
+        if (split < 0 || !message.EndsWith('\n') || split + 2 >= message.Length) return (NoteVerdict.Malformed, null, []);
         var text = message[..(split + 1)];
         var lines = message[(split + 2)..^1].Split('\n');
+        if (lines.Length > 100) return (NoteVerdict.Malformed, null, []);
         var verified = new List<string>();
         var textBytes = Encoding.UTF8.GetBytes(text);
         foreach (var line in lines)
         {
             if (!line.StartsWith("\u2014 ", StringComparison.Ordinal)) return (NoteVerdict.Malformed, null, []);
-            var rest = line[2..];
-            int space = rest.LastIndexOf(' ');
-            if (space <= 0) return (NoteVerdict.Malformed, null, []);
-            string name = rest[..space];
+            var fields = line[2..].Split(' ');
+            if (fields.Length != 2 || fields[0].Length == 0) return (NoteVerdict.Malformed, null, []);
+            string name = fields[0];
             byte[] blob;
-            try { blob = Convert.FromBase64String(rest[(space + 1)..]); }
+            try { blob = Convert.FromBase64String(fields[1]); }
             catch (FormatException) { return (NoteVerdict.Malformed, null, []); }
             if (blob.Length < 5) return (NoteVerdict.Malformed, null, []);
             uint id = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(blob);

@@ -21,7 +21,7 @@ public sealed class MerkleTreeTests
     [Fact]
     public void Roots_MatchTheReferenceTreeAtEverySize()
     {
-        var roots = Reference.GetProperty("root_hashes_hex").EnumerateArray().Select(r => r.GetString()!).ToList();
+        var roots = Reference.GetProperty("root_by_size_hex").EnumerateArray().Select(r => r.GetString()!).ToList();
         var tree = ReferenceTree(8);
         for (int size = 0; size <= 8; size++) Assert.Equal(roots[size], Convert.ToHexStringLower(tree.Root(size)));
         Assert.Equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Convert.ToHexStringLower(MerkleHash.Empty));
@@ -73,7 +73,9 @@ public sealed class MerkleTreeTests
                 var proof = tree.InclusionProof(index, size);
                 Assert.True(ProofVerifier.VerifyInclusion((ulong)index, (ulong)size, tree.LeafHash(index), proof, root));
                 Assert.InRange(proof.Count, 0, 6);   // O(log n)
-                if (size > 1) Assert.False(ProofVerifier.VerifyInclusion((ulong)index, (ulong)size + 1, tree.LeafHash(index), proof, root));
+                if (size > 1) Assert.False(ProofVerifier.VerifyInclusion((ulong)index, (ulong)size, tree.LeafHash((index + 1) % size), proof, root));
+                var tampered = proof.Select(p => p.ToArray()).ToList();
+                if (tampered.Count > 0) { tampered[^1][0] ^= 0x80; Assert.False(ProofVerifier.VerifyInclusion((ulong)index, (ulong)size, tree.LeafHash(index), tampered, root)); }
             }
             for (long from = 1; from <= size; from++)
             {

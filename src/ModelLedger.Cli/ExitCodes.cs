@@ -8,5 +8,7 @@ internal static class ExitCodes
     public const int InternalError = 1;
     /// <summary>A user mistake: bad flag, bad file, bad config (one-line message, no stack trace).</summary>
     public const int UserError = 2;
+    /// <summary>mledger ledger verify found a mismatch (the first bad entry is named on stderr).</summary>
+    public const int VerificationFailed = 3;
     public const int Interrupted = 130;
 }

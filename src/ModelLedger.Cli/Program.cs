@@ -6,7 +6,7 @@ using ModelLedger.Cli.Commands;
 var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account for Llama-family models")
 {
     GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), InitModelCommand.Create(),
-    QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(),
+    QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -18,6 +18,11 @@ catch (UserError e)
 {
     Console.Error.WriteLine($"error: {e.Describe()}");
     if (e.Hint is not null) Console.Error.WriteLine($"hint: {e.Hint}");
+    return ExitCodes.UserError;
+}
+catch (ModelLedger.Ledger.LedgerError e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
     return ExitCodes.UserError;
 }
 catch (OperationCanceledException)

@@ -23,6 +23,7 @@ internal static class LedgerCommand
         return new Command("ledger", "The verifiable attribution ledger")
         {
             Init(), Key(), Append(), account, TransferVerb(), Balances(), CheckpointVerb(), Export(), Prove(), ConsistencyVerb(), Verify(), Show(),
+            StressAppend(),
         };
     }
 
@@ -207,6 +208,27 @@ internal static class LedgerCommand
             }
             return ExitCodes.Ok;
         }, index);
+    }
+
+    /// <summary>(internal) Appends entries with client ids PREFIX-0.. and prints "ack ID INDEX" after each one is durable:
+    /// the durability tests kill this process at random points and check every acknowledged entry survived.</summary>
+    private static Command StressAppend()
+    {
+        var count = new Option<int>("--count") { Required = true };
+        var prefix = new Option<string>("--prefix") { Required = true };
+        var command = Verb("stress-append", "(internal) append in a loop, acknowledging each durable entry", (p, ws) =>
+        {
+            for (int i = 0; i < p.GetValue(count); i++)
+            {
+                var id = $"{p.GetValue(prefix)}-{i}";
+                var r = ws.Service.Append("epoch.closed", "stress", $$"""{"epoch": {{i}}, "writer": "{{p.GetValue(prefix)}}"}""", id);
+                Console.Out.WriteLine($"ack {id} {r.Index}");
+                Console.Out.Flush();
+            }
+            return ExitCodes.Ok;
+        }, count, prefix);
+        command.Hidden = true;
+        return command;
     }
 
     private static void PrintAppend(AppendResult r, bool json)

@@ -46,6 +46,17 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
         return store.Write(tx => AppendIn(tx, type, actor, payload, clientId, refs ?? RefsOf(payload)));
     }
 
+    /// <summary>Several events in one durable transaction (one fsync): all are appended or none is.</summary>
+    public IReadOnlyList<AppendResult> AppendBatch(IReadOnlyList<(string Type, string Actor, string Payload, string? ClientId)> events)
+    {
+        foreach (var e in events)
+        {
+            if (EventTypes.Problem(e.Type, e.Payload) is string problem) throw new LedgerError(problem);
+            if (e.Type is EventTypes.Transfer or EventTypes.AccountCreated) throw new LedgerError($"{e.Type} entries are written by 'account create' and 'transfer'");
+        }
+        return store.Write(tx => events.Select(e => AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload))).ToList());
+    }
+
     private static IReadOnlyList<string> RefsOf(string payload)
     {
         using var doc = JsonDocument.Parse(payload);

@@ -9,7 +9,25 @@ namespace ModelLedger.Cli.Commands;
 /// <summary><c>mledger bench &lt;area&gt;</c>: measured throughput as ratios against this machine's matmul peak.</summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne() };
+    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne(), LedgerVerb() };
+
+    private static Command LedgerVerb()
+    {
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string to measure as well" };
+        var sizes = new Option<string>("--sizes") { DefaultValueFactory = _ => "1000,10000,100000,1000000", Description = "Log sizes for the proof rows" };
+        var report = new Option<string?>("--report") { Description = "Also write the tables as markdown to this file" };
+        var command = new Command("ledger", "Ledger appends, transfers, proofs and verify throughput") { postgres, sizes, report };
+        command.SetAction((p, _) =>
+        {
+            using var work = new TempFolder();
+            var sizeList = p.GetValue(sizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+            var markdown = LedgerBenchmark.Run(work.Path, p.GetValue(postgres), sizeList, Console.Error.WriteLine);
+            Console.WriteLine(markdown);
+            if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
 
     private static Command Finetune()
     {

@@ -9,8 +9,6 @@ namespace ModelLedger.Tuning.Adapters;
 /// never mentions LoRA: projections are swapped through <c>Replace</c>, keeping the HF names.</summary>
 internal static class LoraInjector
 {
-    private static readonly string[] AttentionNames = ["q_proj", "k_proj", "v_proj", "o_proj"];
-
     /// <summary>Wraps each target projection (once) and adds adapter <paramref name="name"/> to it.</summary>
     public static IReadOnlyList<(string Path, LoraLinear Layer)> Attach(LlamaForCausalLM network, string name, LoraSettings settings)
     {
@@ -28,8 +26,7 @@ internal static class LoraInjector
                     lora.Active = name;
                     return lora;
                 };
-                if (AttentionNames.Contains(target)) layer.SelfAttention.Replace(target, wrap);
-                else layer.Mlp.Replace(target, wrap);
+                layer.ReplaceProjection(target, wrap);
             }
         }
         return Find(network);
@@ -48,10 +45,8 @@ internal static class LoraInjector
         for (int i = 0; i < network.LayerCount; i++)
         {
             var layer = network.Layer(i);
-            foreach (var n in AttentionNames)
-                if (layer.SelfAttention.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.self_attn.{n}", l));
-            foreach (var n in new[] { "gate_proj", "up_proj", "down_proj" })
-                if (layer.Mlp.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.mlp.{n}", l));
+            foreach (var n in DecoderLayer.ProjectionNames)
+                if (layer.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.{DecoderLayer.ProjectionPath(n)}", l));
         }
         return found;
     }

@@ -23,8 +23,7 @@ internal static class MergedExport
                     if (lora.Adapters.ContainsKey(adapter)) lora.Merge(adapter);
                     return lora.Base;
                 };
-                if (name is "q_proj" or "k_proj" or "v_proj" or "o_proj") layer.SelfAttention.Replace(name, unwrap);
-                else layer.Mlp.Replace(name, unwrap);
+                layer.ReplaceProjection(name, unwrap);
             }
         }
     }

@@ -15,7 +15,6 @@ namespace ModelLedger.Tuning.Training;
 internal sealed class TunableModel : IDisposable
 {
     public const string AdapterName = "default";
-    private static readonly string[] AttentionProjections = ["q_proj", "k_proj", "v_proj", "o_proj"];
 
     public PretrainedModel Model { get; }
     public TrainConfig Config { get; }
@@ -92,8 +91,7 @@ internal sealed class TunableModel : IDisposable
                     linear.Dispose();
                     return q;
                 };
-                if (AttentionProjections.Contains(name)) layer.SelfAttention.Replace(name, quantize);
-                else layer.Mlp.Replace(name, quantize);
+                layer.ReplaceProjection(name, quantize);
             }
         }
     }

@@ -164,6 +164,23 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The linear projections of a layer, by HF name: attention first, then the MLP.</summary>
+    internal static readonly string[] ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    private static bool IsAttention(string name) => name is "q_proj" or "k_proj" or "v_proj" or "o_proj";
+
+    /// <summary>Swaps projection <paramref name="name"/> for wrap(current), in the attention or the MLP.</summary>
+    internal void ReplaceProjection(string name, Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap)
+    {
+        if (IsAttention(name)) SelfAttention.Replace(name, wrap);
+        else Mlp.Replace(name, wrap);
+    }
+
+    internal Module<Tensor, Tensor> Projection(string name) => IsAttention(name) ? SelfAttention.Projection(name) : Mlp.Projection(name);
+
+    /// <summary>The HF path of a projection inside its layer: self_attn.q_proj, mlp.up_proj, …</summary>
+    internal static string ProjectionPath(string name) => (IsAttention(name) ? "self_attn." : "mlp.") + name;
+
     public override Tensor forward(Tensor x, LayerContext ctx)
     {
         var h = x + SelfAttention.call(_inputNorm.call(x), ctx);

@@ -25,6 +25,9 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
 {
     private readonly string _outputDir = config.OutputDir;
 
+    /// <summary>Called after each optimizer step with (step, total steps).</summary>
+    public Action<int, int>? OnStep { get; init; }
+
     public TrainResult Run(CancellationToken cancellation)
     {
         int microPerEpoch = (data.Train.Count + config.PerDeviceTrainBatchSize - 1) / config.PerDeviceTrainBatchSize;
@@ -84,6 +87,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
             optimizer.Update();
             optimizer.ZeroGrad();
             step++;
+            OnStep?.Invoke(step, totalSteps);
             windowLoss += stepLoss; windowSteps++; allLoss += stepLoss; lossSteps++;
             double epoch = (double)micro / microPerEpoch;
             bool evalNow = data.Validation.Count > 0 && config.EvalSteps is int every && step % every == 0;

@@ -12,7 +12,8 @@ namespace ModelLedger.Tuning.Training;
 /// </summary>
 public static class TrainingRun
 {
-    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation)
+    /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. to drive a progress bar.</param>
+    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep = null)
     {
         PrepareOutputDir(config);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
@@ -28,7 +29,7 @@ public static class TrainingRun
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
-        var trainer = new Trainer(tunable, data, config, log);
+        var trainer = new Trainer(tunable, data, config, log) { OnStep = onStep };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
         if (!result.Interrupted)
         {

@@ -6,7 +6,7 @@ using ModelLedger.Cli.Commands;
 var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account for Llama-family models")
 {
     GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), InitModelCommand.Create(),
-    QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(), MetricsCommand.Create(),
+    QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(), MetricsCommand.Create(), EvalCommand.Create(), DataCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

@@ -54,14 +54,37 @@ public sealed class ModelCommandsTests
     }
 
     [Fact]
-    public void Quickstart_BuildsAModelAndGenerates()
+    public void Quickstart_PretrainsFineTunesAndComparesBaseWithAdapter()
     {
         using var dir = new TempDirectory();
-        var result = CliRunner.Run("quickstart", "--workspace", dir.Path);
-        Assert.Equal(0, result.ExitCode);
+        var result = CliRunner.Run(["quickstart", "--workspace", dir.Path, "--steps", "12"], timeoutSeconds: 300);
+        Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.True(File.Exists(Path.Combine(dir.Path, "base-model", "model.safetensors")));
-        Assert.StartsWith("Once upon a time", result.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "adapter", "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "sft_lora.yaml")));
+        Assert.Contains("| base (pt only) |", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("| base + LoRA adapter |", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("./mledger chat --model", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metrics_PrintsOneLinePerPairAndACorpusLine()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("pairs.jsonl"), "{\"prediction\": \"a blue dress\", \"reference\": \"a blue dress\"}\n{\"prediction\": \"\", \"reference\": \"x\"}\n");
+        var result = CliRunner.Run("metrics", "--input", dir.File("pairs.jsonl"), "--stemmer");
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        using var first = JsonDocument.Parse(lines[0]);
+        Assert.Equal(1.0, first.RootElement.GetProperty("rougeL").GetProperty("f").GetDouble());
+        Assert.Equal(100.0, first.RootElement.GetProperty("llamafactory").GetProperty("bleu-4").GetDouble());
+        using var corpus = JsonDocument.Parse(lines[2]);
+        Assert.Equal(0.5, corpus.RootElement.GetProperty("corpus").GetProperty("rouge1").GetProperty("f").GetDouble(), 9);
+        File.WriteAllText(dir.File("bad.jsonl"), "{\"prediction\": 3, \"reference\": \"x\"}\n");
+        var bad = CliRunner.Run("metrics", "--input", dir.File("bad.jsonl"));
+        Assert.Equal(ExitCodes.UserError, bad.ExitCode);
+        Assert.Contains("bad.jsonl:1: prediction: must be a string", bad.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,6 +72,30 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void PredictConfig_RunsBatchPrediction()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("predict.yaml");
+        File.WriteAllText(path, $"""
+            model_name_or_path: {TestPaths.TinyStories}
+            stage: sft
+            do_predict: true
+            predict_with_generate: true
+            finetuning_type: lora
+            eval_dataset: stories
+            dataset_dir: {TestPaths.Datasets}
+            template: alpaca
+            max_samples: 4
+            max_new_tokens: 8
+            output_dir: {Path.Combine(dir.Path, "predict")}
+            """);
+        var result = CliRunner.Run("train", path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(dir.Path, "predict", "generated_predictions.jsonl")).Length);
+        Assert.Contains("predict_rouge-l", File.ReadAllText(Path.Combine(dir.Path, "predict", "predict_results.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadDatasetRecord_IsNamedWithFileAndRecord()
     {
         using var dir = new TempDirectory();

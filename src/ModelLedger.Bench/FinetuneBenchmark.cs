@@ -8,7 +8,12 @@ namespace ModelLedger.Bench;
 
 /// <summary>One method's measurement, produced in its own process so peak RSS belongs to that method alone.</summary>
 public sealed record FinetuneRow(string Method, long TrainableParameters, long TotalParameters, double TokensPerSecond,
-    long PeakRssBytes, long StoredWeightBytes, double FinalTrainLoss, double? EvalLoss, int Steps);
+    long PeakRssBytes, long StoredWeightBytes, double FinalTrainLoss, double? EvalLoss, int Steps)
+{
+    /// <summary>LLaMA-Factory ROUGE-L and BLEU-4 on the ad test split (the --adgen scenario), else null.</summary>
+    public double? RougeL { get; init; }
+    public double? Bleu4 { get; init; }
+}
 
 /// <summary>
 /// Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data, sequence length, batch and step count, each through
@@ -20,9 +25,10 @@ public static class FinetuneBenchmark
     public static readonly string[] Methods = ["full", "freeze", "lora", "qlora-nf4", "ptuning"];
 
     /// <summary>Runs one method in this process and returns its row (the child side of <c>bench finetune</c>).</summary>
-    public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir)
+    public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir, int? adgenSeconds = null)
     {
-        var data = WriteDataset(Path.Combine(workDir, "data"), sequence);
+        var data = adgenSeconds is null ? WriteDataset(Path.Combine(workDir, "data"), sequence) : Path.Combine(workDir, "data");
+        if (adgenSeconds is not null) Evaluation.SampleData.AdgenGenerator.Write(data, 800, 40, seed: 0);
         var (type, extra) = method switch
         {
             "full" => (FinetuningType.Full, new Dictionary<string, string> { ["learning_rate"] = "1e-4" }),
@@ -35,22 +41,31 @@ public static class FinetuneBenchmark
         var yaml = Path.Combine(workDir, $"{method}.yaml");
         var lines = new Dictionary<string, string>
         {
-            ["model_name_or_path"] = model, ["stage"] = "pt", ["finetuning_type"] = type.ToString().ToLowerInvariant(),
-            ["dataset"] = "bench", ["dataset_dir"] = data, ["cutoff_len"] = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["model_name_or_path"] = model, ["stage"] = adgenSeconds is null ? "pt" : "sft", ["finetuning_type"] = type.ToString().ToLowerInvariant(),
+            ["dataset"] = adgenSeconds is null ? "bench" : "adgen_train", ["dataset_dir"] = data, ["template"] = "alpaca", ["cutoff_len"] = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["per_device_train_batch_size"] = batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["max_steps"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture), ["logging_steps"] = "1", ["save_steps"] = "100000",
+            ["max_steps"] = (adgenSeconds is null ? steps : 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture), ["logging_steps"] = "1", ["save_steps"] = "100000000",
             ["val_size"] = "4", ["lr_scheduler_type"] = "constant", ["output_dir"] = Path.Combine(workDir, method), ["overwrite_output_dir"] = "true",
         };
         foreach (var (k, v) in extra) lines[k] = v;
         File.WriteAllLines(yaml, lines.Select(kv => $"{kv.Key}: {kv.Value}"));
         var config = TrainConfig.From(RawConfig.Load(yaml, []));
-        var result = TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy
+        using var budget = adgenSeconds is int budgetSeconds ? new CancellationTokenSource(TimeSpan.FromSeconds(budgetSeconds)) : new CancellationTokenSource();
+        var result = TrainingRun.Execute(config, _ => { }, budget.Token, saveOnInterrupt: true);
         var log = File.ReadAllLines(Path.Combine(config.OutputDir, "trainer_log.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         var measured = log.Skip(1).ToList();   // the first step warms up allocators and kernels
         double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1]["elapsed_seconds"]!.GetValue<double>() - log[0]["elapsed_seconds"]!.GetValue<double>();
         double tokens = (double)measured.Count * batch * sequence;
-        return new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, measured.Count == 0 ? result.TokensPerSecond : tokens / seconds,
+        // pt blocks are full length, so tokens/s after warm-up is exact; sft rows vary, so take the trainer's own count
+        double rate = adgenSeconds is not null || measured.Count == 0 ? result.TokensPerSecond : tokens / seconds;
+        var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
             Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1]["loss"]!.GetValue<double>(), result.EvalLoss, result.Steps);
+        if (adgenSeconds is null) return row;
+        bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
+        var scores = Evaluation.Prediction.BatchPrediction.Run(new Evaluation.Prediction.PredictRequest(adapter ? model : config.OutputDir, adapter ? config.OutputDir : null,
+            "adgen_test", data, "alpaca", 64, Path.Combine(workDir, "eval")), _ => { });
+        return row with { RougeL = (double)scores["predict_rouge-l"]!, Bleu4 = (double)scores["predict_bleu-4"]! };
     }
 
     /// <summary>A deterministic corpus of short stories, enough for blocks of <paramref name="sequence"/> tokens.</summary>

@@ -12,19 +12,25 @@ public static class FinetuneReport
         var full = rows.FirstOrDefault(r => r.Method == "full");
         var ptuning = rows.FirstOrDefault(r => r.Method == "ptuning");
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"### bench finetune — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, {steps} steps of {batch} x {sequence} tokens, fp32, {Environment.ProcessorCount} cores");
+        bool scoredRun = rows.Any(r => r.RougeL is not null);
+        sb.AppendLine(inv, scoredRun
+            ? $"### bench finetune --adgen-seconds — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, sft on the ad dataset for the same wall-clock time per method, batch {batch}, fp32, {Environment.ProcessorCount} cores"
+            : $"### bench finetune — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, {steps} steps of {batch} x {sequence} tokens, fp32, {Environment.ProcessorCount} cores");
         sb.AppendLine();
         sb.AppendLine(inv, $"Measured fp32 matmul peak: {peakGflops:F1} GFLOP/s. Model FLOP/s = 6 x parameters x tokens/s (the usual MFU convention).");
         sb.AppendLine();
-        sb.AppendLine("| method | trainable params | tokens/s | vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB | stored weights MiB | final train loss | eval loss |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        bool scored = rows.Any(r => r.RougeL is not null);
+        sb.AppendLine("| method | trainable params | tokens/s | vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB | stored weights MiB | final train loss | eval loss |"
+            + (scored ? " steps | ROUGE-L | BLEU-4 |" : ""));
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (scored ? "---:|---:|---:|" : ""));
         foreach (var r in rows)
         {
             double mfu = 6.0 * r.TotalParameters * r.TokensPerSecond / 1e9 / peakGflops;
-            sb.AppendLine(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({100.0 * r.TrainableParameters / r.TotalParameters:F2}%) | {r.TokensPerSecond:F1} | " +
+            var extra = scored ? string.Create(inv, $" {r.Steps} | {r.RougeL:F2} | {r.Bleu4:F2} |") : "";
+            sb.Append(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({100.0 * r.TrainableParameters / r.TotalParameters:F2}%) | {r.TokensPerSecond:F1} | " +
                 $"{(full is null ? "-" : (r.TokensPerSecond / full.TokensPerSecond).ToString("F2", inv) + "x")} | " +
                 $"{(ptuning is null ? "-" : (r.TokensPerSecond / ptuning.TokensPerSecond).ToString("F2", inv) + "x")} | {mfu:P1} | " +
-                $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |");
+                $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |").AppendLine(extra);
         }
         return sb.ToString();
     }

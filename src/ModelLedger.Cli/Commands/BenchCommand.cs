@@ -37,7 +37,8 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
         var methods = new Option<string>("--methods") { DefaultValueFactory = _ => string.Join(",", FinetuneBenchmark.Methods) };
         var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
-        var command = new Command("finetune", "Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data and steps") { model, steps, sequence, batch, methods, report };
+        var adgen = new Option<int?>("--adgen-seconds") { Description = "Instead: sft on the ad dataset for this many seconds per method, then ROUGE-L/BLEU-4 on its test split" };
+        var command = new Command("finetune", "Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data and steps") { model, steps, sequence, batch, methods, report, adgen };
         command.SetAction((p, ct) =>
         {
             double peak = MatmulPeak.Measure(TorchSharp.torch.CPU);
@@ -47,9 +48,12 @@ internal static class BenchCommand
             foreach (var method in p.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries))
             {
                 ct.ThrowIfCancellationRequested();
-                Console.Error.WriteLine($"{method}: training {p.GetValue(steps)} steps of {p.GetValue(batch)} x {p.GetValue(sequence)} tokens ...");
-                var child = ChildProcess.RunSelf(["bench", "finetune-one", "--method", method, "--model", p.GetValue(model)!, "--steps", $"{p.GetValue(steps)}",
-                    "--seq", $"{p.GetValue(sequence)}", "--batch", $"{p.GetValue(batch)}", "--work", Path.Combine(work.Path, method)]);
+                Console.Error.WriteLine(p.GetValue(adgen) is int budget
+                    ? $"{method}: sft on the ad dataset for {budget} s, then scoring the test split ..."
+                    : $"{method}: training {p.GetValue(steps)} steps of {p.GetValue(batch)} x {p.GetValue(sequence)} tokens ...");
+                string[] args = ["bench", "finetune-one", "--method", method, "--model", p.GetValue(model)!, "--steps", $"{p.GetValue(steps)}",
+                    "--seq", $"{p.GetValue(sequence)}", "--batch", $"{p.GetValue(batch)}", "--work", Path.Combine(work.Path, method)];
+                var child = ChildProcess.RunSelf(p.GetValue(adgen) is int s ? [.. args, "--adgen-seconds", $"{s}"] : args);
                 rows.Add(JsonSerializer.Deserialize<FinetuneRow>(child)!);
             }
             var markdown = FinetuneReport.Markdown(rows, peak, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch));
@@ -69,12 +73,13 @@ internal static class BenchCommand
         var sequence = new Option<int>("--seq") { Required = true };
         var batch = new Option<int>("--batch") { Required = true };
         var work = new Option<string>("--work") { Required = true };
-        var command = new Command("finetune-one", "(internal) one method of bench finetune, in its own process") { method, model, steps, sequence, batch, work };
+        var adgen = new Option<int?>("--adgen-seconds");
+        var command = new Command("finetune-one", "(internal) one method of bench finetune, in its own process") { method, model, steps, sequence, batch, work, adgen };
         command.Hidden = true;
         command.SetAction((p, _) =>
         {
             Directory.CreateDirectory(p.GetValue(work)!);
-            var row = FinetuneBenchmark.RunOne(p.GetValue(method)!, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch), p.GetValue(work)!);
+            var row = FinetuneBenchmark.RunOne(p.GetValue(method)!, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch), p.GetValue(work)!, p.GetValue(adgen));
             Console.WriteLine(JsonSerializer.Serialize(row));
             return Task.FromResult(ExitCodes.Ok);
         });

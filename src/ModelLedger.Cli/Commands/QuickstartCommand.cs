@@ -45,17 +45,8 @@ internal static class QuickstartCommand
                 dataset: adgen_corpus
                 dataset_dir: {data}
                 cutoff_len: 128
-                learning_rate: 3.0e-3
-                lr_scheduler_type: cosine
-                warmup_ratio: 0.05
-                max_steps: {n}
-                per_device_train_batch_size: 8
-                logging_steps: 50
-                save_steps: 100000
-                seed: 0
                 output_dir: {baseModel}
-                overwrite_output_dir: true
-                """, ct);
+                """ + Schedule(n), ct);
 
             var adapter = Path.Combine(dir, "adapter");
             Console.Error.WriteLine($"[4/5] fine-tuning a LoRA adapter (stage sft, {n} steps) -> {adapter}");
@@ -69,17 +60,8 @@ internal static class QuickstartCommand
                 dataset_dir: {data}
                 template: alpaca
                 cutoff_len: 192
-                learning_rate: 3.0e-3
-                lr_scheduler_type: cosine
-                warmup_ratio: 0.05
-                max_steps: {n}
-                per_device_train_batch_size: 8
-                logging_steps: 50
-                save_steps: 100000
-                seed: 0
                 output_dir: {adapter}
-                overwrite_output_dir: true
-                """, ct);
+                """ + Schedule(n), ct);
 
             Console.Error.WriteLine("[5/5] evaluating base and adapter on the 40 held-out examples");
             var baseScores = BatchPrediction.Run(new PredictRequest(baseModel, null, "adgen_test", data, "alpaca", 64, Path.Combine(dir, "eval-base")), _ => { }, ct);
@@ -99,6 +81,20 @@ internal static class QuickstartCommand
         });
         return command;
     }
+
+    /// <summary>The optimisation settings both stages share.</summary>
+    private static string Schedule(int steps) => $"""
+
+        learning_rate: 3.0e-3
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.05
+        max_steps: {steps}
+        per_device_train_batch_size: 8
+        logging_steps: 50
+        save_steps: 100000
+        seed: 0
+        overwrite_output_dir: true
+        """;
 
     private static void Train(string dir, string file, string yaml, CancellationToken ct)
     {

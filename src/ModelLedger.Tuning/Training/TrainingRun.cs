@@ -13,7 +13,9 @@ namespace ModelLedger.Tuning.Training;
 public static class TrainingRun
 {
     /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. to drive a progress bar.</param>
-    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep = null)
+    /// <param name="saveOnInterrupt">Also write the adapter/model when cancelled (a time-budgeted run), not only the checkpoint.</param>
+    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep = null,
+        bool saveOnInterrupt = false)
     {
         PrepareOutputDir(config);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
@@ -31,7 +33,7 @@ public static class TrainingRun
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
         var trainer = new Trainer(tunable, data, config, log) { OnStep = onStep };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
-        if (!result.Interrupted)
+        if (!result.Interrupted || saveOnInterrupt)
         {
             tunable.SaveOutput(config.OutputDir);
             log($"saved {(config.FinetuningType is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter" : "model")} to {config.OutputDir}");

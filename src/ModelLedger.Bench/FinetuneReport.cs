@@ -13,9 +13,9 @@ public static class FinetuneReport
         var ptuning = rows.FirstOrDefault(r => r.Method == "ptuning");
         var sb = new StringBuilder();
         bool scoredRun = rows.Any(r => r.RougeL is not null);
-        sb.AppendLine(inv, scoredRun
-            ? $"### bench finetune --adgen-seconds — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, sft on the ad dataset for the same wall-clock time per method, batch {batch}, fp32, {Environment.ProcessorCount} cores"
-            : $"### bench finetune — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, {steps} steps of {batch} x {sequence} tokens, fp32, {Environment.ProcessorCount} cores");
+        sb.AppendLine(scoredRun
+            ? string.Create(inv, $"### bench finetune --adgen-seconds — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, sft on the ad dataset for the same wall-clock time per method, batch {batch}, fp32, {Environment.ProcessorCount} cores")
+            : string.Create(inv, $"### bench finetune — {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}, {steps} steps of {batch} x {sequence} tokens, fp32, {Environment.ProcessorCount} cores"));
         sb.AppendLine();
         sb.AppendLine(inv, $"Measured fp32 matmul peak: {peakGflops:F1} GFLOP/s. Model FLOP/s = 6 x parameters x tokens/s (the usual MFU convention).");
         sb.AppendLine();

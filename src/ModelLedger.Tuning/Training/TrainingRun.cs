@@ -26,6 +26,7 @@ public static class TrainingRun
         var data = TrainingData.Load(config, model.Tokenizer, log);
         WarnAboutTemplate(config, model, data, log);
         log($"first sample (loss on [bracketed] text):\n  {data.Preview(model.Tokenizer).Replace("\n", "\n  ", StringComparison.Ordinal)}");
+        TorchSharp.torch.manual_seed(config.Seed);   // adapter initialisation (LoRA A, prefix) is part of the seeded run
         using var tunable = TunableModel.Prepare(model, config);
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");

@@ -83,6 +83,18 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Contains(messages, m => m.StartsWith("resumed from", StringComparison.Ordinal) && m.Contains("step 4", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(FinetuningType.Lora)]
+    [InlineData(FinetuningType.Ptuning)]
+    public void SameSeed_GivesTheSameLossCurve(FinetuningType type)
+    {
+        var a = Config($"seed-a-{type}", type, "lora_dropout: 0.1", "2.0e-2");
+        var b = Config($"seed-b-{type}", type, "lora_dropout: 0.1", "2.0e-2");
+        TrainingRun.Execute(a, _ => { }, CancellationToken.None);
+        TrainingRun.Execute(b, _ => { }, CancellationToken.None);
+        Assert.Equal(Losses(a.OutputDir), Losses(b.OutputDir));
+    }
+
     [Fact]
     public void Resume_RefusesWhenTheDataChanged()
     {

@@ -173,7 +173,8 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
 
     private int[] EpochOrder(int epoch)
     {
-        var rng = new Random(HashCode.Combine((int)config.Seed, epoch, 17));
+        // A fixed mix, not HashCode.Combine (randomised per process): the order must be the same in a resumed process.
+        var rng = new Random(unchecked((int)config.Seed * 1_000_003 + epoch * 7_919 + 17));
         return Enumerable.Range(0, data.Train.Count).OrderBy(_ => rng.Next()).ToArray();
     }
 

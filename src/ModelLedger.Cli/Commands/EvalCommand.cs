@@ -22,8 +22,9 @@ internal static class EvalCommand
             { model, adapter, dataset, datasetDir, template, maxNew, batch, maxSamples, output, device };
         command.SetAction((p, ct) =>
         {
-            var results = BatchPrediction.Run(new PredictRequest(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(dataset)!, p.GetValue(datasetDir)!,
-                p.GetValue(template), p.GetValue(maxNew), p.GetValue(output)!, p.GetValue(batch), p.GetValue(maxSamples), p.GetValue(device)!), Console.Error.WriteLine, ct);
+            var request = new PredictRequest(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(dataset)!, p.GetValue(datasetDir)!,
+                p.GetValue(template), p.GetValue(maxNew), p.GetValue(output)!, p.GetValue(batch), p.GetValue(maxSamples), p.GetValue(device)!);
+            var results = ProgressDisplay.Run("predict", (log, progress) => BatchPrediction.Run(request, log, ct, progress));
             Console.WriteLine(results.ToJsonString());
             return Task.FromResult(ExitCodes.Ok);
         });

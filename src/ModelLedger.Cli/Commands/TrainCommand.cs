@@ -1,7 +1,6 @@
 using System.CommandLine;
 using ModelLedger.Tuning.Config;
 using ModelLedger.Tuning.Training;
-using Spectre.Console;
 
 namespace ModelLedger.Cli.Commands;
 
@@ -21,9 +20,7 @@ internal static class TrainCommand
             var raw = RawConfig.Load(p.GetValue(config)!, p.UnmatchedTokens);
             if (raw.Get("do_predict") is "true" or "True") return Task.FromResult(Predict(raw, ct));
             var settings = TrainConfig.From(raw, Console.Error.WriteLine);
-            var result = Console.IsErrorRedirected
-                ? TrainingRun.Execute(settings, Console.Error.WriteLine, ct)
-                : WithProgressBar(settings, ct);
+            var result = WithProgressBar(settings, ct);
             Console.Error.WriteLine($"done: {result.Steps} steps, train loss {result.TrainLoss:F4}" +
                 (result.EvalLoss is double e ? $", eval loss {e:F4}" : "") + $", {result.TokensPerSecond:F0} tokens/s, {result.RuntimeSeconds:F1} s");
             return Task.FromResult(result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok);
@@ -53,25 +50,6 @@ internal static class TrainCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>An interactive terminal gets a live progress bar (with ETA) under the log lines; redirected output
-    /// gets the log lines alone, each with its ETA.</summary>
-    private static TrainResult WithProgressBar(TrainConfig settings, CancellationToken ct)
-    {
-        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Error) });
-        TrainResult? result = null;
-        console.Progress()
-            .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(), new Spectre.Console.PercentageColumn(),
-                new Spectre.Console.ElapsedTimeColumn(), new Spectre.Console.RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("train", autoStart: false);
-                result = TrainingRun.Execute(settings, line => console.MarkupLine(Spectre.Console.Markup.Escape(line)), ct, (step, total) =>
-                {
-                    if (!task.IsStarted) task.StartTask();
-                    task.MaxValue = total;
-                    task.Value = step;
-                });
-            });
-        return result!;
-    }
+    private static TrainResult WithProgressBar(TrainConfig settings, CancellationToken ct) =>
+        ProgressDisplay.Run("train", (log, progress) => TrainingRun.Execute(settings, log, ct, progress));
 }

@@ -21,7 +21,8 @@ public sealed record PredictRequest(string Model, string? Adapter, string Datase
 /// </summary>
 public static class BatchPrediction
 {
-    public static JsonObject Run(PredictRequest request, Action<string> log, CancellationToken cancellation = default)
+    /// <param name="onProgress">Called after each batch with (examples done, total), e.g. for a progress bar.</param>
+    public static JsonObject Run(PredictRequest request, Action<string> log, CancellationToken cancellation = default, Action<int, int>? onProgress = null)
     {
         using var model = PretrainedModel.Load(request.Model, Engine.Runtime.TorchRuntime.ParseDevice(request.Device));
         using var adapters = new AdapterSet(model);
@@ -47,6 +48,7 @@ public static class BatchPrediction
             var batch = prompts.Skip(start).Take(request.BatchSize).ToList();
             predictions.AddRange(generator.Generate(batch, options, cancellation: cancellation).Select(r => r.Text.Trim()));
             log($"predicted {predictions.Count}/{prompts.Count} ({predictions.Count / watch.Elapsed.TotalSeconds:F1} samples/s)");
+            onProgress?.Invoke(predictions.Count, prompts.Count);
         }
         double seconds = watch.Elapsed.TotalSeconds;
         double nll = AnswerNll(model, prompts, examples, template);

@@ -72,6 +72,24 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void ResumeInANewProcess_ContinuesTheUninterruptedLossCurve()
+    {
+        using var dir = new TempDirectory();
+        static double[] Losses(string output) => File.ReadAllLines(Path.Combine(output, "trainer_log.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
+        var config = WriteConfig(dir, "lr_scheduler_type: constant\nlora_dropout: 0.1");
+        var whole = Path.Combine(dir.Path, "whole");
+        Assert.Equal(0, CliRunner.Run("train", config, "--output_dir", whole, "--logging_steps", "1").ExitCode);
+        var split = Path.Combine(dir.Path, "split");
+        Assert.Equal(0, CliRunner.Run("train", config, "--output_dir", split, "--logging_steps", "1", "--max_steps", "3").ExitCode);
+        Assert.Equal(0, CliRunner.Run("train", config, "--output_dir", split, "--logging_steps", "1", "resume_from_checkpoint=3").ExitCode);
+        var expected = Losses(whole);
+        var resumed = Losses(split);
+        Assert.Equal(6, resumed.Length);
+        for (int i = 0; i < 6; i++) Assert.Equal(expected[i], resumed[i], 5);
+    }
+
+    [Fact]
     public void PredictConfig_RunsBatchPrediction()
     {
         using var dir = new TempDirectory();

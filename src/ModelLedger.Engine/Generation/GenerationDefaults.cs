@@ -9,11 +9,7 @@ public static class GenerationDefaults
 {
     public static GenerationOptions Load(string modelDirectory)
     {
-        var path = Path.Combine(modelDirectory, "generation_config.json");
-        if (!File.Exists(path)) return new GenerationOptions();
-        JsonObject? json;
-        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
+        var json = Formats.JsonFile.ReadObject(Path.Combine(modelDirectory, "generation_config.json"));
         if (json is null) return new GenerationOptions();
         var options = new GenerationOptions
         {

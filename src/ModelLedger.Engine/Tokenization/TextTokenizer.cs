@@ -60,12 +60,12 @@ public sealed class TextTokenizer : IDisposable
         var path = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(path))
             throw new UserError("tokenizer.json not found", file: directory, hint: "the model directory needs an HF tokenizer.json");
-        var tokenizerJson = ReadJson(path) ?? throw new UserError("tokenizer.json is empty", file: path);
+        var tokenizerJson = Formats.JsonFile.RequireObject(path);
         Tokenizers.DotNet.Tokenizer native;
         try { native = new Tokenizers.DotNet.Tokenizer(path); }
         catch (Exception e) { throw new UserError($"the tokenizers library could not load it: {e.Message}", file: path); }
         return new TextTokenizer(directory, native, tokenizerJson,
-            ReadJson(Path.Combine(directory, "tokenizer_config.json")), ReadJson(Path.Combine(directory, "generation_config.json")));
+            Formats.JsonFile.ReadObject(Path.Combine(directory, "tokenizer_config.json")), Formats.JsonFile.ReadObject(Path.Combine(directory, "generation_config.json")));
     }
 
     /// <summary>Token ids for text. With <paramref name="addSpecialTokens"/> the tokenizer's post-processor adds its
@@ -120,11 +120,4 @@ public sealed class TextTokenizer : IDisposable
     }
 
     private static int? IntOf(JsonNode? node) => node is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
-
-    private static JsonObject? ReadJson(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
-    }
 }

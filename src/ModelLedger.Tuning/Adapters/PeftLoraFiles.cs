@@ -106,13 +106,7 @@ internal static class PeftLoraFiles
         return settings;
     }
 
-    private static JsonObject? ReadConfig(string directory)
-    {
-        var path = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(path)) return null;
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
-    }
+    internal static JsonObject? ReadConfig(string directory) => JsonFile.ReadObject(Path.Combine(directory, ConfigFile));
 
     internal static void WriteAtomic(string path, string text)
     {

@@ -10,13 +10,7 @@ namespace ModelLedger.Tuning.Adapters;
 /// holding the computed <c>prompt_embeddings</c> [P, layers·2·kvDim] (the projection MLP is not needed to use them).</summary>
 internal static class PeftPrefixFiles
 {
-    public static bool IsPrefix(string directory)
-    {
-        var path = Path.Combine(directory, PeftLoraFiles.ConfigFile);
-        if (!File.Exists(path)) return false;
-        try { return JsonNode.Parse(File.ReadAllText(path))?["peft_type"]?.GetValue<string>() == "PREFIX_TUNING"; }
-        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
-    }
+    public static bool IsPrefix(string directory) => PeftLoraFiles.ReadConfig(directory)?["peft_type"]?.GetValue<string>() == "PREFIX_TUNING";
 
     public static void Save(PrefixEncoder encoder, LlamaConfig c, string baseModel, string directory)
     {

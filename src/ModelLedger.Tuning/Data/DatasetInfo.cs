@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Formats;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -18,11 +19,7 @@ public static class DatasetInfo
     public static IReadOnlyList<DatasetSpec> Resolve(string datasetDir, string names)
     {
         var path = Path.Combine(datasetDir, "dataset_info.json");
-        if (!File.Exists(path)) throw new UserError("dataset_info.json not found", file: datasetDir, field: "dataset_dir",
-            hint: "dataset_dir must hold a LLaMA-Factory dataset_info.json");
-        JsonObject info;
-        try { info = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("not an object"); }
-        catch (JsonException e) { throw new UserError($"not valid JSON: {e.Message}", file: path); }
+        var info = JsonFile.RequireObject(path, "dataset_dir must hold a LLaMA-Factory dataset_info.json");
         var specs = new List<DatasetSpec>();
         foreach (var name in names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {

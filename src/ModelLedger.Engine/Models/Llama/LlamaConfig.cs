@@ -44,14 +44,7 @@ public sealed record LlamaConfig
 
     public static LlamaConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new UserError("config.json not found", file: path, hint: "--model must be an HF model directory");
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new JsonException("empty"); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new UserError($"not valid JSON: {e.Message}", file: path);
-        }
-        return FromJson(json, path);
+        return FromJson(Formats.JsonFile.RequireObject(path, "--model must be an HF model directory"), path);
     }
 
     public static LlamaConfig FromJson(JsonObject json, string path = "config.json")

@@ -13,7 +13,9 @@ internal static class LoraInjector
     public static IReadOnlyList<(string Path, LoraLinear Layer)> Attach(LlamaForCausalLM network, string name, LoraSettings settings)
     {
         var device = network.Device;
-        var dtype = network.DType;
+        // Adapters train in fp32 even on a bf16/fp16 base (as PEFT keeps them under autocast): their updates are
+        // small relative to their values, and low-precision weights would round them away.
+        var dtype = ScalarType.Float32;
         for (int i = 0; i < network.LayerCount; i++)
         {
             var layer = network.Layer(i);

@@ -56,7 +56,8 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
     {
         var y = _base.call(x);
         if (Active is null || !_adapters.TryGetValue(Active, out var p)) return y;
-        return y + p.B.call(p.A.call(p.Dropout.call(x))) * p.Scaling;
+        var delta = p.B.call(p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)))) * p.Scaling;
+        return y + delta.to(y.dtype);
     }
 
     /// <summary>Adds ΔW of an adapter into a plain Linear base, in place (and deactivates adapters so the output is

@@ -68,7 +68,7 @@ internal sealed class TunableModel : IDisposable
                 }
                 break;
             case FinetuningType.Ptuning:
-                prefix = new PrefixEncoder(model.Config, config.PreSeqLen, config.PrefixProjection, network.Device, network.DType);
+                prefix = new PrefixEncoder(model.Config, config.PreSeqLen, config.PrefixProjection, network.Device, ScalarType.Float32);
                 network.Prefix = prefix.KeyValues;
                 break;
         }

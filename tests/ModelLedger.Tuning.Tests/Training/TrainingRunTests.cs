@@ -62,6 +62,17 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void Bf16Lora_TrainsFloat32Adapters()
+    {
+        var config = Config("bf16", extra: "bf16: true");
+        TrainingRun.Execute(config, _ => { }, CancellationToken.None);
+        var losses = Losses(config.OutputDir);
+        Assert.True(losses.TakeLast(2).Average() < losses.Take(2).Average() * 0.9, $"losses: {string.Join(", ", losses)}");
+        var file = Engine.Formats.SafetensorsFile.Open(Path.Combine(config.OutputDir, "adapter_model.safetensors"));
+        Assert.All(file.Entries.Values, e => Assert.Equal("F32", e.DType));
+    }
+
+    [Fact]
     public void FullTuning_TrainsATiedEmbeddingOnce()
     {
         using var model = PretrainedModel.Load(TestPaths.TinyStories);

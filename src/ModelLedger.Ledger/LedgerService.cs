@@ -54,7 +54,11 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             if (EventTypes.Problem(e.Type, e.Payload) is string problem) throw new LedgerError(problem);
             if (e.Type is EventTypes.Transfer or EventTypes.AccountCreated) throw new LedgerError($"{e.Type} entries are written by 'account create' and 'transfer'");
         }
-        return store.Write(tx => events.Select(e => AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload))).ToList());
+        return store.Write(tx =>
+        {
+            CatchUp(tx.ReadEntries(_tree.Size));   // once: nobody else writes while this transaction holds the lock
+            return events.Select(e => AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload), caughtUp: true)).ToList();
+        });
     }
 
     private static IReadOnlyList<string> RefsOf(string payload)
@@ -64,9 +68,10 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             ? refs.EnumerateArray().Select(r => r.GetString() ?? "").ToArray() : [];
     }
 
-    private AppendResult AppendIn(ILedgerTransaction tx, string type, string actor, string payload, string? clientId, IReadOnlyList<string> refs)
+    private AppendResult AppendIn(ILedgerTransaction tx, string type, string actor, string payload, string? clientId, IReadOnlyList<string> refs,
+        bool caughtUp = false)
     {
-        CatchUp(tx.ReadEntries(_tree.Size));
+        if (!caughtUp) CatchUp(tx.ReadEntries(_tree.Size));
         if (clientId is not null && tx.FindClientId(clientId) is var (existingIndex, existingLeaf))
         {
             var existing = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(existingLeaf));
@@ -75,7 +80,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             return new AppendResult(existingIndex, Hex(_tree.LeafHash(existingIndex)), _tree.Size, AppendStatus.Exists);
         }
         foreach (var r in refs)
-            if (!Known(r)) throw new LedgerError($"ref {r} is not the leaf hash of an earlier entry");
+            if (tx.IndexOfLeafHash(r) is null) throw new LedgerError($"ref {r} is not the leaf hash of an earlier entry");
         var entry = new LedgerEntry(type, _clock.GetUtcNow(), actor, clientId, refs, payload);
         var leaf = entry.ToLeaf();
         var hash = MerkleHash.Leaf(leaf);
@@ -83,12 +88,6 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
         tx.Append(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
         _tree.Append(hash);
         return new AppendResult(index, Hex(hash), _tree.Size, AppendStatus.Appended);
-    }
-
-    private bool Known(string leafHashHex)
-    {
-        for (long i = 0; i < _tree.Size; i++) if (Hex(_tree.LeafHash(i)) == leafHashHex) return true;
-        return false;
     }
 
     public AppendResult CreateAccount(string id, bool allowNegative, string actor = "ledger")
@@ -191,12 +190,8 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
         return (LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf)), leaf, _tree.LeafHash(index));
     }
 
-    /// <summary>Index of the entry with this leaf hash, if any (for walking refs).</summary>
-    public long? IndexOf(string leafHashHex)
-    {
-        for (long i = 0; i < Size; i++) if (Hex(_tree.LeafHash(i)) == leafHashHex) return i;
-        return null;
-    }
+    /// <summary>Index of the entry with this leaf hash, if any (for walking refs); an indexed lookup.</summary>
+    public long? IndexOf(string leafHashHex) => store.IndexOfLeafHash(leafHashHex);
 
     public static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
 

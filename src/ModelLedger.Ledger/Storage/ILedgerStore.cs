@@ -16,6 +16,8 @@ public interface ILedgerStore : IDisposable
     IReadOnlyList<Account> ReadAccounts();
     IReadOnlyList<(long Size, string Note)> ReadCheckpoints();
     void SaveCheckpoint(long size, string note);
+    /// <summary>Index of the entry whose leaf hash (lower-case hex) this is, if any.</summary>
+    long? IndexOfLeafHash(string leafHashHex);
 }
 
 /// <summary>The reads and writes available inside one exclusive write transaction.</summary>
@@ -24,6 +26,7 @@ public interface ILedgerTransaction
     long Count();
     IEnumerable<(long Index, string Leaf)> ReadEntries(long from);
     (long Index, string Leaf)? FindClientId(string clientId);
+    long? IndexOfLeafHash(string leafHashHex);
     void Append(long index, string leaf, string leafHashHex, string type, string? clientId);
     Account? ReadAccount(string id);
     void SaveAccount(Account account);

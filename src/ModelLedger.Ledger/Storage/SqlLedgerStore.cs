@@ -46,6 +46,7 @@ public sealed class SqlLedgerStore : ILedgerStore
                 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, allow_negative INTEGER NOT NULL, debits_posted TEXT NOT NULL, credits_posted TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS transfers (id TEXT PRIMARY KEY, debit TEXT NOT NULL, credit TEXT NOT NULL, amount TEXT NOT NULL, entry_idx BIGINT NOT NULL);
                 CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS entries_leaf_hash ON entries (leaf_hash);
                 """, ((Transaction)tx).Tx);
             return 0;
         });
@@ -128,6 +129,11 @@ public sealed class SqlLedgerStore : ILedgerStore
         return cmd.ExecuteScalar();
     }
 
+    public long? IndexOfLeafHash(string leafHashHex) => IndexOfLeafHash(leafHashHex, null);
+
+    private long? IndexOfLeafHash(string leafHashHex, DbTransaction? tx) =>
+        Scalar("SELECT MIN(idx) FROM entries WHERE leaf_hash = @h", tx, ("h", leafHashHex)) is object v and not DBNull ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : null;
+
     /// <summary>The stored leaf_hash column, for locating a tampered entry.</summary>
     internal IEnumerable<(long Index, string Hash)> ReadLeafHashes()
     {
@@ -148,6 +154,8 @@ public sealed class SqlLedgerStore : ILedgerStore
         public long Count() => Convert.ToInt64(store.Scalar("SELECT COUNT(*) FROM entries", tx), CultureInfo.InvariantCulture);
 
         public IEnumerable<(long Index, string Leaf)> ReadEntries(long from) => store.ReadEntries(from, tx).ToList();
+
+        public long? IndexOfLeafHash(string leafHashHex) => store.IndexOfLeafHash(leafHashHex, tx);
 
         public (long Index, string Leaf)? FindClientId(string clientId)
         {

@@ -99,7 +99,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     private Tensor Run(Tensor ids, Tensor positions, Tensor? allowed, KvCache? cache, int start)
     {
         long batch = ids.shape[0], length = ids.shape[1];
-        var (cos, sin) = _rotary.For(positions, DType);
+        var (cos, sin) = _rotary.For(positions, start + length, DType);   // positions never exceed the key count
         var prefix = Prefix?.Invoke(batch);
         int prefixLength = prefix is null ? 0 : (int)prefix[0].Keys.shape[2];
         var mask = AttentionMask(allowed, start, length, prefixLength, ids.device);

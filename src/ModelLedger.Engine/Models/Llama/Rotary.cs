@@ -14,11 +14,11 @@ internal sealed class Rotary : IDisposable
 
     public Rotary(LlamaConfig config) => _config = config;
 
-    /// <summary>cos/sin [B, 1, T, D] for position ids [B, T]. Result tensors belong to the caller's scope.</summary>
-    public (Tensor Cos, Tensor Sin) For(Tensor positions, ScalarType dtype)
+    /// <summary>cos/sin [B, 1, T, D] for position ids [B, T], all below <paramref name="positionLimit"/> (the caller
+    /// knows the bound, so no host sync is spent finding it). Result tensors belong to the caller's scope.</summary>
+    public (Tensor Cos, Tensor Sin) For(Tensor positions, long positionLimit, ScalarType dtype)
     {
-        long needed = positions.max().item<long>() + 1;   // one host sync per forward, not per layer
-        EnsureTable(Math.Max(needed, _config.MaxPositionEmbeddings), positions.device);
+        EnsureTable(Math.Max(positionLimit, _config.MaxPositionEmbeddings), positions.device);
         var flat = positions.reshape(-1);
         long b = positions.shape[0], t = positions.shape[1];
         var cos = _cos!.index_select(0, flat).view(b, 1, t, -1).to(dtype);

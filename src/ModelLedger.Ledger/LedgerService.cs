@@ -43,7 +43,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
         if (EventTypes.Problem(type, payload) is string problem) throw new LedgerError(problem);
         if (type is EventTypes.Transfer or EventTypes.AccountCreated)
             throw new LedgerError($"{type} entries are written by 'account create' and 'transfer', which enforce the account rules");
-        return store.Write(tx => AppendIn(tx, type, actor, payload, clientId, refs ?? RefsOf(payload)));
+        return Write(tx => AppendIn(tx, type, actor, payload, clientId, refs ?? RefsOf(payload)));
     }
 
     /// <summary>Several events in one durable transaction (one fsync): all are appended or none is.</summary>
@@ -54,11 +54,40 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             if (EventTypes.Problem(e.Type, e.Payload) is string problem) throw new LedgerError(problem);
             if (e.Type is EventTypes.Transfer or EventTypes.AccountCreated) throw new LedgerError($"{e.Type} entries are written by 'account create' and 'transfer'");
         }
-        return store.Write(tx =>
+        return Write(tx =>
         {
             CatchUp(tx.ReadEntries(_tree.Size));   // once: nobody else writes while this transaction holds the lock
-            return events.Select(e => AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload), caughtUp: true)).ToList();
+            var rows = new List<StoredEntry>();
+            var inBatch = new Dictionary<string, (long Index, string Type, string Payload)>(StringComparer.Ordinal);
+            var results = new List<AppendResult>();
+            foreach (var e in events)
+            {
+                if (e.ClientId is string id && inBatch.TryGetValue(id, out var earlier))
+                {
+                    if (earlier.Type != e.Type || !JsonEquals(earlier.Payload, e.Payload))
+                        throw new LedgerError($"id '{id}' appears twice in the batch with different content");
+                    results.Add(new AppendResult(earlier.Index, Hex(_tree.LeafHash(earlier.Index)), _tree.Size, AppendStatus.Exists));
+                    continue;
+                }
+                var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload), caughtUp: true, deferred: rows);
+                if (e.ClientId is string newId) inBatch[newId] = (result.Index, e.Type, e.Payload);
+                results.Add(result);
+            }
+            tx.AppendMany(rows);
+            return results;
         });
+    }
+
+    /// <summary>Runs a store write; if it throws (nothing committed), the in-memory tree drops what it appended.</summary>
+    private T Write<T>(Func<ILedgerTransaction, T> work)
+    {
+        long before = _tree.Size;
+        try { return store.Write(work); }
+        catch
+        {
+            _tree.Truncate(Math.Min(before, _tree.Size));
+            throw;
+        }
     }
 
     private static IReadOnlyList<string> RefsOf(string payload)
@@ -68,8 +97,10 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             ? refs.EnumerateArray().Select(r => r.GetString() ?? "").ToArray() : [];
     }
 
+    /// <summary>Appends one entry inside <paramref name="tx"/>; with <paramref name="deferred"/> the row is collected
+    /// for one multi-row insert instead of written now.</summary>
     private AppendResult AppendIn(ILedgerTransaction tx, string type, string actor, string payload, string? clientId, IReadOnlyList<string> refs,
-        bool caughtUp = false)
+        bool caughtUp = false, List<StoredEntry>? deferred = null)
     {
         if (!caughtUp) CatchUp(tx.ReadEntries(_tree.Size));
         if (clientId is not null && tx.FindClientId(clientId) is var (existingIndex, existingLeaf))
@@ -80,12 +111,15 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             return new AppendResult(existingIndex, Hex(_tree.LeafHash(existingIndex)), _tree.Size, AppendStatus.Exists);
         }
         foreach (var r in refs)
-            if (tx.IndexOfLeafHash(r) is null) throw new LedgerError($"ref {r} is not the leaf hash of an earlier entry");
+            if (tx.IndexOfLeafHash(r) is null && (deferred is null || !deferred.Any(d => d.LeafHashHex == r)))
+                throw new LedgerError($"ref {r} is not the leaf hash of an earlier entry");
         var entry = new LedgerEntry(type, _clock.GetUtcNow(), actor, clientId, refs, payload);
         var leaf = entry.ToLeaf();
         var hash = MerkleHash.Leaf(leaf);
         long index = _tree.Size;
-        tx.Append(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
+        var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
+        if (deferred is null) tx.Append(row.Index, row.Leaf, row.LeafHashHex, row.Type, row.ClientId);
+        else deferred.Add(row);
         _tree.Append(hash);
         return new AppendResult(index, Hex(hash), _tree.Size, AppendStatus.Appended);
     }
@@ -94,7 +128,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
     {
         CheckId(id, "account id");
         var payload = JsonSerializer.Serialize(new { id, allow_negative = allowNegative });
-        return store.Write(tx =>
+        return Write(tx =>
         {
             var existing = tx.ReadAccount(id);
             if (existing is not null)
@@ -116,7 +150,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
         if (transfers.Count == 0) throw new LedgerError("no transfers given");
         foreach (var t in transfers) { CheckId(t.Id, "transfer id"); CheckId(t.Debit, "debit account"); CheckId(t.Credit, "credit account"); }
         if (transfers.Select(t => t.Id).Distinct().Count() != transfers.Count) throw new LedgerError("a transfer id appears twice in one batch");
-        return store.Write(tx =>
+        return Write(tx =>
         {
             var book = new AccountBook();
             foreach (var id in transfers.SelectMany(t => new[] { t.Debit, t.Credit }).Distinct())

@@ -26,6 +26,18 @@ public sealed class MerkleTree
 
     public byte[] LeafHash(long index) => _levels[0][(int)index];
 
+    /// <summary>Drops the leaves from <paramref name="size"/> on (a write that did not commit).</summary>
+    public void Truncate(long size)
+    {
+        if (size < 0 || size > Size) throw new ArgumentOutOfRangeException(nameof(size));
+        for (int h = 0; h < _levels.Count; h++)
+        {
+            long keep = size >> h;
+            var level = _levels[h];
+            if (level.Count > keep) level.RemoveRange((int)keep, level.Count - (int)keep);
+        }
+    }
+
     /// <summary>Root of the tree of the first <paramref name="size"/> leaves (RFC 9162 MTH).</summary>
     public byte[] Root(long size)
     {

@@ -20,6 +20,9 @@ public interface ILedgerStore : IDisposable
     long? IndexOfLeafHash(string leafHashHex);
 }
 
+/// <summary>One entry row as stored: index, exact leaf text, its hash (lower-case hex), type, optional client id.</summary>
+public sealed record StoredEntry(long Index, string Leaf, string LeafHashHex, string Type, string? ClientId);
+
 /// <summary>The reads and writes available inside one exclusive write transaction.</summary>
 public interface ILedgerTransaction
 {
@@ -28,6 +31,8 @@ public interface ILedgerTransaction
     (long Index, string Leaf)? FindClientId(string clientId);
     long? IndexOfLeafHash(string leafHashHex);
     void Append(long index, string leaf, string leafHashHex, string type, string? clientId);
+    /// <summary>Several consecutive entries in as few statements as the backend allows.</summary>
+    void AppendMany(IReadOnlyList<StoredEntry> entries);
     Account? ReadAccount(string id);
     void SaveAccount(Account account);
     Transfer? ReadTransfer(string id);

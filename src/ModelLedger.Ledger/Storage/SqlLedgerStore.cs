@@ -168,6 +168,23 @@ public sealed class SqlLedgerStore : ILedgerStore
             store.Execute("INSERT INTO entries (idx, leaf, leaf_hash, type, client_id) VALUES (@idx, @leaf, @hash, @type, @client)", tx,
                 ("idx", index), ("leaf", leaf), ("hash", leafHashHex), ("type", type), ("client", clientId));
 
+        public void AppendMany(IReadOnlyList<StoredEntry> entries)
+        {
+            const int rowsPerStatement = 400;   // 5 parameters a row, well under SQLite's and PostgreSQL's limits
+            foreach (var chunk in entries.Chunk(rowsPerStatement))
+            {
+                var values = new List<string>();
+                var parameters = new List<(string, object?)>();
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    values.Add($"(@i{i}, @l{i}, @h{i}, @t{i}, @c{i})");
+                    var e = chunk[i];
+                    parameters.AddRange([($"i{i}", e.Index), ($"l{i}", e.Leaf), ($"h{i}", e.LeafHashHex), ($"t{i}", e.Type), ($"c{i}", e.ClientId)]);
+                }
+                store.Execute($"INSERT INTO entries (idx, leaf, leaf_hash, type, client_id) VALUES {string.Join(", ", values)}", tx, [.. parameters]);
+            }
+        }
+
         public Account? ReadAccount(string id)
         {
             using var cmd = store.Command("SELECT id, allow_negative, debits_posted, credits_posted FROM accounts WHERE id = @id", tx, ("id", id));

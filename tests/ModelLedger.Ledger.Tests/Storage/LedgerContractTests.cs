@@ -35,6 +35,24 @@ public abstract class LedgerContractTests : IDisposable
     }
 
     [Fact]
+    public void Batches_AppendInOneTransaction_AndAFailedBatchLeavesNoTrace()
+    {
+        using var store = OpenStore();
+        var ledger = new LedgerService(store);
+        var first = ledger.AppendBatch([.. Enumerable.Range(0, 450).Select(i => ("epoch.closed", "x", $$"""{"epoch": {{i}}}""", (string?)$"e{i}"))]);
+        Assert.Equal(Enumerable.Range(0, 450).Select(i => (long)i), first.Select(r => r.Index));
+        var again = ledger.AppendBatch([("epoch.closed", "x", """{"epoch": 3}""", "e3"), ("epoch.closed", "x", """{"epoch": 999}""", "e999"), ("epoch.closed", "x", """{"epoch": 999}""", "e999")]);
+        Assert.Equal([AppendStatus.Exists, AppendStatus.Appended, AppendStatus.Exists], again.Select(r => r.Status));
+        Assert.Equal([3L, 450, 450], again.Select(r => r.Index));
+        // the second event refs an unknown hash: the whole batch fails, nothing is stored, numbering continues
+        Assert.Throws<LedgerError>(() => ledger.AppendBatch([("epoch.closed", "x", """{"epoch": 1000}""", null), ("datanet.snapshot", "x", """{"datanet": "d", "root": "r", "refs": ["00"]}""", null)]));
+        Assert.Equal(451, store.Count());
+        Assert.Equal(451, ledger.Append("epoch.closed", "x", """{"epoch": 1001}""").Index);
+        using var signer = NoteSigner.Create("t");
+        Assert.True(LedgerVerifier.Verify(store, NoteVerifier.Parse(signer.VerifierKey)).Ok);
+    }
+
+    [Fact]
     public void Leaves_HoldThePayloadTextVerbatim()
     {
         using var store = OpenStore();

@@ -87,6 +87,23 @@ public sealed class LedgerCommandTests : IDisposable
     }
 
     [Fact]
+    public void Show_PrintsTheEntryAndWalksItsRefs()
+    {
+        Ledger("init", "--origin", "o");
+        var contribution = Ledger("append", "--type", "contribution.accepted", "--payload", """{"datanet":"d","contributor":"bob","content_hash":"ab12"}""", "--json");
+        var hash = JsonDocument.Parse(contribution.Stdout).RootElement.GetProperty("leaf_hash").GetString()!;
+        var snapshot = Ledger("append", "--type", "datanet.snapshot", "--payload", $$"""{"datanet":"d","root":"cd34","refs":["{{hash}}"]}""", "--json");
+        Assert.Equal(0, snapshot.ExitCode);
+        var show = Ledger("show", "--index", "1");
+        Assert.Equal(0, show.ExitCode);
+        Assert.Contains("\"type\":\"datanet.snapshot\"", show.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"references entry 0 (contribution.accepted) {hash}", show.Stdout, StringComparison.Ordinal);
+        var bad = Ledger("append", "--type", "datanet.snapshot", "--payload", """{"datanet":"d","root":"x","refs":["ffff"]}""");
+        Assert.Equal(ExitCodes.UserError, bad.ExitCode);
+        Assert.Contains("is not the leaf hash of an earlier entry", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MissingWorkspace_IsOneLineError()
     {
         var result = Ledger("balances", "--json");

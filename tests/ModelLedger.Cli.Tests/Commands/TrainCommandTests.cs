@@ -40,6 +40,14 @@ public sealed class TrainCommandTests
         Assert.Equal(3, File.ReadAllLines(Path.Combine(output, "trainer_log.jsonl")).Length);
         var generate = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", output, "--prompt", "Tom", "--max-new-tokens", "5", "--json");
         Assert.Equal(0, generate.ExitCode);
+        // two adapters loaded at once; --use-adapter picks one per call, none gives the base model
+        string[] both = ["generate", "--model", TestPaths.TinyStories, "--adapter", $"a={output}", "--adapter", $"b={output}", "--prompt", "Tom", "--max-new-tokens", "5", "--json"];
+        var viaB = CliRunner.Run([.. both, "--use-adapter", "b"]);
+        var viaNone = CliRunner.Run([.. both, "--use-adapter", "none"]);
+        var baseOnly = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--prompt", "Tom", "--max-new-tokens", "5", "--json");
+        Assert.Equal(JsonDocument.Parse(generate.Stdout).RootElement.GetProperty("token_ids").GetRawText(), JsonDocument.Parse(viaB.Stdout).RootElement.GetProperty("token_ids").GetRawText());
+        Assert.Equal(JsonDocument.Parse(baseOnly.Stdout).RootElement.GetProperty("token_ids").GetRawText(), JsonDocument.Parse(viaNone.Stdout).RootElement.GetProperty("token_ids").GetRawText());
+        Assert.Contains("adapter 'c' is not loaded", CliRunner.Run([.. both, "--use-adapter", "c"]).Stderr, StringComparison.Ordinal);
         var export = CliRunner.Run("export", "--model", TestPaths.TinyStories, "--adapter", output, "--out", Path.Combine(dir.Path, "gguf"), "--format", "gguf", "--gguf-type", "q8_0");
         Assert.Equal(0, export.ExitCode);
         Assert.True(File.Exists(export.Stdout.Trim()));

@@ -75,12 +75,26 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         {
             if (cancellation.IsCancellationRequested) { interrupted = true; break; }
             double stepLoss = 0;
-            for (int a = 0; a < config.GradientAccumulationSteps; a++, micro++)
+            long stepStart = micro;
+            try
             {
-                var (loss, tokens) = MicroBatch(micro, microPerEpoch, config.GradientAccumulationSteps);
-                stepLoss += loss / config.GradientAccumulationSteps;
-                windowTokens += tokens;
-                allTokens += tokens;
+                for (int a = 0; a < config.GradientAccumulationSteps; a++, micro++)
+                {
+                    var (loss, tokens) = MicroBatch(micro, microPerEpoch, config.GradientAccumulationSteps);
+                    stepLoss += loss / config.GradientAccumulationSteps;
+                    windowTokens += tokens;
+                    allTokens += tokens;
+                }
+            }
+            catch (Exception e) when (IsOutOfMemory(e))
+            {
+                // The step never completed: drop its partial gradients, keep the last completed step as a checkpoint.
+                optimizer.ZeroGrad();
+                var saved = SaveCheckpoint(step, stepStart, totalSteps, dataPrint, schedulePrint, optimizer, (double)stepStart / microPerEpoch);
+                throw new UserError($"out of memory at step {step + 1} ({e.Message.Split('\n')[0]}); saved {saved}",
+                    field: "per_device_train_batch_size",
+                    hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective batch), lower cutoff_len, " +
+                          "set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; then resume_from_checkpoint: latest");
             }
             if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
             optimizer.LearningRate = schedule.At(step);
@@ -118,6 +132,13 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
             allTokens / Math.Max(1e-9, runtime), model.TrainableCount, model.TotalCount, interrupted, lastCheckpoint);
     }
 
+    /// <summary>Test hook: throw a simulated allocator failure at this micro-batch (null in real runs).</summary>
+    internal long? FailAtMicroBatch { get; init; }
+
+    private static bool IsOutOfMemory(Exception e) => e is OutOfMemoryException
+        || (e is System.Runtime.InteropServices.ExternalException && (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+            || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)));
+
     private string SaveCheckpoint(int step, long micro, int total, string dataPrint, string schedulePrint, AdamW optimizer, double epoch)
     {
         var state = new TrainerState(TrainerState.CurrentVersion, step, micro, total, dataPrint, schedulePrint, epoch);
@@ -130,6 +151,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     /// the number of real (non-padding) tokens.</summary>
     private (double Loss, long Tokens) MicroBatch(long micro, int microPerEpoch, int accumulation)
     {
+        if (micro == FailAtMicroBatch) throw new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123456789 bytes");
         using var scope = NewDisposeScope();
         var order = EpochOrder((int)(micro / microPerEpoch));
         int first = (int)(micro % microPerEpoch) * config.PerDeviceTrainBatchSize;

@@ -15,7 +15,10 @@ public static class TrainingRun
     /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. to drive a progress bar.</param>
     /// <param name="saveOnInterrupt">Also write the adapter/model when cancelled (a time-budgeted run), not only the checkpoint.</param>
     public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep = null,
-        bool saveOnInterrupt = false)
+        bool saveOnInterrupt = false) => Execute(config, log, cancellation, onStep, saveOnInterrupt, failAtMicroBatch: null);
+
+    internal static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep,
+        bool saveOnInterrupt, long? failAtMicroBatch)
     {
         PrepareOutputDir(config);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
@@ -32,7 +35,7 @@ public static class TrainingRun
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
-        var trainer = new Trainer(tunable, data, config, log) { OnStep = onStep };
+        var trainer = new Trainer(tunable, data, config, log) { OnStep = onStep, FailAtMicroBatch = failAtMicroBatch };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
         if (!result.Interrupted || saveOnInterrupt)
         {

@@ -140,6 +140,19 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void OutOfMemory_SavesTheLastStepAndNamesTheKnobs()
+    {
+        var config = Config("oom") with { GradientAccumulationSteps = 2 };
+        // micro-batch 5 is the second half of step 3: steps 1 and 2 completed
+        var error = Assert.Throws<UserError>(() => TrainingRun.Execute(config, _ => { }, CancellationToken.None, null, false, failAtMicroBatch: 5));
+        Assert.Contains("out of memory at step 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("gradient_checkpointing", error.Hint!, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(config.OutputDir, "checkpoint-2")));
+        var resumed = TrainingRun.Execute(config with { ResumeFromCheckpoint = "latest" }, _ => { }, CancellationToken.None);
+        Assert.Equal(8, resumed.Steps);
+    }
+
+    [Fact]
     public void PeftAdapter_RoundTripsIntoAFreshModel()
     {
         var config = Config("peft");

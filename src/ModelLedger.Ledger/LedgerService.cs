@@ -66,7 +66,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
                 {
                     if (earlier.Type != e.Type || !JsonEquals(earlier.Payload, e.Payload))
                         throw new LedgerError($"id '{id}' appears twice in the batch with different content");
-                    results.Add(new AppendResult(earlier.Index, Hex(_tree.LeafHash(earlier.Index)), _tree.Size, AppendStatus.Exists));
+                    results.Add(Existing(earlier.Index));
                     continue;
                 }
                 var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, RefsOf(e.Payload), caughtUp: true, deferred: rows);
@@ -76,6 +76,15 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             tx.AppendMany(rows);
             return results;
         });
+    }
+
+    /// <summary>The answer to a retried id: the original entry's index and leaf hash.</summary>
+    private AppendResult Existing(long index) => new(index, Hex(_tree.LeafHash(index)), _tree.Size, AppendStatus.Exists);
+
+    private AppendResult Existing(ILedgerTransaction tx, string clientId)
+    {
+        CatchUp(tx.ReadEntries(_tree.Size));
+        return Existing(tx.FindClientId(clientId)!.Value.Index);
     }
 
     /// <summary>Runs a store write; if it throws (nothing committed), the in-memory tree drops what it appended.</summary>
@@ -108,7 +117,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             var existing = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(existingLeaf));
             if (existing.Type != type || !JsonEquals(existing.Payload, payload))
                 throw new LedgerError($"id '{clientId}' already exists with different content (entry {existingIndex})");
-            return new AppendResult(existingIndex, Hex(_tree.LeafHash(existingIndex)), _tree.Size, AppendStatus.Exists);
+            return Existing(existingIndex);
         }
         foreach (var r in refs)
             if (tx.IndexOfLeafHash(r) is null && (deferred is null || !deferred.Any(d => d.LeafHashHex == r)))
@@ -134,9 +143,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             if (existing is not null)
             {
                 if (existing.AllowNegative != allowNegative) throw new LedgerError($"account '{id}' already exists with different content (allow_negative {existing.AllowNegative})");
-                var found = tx.FindClientId($"account:{id}")!.Value;
-                CatchUp(tx.ReadEntries(_tree.Size));
-                return new AppendResult(found.Index, Hex(_tree.LeafHash(found.Index)), _tree.Size, AppendStatus.Exists);
+                return Existing(tx, $"account:{id}");
             }
             tx.SaveAccount(new Account(id, allowNegative, 0, 0));
             return AppendIn(tx, EventTypes.AccountCreated, actor, payload, $"account:{id}", []);
@@ -176,9 +183,7 @@ public sealed class LedgerService(ILedgerStore store, TimeProvider? clock = null
             {
                 if (tx.ReadTransfer(t.Id) is not null)
                 {
-                    var found = tx.FindClientId($"transfer:{t.Id}")!.Value;
-                    CatchUp(tx.ReadEntries(_tree.Size));
-                    results.Add(new AppendResult(found.Index, Hex(_tree.LeafHash(found.Index)), _tree.Size, AppendStatus.Exists));
+                    results.Add(Existing(tx, $"transfer:{t.Id}"));
                     continue;
                 }
                 var payload = JsonSerializer.Serialize(new { id = t.Id, debit = t.Debit, credit = t.Credit, amount = t.Amount.ToString() });

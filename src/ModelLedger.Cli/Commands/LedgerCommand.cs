@@ -262,5 +262,5 @@ internal static class LedgerCommand
         catch (JsonException e) { throw new LedgerError($"{path}: not valid JSON ({e.Message})"); }
     }
 
-    private static string Hex(byte[] b) => Convert.ToHexStringLower(b);
+    private static string Hex(byte[] b) => LedgerService.Hex(b);
 }

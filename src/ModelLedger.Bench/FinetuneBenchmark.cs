@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ModelLedger.Tuning.Config;
 using ModelLedger.Tuning.Training;
 
@@ -53,14 +52,14 @@ public static class FinetuneBenchmark
         // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy
         using var budget = adgenSeconds is int budgetSeconds ? new CancellationTokenSource(TimeSpan.FromSeconds(budgetSeconds)) : new CancellationTokenSource();
         var result = TrainingRun.Execute(config, _ => { }, budget.Token, saveOnInterrupt: true);
-        var log = File.ReadAllLines(Path.Combine(config.OutputDir, "trainer_log.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        var log = TrainerLog.Read(Path.Combine(config.OutputDir, "trainer_log.jsonl"));
         var measured = log.Skip(1).ToList();   // the first step warms up allocators and kernels
-        double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1]["elapsed_seconds"]!.GetValue<double>() - log[0]["elapsed_seconds"]!.GetValue<double>();
+        double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1].ElapsedSeconds - log[0].ElapsedSeconds;
         double tokens = (double)measured.Count * batch * sequence;
         // pt blocks are full length, so tokens/s after warm-up is exact; sft rows vary, so take the trainer's own count
         double rate = adgenSeconds is not null || measured.Count == 0 ? result.TokensPerSecond : tokens / seconds;
         var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
-            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1]["loss"]!.GetValue<double>(), result.EvalLoss, result.Steps);
+            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps);
         if (adgenSeconds is null) return row;
         bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
         var scores = Evaluation.Prediction.BatchPrediction.Run(new Evaluation.Prediction.PredictRequest(adapter ? model : config.OutputDir, adapter ? config.OutputDir : null,

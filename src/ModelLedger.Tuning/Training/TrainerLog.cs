@@ -25,11 +25,14 @@ internal sealed class TrainerLog(string path)
     public void Reset(int keepUpToStep)
     {
         Entries.Clear();
-        if (File.Exists(path))
-            Entries.AddRange(File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<TrainLogEntry>(l)!)
-                .Where(e => e.Step <= keepUpToStep));
+        Entries.AddRange(Read(path).Where(e => e.Step <= keepUpToStep));
         File.WriteAllLines(path, Entries.Select(e => JsonSerializer.Serialize(e)));
     }
+
+    /// <summary>The entries of a trainer_log.jsonl (none when it does not exist).</summary>
+    public static IReadOnlyList<TrainLogEntry> Read(string path) => File.Exists(path)
+        ? File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<TrainLogEntry>(l)!).ToList()
+        : [];
 
     public void Append(TrainLogEntry entry)
     {

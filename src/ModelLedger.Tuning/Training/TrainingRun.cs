@@ -43,9 +43,7 @@ public static class TrainingRun
             log($"saved {(config.FinetuningType is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter" : "model")} to {config.OutputDir}");
         }
         Trainer.WriteResults(config.OutputDir, result);
-        var entries = new TrainerLog(Path.Combine(config.OutputDir, "trainer_log.jsonl"));
-        entries.Reset(int.MaxValue);
-        LossPlot.Write(entries.Entries, Path.Combine(config.OutputDir, "training_loss.png"));
+        LossPlot.Write(TrainerLog.Read(Path.Combine(config.OutputDir, "trainer_log.jsonl")), Path.Combine(config.OutputDir, "training_loss.png"));
         return result;
     }
 

@@ -7,15 +7,17 @@ namespace ModelLedger.Engine.Generation;
 internal sealed class Sampler(GenerationOptions options, Generator? generator)
 {
     /// <param name="logits">[B, V] scores of the last position.</param>
-    /// <param name="context">[B, S] ids seen so far (prompt and generated), for the repetition penalty.</param>
-    public Tensor Next(Tensor logits, Tensor context)
+    /// <param name="context">Makes the [B, S] ids seen so far (prompt and generated); called only for the repetition
+    /// penalty, so plain decoding does not copy the sequence to the device every step.</param>
+    public Tensor Next(Tensor logits, Func<Tensor> context)
     {
         var scores = logits.to(ScalarType.Float32);
         if (options.RepetitionPenalty != 1.0)
         {
-            var seen = scores.gather(1, context);
+            var ids = context();
+            var seen = scores.gather(1, ids);
             var penalised = where(seen < 0, seen * options.RepetitionPenalty, seen / options.RepetitionPenalty);
-            scores = scores.scatter(1, context, penalised);
+            scores = scores.scatter(1, ids, penalised);
         }
         if (options.Temperature <= 0) return scores.argmax(-1);
         scores = scores / options.Temperature;

@@ -53,7 +53,7 @@ public sealed class TextGenerator(PretrainedModel model)
             var ids = Slice(sequence, start, length, device);
             var keyMask = padded ? Slice(mask, 0, length, device) : null;
             var logits = model.Network.Forward(ids, keyMask, cache, start, lastOnly: true).squeeze(1);   // [B, V]
-            var next = sampler.Next(logits, Slice(sequence, 0, length, device));
+            var next = sampler.Next(logits, () => Slice(sequence, 0, length, device));
             var chosen = next.to(CPU).data<long>().ToArray();   // the one host sync of this step
             for (int r = 0; r < rows.Length; r++)
             {

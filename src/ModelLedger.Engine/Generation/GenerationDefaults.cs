@@ -9,7 +9,7 @@ public static class GenerationDefaults
 {
     public static GenerationOptions Load(string modelDirectory)
     {
-        var json = Formats.JsonFile.ReadObject(Path.Combine(modelDirectory, "generation_config.json"));
+        var json = ModelLedger.Data.JsonFile.ReadObject(Path.Combine(modelDirectory, "generation_config.json"));
         if (json is null) return new GenerationOptions();
         var options = new GenerationOptions
         {

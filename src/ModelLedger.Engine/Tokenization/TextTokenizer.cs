@@ -60,12 +60,12 @@ public sealed class TextTokenizer : IDisposable
         var path = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(path))
             throw new UserError("tokenizer.json not found", file: directory, hint: "the model directory needs an HF tokenizer.json");
-        var tokenizerJson = Formats.JsonFile.RequireObject(path);
+        var tokenizerJson = ModelLedger.Data.JsonFile.RequireObject(path);
         Tokenizers.DotNet.Tokenizer native;
         try { native = new Tokenizers.DotNet.Tokenizer(path); }
         catch (Exception e) { throw new UserError($"the tokenizers library could not load it: {e.Message}", file: path); }
         return new TextTokenizer(directory, native, tokenizerJson,
-            Formats.JsonFile.ReadObject(Path.Combine(directory, "tokenizer_config.json")), Formats.JsonFile.ReadObject(Path.Combine(directory, "generation_config.json")));
+            ModelLedger.Data.JsonFile.ReadObject(Path.Combine(directory, "tokenizer_config.json")), ModelLedger.Data.JsonFile.ReadObject(Path.Combine(directory, "generation_config.json")));
     }
 
     /// <summary>Token ids for text. With <paramref name="addSpecialTokens"/> the tokenizer's post-processor adds its

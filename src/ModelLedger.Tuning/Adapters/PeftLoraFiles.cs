@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelLedger.Engine.Formats;
+using ModelLedger.Data;
 using ModelLedger.Engine.Models.Llama;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-using ModelLedger.Engine.Formats;
+using ModelLedger.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

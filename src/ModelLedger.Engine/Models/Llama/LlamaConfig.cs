@@ -44,7 +44,7 @@ public sealed record LlamaConfig
 
     public static LlamaConfig Load(string path)
     {
-        return FromJson(Formats.JsonFile.RequireObject(path, "--model must be an HF model directory"), path);
+        return FromJson(ModelLedger.Data.JsonFile.RequireObject(path, "--model must be an HF model directory"), path);
     }
 
     public static LlamaConfig FromJson(JsonObject json, string path = "config.json")

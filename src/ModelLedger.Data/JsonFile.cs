@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ModelLedger.Engine.Formats;
+namespace ModelLedger.Data;
 
 /// <summary>Reads the small JSON files models, adapters and datasets carry (config.json, tokenizer_config.json,
 /// adapter_config.json, dataset_info.json…): a file that is not a JSON object is a user error naming the file and

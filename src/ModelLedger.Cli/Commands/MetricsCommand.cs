@@ -37,6 +37,9 @@ internal static class MetricsCommand
                 scores.Add(s);
                 Console.WriteLine(MetricsReport.Pair(s).ToJsonString());
             }
+            if (scores.Count == 0)
+                throw new UserError("holds no prediction/reference pairs; zero scores would be meaningless", file: path,
+                    hint: "one JSON object per line: {\"prediction\": \"...\", \"reference\": \"...\"}");
             Console.WriteLine(new JsonObject { ["corpus"] = MetricsReport.Corpus(scores, predictions, references) }.ToJsonString());
             return Task.FromResult(ExitCodes.Ok);
         });

@@ -27,10 +27,13 @@ public sealed record ModelShape(LlamaArchitecture Architecture, int HiddenSize, 
 /// <summary>Writes a randomly initialised HF checkpoint (config, safetensors, tokenizer files).</summary>
 public static class RandomInit
 {
-    public static LlamaConfig Write(ModelShape shape, string tokenizerDirectory, string outputDirectory, long seed = 0, ModelDType dtype = ModelDType.Float32)
+    /// <param name="overwrite">Allow a non-empty output folder (files of the same name are replaced; others stay).</param>
+    public static LlamaConfig Write(ModelShape shape, string tokenizerDirectory, string outputDirectory, long seed = 0,
+        ModelDType dtype = ModelDType.Float32, bool overwrite = false)
     {
         var problems = shape.Problems();
         if (problems.Count > 0) throw new UserError(string.Join("; ", problems));
+        ModelLedger.Data.OutputDirectory.Check(outputDirectory, "--out", overwrite, tokenizerDirectory);
         using var tokenizer = TextTokenizer.Load(tokenizerDirectory);
         if (shape.VocabSize is int rows && rows < tokenizer.VocabSize)
             throw new UserError($"must be ≥ the tokenizer's vocabulary ({tokenizer.VocabSize}), got {rows}", field: "--vocab-size");

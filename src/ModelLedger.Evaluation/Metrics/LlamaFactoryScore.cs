@@ -67,17 +67,6 @@ public static partial class LlamaFactoryScore
     }
 
     /// <summary>One LCS of reference x and hypothesis y, traced back as pltrdy's _recon_lcs does (ties step in y).</summary>
-    private static IEnumerable<string> LcsWords(string[] x, string[] y)
-    {
-        var t = Ngrams.LcsTable(x, y);
-        int i = x.Length, j = y.Length;
-        var words = new List<string>();
-        while (i > 0 && j > 0)
-        {
-            if (x[i - 1] == y[j - 1]) { words.Add(x[i - 1]); i--; j--; }
-            else if (t[i - 1, j] > t[i, j - 1]) i--;
-            else j--;
-        }
-        return words;
-    }
+    private static IEnumerable<string> LcsWords(string[] x, string[] y) =>
+        Lcs.Trace(x, y, Lcs.Tie.StepSecond).Select(p => x[p.A]);
 }

@@ -39,7 +39,7 @@ public sealed partial class RougeScore(bool useStemmer)
         var p = Tokenize(prediction);
         var r = Tokenize(reference);
         if (p.Count == 0 || r.Count == 0) return new(0, 0, 0);
-        int lcs = Ngrams.LcsLength(r, p);
+        int lcs = Lcs.Length(r, p);
         return PrecisionRecallF.From((double)lcs / p.Count, (double)lcs / r.Count);
     }
 
@@ -82,17 +82,6 @@ public sealed partial class RougeScore(bool useStemmer)
     }
 
     /// <summary>rouge_score's _backtrack_norec: indices into <paramref name="reference"/> of one LCS.</summary>
-    private static List<int> LcsIndices(IReadOnlyList<string> reference, IReadOnlyList<string> candidate)
-    {
-        var t = Ngrams.LcsTable(reference, candidate);
-        int i = reference.Count, j = candidate.Count;
-        var lcs = new List<int>();
-        while (i > 0 && j > 0)
-        {
-            if (reference[i - 1] == candidate[j - 1]) { lcs.Insert(0, i - 1); i--; j--; }
-            else if (t[i, j - 1] > t[i - 1, j]) j--;
-            else i--;
-        }
-        return lcs;
-    }
+    private static IEnumerable<int> LcsIndices(IReadOnlyList<string> reference, IReadOnlyList<string> candidate) =>
+        Lcs.Trace(reference, candidate, Lcs.Tie.StepFirst).Select(p => p.A);
 }

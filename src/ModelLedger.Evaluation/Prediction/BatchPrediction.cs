@@ -24,6 +24,9 @@ public static class BatchPrediction
     /// <param name="onProgress">Called after each batch with (examples done, total), e.g. for a progress bar.</param>
     public static JsonObject Run(PredictRequest request, Action<string> log, CancellationToken cancellation = default, Action<int, int>? onProgress = null)
     {
+        // Before any prediction: a bad output path found after generating would lose all of it. Predictions go beside
+        // other files (a training output_dir), so only the path itself is checked, not emptiness.
+        ModelLedger.Data.OutputDirectory.Check(request.OutputDir, "--out", overwrite: true);
         using var model = PretrainedModel.Load(request.Model, Engine.Runtime.TorchRuntime.ParseDevice(request.Device));
         using var adapters = new AdapterSet(model);
         if (request.Adapter is not null) adapters.Load(request.Adapter, "eval");

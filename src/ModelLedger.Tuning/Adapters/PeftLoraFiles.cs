@@ -51,29 +51,36 @@ internal static class PeftLoraFiles
         WriteAtomic(Path.Combine(directory, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    public static bool IsLora(string directory) => ReadConfig(directory)?["peft_type"]?.GetValue<string>() == "LORA";
+    public static bool IsLora(string directory) => PeftTypeOf(directory) == "LORA";
+
+    /// <summary>peft_type of adapter_config.json in <paramref name="directory"/> (null when there is none).</summary>
+    internal static string? PeftTypeOf(string directory) => ReadConfig(directory) is JsonObject json
+        ? new AdapterConfigValues(json, Path.Combine(directory, ConfigFile)).String("peft_type")
+        : null;
 
     /// <summary>Reads adapter_config.json into settings; fails with the file and field on anything we cannot honour.</summary>
     public static LoraSettings ReadSettings(string directory)
     {
         var path = Path.Combine(directory, ConfigFile);
         var json = ReadConfig(directory) ?? throw new UserError("adapter_config.json not found", file: directory, hint: "--adapter must be a PEFT adapter directory");
-        string peftType = json["peft_type"]?.GetValue<string>() ?? "";
+        var values = new AdapterConfigValues(json, path);
+        string peftType = values.String("peft_type") ?? "";
         if (peftType != "LORA") throw new UserError($"peft_type '{peftType}' is not LORA", file: path, field: "peft_type");
-        if (json["use_dora"] is JsonValue d && d.GetValue<bool>()) throw new UserError("DoRA adapters are not supported", file: path, field: "use_dora");
-        if (json["fan_in_fan_out"] is JsonValue f && f.GetValue<bool>()) throw new UserError("fan_in_fan_out adapters (GPT-2 Conv1D) do not apply to Llama", file: path, field: "fan_in_fan_out");
+        if (values.Bool("use_dora", false)) throw new UserError("DoRA adapters are not supported", file: path, field: "use_dora");
+        if (values.Bool("fan_in_fan_out", false)) throw new UserError("fan_in_fan_out adapters (GPT-2 Conv1D) do not apply to Llama", file: path, field: "fan_in_fan_out");
         var targets = json["target_modules"] switch
         {
-            JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
-            JsonValue v when v.GetValue<string>() is "all-linear" => [.. LoraSettings.AllTargets],
-            JsonValue v => LoraSettings.AllTargets.Where(t => v.GetValue<string>().Contains(t, StringComparison.Ordinal)).ToList(),
+            JsonArray a => values.Strings(a, "target_modules"),
+            JsonValue when values.String("target_modules") is "all-linear" => [.. LoraSettings.AllTargets],
+            JsonValue => LoraSettings.AllTargets.Where(t => values.String("target_modules")!.Contains(t, StringComparison.Ordinal)).ToList(),
             _ => throw new UserError("target_modules is missing", file: path, field: "target_modules"),
         };
         var unknown = targets.Where(t => !LoraSettings.AllTargets.Contains(t)).ToList();
         if (unknown.Count > 0) throw new UserError($"targets modules this model does not have: {string.Join(", ", unknown)}", file: path, field: "target_modules");
-        int rank = json["r"]?.GetValue<int>() ?? 8;
-        return new LoraSettings(rank, json["lora_alpha"] is JsonNode alpha ? alpha.GetValue<double>() : 8, json["lora_dropout"]?.GetValue<double>() ?? 0,
-            targets, json["use_rslora"]?.GetValue<bool>() ?? false);
+        if (targets.Count == 0) throw new UserError("names no module this model has", file: path, field: "target_modules");
+        // PEFT's defaults: r 8, lora_alpha 8, lora_dropout 0.
+        return new LoraSettings(values.Integer("r", 8, min: 1), values.Number("lora_alpha", 8, double.MinValue, double.MaxValue),
+            values.Number("lora_dropout", 0, 0, 1), targets, values.Bool("use_rslora", false));
     }
 
     /// <summary>Attaches the adapter in <paramref name="directory"/> to the network under <paramref name="name"/>.</summary>

@@ -10,7 +10,7 @@ namespace ModelLedger.Tuning.Adapters;
 /// holding the computed <c>prompt_embeddings</c> [P, layers·2·kvDim] (the projection MLP is not needed to use them).</summary>
 internal static class PeftPrefixFiles
 {
-    public static bool IsPrefix(string directory) => PeftLoraFiles.ReadConfig(directory)?["peft_type"]?.GetValue<string>() == "PREFIX_TUNING";
+    public static bool IsPrefix(string directory) => PeftLoraFiles.PeftTypeOf(directory) == "PREFIX_TUNING";
 
     public static void Save(PrefixEncoder encoder, LlamaConfig c, string baseModel, string directory)
     {

@@ -22,7 +22,7 @@ internal static class ChatCommand
             using var _adapters = adapters;
             var chat = p.GetValue(template) is string name ? ChatTemplate.Named(name) : ChatTemplate.Detect(loaded.Tokenizer);
             var options = sampling.Build(p, loaded.Directory) with { StopTokenIds = chat.StopTokenIds(loaded.Tokenizer) };
-            var generator = new TextGenerator(loaded);
+            var generator = new TextGenerator(loaded) { Warn = Console.Error.WriteLine };
             var history = new List<ChatMessage>();
             string? systemPrompt = p.GetValue(system);
             Console.Error.WriteLine($"chat template: {chat.Name}. Commands: /reset, /system TEXT, /adapter NAME|none, /exit");

@@ -31,7 +31,7 @@ internal static class GenerateCommand
             var promptIds = PromptIds(loaded.Tokenizer, p.GetValue(prompt) ?? "");
             bool asJson = p.GetValue(json);
             if (!asJson) Console.Write(p.GetValue(prompt));
-            var result = new TextGenerator(loaded).Generate([promptIds], options,
+            var result = new TextGenerator(loaded) { Warn = Console.Error.WriteLine }.Generate([promptIds], options,
                 asJson ? null : e => Console.Write(e.TextDelta), ct)[0];
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new Output(result.PromptIds, result.TokenIds, result.Text,

@@ -10,6 +10,10 @@ namespace ModelLedger.Engine.Generation;
 /// </summary>
 public sealed class TextGenerator(PretrainedModel model)
 {
+    /// <summary>Receives one line when a call will run past max_position_embeddings (positions the model never saw
+    /// in training, where its output degrades); null: no warnings.</summary>
+    public Action<string>? Warn { get; init; }
+
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options,
         Action<TokenEvent>? onToken = null, CancellationToken cancellation = default)
     {
@@ -24,6 +28,8 @@ public sealed class TextGenerator(PretrainedModel model)
         var rows = prompts.Select(p => new RowState(p, options.StopStrings, model)).ToArray();
         int promptLength = prompts.Max(p => p.Length);
         int total = promptLength + options.MaxNewTokens;
+        if (total > model.Config.MaxPositionEmbeddings)
+            Warn?.Invoke(PositionWarning(promptLength, options.MaxNewTokens));
         int pad = model.Tokenizer.PadId ?? stopIds.FirstOrDefault();
         bool padded = prompts.Any(p => p.Length != promptLength);
         var sequence = new long[rows.Length, total];   // left-padded ids; mask: 1 real, 0 padding
@@ -71,6 +77,11 @@ public sealed class TextGenerator(PretrainedModel model)
         }
         return rows.Select(r => r.Result()).ToArray();
     }
+
+    private string PositionWarning(int promptTokens, int maxNewTokens) =>
+        $"warning: the prompt ({promptTokens} tokens) plus max_new_tokens ({maxNewTokens}) exceeds max_position_embeddings " +
+        $"({model.Config.MaxPositionEmbeddings}) in {Path.Combine(model.Directory, "config.json")}; " +
+        "past that position the model was never trained and its output degrades (shorten the prompt or max_new_tokens)";
 
     private static Tensor Slice(long[,] values, int from, int to, Device device)
     {

@@ -35,8 +35,10 @@ public sealed class PretrainedModel : IDisposable
         if (!System.IO.Directory.Exists(directory))
             throw new UserError("model directory not found", file: directory, hint: "pass an HF model directory with config.json");
         var torchDevice = device.ToTorchDevice();
-        var config = LlamaConfig.Load(Path.Combine(directory, "config.json"));
+        var configPath = Path.Combine(directory, "config.json");
+        var config = LlamaConfig.Load(configPath);
         var weights = WeightSource.Open(directory);
+        ConfigShapeCheck.Run(config, configPath, weights);
         var tokenizer = TextTokenizer.Load(directory);
         var network = Build(config, dtype);
         try
@@ -94,6 +96,7 @@ public sealed class PretrainedModel : IDisposable
                     file: weights.Files.First());
             using var tensor = weights.Read(stored);
             p.copy_(tensor.to(dtype));
+            CheckFinite(p, tensor, stored, weights.Files.First(), dtype);
         }
         var unexpected = weights.Names.Where(n => !expected.Contains(n) && n != "lm_head.weight" && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)).ToList();
         if (unexpected.Count > 0)
@@ -101,6 +104,20 @@ public sealed class PretrainedModel : IDisposable
                 file: weights.Files.First(), hint: "check config.json's architectures and sizes");
         if (!network.Config.TieWordEmbeddings && !weights.Contains("lm_head.weight"))
             throw new UserError("checkpoint has no tensor 'lm_head.weight' and tie_word_embeddings is false", file: weights.Files.First());
+    }
+
+    /// <summary>NaN or ±Inf in a weight poisons every output while generation still "works": refuse at load, naming
+    /// the tensor (and whether the stored values or the conversion to <paramref name="dtype"/> produced them).</summary>
+    private static void CheckFinite(Tensor loaded, Tensor stored, string name, string file, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        if (isfinite(loaded).all().item<bool>()) return;
+        long bad = stored.is_floating_point() ? isfinite(stored).logical_not().sum().item<long>() : 0;
+        if (bad > 0)
+            throw new UserError($"tensor '{name}' holds {bad} NaN or infinite value(s) of {stored.numel()}", file: file,
+                hint: "the checkpoint is corrupt (or a training run diverged); use an earlier checkpoint");
+        throw new UserError($"tensor '{name}' overflows when converted to {dtype} (values beyond its range)", file: file,
+            hint: "load with a wider dtype (float32 or bfloat16)");
     }
 
     /// <summary>Writes config.json, model.safetensors (tied lm_head stored once, as the embedding) and the tokenizer

@@ -60,26 +60,98 @@ internal static class Checkpoints
         throw new UserError($"'{spec}' is not a checkpoint folder", field: "resume_from_checkpoint", hint: "use latest, a step number, or a checkpoint-N path");
     }
 
+    /// <summary>Missing keys, nulls and wrong types fail instead of becoming 0 or null (a step of 0 from a truncated
+    /// file would silently restart the schedule).</summary>
+    private static readonly JsonSerializerOptions StrictRead = new()
+    {
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    /// <summary>Reads and validates trainer_state.json: every problem is one <see cref="UserError"/> naming the file and
+    /// the field, before anything is restored.</summary>
     public static TrainerState ReadState(string checkpoint)
     {
         var path = System.IO.Path.Combine(checkpoint, State);
-        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path)) ?? throw new UserError("empty trainer state", file: path);
-        if (state.Version != TrainerState.CurrentVersion) throw new UserError($"checkpoint format version {state.Version} is not {TrainerState.CurrentVersion}", file: path);
+        TrainerState state;
+        try
+        {
+            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), StrictRead)
+                ?? throw new UserError("holds null, not a trainer state", file: path);
+        }
+        catch (JsonException e)
+        {
+            throw new UserError($"not a valid trainer state ({e.Message})", file: path, line: e.LineNumber is long n ? (int)n + 1 : null,
+                field: e.Path is { Length: > 2 } p ? p[2..] : null, hint: "the checkpoint is corrupt: resume from another checkpoint-N");
+        }
+        if (state.Version != TrainerState.CurrentVersion) throw new UserError($"checkpoint format version {state.Version} is not {TrainerState.CurrentVersion}", file: path, field: "Version");
+        string? Problem() => state switch
+        {
+            { GlobalStep: < 0 } => $"GlobalStep: must be ≥ 0 (got {state.GlobalStep})",
+            { TotalSteps: < 1 } => $"TotalSteps: must be ≥ 1 (got {state.TotalSteps})",
+            _ when state.GlobalStep > state.TotalSteps => $"GlobalStep: {state.GlobalStep} is past TotalSteps {state.TotalSteps}",
+            _ when state.MicroBatch < state.GlobalStep => $"MicroBatch: {state.MicroBatch} is fewer than one per step ({state.GlobalStep} steps)",
+            _ when !double.IsFinite(state.Epoch) || state.Epoch < 0 => $"Epoch: must be a finite number ≥ 0 (got {state.Epoch})",
+            _ when state.DataFingerprint.Length == 0 => "DataFingerprint: is empty",
+            _ when state.ScheduleFingerprint.Length == 0 => "ScheduleFingerprint: is empty",
+            _ when Step(checkpoint) is int named && named != state.GlobalStep =>
+                $"GlobalStep: {state.GlobalStep} but the folder is named checkpoint-{named}",
+            _ => null,
+        };
+        if (Problem() is string problem)
+        {
+            var field = problem[..problem.IndexOf(':', StringComparison.Ordinal)];
+            throw new UserError(problem[(field.Length + 2)..], file: path, field: field, hint: "the checkpoint is corrupt: resume from another checkpoint-N");
+        }
         return state;
     }
 
+    private static int? Step(string checkpoint) =>
+        System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(checkpoint)) is var name
+        && name.StartsWith("checkpoint-", StringComparison.Ordinal) && int.TryParse(name["checkpoint-".Length..], out var step) ? step : null;
+
+    /// <summary>Copies the checkpoint's weights, optimizer moments and RNG state into the run. Every tensor's presence
+    /// and shape is checked before the first copy; a NaN or infinite value stops the restore (and so the run) with
+    /// the tensor's name.</summary>
     public static void Restore(string checkpoint, TunableModel model, AdamW optimizer, long step)
     {
         var weights = SafetensorsFile.Open(System.IO.Path.Combine(checkpoint, Weights));
+        var optimizerFile = SafetensorsFile.Open(System.IO.Path.Combine(checkpoint, Optimizer));
+        foreach (var (name, p) in model.Trainable) Expect(weights, name, p.shape);
+        foreach (var (name, t) in optimizer.State()) Expect(optimizerFile, name, t.shape);
+        if (!optimizerFile.Entries.ContainsKey("rng_state")) throw Missing(optimizerFile, "rng_state");
         using (no_grad())
             foreach (var (name, p) in model.Trainable)
             {
-                using var t = weights.Read(name);
+                using var t = ReadFinite(weights, name);
                 p.copy_(t);
             }
-        var optimizerFile = SafetensorsFile.Open(System.IO.Path.Combine(checkpoint, Optimizer));
-        optimizer.Restore(step, optimizerFile.Read);
+        optimizer.Restore(step, name => ReadFinite(optimizerFile, name));
         using var rng = optimizerFile.Read("rng_state");
         random.set_rng_state(rng);
     }
+
+    private static void Expect(SafetensorsFile file, string name, long[] shape)
+    {
+        if (!file.Entries.TryGetValue(name, out var entry)) throw Missing(file, name);
+        if (!entry.Shape.SequenceEqual(shape))
+            throw new UserError($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but this run needs [{string.Join(", ", shape)}]",
+                file: file.Path, hint: "the checkpoint belongs to another model or adapter configuration");
+    }
+
+    private static Tensor ReadFinite(SafetensorsFile file, string name)
+    {
+        var t = file.Read(name);
+        using (var finite = isfinite(t).all())
+            if (!finite.item<bool>())
+            {
+                t.Dispose();
+                throw new UserError($"tensor '{name}' holds NaN or infinite values", file: file.Path,
+                    hint: "the run diverged before this checkpoint: resume from an earlier checkpoint-N");
+            }
+        return t;
+    }
+
+    private static UserError Missing(SafetensorsFile file, string name) =>
+        new($"checkpoint has no tensor '{name}'", file: file.Path, hint: "the checkpoint is incomplete or from another configuration");
 }

@@ -1,122 +1,83 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using ModelLedger.Ledger.Accounts;
-using ModelLedger.Ledger.Events;
+using System.Data.Common;
 using ModelLedger.Ledger.Log;
 using ModelLedger.Ledger.Storage;
 
 namespace ModelLedger.Ledger;
 
+/// <summary>The outcome of <see cref="LedgerVerifier.Verify"/>. <see cref="FirstBadIndex"/> is the first entry whose
+/// stored bytes, columns or position disagree with the log; when only a signed root locates the damage, it is the
+/// first entry that can differ and <see cref="FirstBadLast"/> the last (the damage lies between them).</summary>
 public sealed record VerifyReport(long Entries, long Checkpoints, int Accounts, long? FirstBadIndex, IReadOnlyList<string> Problems)
 {
     public bool Ok => Problems.Count == 0;
+    public long? FirstBadLast { get; init; }
 }
 
 /// <summary>
-/// Replays a whole log: decodes every entry (canonical form, known type, valid payload), rebuilds the Merkle tree,
-/// checks every stored checkpoint's signature and root, that the log extends a given checkpoint, and that the account
-/// table equals the replay of account and transfer entries. Names the first bad entry.
+/// Replays a whole log from its bytes and re-derives every stored fact: each entry's rules, canonical bytes and the
+/// columns stored beside it (leaf_hash, type, client_id), the numbering, refs, client-id uniqueness, every checkpoint
+/// (signature, size column, root), the accounts table (flags, balances, creating entry) and the transfers table.
+/// Names the first difference. Reads only: it never writes, and a cell or table it cannot read is a reported problem,
+/// never an exception.
 /// </summary>
 public static class LedgerVerifier
 {
     public static VerifyReport Verify(ILedgerStore store, NoteVerifier key, string? fromCheckpointNote = null)
     {
         var problems = new List<string>();
-        long? firstBad = null;
-        void Bad(long index, string message)
-        {
-            firstBad ??= index;
-            problems.Add($"entry {index}: {message}");
-        }
+        var replay = new LogReplay();
+        var entryProblems = new SortedDictionary<long, string>();
+        Read(store, StoredTable.Entries, problems, row => replay.Add(row, (i, m) => entryProblems.TryAdd(i, m)));
+        var entryList = entryProblems.Select(p => $"entry {p.Key}: {p.Value}").ToList();
+        long? firstBad = entryProblems.Count > 0 ? entryProblems.Keys.First() : null;
 
-        var tree = new MerkleTree();
-        var book = new AccountBook();
-        long expected = 0;
-        foreach (var (index, leaf) in store.ReadEntries(0))
-        {
-            if (index != expected) { Bad(expected, $"missing (next stored entry is {index})"); break; }
-            expected++;
-            var bytes = Encoding.UTF8.GetBytes(leaf);
-            tree.Append(MerkleHash.Leaf(bytes));
-            LedgerEntry entry;
-            try { entry = LedgerEntry.FromLeaf(bytes); }
-            catch (LedgerError e) { Bad(index, e.Message); continue; }
-            if (EventTypes.Problem(entry.Type, entry.Payload) is string problem) { Bad(index, problem); continue; }
-            Replay(entry, book, index, Bad);
-        }
+        var checkpoints = new CheckpointCheck(replay.Tree, key);
+        Read(store, StoredTable.Checkpoints, problems, checkpoints.AddStored);
+        if (fromCheckpointNote is not null) checkpoints.AddGiven(fromCheckpointNote);
+        problems.InsertRange(0, entryList);
+        problems.AddRange(checkpoints.Problems);
+        long? firstBadLast = null;
+        if (firstBad is null && checkpoints.DamagedRange() is var (from, to)) (firstBad, firstBadLast) = (from, to);
 
-        long checkpoints = 0;
-        foreach (var (size, note) in store.ReadCheckpoints())
-        {
-            checkpoints++;
-            var (verdict, text, _) = NoteFormat.Verify(Encoding.UTF8.GetBytes(note), [key]);
-            if (verdict != NoteVerdict.Ok) { problems.Add($"checkpoint at size {size}: signature {verdict}"); continue; }
-            var cp = Checkpoint.Parse(text!);
-            if ((long)cp.Size > tree.Size) { problems.Add($"checkpoint at size {size}: the log has only {tree.Size} entries"); continue; }
-            if (!tree.Root((long)cp.Size).AsSpan().SequenceEqual(cp.Root))
-            {
-                firstBad ??= FirstDifference(store, tree, (long)cp.Size);
-                problems.Add($"checkpoint at size {size}: the stored entries do not hash to the signed root");
-            }
-        }
-        if (fromCheckpointNote is not null)
-        {
-            var (verdict, text, _) = NoteFormat.Verify(Encoding.UTF8.GetBytes(fromCheckpointNote), [key]);
-            if (verdict != NoteVerdict.Ok) problems.Add($"given checkpoint: signature {verdict}");
-            else
-            {
-                var cp = Checkpoint.Parse(text!);
-                if ((long)cp.Size > tree.Size) problems.Add($"given checkpoint: size {cp.Size} is beyond the log ({tree.Size} entries): the log was truncated");
-                else if (!tree.Root((long)cp.Size).AsSpan().SequenceEqual(cp.Root))
-                {
-                    firstBad ??= FirstDifference(store, tree, (long)cp.Size);
-                    problems.Add($"given checkpoint: the log does not extend it (root at size {cp.Size} differs)");
-                }
-            }
-        }
-
-        var stored = store.ReadAccounts().ToDictionary(a => a.Id, StringComparer.Ordinal);
-        foreach (var a in book.Accounts.Values)
-            if (!stored.TryGetValue(a.Id, out var s) || s != a)
-                problems.Add($"account '{a.Id}': stored balance differs from the replay (replay: debits {a.DebitsPosted}, credits {a.CreditsPosted})");
-        foreach (var id in stored.Keys.Where(id => !book.Accounts.ContainsKey(id)))
-            problems.Add($"account '{id}' is stored but was never created in the log");
-        return new VerifyReport(tree.Size, checkpoints, book.Accounts.Count, firstBad, problems);
+        var accounts = replay.ExpectedAccounts();
+        CompareTable(store, StoredTable.Accounts, accounts, "account.created", problems);
+        CompareTable(store, StoredTable.Transfers, replay.ExpectedTransfers(), "transfer", problems);
+        return new VerifyReport(replay.Tree.Size, checkpoints.Count, accounts.Count, firstBad, problems) { FirstBadLast = firstBadLast ?? firstBad };
     }
 
-    /// <summary>The first entry whose stored leaf_hash column differs from its recomputed hash; if the attacker
-    /// rewrote both, the checkpoint size bounds it (reported as the checkpoint's last entry).</summary>
-    private static long FirstDifference(ILedgerStore store, MerkleTree tree, long size)
+    /// <summary>Reads every row of a table, turning a table that cannot be read into one problem.</summary>
+    private static void Read(ILedgerStore store, StoredTable table, List<string> problems, Action<object?[]> each)
     {
-        if (store is SqlLedgerStore sql)
-            foreach (var (index, hash) in sql.ReadLeafHashes())
-                if (index < size && hash != Convert.ToHexStringLower(tree.LeafHash(index))) return index;
-        return size - 1;
-    }
-
-    private static void Replay(LedgerEntry entry, AccountBook book, long index, Action<long, string> bad)
-    {
-        if (entry.Type is not (EventTypes.AccountCreated or EventTypes.Transfer)) return;
-        using var doc = entry.ParsePayload();
-        var p = doc.RootElement;
         try
         {
-            if (entry.Type == EventTypes.AccountCreated)
+            foreach (var row in store.ReadRaw(table)) each(row);
+        }
+        catch (Exception e) when (e is DbException or LedgerError or InvalidOperationException)
+        {
+            problems.Add($"table {StoredSchema.Name(table)} cannot be read ({e.Message.Split('\n')[0]})");
+        }
+    }
+
+    /// <summary>Compares a derived table with the rows the replay expects, cell by cell, exactly as stored.</summary>
+    private static void CompareTable(ILedgerStore store, StoredTable table, IReadOnlyDictionary<string, object?[]> expected, string entryType, List<string> problems)
+    {
+        var name = StoredSchema.Name(table);
+        var columns = StoredSchema.Columns(table);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        Read(store, table, problems, row =>
+        {
+            var key = Cells.Normalize(row[0]) as string;
+            if (key is null || !expected.TryGetValue(key, out var want))
             {
-                if (!book.Create(p.GetProperty("id").GetString()!, p.GetProperty("allow_negative").GetBoolean())) bad(index, "account created twice");
+                problems.Add($"{name} row {Cells.Show(row[0])} is stored but no {entryType} entry in the log made it");
                 return;
             }
-            var amount = p.GetProperty("amount");
-            var t = new Transfer(p.GetProperty("id").GetString()!, p.GetProperty("debit").GetString()!, p.GetProperty("credit").GetString()!,
-                UInt128.Parse(amount.ValueKind == JsonValueKind.String ? amount.GetString()! : amount.GetRawText(), NumberStyles.None, CultureInfo.InvariantCulture));
-            var status = book.Check(t);
-            if (status != TransferStatus.Ok) bad(index, $"transfer '{t.Id}' breaks the account rules on replay ({status})");
-            else book.Apply(t);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
-        {
-            bad(index, $"malformed {entry.Type} payload ({e.Message})");
-        }
+            seen.Add(key);
+            for (int c = 1; c < columns.Count; c++)
+                if (!Equals(Cells.Normalize(row[c]), want[c]))
+                    problems.Add($"{name} row '{key}': {columns[c]} is {Cells.Show(row[c])}, the log says {Cells.Show(want[c])} ({entryType} entry {want[^1]})");
+        });
+        foreach (var key in expected.Keys.Where(k => !seen.Contains(k)))
+            problems.Add($"{name} row '{key}' is missing (made by {entryType} entry {expected[key][^1]})");
     }
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelLedger.Ledger;
 using ModelLedger.Ledger.Accounts;
@@ -10,11 +10,14 @@ using ModelLedger.Ledger.Log;
 namespace ModelLedger.Cli.Commands;
 
 /// <summary><c>mledger ledger …</c>: the verifiable log and reward accounts. Each verb opens the workspace, makes one
-/// ledger call and prints the result (JSON where asked).</summary>
+/// ledger call and prints its outcome (the ledger's JSON shapes where asked); outcomes map to exit codes here.</summary>
 internal static class LedgerCommand
 {
     private static readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder" };
-    private static readonly Option<string?> Db = new("--db") { Description = "PostgreSQL connection string (default: SQLite in the workspace)" };
+    private static readonly Option<string?> Db = new("--db")
+    {
+        Description = $"PostgreSQL connection string (default: the workspace's own database; a PostgreSQL workspace reads ${LedgerWorkspace.ConnectionVariable} or its 0600 db.connection file)",
+    };
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON object on stdout" };
 
     public static Command Create()
@@ -33,8 +36,15 @@ internal static class LedgerCommand
         foreach (var o in options) command.Options.Add(o);
         command.SetAction((p, _) =>
         {
-            using var ws = LedgerWorkspace.Open(p.GetValue(Workspace)!, p.GetValue(Db));
-            return Task.FromResult(action(p, ws));
+            try
+            {
+                using var ws = LedgerWorkspace.Open(p.GetValue(Workspace)!, p.GetValue(Db));
+                return Task.FromResult(action(p, ws));
+            }
+            catch (DbException e)
+            {
+                throw new LedgerError($"the ledger database refused the operation ({e.Message.Split('\n')[0]}); run mledger ledger verify");
+            }
         });
         return command;
     }
@@ -42,7 +52,7 @@ internal static class LedgerCommand
     private static Command Init()
     {
         var origin = new Option<string>("--origin") { Required = true, Description = "Log origin (also the key name), e.g. example.org/ledger" };
-        var command = new Command("init", "Create a workspace and its log key") { Workspace, Db, origin };
+        var command = new Command("init", "Create a workspace and its log key (atomically: all or nothing)") { Workspace, Db, origin };
         command.SetAction((p, _) =>
         {
             using var ws = LedgerWorkspace.Init(p.GetValue(Workspace)!, p.GetValue(origin)!, p.GetValue(Db));
@@ -58,15 +68,12 @@ internal static class LedgerCommand
     private static Command Append()
     {
         var type = new Option<string>("--type") { Required = true };
-        var payload = new Option<string>("--payload") { Required = true, Description = "Payload JSON object (kept verbatim in the leaf)" };
+        var payload = new Option<string>("--payload") { Required = true, Description = "Payload JSON object (kept verbatim in the leaf, surrounding whitespace removed)" };
         var actor = new Option<string>("--actor") { DefaultValueFactory = _ => Environment.UserName };
         var id = new Option<string?>("--id") { Description = "Client id: resubmitting the same id and content is a no-op" };
         return Verb("append", "Append an event", (p, ws) =>
-        {
-            var r = ws.Service.Append(p.GetValue(type)!, p.GetValue(actor)!, p.GetValue(payload)!, p.GetValue(id));
-            PrintAppend(r, p.GetValue(Json));
-            return ExitCodes.Ok;
-        }, type, payload, actor, id, Json);
+            Print([ws.Service.Submit(p.GetValue(type)!, p.GetValue(actor)!, p.GetValue(payload)!, p.GetValue(id))], p.GetValue(Json)),
+            type, payload, actor, id, Json);
     }
 
     private static Command AccountCreate()
@@ -74,11 +81,7 @@ internal static class LedgerCommand
         var id = new Option<string>("--id") { Required = true };
         var negative = new Option<bool>("--allow-negative") { Description = "May go below zero (a mint or treasury)" };
         return Verb("create", "Create an account", (p, ws) =>
-        {
-            var r = ws.Service.CreateAccount(p.GetValue(id)!, p.GetValue(negative));
-            PrintAppend(r, p.GetValue(Json));
-            return ExitCodes.Ok;
-        }, id, negative, Json);
+            Print([ws.Service.SubmitAccount(p.GetValue(id)!, p.GetValue(negative))], p.GetValue(Json)), id, negative, Json);
     }
 
     private static Command TransferVerb()
@@ -87,33 +90,31 @@ internal static class LedgerCommand
         var debit = new Option<string?>("--debit");
         var credit = new Option<string?>("--credit");
         var amount = new Option<string?>("--amount") { Description = "Unsigned integer in the smallest unit (up to 2^128-1)" };
-        var file = new Option<string?>("--file") { Description = "JSON array of {id, debit, credit, amount}: linked, all or nothing" };
+        var file = new Option<string?>("--file") { Description = "JSON array of {id, debit, credit, amount}: linked, all or nothing (not with --id/--debit/--credit/--amount)" };
         return Verb("transfer", "Move an amount from one account to another (double entry)", (p, ws) =>
         {
-            var transfers = p.GetValue(file) is string path ? ReadTransfers(path)
-                : [new Transfer(p.GetValue(id) ?? throw new LedgerError("--id is required (or --file)"), p.GetValue(debit) ?? throw new LedgerError("--debit is required"),
-                    p.GetValue(credit) ?? throw new LedgerError("--credit is required"), ParseAmount(p.GetValue(amount) ?? throw new LedgerError("--amount is required")))];
-            var results = ws.Service.Transfer(transfers);
-            if (p.GetValue(Json) && results.Count == 1) PrintAppend(results[0], true);
-            else if (p.GetValue(Json)) Console.WriteLine(JsonSerializer.Serialize(results.Select(AppendJson)));
-            else foreach (var r in results) PrintAppend(r, false);
-            return ExitCodes.Ok;
+            var single = new (string Flag, string? Value)[] { ("--id", p.GetValue(id)), ("--debit", p.GetValue(debit)), ("--credit", p.GetValue(credit)), ("--amount", p.GetValue(amount)) };
+            List<Transfer> transfers;
+            if (p.GetValue(file) is string path)
+            {
+                var mixed = single.Where(s => s.Value is not null).Select(s => s.Flag).ToList();
+                if (mixed.Count > 0) throw new LedgerError($"--file gives the whole batch; {string.Join(", ", mixed)} would be ignored (use one or the other)");
+                transfers = TransferFile.Read(path);
+            }
+            else
+            {
+                var missing = single.Where(s => s.Value is null).Select(s => s.Flag).ToList();
+                if (missing.Count > 0) throw new LedgerError($"{string.Join(", ", missing)} required (or --file)");
+                transfers = [new Transfer(single[0].Value!, single[1].Value!, single[2].Value!, TransferFile.ParseAmount(single[3].Value!))];
+            }
+            return Print(ws.Service.SubmitTransfers(transfers), p.GetValue(Json));
         }, id, debit, credit, amount, file, Json);
     }
 
     private static Command Balances() => Verb("balances", "Account balances (credits − debits)", (p, ws) =>
     {
         var accounts = ws.Store.ReadAccounts();
-        if (p.GetValue(Json))
-            Console.WriteLine(new JsonObject
-            {
-                ["accounts"] = new JsonArray(accounts.Select(a => (JsonNode)new JsonObject
-                {
-                    ["id"] = a.Id, ["debits_posted"] = a.DebitsPosted.ToString(CultureInfo.InvariantCulture),
-                    ["credits_posted"] = a.CreditsPosted.ToString(CultureInfo.InvariantCulture), ["balance"] = a.Balance.ToString(CultureInfo.InvariantCulture),
-                    ["allow_negative"] = a.AllowNegative,
-                }).ToArray()),
-            }.ToJsonString());
+        if (p.GetValue(Json)) Console.WriteLine(LedgerJson.Balances(accounts).ToJsonString());
         else foreach (var a in accounts) Console.WriteLine($"{a.Id}\t{a.Balance}");
         return ExitCodes.Ok;
     }, Json);
@@ -126,20 +127,40 @@ internal static class LedgerCommand
 
     private static Command Export()
     {
-        var output = new Option<string>("--out") { Required = true };
+        var output = new Option<string>("--out") { Required = true, Description = "JSON lines file to write (written aside, then renamed)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace --out if it already exists" };
         return Verb("export", "Every entry as JSON lines {index, leaf (base64), event}", (p, ws) =>
         {
-            using var writer = new StreamWriter(p.GetValue(output)!, false, new UTF8Encoding(false));
+            var path = p.GetValue(output)!;
+            var target = ExportTarget(path, p.GetValue(overwrite));
+            var temp = $"{target}.{Guid.NewGuid():N}.tmp";
             long n = 0;
-            foreach (var (index, leaf) in ws.Store.ReadEntries(0))
+            try
             {
-                var line = new JsonObject { ["index"] = index, ["leaf"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(leaf)), ["event"] = JsonNode.Parse(leaf) };
-                writer.WriteLine(line.ToJsonString());
-                n++;
+                using (var writer = new StreamWriter(temp, false, new UTF8Encoding(false)))
+                    foreach (var (index, leaf) in ws.Store.ReadEntries(0))
+                    {
+                        writer.WriteLine(LedgerJson.ExportLine(index, leaf).ToJsonString());
+                        n++;
+                    }
+                File.Move(temp, target, overwrite: true);
             }
-            Console.Error.WriteLine($"exported {n} entries to {p.GetValue(output)}");
+            finally { if (File.Exists(temp)) File.Delete(temp); }
+            Console.Error.WriteLine($"exported {n} entries to {path}");
             return ExitCodes.Ok;
-        }, output);
+        }, output, overwrite);
+    }
+
+    /// <summary>Checks an export path before anything is written: its folder exists, it is not a folder, and it is
+    /// replaced only with --overwrite.</summary>
+    private static string ExportTarget(string path, bool overwrite)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new LedgerError($"--out {path} is a folder; give a file name such as {Path.Combine(path, "ledger.jsonl")}");
+        var folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder)) throw new LedgerError($"--out {path}: the folder {folder} does not exist");
+        if (File.Exists(full) && !overwrite) throw new LedgerError($"--out {path} already exists (add --overwrite to replace it)");
+        return full;
     }
 
     private static Command Prove()
@@ -150,11 +171,7 @@ internal static class LedgerCommand
         {
             long treeSize = p.GetValue(size) ?? ws.Service.Size;
             var (leafHash, path, root) = ws.Service.Prove(p.GetValue(index), treeSize);
-            Console.WriteLine(new JsonObject
-            {
-                ["index"] = p.GetValue(index), ["tree_size"] = treeSize, ["leaf_hash"] = Hex(leafHash),
-                ["path"] = new JsonArray(path.Select(h => (JsonNode)Hex(h)).ToArray()), ["root"] = Hex(root),
-            }.ToJsonString());
+            Console.WriteLine(LedgerJson.Inclusion(p.GetValue(index), treeSize, leafHash, path, root).ToJsonString());
             return ExitCodes.Ok;
         }, index, size, Json);
     }
@@ -166,11 +183,7 @@ internal static class LedgerCommand
         return Verb("consistency", "Consistency proof between two tree sizes (RFC 9162)", (p, ws) =>
         {
             var (path, fromRoot, toRoot) = ws.Service.Consistency(p.GetValue(from), p.GetValue(to));
-            Console.WriteLine(new JsonObject
-            {
-                ["from"] = p.GetValue(from), ["to"] = p.GetValue(to), ["path"] = new JsonArray(path.Select(h => (JsonNode)Hex(h)).ToArray()),
-                ["from_root"] = Hex(fromRoot), ["to_root"] = Hex(toRoot),
-            }.ToJsonString());
+            Console.WriteLine(LedgerJson.Consistency(p.GetValue(from), p.GetValue(to), path, fromRoot, toRoot).ToJsonString());
             return ExitCodes.Ok;
         }, from, to, Json);
     }
@@ -178,19 +191,24 @@ internal static class LedgerCommand
     private static Command Verify()
     {
         var from = new Option<string?>("--from-checkpoint") { Description = "A signed checkpoint the log must extend" };
-        return Verb("verify", "Replay and check the whole log", (p, ws) =>
+        return Verb("verify", "Replay the log and re-derive every stored table (reads only)", (p, ws) =>
         {
             var note = p.GetValue(from) is string f ? File.Exists(f) ? File.ReadAllText(f) : throw new LedgerError($"{f}: checkpoint file not found") : null;
             var report = LedgerVerifier.Verify(ws.Store, NoteVerifier.Parse(ws.Signer.VerifierKey), note);
+            if (p.GetValue(Json)) Console.WriteLine(LedgerJson.Verify(report).ToJsonString());
             if (report.Ok)
             {
-                Console.WriteLine($"ok: {report.Entries} entries, {report.Checkpoints} checkpoints, {report.Accounts} accounts; root {Hex(ws.Service.Root(report.Entries))}");
+                if (!p.GetValue(Json))
+                    Console.WriteLine($"ok: {report.Entries} entries, {report.Checkpoints} checkpoints, {report.Accounts} accounts; root {Hex(ws.Service.Root(report.Entries))}");
                 return ExitCodes.Ok;
             }
-            Console.Error.WriteLine(report.FirstBadIndex is long bad ? $"error: verification failed; first bad entry: {bad}" : "error: verification failed");
+            Console.Error.WriteLine(report.FirstBadIndex is not long bad ? $"error: verification failed: {report.Problems[0]}"
+                : report.FirstBadLast is long last && last != bad ? $"error: verification failed; first bad entry: one of {bad}..{last}"
+                : $"error: verification failed; first bad entry: {bad}");
             foreach (var problem in report.Problems.Take(20)) Console.Error.WriteLine($"  {problem}");
+            if (report.Problems.Count > 20) Console.Error.WriteLine($"  … and {report.Problems.Count - 20} more");
             return ExitCodes.VerificationFailed;
-        }, from);
+        }, from, Json);
     }
 
     private static Command Show()
@@ -210,8 +228,9 @@ internal static class LedgerCommand
         }, index);
     }
 
-    /// <summary>(internal) Appends entries with client ids PREFIX-0.. and prints "ack ID INDEX" after each one is durable:
-    /// the durability tests kill this process at random points and check every acknowledged entry survived.</summary>
+    /// <summary>(internal) Appends entries with client ids PREFIX-0.. and prints "ack ID INDEX STATUS" after each one is
+    /// durable: the durability tests kill this process at random points, rerun it with the same ids, and check every
+    /// acknowledged entry survived at its index and is answered "exists".</summary>
     private static Command StressAppend()
     {
         var count = new Option<int>("--count") { Required = true };
@@ -222,7 +241,7 @@ internal static class LedgerCommand
             {
                 var id = $"{p.GetValue(prefix)}-{i}";
                 var r = ws.Service.Append("epoch.closed", "stress", $$"""{"epoch": {{i}}, "writer": "{{p.GetValue(prefix)}}"}""", id);
-                Console.Out.WriteLine($"ack {id} {r.Index}");
+                Console.Out.WriteLine($"ack {id} {r.Index} {LedgerJson.Status(r.Status)}");
                 Console.Out.Flush();
             }
             return ExitCodes.Ok;
@@ -231,35 +250,22 @@ internal static class LedgerCommand
         return command;
     }
 
-    private static void PrintAppend(AppendResult r, bool json)
+    /// <summary>Prints outcomes (JSON on stdout when asked; refusals as one error line) and maps them to an exit code:
+    /// appended or exists → 0, refused or exists with different content → 2.</summary>
+    private static int Print(IReadOnlyList<AppendResult> results, bool json)
     {
-        if (json) Console.WriteLine(AppendJson(r).ToJsonString());
-        else Console.WriteLine(r.Status == AppendStatus.Exists ? $"exists: index {r.Index}" : $"appended: index {r.Index}, tree size {r.TreeSize}");
-    }
-
-    private static JsonObject AppendJson(AppendResult r) => new()
-    {
-        ["index"] = r.Index, ["leaf_hash"] = r.LeafHash, ["tree_size"] = r.TreeSize, ["status"] = r.Status == AppendStatus.Exists ? "exists" : "appended",
-    };
-
-    private static UInt128 ParseAmount(string text) =>
-        UInt128.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
-            : throw new LedgerError($"amount must be a non-negative integer in the smallest unit, at most 2^128-1 (got '{text}')");
-
-    private static List<Transfer> ReadTransfers(string path)
-    {
-        if (!File.Exists(path)) throw new LedgerError($"{path}: file not found");
-        try
+        if (json) Console.WriteLine(results.Count == 1 ? LedgerJson.Result(results[0]).ToJsonString() : new JsonArray([.. results.Select(r => (JsonNode)LedgerJson.Result(r))]).ToJsonString());
+        var refused = results.FirstOrDefault(r => !r.Accepted && r.Reason is not null && !r.Reason.StartsWith("not written", StringComparison.Ordinal))
+            ?? results.FirstOrDefault(r => !r.Accepted);
+        if (refused is not null)
         {
-            var array = JsonNode.Parse(File.ReadAllText(path)) as JsonArray ?? throw new LedgerError($"{path}: expected a JSON array of transfers");
-            return array.Select((n, i) =>
-            {
-                var o = n as JsonObject ?? throw new LedgerError($"{path}: transfer {i + 1} is not an object");
-                string Field(string k) => o[k] is JsonValue v ? v.ToString() : throw new LedgerError($"{path}: transfer {i + 1}: {k} is missing");
-                return new Transfer(Field("id"), Field("debit"), Field("credit"), ParseAmount(Field("amount")));
-            }).ToList();
+            Console.Error.WriteLine($"error: {refused.Reason}");
+            return ExitCodes.UserError;
         }
-        catch (JsonException e) { throw new LedgerError($"{path}: not valid JSON ({e.Message})"); }
+        if (!json)
+            foreach (var r in results)
+                Console.WriteLine(r.Status == AppendStatus.Exists ? $"exists: index {r.Index}" : $"appended: index {r.Index}, tree size {r.TreeSize}");
+        return ExitCodes.Ok;
     }
 
     private static string Hex(byte[] b) => LedgerService.Hex(b);

@@ -21,6 +21,7 @@ public sealed class AccountBook
     private readonly Dictionary<string, Transfer> _transfers = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, Account> Accounts => _accounts;
+    public IReadOnlyDictionary<string, Transfer> Transfers => _transfers;
 
     public bool HasTransfer(string id) => _transfers.ContainsKey(id);
     public void Load(Account account) => _accounts[account.Id] = account;
@@ -45,6 +46,21 @@ public sealed class AccountBook
         return TransferStatus.Ok;
     }
 
+    /// <summary>One line saying why <paramref name="t"/> got <paramref name="status"/> against the current state.</summary>
+    public string Describe(Transfer t, TransferStatus status) => $"transfer '{t.Id}': " + status switch
+    {
+        TransferStatus.Exists => "already recorded",
+        TransferStatus.ExistsWithDifferentContent => "already exists with different content",
+        TransferStatus.UnknownAccount => $"unknown account '{(_accounts.ContainsKey(t.Debit) ? t.Credit : t.Debit)}'",
+        TransferStatus.SameAccount => "debit and credit are the same account",
+        TransferStatus.ZeroAmount => "amount must be positive",
+        TransferStatus.WouldGoNegative => $"account '{t.Debit}' would go negative",
+        TransferStatus.Overflow => UInt128.MaxValue - _accounts[t.Debit].DebitsPosted < t.Amount
+            ? $"the debits of account '{t.Debit}' would exceed 2^128-1 (debits posted {_accounts[t.Debit].DebitsPosted}, amount {t.Amount})"
+            : $"the credits of account '{t.Credit}' would exceed 2^128-1 (credits posted {_accounts[t.Credit].CreditsPosted}, amount {t.Amount})",
+        _ => status.ToString(),
+    };
+
     /// <summary>Applies a transfer that <see cref="Check"/> accepted.</summary>
     public void Apply(Transfer t)
     {
@@ -55,8 +71,9 @@ public sealed class AccountBook
         _transfers[t.Id] = t;
     }
 
-    /// <summary>Linked transfers: all apply, or none (the first failure is returned with its position).</summary>
-    public (int FailedAt, TransferStatus Status) ApplyLinked(IReadOnlyList<Transfer> transfers)
+    /// <summary>Linked transfers: all apply, or none (the first failure is returned with its position and reason,
+    /// described against the state it failed on).</summary>
+    public (int FailedAt, TransferStatus Status, string? Reason) ApplyLinked(IReadOnlyList<Transfer> transfers)
     {
         var snapshot = new Dictionary<string, Account>(_accounts, StringComparer.Ordinal);
         var applied = new List<string>();
@@ -66,13 +83,14 @@ public sealed class AccountBook
             if (status == TransferStatus.Exists) continue;
             if (status != TransferStatus.Ok)
             {
+                var reason = Describe(transfers[i], status);
                 foreach (var (k, v) in snapshot) _accounts[k] = v;
                 foreach (var id in applied) _transfers.Remove(id);
-                return (i, status);
+                return (i, status, reason);
             }
             Apply(transfers[i]);
             applied.Add(transfers[i].Id);
         }
-        return (-1, TransferStatus.Ok);
+        return (-1, TransferStatus.Ok, null);
     }
 }

@@ -99,6 +99,24 @@ public static class NoteFormat
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(SHA256.HashData(preimage));
     }
 
+    /// <summary>The signers a note's signature lines name, as name+hex key ID (unverified; for messages).</summary>
+    public static IReadOnlyList<string> Signers(string note)
+    {
+        var signers = new List<string>();
+        foreach (var line in note.Split('\n').Where(l => l.StartsWith("\u2014 ", StringComparison.Ordinal)))
+        {
+            var fields = line[2..].Split(' ');
+            if (fields.Length != 2) continue;
+            try
+            {
+                var blob = Convert.FromBase64String(fields[1]);
+                signers.Add(blob.Length >= 4 ? $"{fields[0]}+{System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(blob):x8}" : fields[0]);
+            }
+            catch (FormatException) { signers.Add(fields[0]); }
+        }
+        return signers;
+    }
+
     internal static string CheckName(string name)
     {
         if (name.Length == 0 || name.Any(c => char.IsWhiteSpace(c) || c == '+' || char.IsControl(c)))

@@ -105,5 +105,18 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
         return snapshot;
     }
 
+    /// <summary>The snapshot with this root and, per contributor of its items, the count and registered key.</summary>
+    public (SnapshotRow Snapshot, IReadOnlyList<(ContributorRow Contributor, long Items)> Contributors) ShowSnapshot(
+        string root)
+    {
+        var snapshot = Store.Snapshots(root: root).FirstOrDefault()
+            ?? throw new UserError($"no snapshot has root {root}", hint: "mledger datanet show NAME lists snapshots");
+        var counts = Store.Items(snapshot.Datanet, snapshot.Items).GroupBy(i => i.Contributor)
+            .ToDictionary(g => g.Key, g => (long)g.Count());
+        var contributors = Store.Contributors().Where(c => counts.ContainsKey(c.Name))
+            .Select(c => (c, counts[c.Name])).ToList();
+        return (snapshot, contributors);
+    }
+
     public void Dispose() => Store.Dispose();
 }

@@ -38,7 +38,7 @@ public sealed partial class IntakePipeline
             var cluster = d.ClusterSeq == seq ? c.Record.ContentHash
                 : d.ClusterSeq >= start ? pending[(int)(d.ClusterSeq - start)].C.Record.ContentHash
                 : _store.ItemAt(_datanet.Name, d.ClusterSeq)!.Item;
-            double? perplexity = scorer is null ? null : Math.Round(scorer.Perplexity(c.Record.Text), 4);
+            double? perplexity = scorer?.Perplexity(c.Record.Text) is double v && double.IsFinite(v) ? Math.Round(v, 4) : null;
             items.Add(new ItemRow(seq++, c.Record.ContentHash, c.Contributor, keyIds[c.Contributor],
                 Convert.ToHexStringLower(c.Signature), c.Record.Json, a.NormHash, MinHash.ToBytes(a.Signature), a.Length,
                 a.Words, a.Quality, cluster, perplexity, source, leaves[i]));

@@ -84,26 +84,26 @@ public sealed partial class IntakePipeline
     {
         if (!signed)
             return new(RejectionCodes.Signature, keyIds.TryGetValue(c.Contributor, out var keyId)
-                ? $"signature does not verify with contributor '{c.Contributor}''s registered key {keyId}"
-                : $"contributor '{c.Contributor}' is not registered", null);
+                ? $"signature: does not verify with contributor '{c.Contributor}''s registered key {keyId}"
+                : $"signature: contributor '{c.Contributor}' is not registered", null);
         foreach (var seq in _index.ExactCandidates(DedupIndex.ExactKey(a.NormHash)))
             if (NormHashAt(seq, pending, start) == a.NormHash)
             {
                 var original = ItemAt(seq, pending, start);
-                return new(RejectionCodes.Duplicate, $"duplicate (after normalisation) of item {original}", original);
+                return new(RejectionCodes.Duplicate, $"duplicate: same text after normalisation as item {original}", original);
             }
         var (near, similarity, related) = Nearest(a, pending, start, threshold);
         if (near is long n)
             return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
-                $"near-duplicate of item {ItemAt(n, pending, start)} (Jaccard {similarity:F2} >= {threshold:F2})"),
+                $"near-duplicate: Jaccard {similarity:F2} >= {threshold:F2} with item {ItemAt(n, pending, start)}"),
                 ItemAt(n, pending, start));
         if (a.Quality < QualityScore.Threshold)
             return new(RejectionCodes.LowQuality, string.Create(CultureInfo.InvariantCulture,
-                $"quality score {a.Quality:F2} is below {QualityScore.Threshold:F2} (junk, word salad or repetition)"),
+                $"low-quality: score {a.Quality:F2} is below {QualityScore.Threshold:F2} (junk, word salad or repetition)"),
                 null);
         if (_datanet.Quota is long quota && perContributor.GetValueOrDefault(c.Contributor) >= quota)
             return new(RejectionCodes.Quota,
-                $"quota exceeded: contributor '{c.Contributor}' already has {quota} items in '{_datanet.Name}'", null);
+                $"quota: contributor '{c.Contributor}' already has {quota} items in '{_datanet.Name}', its quota", null);
         return new(null, null, null, related);
     }
 

@@ -1,0 +1,58 @@
+namespace ModelLedger.Datanets.Dedup;
+
+/// <summary>
+/// The in-memory duplicate index of one datanet, keyed by acceptance sequence number: the first 8 bytes of each
+/// accepted item's normalised-text hash (exact duplicates) and its LSH band keys (near-duplicate candidates), plus
+/// each item's near-duplicate cluster. It only proposes candidates; the caller confirms them against the full hash or
+/// the exact Jaccard of the stored text, so a 64-bit collision can never reject a record. Rebuilt from the stored
+/// signatures when a datanet is opened. Not thread-safe.
+/// </summary>
+internal sealed class DedupIndex
+{
+    private readonly BandTable _exact = new();
+    private readonly BandTable _bands = new();
+    private readonly List<int> _clusters = [];
+
+    public int Count => _clusters.Count;
+
+    /// <summary>Bytes held by the index's arrays (what grows per item).</summary>
+    public long Bytes => _exact.Bytes + _bands.Bytes + (long)_clusters.Capacity * sizeof(int);
+
+    public static ulong ExactKey(string normalizedHashHex)
+    {
+        ulong key = Convert.ToUInt64(normalizedHashHex[..16], 16);
+        return key == 0 ? 1 : key;
+    }
+
+    /// <summary>Adds the item with sequence number <see cref="Count"/>.</summary>
+    public void Add(ulong exactKey, ulong[] bandKeys, int clusterSeq)
+    {
+        int seq = _clusters.Count;
+        _clusters.Add(clusterSeq);
+        _exact.Add(exactKey, seq);
+        foreach (var key in bandKeys) _bands.Add(key, seq);
+    }
+
+    public int ClusterOf(int seq) => _clusters[seq];
+
+    public List<int> ExactCandidates(ulong exactKey)
+    {
+        var found = new List<int>();
+        _exact.Find(exactKey, found);
+        found.Sort();
+        return found;
+    }
+
+    /// <summary>Items sharing at least one band with the signature, earliest first, each once.</summary>
+    public List<int> NearCandidates(ulong[] bandKeys)
+    {
+        var found = new List<int>();
+        foreach (var key in bandKeys) _bands.Find(key, found);
+        found.Sort();
+        int n = 0;
+        for (int i = 0; i < found.Count; i++)
+            if (i == 0 || found[i] != found[i - 1]) found[n++] = found[i];
+        found.RemoveRange(n, found.Count - n);
+        return found;
+    }
+}

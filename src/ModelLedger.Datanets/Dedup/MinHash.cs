@@ -1,0 +1,110 @@
+using System.Text;
+
+namespace ModelLedger.Datanets.Dedup;
+
+/// <summary>
+/// MinHash over word shingles. A record's shingles are its words and its adjacent word pairs (1- and 2-shingles):
+/// single words keep a light paraphrase (a few words swapped or replaced) close in Jaccard, pairs keep word order
+/// from counting for nothing. Each shingle is hashed once to 64 bits (FNV-1a over UTF-16, then a splitmix64
+/// finaliser); the <see cref="Permutations"/> hash functions are h_i(x) = high 32 bits of (a_i·x + b_i) mod 2^64 with
+/// fixed odd a_i, so signatures are stable across processes and machines (they are stored and re-derived by verify).
+/// LSH: <see cref="Bands"/> bands of <see cref="Rows"/> rows; two records become candidates when any band matches,
+/// with probability 1 − (1 − J^r)^b for Jaccard J (docs/datanets.md tabulates it). Thread-safe.
+/// </summary>
+internal static class MinHash
+{
+    public const int Bands = 16, Rows = 4, Permutations = Bands * Rows;
+    private static readonly ulong[] A = new ulong[Permutations], B = new ulong[Permutations];
+
+    static MinHash()
+    {
+        ulong state = 0x6d6c6564676572UL;   // "mledger": any fixed seed; changing it invalidates stored signatures
+        for (int i = 0; i < Permutations; i++)
+        {
+            A[i] = SplitMix(ref state) | 1;
+            B[i] = SplitMix(ref state);
+        }
+    }
+
+    /// <summary>The set of 64-bit shingle hashes of a normalised word list.</summary>
+    public static HashSet<ulong> Shingles(string[] words)
+    {
+        var set = new HashSet<ulong>(words.Length * 2);
+        for (int i = 0; i < words.Length; i++)
+        {
+            set.Add(Mix(Fnv(words[i], 0xcbf29ce484222325UL)));
+            if (i + 1 < words.Length) set.Add(Mix(Fnv(words[i + 1], Fnv(" ", Fnv(words[i], 0xcbf29ce484222325UL)))));
+        }
+        return set;
+    }
+
+    /// <summary>The signature: per permutation, the least hash over the shingles (all ones for no shingles).</summary>
+    public static uint[] Signature(HashSet<ulong> shingles)
+    {
+        var signature = new uint[Permutations];
+        Array.Fill(signature, uint.MaxValue);
+        foreach (var x in shingles)
+            for (int i = 0; i < Permutations; i++)
+            {
+                uint h = (uint)((A[i] * x + B[i]) >> 32);
+                if (h < signature[i]) signature[i] = h;
+            }
+        return signature;
+    }
+
+    /// <summary>One key per band (never 0, the empty slot of <see cref="BandTable"/>): the band number and its rows
+    /// mixed to 64 bits.</summary>
+    public static ulong[] BandKeys(uint[] signature)
+    {
+        var keys = new ulong[Bands];
+        for (int band = 0; band < Bands; band++)
+        {
+            ulong h = Mix((ulong)band + 0x9e3779b97f4a7c15UL);
+            for (int r = 0; r < Rows; r++) h = Mix(h ^ signature[band * Rows + r]);
+            keys[band] = h == 0 ? 1 : h;
+        }
+        return keys;
+    }
+
+    public static double Jaccard(HashSet<ulong> a, HashSet<ulong> b)
+    {
+        if (a.Count == 0 && b.Count == 0) return 1;
+        var (small, large) = a.Count <= b.Count ? (a, b) : (b, a);
+        int shared = small.Count(large.Contains);
+        return (double)shared / (a.Count + b.Count - shared);
+    }
+
+    public static byte[] ToBytes(uint[] signature)
+    {
+        var bytes = new byte[signature.Length * 4];
+        for (int i = 0; i < signature.Length; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * 4), signature[i]);
+        return bytes;
+    }
+
+    public static uint[] FromBytes(byte[] bytes)
+    {
+        var signature = new uint[bytes.Length / 4];
+        for (int i = 0; i < signature.Length; i++)
+            signature[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i * 4));
+        return signature;
+    }
+
+    private static ulong Fnv(string s, ulong h)
+    {
+        foreach (char c in s) h = (h ^ c) * 0x100000001b3UL;
+        return h;
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+        return z ^ (z >> 31);
+    }
+
+    private static ulong SplitMix(ref ulong state) => Mix(state += 0x9e3779b97f4a7c15UL);
+
+    /// <summary>Probability that LSH makes a pair of Jaccard <paramref name="j"/> a candidate: 1 − (1 − j^r)^b.</summary>
+    public static double CandidateProbability(double j) => 1 - Math.Pow(1 - Math.Pow(j, Rows), Bands);
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ModelLedger.Datanets.Contributors;
+using ModelLedger.Datanets.Dedup;
+using ModelLedger.Datanets.Quality;
+using ModelLedger.Datanets.Records;
+using ModelLedger.Datanets.Storage;
+using ModelLedger.Ledger;
+using NSec.Cryptography;
+
+namespace ModelLedger.Datanets.Intake;
+
+/// <summary>
+/// Takes one submission into a datanet: verifies each signature against the contributor's registered key, refuses
+/// exact duplicates (normalised text) and near-duplicates (LSH candidates confirmed by exact shingle Jaccard ≥ the
+/// threshold) of anything accepted before, from anyone, and of earlier records of the same submission; refuses junk
+/// (quality score below <see cref="QualityScore.Threshold"/>) and records over the contributor's quota. Then every
+/// accepted and refused record becomes a ledger entry (batched, one durable commit per batch) and the items and
+/// refusals are stored with their entries' leaf hashes. Order of checks: signature, duplicate, near-duplicate,
+/// quality, quota. Not thread-safe; one intake per datanet at a time (a concurrent one is detected and refused).
+/// </summary>
+public sealed partial class IntakePipeline
+{
+    /// <summary>Items this close (Jaccard) to an earlier one share its near-duplicate cluster.</summary>
+    public const double ClusterThreshold = 0.5;
+    private const int LedgerBatch = 10_000;
+
+    private readonly LedgerService _ledger;
+    private readonly DatanetStore _store;
+    private readonly DatanetRow _datanet;
+    private readonly DedupIndex _index = new();
+    private readonly Dictionary<long, HashSet<ulong>> _shingleCache = [];
+
+    public IntakePipeline(LedgerService ledger, DatanetStore store, DatanetRow datanet)
+    {
+        (_ledger, _store, _datanet) = (ledger, store, datanet);
+        foreach (var (normHash, minHash, cluster) in store.IndexRows(datanet.Name))
+            _index.Add(DedupIndex.ExactKey(normHash), MinHash.BandKeys(MinHash.FromBytes(minHash)), (int)cluster);
+    }
+
+    /// <summary>Bytes of the in-memory duplicate index.</summary>
+    public long IndexBytes => _index.Bytes;
+
+    public int IndexedItems => _index.Count;
+
+    public IntakeResult Submit(IReadOnlyList<Contribution> contributions, double nearDupThreshold,
+        IPerplexityScorer? scorer = null)
+    {
+        if (nearDupThreshold is <= 0 or > 1)
+            throw new UserError($"must be in (0, 1] (got {nearDupThreshold})", field: "--near-dup-threshold");
+        var keys = _store.Contributors().ToDictionary(c => c.Name,
+            c => ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)));
+        var keyIds = _store.Contributors().ToDictionary(c => c.Name, c => c.KeyId);
+        var analyses = new Analysis[contributions.Count];
+        var signed = new bool[contributions.Count];
+        Parallel.For(0, contributions.Count, i =>
+        {
+            var c = contributions[i];
+            signed[i] = keys.TryGetValue(c.Contributor, out var key)
+                && ContributorKey.Verify(key, _datanet.Name, c.Record.ContentHash, c.Signature);
+            analyses[i] = Analysis.Of(c.Record.Text);
+        });
+        long start = _index.Count;
+        var perContributor = _store.ItemsPerContributor(_datanet.Name).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var pending = new List<(Contribution C, Analysis A)>();
+        var decisions = new Decision[contributions.Count];
+        for (int i = 0; i < contributions.Count; i++)
+        {
+            var (c, a) = (contributions[i], analyses[i]);
+            decisions[i] = Decide(c, a, signed[i], keyIds, perContributor, pending, nearDupThreshold, start);
+            if (decisions[i].Code is not null) continue;
+            int seq = _index.Count;
+            int cluster = decisions[i].Related is long related ? _index.ClusterOf((int)related) : seq;
+            decisions[i] = decisions[i] with { ClusterSeq = cluster };
+            _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster);
+            pending.Add((c, a));
+            perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
+        }
+        return Commit(contributions, analyses, decisions, keyIds, start, pending, scorer);
+    }
+
+    private Decision Decide(Contribution c, Analysis a, bool signed, Dictionary<string, string> keyIds,
+        Dictionary<string, long> perContributor, List<(Contribution C, Analysis A)> pending, double threshold, long start)
+    {
+        if (!signed)
+            return new(RejectionCodes.Signature, keyIds.TryGetValue(c.Contributor, out var keyId)
+                ? $"signature: does not verify with contributor '{c.Contributor}''s registered key {keyId}"
+                : $"signature: contributor '{c.Contributor}' is not registered", null);
+        foreach (var seq in _index.ExactCandidates(DedupIndex.ExactKey(a.NormHash)))
+            if (NormHashAt(seq, pending, start) == a.NormHash)
+            {
+                var original = ItemAt(seq, pending, start);
+                return new(RejectionCodes.Duplicate, $"duplicate: same text after normalisation as item {original}", original);
+            }
+        var (near, similarity, related) = Nearest(a, pending, start, threshold);
+        if (near is long n)
+            return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
+                $"near-duplicate: Jaccard {similarity:F2} >= {threshold:F2} with item {ItemAt(n, pending, start)}"),
+                ItemAt(n, pending, start));
+        if (a.Quality < QualityScore.Threshold)
+            return new(RejectionCodes.LowQuality, string.Create(CultureInfo.InvariantCulture,
+                $"low-quality: score {a.Quality:F2} is below {QualityScore.Threshold:F2} (junk, word salad or repetition)"),
+                null);
+        if (_datanet.Quota is long quota && perContributor.GetValueOrDefault(c.Contributor) >= quota)
+            return new(RejectionCodes.Quota,
+                $"quota: contributor '{c.Contributor}' already has {quota} items in '{_datanet.Name}', its quota", null);
+        return new(null, null, null, related);
+    }
+
+    /// <summary>The earliest LSH candidate at or above <paramref name="threshold"/>, its Jaccard, and the earliest
+    /// candidate at or above <see cref="ClusterThreshold"/> (for the cluster id).</summary>
+    private (long? Near, double Similarity, long? Related) Nearest(Analysis a, List<(Contribution C, Analysis A)> pending,
+        long start, double threshold)
+    {
+        if (a.Shingles.Count == 0) return (null, 0, null);
+        long? related = null;
+        foreach (var seq in _index.NearCandidates(a.BandKeys))
+        {
+            double j = MinHash.Jaccard(a.Shingles, ShinglesAt(seq, pending, start));
+            if (j >= threshold) return (seq, j, seq);
+            if (j >= ClusterThreshold) related ??= seq;
+        }
+        return (null, 0, related);
+    }
+
+    private HashSet<ulong> ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    {
+        if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
+        if (_shingleCache.TryGetValue(seq, out var cached)) return cached;
+        var item = _store.ItemAt(_datanet.Name, seq) ?? throw new LedgerError($"item {seq} of '{_datanet.Name}' vanished");
+        var text = RecordParser.Parse(_datanet.Format, JsonNode.Parse(item.Content), new RecordSource("db", 0, null), [])
+            ?.Text ?? "";
+        return _shingleCache[seq] = Analysis.Of(text).Shingles;
+    }
+
+    private string NormHashAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
+        seq >= start ? pending[(int)(seq - start)].A.NormHash : _store.ItemAt(_datanet.Name, seq)!.NormHash;
+
+    private string ItemAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
+        seq >= start ? pending[(int)(seq - start)].C.Record.ContentHash : _store.ItemAt(_datanet.Name, seq)!.Item;
+
+    /// <summary>A record's fate: a rejection code, reason and original, or (Code null) acceptance with the earliest
+    /// related item and the cluster assigned.</summary>
+    private readonly record struct Decision(string? Code, string? Reason, string? DuplicateOf, long? Related = null,
+        int ClusterSeq = -1);
+}

@@ -9,7 +9,7 @@ namespace ModelLedger.Cli.Commands;
 /// <summary><c>mledger bench &lt;area&gt;</c>: measured throughput as ratios against this machine's matmul peak.</summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne(), LedgerVerb() };
+    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne(), LedgerVerb(), Intake() };
 
     private static Command LedgerVerb()
     {
@@ -24,6 +24,19 @@ internal static class BenchCommand
             var markdown = LedgerBenchmark.Run(work.Path, p.GetValue(postgres), sizeList, Console.Error.WriteLine);
             Console.WriteLine(markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+
+    private static Command Intake()
+    {
+        var items = new Option<int>("--items") { DefaultValueFactory = _ => 100_000, Description = "Records in the submission" };
+        var command = new Command("intake", "Datanet intake end to end: items/s and dedup index bytes per item") { items };
+        command.SetAction((p, _) =>
+        {
+            using var work = new TempFolder();
+            Console.WriteLine(IntakeBenchmark.Markdown(IntakeBenchmark.Run(work.Path, p.GetValue(items), Console.Error.WriteLine)));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

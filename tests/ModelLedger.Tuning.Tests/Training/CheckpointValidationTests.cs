@@ -23,7 +23,7 @@ public sealed class CheckpointValidationTests : IDisposable
             dataset: stories
             dataset_dir: {TestPaths.Datasets}
             template: alpaca
-            cutoff_len: 64
+            cutoff_len: 128
             max_steps: 4
             per_device_train_batch_size: 4
             logging_steps: 1

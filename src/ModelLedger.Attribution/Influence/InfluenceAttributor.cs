@@ -6,12 +6,24 @@ using static TorchSharp.torch;
 
 namespace ModelLedger.Attribution.Influence;
 
+/// <summary>How a query's sketch is compared with the training examples' (all TracIn-CP sums over checkpoints).</summary>
+public enum InfluenceScore
+{
+    /// <summary>η_c·⟨g_i, q⟩/‖g_i‖: the training gradient's norm divided out, so examples the model still finds hard
+    /// (large gradients everywhere) do not outrank the ones that point the query's way; an example identical to the
+    /// query scores highest (Cauchy–Schwarz).</summary>
+    Cosine,
+    /// <summary>η_c·⟨g_i, q⟩: TracIn-CP as published.</summary>
+    Dot,
+    /// <summary>η_c·g_iᵀ(F + λI)⁻¹q: the DataInf-style damped inverse-Fisher correction, in sketch space.</summary>
+    Fisher,
+}
+
 /// <summary>
-/// Answers attribution queries against a loaded index: the query's gradient at each indexed checkpoint, projected
-/// with the same CountSketch, scores every training example with TracIn-CP,
-/// score_i = Σ_c η_c · g_{i,c}ᵀ M_c q_c, where M_c = I (plain) or the damped inverse Fisher (DataInf-style).
-/// Positive scores are proponents: a gradient step on example i lowered the query's loss. Owns the model, the
-/// index and the projections; one query at a time.
+/// Answers attribution queries against a loaded index: the query's gradient q_c at each indexed checkpoint, projected
+/// with the same CountSketch, scores every training example i with TracIn-CP, score_i = Σ_c η_c·s(g_{i,c}, q_c) where
+/// s is one of <see cref="InfluenceScore"/>. Positive scores are proponents: a gradient step on example i lowered the
+/// query's loss. Owns the model, the index and the projections; one query at a time.
 /// </summary>
 public sealed class InfluenceAttributor : IDisposable
 {
@@ -19,6 +31,7 @@ public sealed class InfluenceAttributor : IDisposable
     private readonly GradientModel _gradients;
     private readonly List<CountSketch> _projections;
     private readonly ChatTemplate _template;
+    private readonly SketchScorer _scorer;
 
     public GradientIndex Index { get; }
 
@@ -28,6 +41,7 @@ public sealed class InfluenceAttributor : IDisposable
         _template = ChatTemplate.Named(index.Manifest.Template);
         var device = model.Network.Device;
         _projections = index.Manifest.Checkpoints.Select(c => new CountSketch(c.Parameters, index.Manifest.Dims, index.Manifest.Seed, device)).ToList();
+        _scorer = new SketchScorer(index);
     }
 
     /// <summary>Loads the index and the model it was built for. <paramref name="baseModel"/> and
@@ -50,19 +64,24 @@ public sealed class InfluenceAttributor : IDisposable
         }
     }
 
-    public static string MethodName(bool fisher) => fisher ? "tracin-cp+fisher" : "tracin-cp";
+    public static string MethodName(InfluenceScore score) => score switch
+    {
+        InfluenceScore.Cosine => "tracin-cp-cosine",
+        InfluenceScore.Dot => "tracin-cp",
+        _ => "tracin-cp-fisher",
+    };
 
     /// <summary>Attributes <paramref name="response"/> (greedy from the adapter when null) to the training data.</summary>
-    public AttributionResult Attribute(string prompt, string? response, int top, bool fisher, int maxNewTokens = 64)
+    public AttributionResult Attribute(string prompt, string? response, int top, InfluenceScore score, int maxNewTokens = 64)
     {
         if (top < 0) throw new UserError($"must be ≥ 0 (got {top})", field: "--top");
         if (string.IsNullOrWhiteSpace(prompt)) throw new UserError("is empty", field: "--prompt");
         response ??= Generate(prompt, maxNewTokens);
-        var scores = Scores(Encode(prompt, response), fisher);
+        var scores = Scores(Encode(prompt, response), score);
         var owners = Index.Owners;
         var best = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(top)
             .Select(i => new ExampleScore(owners[i].Item, owners[i].Contributor, scores[i])).ToList();
-        return new AttributionResult(MethodName(fisher), response, best, ContributorShares.From(owners, scores));
+        return new AttributionResult(MethodName(score), response, best, ContributorShares.From(owners, scores));
     }
 
     /// <summary>The query as a training sample: prompt and response through the index's template, loss on the response.</summary>
@@ -85,11 +104,18 @@ public sealed class InfluenceAttributor : IDisposable
     }
 
     /// <summary>TracIn-CP score of every indexed example for one query sample.</summary>
-    public double[] Scores(EncodedSample query, bool fisher)
+    public double[] Scores(EncodedSample query, InfluenceScore score)
     {
-        using var scope = NewDisposeScope();
+        var sketches = QuerySketches(query);
+        try { return Scores(sketches, score); }
+        finally { foreach (var t in sketches) t.Dispose(); }
+    }
+
+    /// <summary>The query's projected gradient at each indexed checkpoint, [k] each (the caller disposes them).</summary>
+    public IReadOnlyList<Tensor> QuerySketches(EncodedSample query)
+    {
         var manifest = Index.Manifest;
-        Tensor? total = null;
+        var result = new List<Tensor>();
         for (int c = 0; c < manifest.Checkpoints.Count; c++)
         {
             var checkpoint = manifest.Checkpoints[c];
@@ -97,13 +123,14 @@ public sealed class InfluenceAttributor : IDisposable
             if (_gradients.ParameterCount != checkpoint.Parameters)
                 throw new UserError($"{checkpoint.Source} has {_gradients.ParameterCount} trainable values but the index was built with {checkpoint.Parameters}",
                     file: manifest.Adapter, hint: "rebuild the index for this adapter");
-            var q = _projections[c].Project(_gradients.Gradient(query)).cpu();            // [k]
-            if (fisher) q = Index.FisherInverses[c].matmul(q);
-            var part = Index.Sketches[c].matmul(q) * checkpoint.Weight;                      // [N]
-            total = total is null ? part : total + part;
+            using var scope = NewDisposeScope();
+            result.Add(_projections[c].Project(_gradients.Gradient(query)).cpu().MoveToOuterDisposeScope());   // [k]
         }
-        return total!.to(ScalarType.Float64).data<double>().ToArray();
+        return result;
     }
+
+    /// <summary>Scores from query sketches (see <see cref="SketchScorer"/>).</summary>
+    public double[] Scores(IReadOnlyList<Tensor> querySketches, InfluenceScore score) => _scorer.Scores(querySketches, score);
 
     /// <summary>The query's loss under the saved adapter (for the benchmark's counterfactuals).</summary>
     public double Loss(EncodedSample sample)
@@ -115,6 +142,7 @@ public sealed class InfluenceAttributor : IDisposable
     public void Dispose()
     {
         foreach (var p in _projections) p.Dispose();
+        _scorer.Dispose();
         _gradients.Dispose();
         _model.Dispose();
         Index.Dispose();

@@ -13,7 +13,7 @@ public sealed class DatasetOwnersTests : IDisposable
     private static AttributionDataset Load(string dir)
     {
         using var tokenizer = TextTokenizer.Load(TestPaths.TinyStories);
-        return AttributionDataset.Load(dir, "d", tokenizer, ChatTemplate.Named("alpaca"), 64);
+        return AttributionDataset.Load(dir, "d", tokenizer, ChatTemplate.Named("alpaca"), 256);
     }
 
     private string Write(string data, string? provenance = null)

@@ -12,14 +12,17 @@ public sealed class GradientIndexTests(TrainedAdapter run) : IClassFixture<Train
         using var attributor = InfluenceAttributor.Open(summary.Directory);
         const int target = 5;
         var (prompt, response) = run.Records[target];
-        var scores = attributor.Scores(attributor.Encode(prompt, response), fisher: false);
-        // The query's gradient is example 5's own, so its score is Σ_c η_c ‖S g_c‖², read straight from the stored rows.
+        var query = attributor.Encode(prompt, response);
+        // The query's gradient is example 5's own, so its dot score is Σ_c η_c ‖S g_c‖², read from the stored rows,
+        // and its cosine score Σ_c η_c ‖S g_c‖ is the largest any example can reach (Cauchy–Schwarz).
         var index = attributor.Index;
         double self = index.Manifest.Checkpoints.Select((c, i) => c.Weight * index.Sketches[i][target].square().sum().item<float>()).Sum();
-        Assert.Equal(self, scores[target], self * 1e-4);
-        Assert.Equal(target, Array.IndexOf(scores, scores.Max()));
-        var result = attributor.Attribute(prompt, response, top: 3, fisher: true);
-        Assert.Equal("tracin-cp+fisher", result.Method);
+        var dot = attributor.Scores(query, InfluenceScore.Dot);
+        Assert.Equal(self, dot[target], self * 1e-4);
+        var cosine = attributor.Scores(query, InfluenceScore.Cosine);
+        Assert.Equal(target, Array.IndexOf(cosine, cosine.Max()));
+        var result = attributor.Attribute(prompt, response, top: 3, InfluenceScore.Cosine);
+        Assert.Equal("tracin-cp-cosine", result.Method);
         Assert.Equal(3, result.Examples.Count);
         Assert.Equal($"item-{target}", result.Examples[0].Item);
         Assert.Equal(TrainedAdapter.ContributorOf(target), result.Examples[0].Contributor);

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text;
+
+namespace ModelLedger.Bench;
+
+/// <summary>The attribution benchmark's tables as markdown (docs/benchmarks.md takes them as printed).</summary>
+public static class AttributionBenchReportMarkdown
+{
+    public static string Render(AttributionBenchReport r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var o = r.Options;
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"{r.TrainExamples} training examples ({o.Contributors} contributors, {o.Canaries} canaries x {o.CanaryCopies} copies), " +
+            $"LoRA r=8 on all projections, {o.Steps} steps per run, base pre-trained {o.BaseSteps} steps; index: {o.Checkpoints} checkpoints x k={o.Dims}, " +
+            $"{r.TrainableParameters:N0} trainable values per gradient; {Environment.ProcessorCount} cores.");
+        sb.AppendLine();
+        sb.AppendLine("| index build | gradients/s | bytes/example | query (gradients + scoring, real index) |");
+        sb.AppendLine("|---:|---:|---:|---:|");
+        sb.AppendLine(inv, $"| {r.BuildSeconds:F1} s | {r.GradientsPerSecond:F1} | {r.BytesPerExample} | {r.QueryMs:F0} ms |");
+        sb.AppendLine();
+        sb.AppendLine("| index size | scoring (cosine) | build (extrapolated) | index bytes |");
+        sb.AppendLine("|---:|---:|---:|---:|");
+        foreach (var l in r.Latency)
+            sb.AppendLine(inv, $"| {l.Examples:N0} | {l.ScoreMs:F1} ms | {l.BuildSecondsEstimate / 60:F0} min | {l.IndexBytes / 1048576.0:F0} MiB |");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"Counterfactual (remove each query's top-{r.TopK} attributed contributors vs {r.TopK} random ones, retrain, query-loss increase):");
+        sb.AppendLine();
+        sb.AppendLine("| seed | Δloss top-k | Δloss random-k | ratio | queries where top-k hurt more |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|");
+        foreach (var c in r.Counterfactual)
+            sb.AppendLine(inv, $"| {c.Seed} | {c.TopIncrease:F4} | {c.RandomIncrease:F4} | {c.Ratio:F2} | {c.QueriesTopWorse}/{o.Queries} |");
+        if (r.Counterfactual.Count > 0)
+        {
+            var ratios = r.Counterfactual.Select(c => c.Ratio).ToList();
+            sb.AppendLine(inv, $"| mean (min–max) | | | {ratios.Average():F2} ({ratios.Min():F2}–{ratios.Max():F2}) | |");
+        }
+        sb.AppendLine();
+        sb.AppendLine(inv, $"| method | LDS (Spearman, {o.Subsets} subsets of 50 %) | canary precision@1 |");
+        sb.AppendLine("|---|---:|---:|");
+        foreach (var m in r.Methods) sb.AppendLine(inv, $"| {m.Method} | {m.LdsSpearman:F3} | {m.CanaryPrecisionAt1:F2} |");
+        sb.AppendLine();
+        sb.AppendLine("| step | seconds |");
+        sb.AppendLine("|---|---:|");
+        foreach (var s in r.Steps) sb.AppendLine(inv, $"| {s.Step} | {s.Seconds:F1} |");
+        return sb.ToString();
+    }
+}

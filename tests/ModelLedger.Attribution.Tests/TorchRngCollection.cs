@@ -1,0 +1,6 @@
+using ModelLedger.Testing;
+
+namespace ModelLedger.Attribution;
+
+[CollectionDefinition(Collections.TorchRng, DisableParallelization = true)]
+public sealed class TorchRngCollection;

@@ -28,6 +28,14 @@ internal static class AttributionEvent
         }.ToJsonString();
     }
 
+    /// <summary>Fails before any work is done when <paramref name="workspace"/> is given but is not a workspace.</summary>
+    public static void RequireWorkspace(string? workspace)
+    {
+        if (workspace is not null && !File.Exists(Path.Combine(workspace, "ledger.json")))
+            throw new UserError("is not a ledger workspace", file: workspace,
+                hint: $"create it first: mledger ledger init --workspace {workspace} --origin NAME");
+    }
+
     /// <summary>Appends the event to the workspace's ledger; returns the new entry's leaf hash.</summary>
     public static string Append(string workspace, string? db, string inference, string method,
         IReadOnlyList<ContributorShare> shares, string indexRoot, IEnumerable<string?> candidateRefs)

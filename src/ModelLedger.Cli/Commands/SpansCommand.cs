@@ -43,6 +43,33 @@ internal static class SpansCommand
         return command;
     }
 
+    /// <summary><c>mledger bench spans</c>: build time, bytes per token and query latency on synthetic corpora, every
+    /// reported span on a sample checked by brute force.</summary>
+    public static Command BenchVerb()
+    {
+        var sizes = new Option<string>("--sizes") { DefaultValueFactory = _ => "1000000,10000000", Description = "Corpus sizes in tokens" };
+        var queries = new Option<int>("--queries") { DefaultValueFactory = _ => 1000, Description = "Timed queries (48 tokens) per size" };
+        var check = new Option<int>("--check") { DefaultValueFactory = _ => 50, Description = "Queries whose spans are checked by brute force" };
+        var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
+        var json = new Option<bool>("--json") { Description = "Rows as one JSON object on stdout" };
+        var command = new Command("spans", "Exact-span index: build time, bytes/token, query latency, brute-force check") { sizes, queries, check, report, json };
+        command.SetAction((p, _) =>
+        {
+            var sizeList = p.GetValue(sizes)!.Split(',').Select(x => int.TryParse(x, CultureInfo.InvariantCulture, out int n) && n > 100 ? n
+                : throw new UserError($"'{x}' is not a size above 100", field: "--sizes")).ToList();
+            if (p.GetValue(queries) < 10) throw new UserError("must be ≥ 10", field: "--queries");
+            using var work = new TempFolder();
+            var rows = Bench.SpanValidation.Run(work.Path, sizeList, p.GetValue(queries), p.GetValue(check), Console.Error.WriteLine);
+            var markdown = "| tokens | build s | bytes/token | queries | ms/query mean | ms/query p99 | spans confirmed |\n|---:|---:|---:|---:|---:|---:|---:|\n"
+                + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Tokens:N0} | {r.BuildSeconds:F2} | {r.BytesPerToken:F2} | {r.Queries} | {r.QueryMsMean:F3} | {r.QueryMsP99:F3} | {r.SpansConfirmed}/{r.SpansChecked} |\n")));
+            Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { cores = Environment.ProcessorCount, rows }, Json) : markdown);
+            if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
+            return Task.FromResult(rows.All(r => r.SpansConfirmed == r.SpansChecked) ? ExitCodes.Ok : ExitCodes.VerificationFailed);
+        });
+        return command;
+    }
+
     internal static string SampleTokenizer => Path.Combine(AppContext.BaseDirectory, "samples", "tokenizer");
 
     private static void Render(SpanResult result)

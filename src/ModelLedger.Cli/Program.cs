@@ -9,6 +9,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(), MetricsCommand.Create(), EvalCommand.Create(), DataCommand.Create(),
     ContributorCommand.Create(), DatanetCommand.Create(),
     AttributeCommand.Create(), AttributionCommand.Create(),
+    SpansCommand.Create(), RagCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

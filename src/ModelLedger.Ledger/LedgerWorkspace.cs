@@ -19,10 +19,15 @@ public sealed class LedgerWorkspace : IDisposable
     public NoteSigner Signer { get; }
     public ILedgerStore Store { get; }
     public LedgerService Service { get; }
+    /// <summary>The SQLite database file, or null when the workspace uses PostgreSQL. Other projects (datanets,
+    /// rewards) open it on their own connection for their prefixed tables.</summary>
+    public string? SqlitePath { get; }
+    /// <summary>The PostgreSQL connection string, or null when the workspace uses SQLite.</summary>
+    public string? PostgresConnection { get; }
 
-    private LedgerWorkspace(string directory, string origin, NoteSigner signer, ILedgerStore store)
+    private LedgerWorkspace(string directory, string origin, NoteSigner signer, ILedgerStore store, string? sqlitePath, string? postgres)
     {
-        (Directory, Origin, Signer, Store) = (directory, origin, signer, store);
+        (Directory, Origin, Signer, Store, SqlitePath, PostgresConnection) = (directory, origin, signer, store, sqlitePath, postgres);
         Service = new LedgerService(store);
     }
 
@@ -54,8 +59,9 @@ public sealed class LedgerWorkspace : IDisposable
         var origin = config["origin"]!.GetValue<string>();
         var signer = NoteSigner.FromSignerKey(File.ReadAllText(Path.Combine(directory, KeyFile)));
         var connection = db ?? config["db"]?.GetValue<string>();
-        var store = connection is null ? SqlLedgerStore.OpenSqlite(Path.Combine(directory, DatabaseFile)) : SqlLedgerStore.OpenPostgres(connection);
-        return new LedgerWorkspace(directory, origin, signer, store);
+        var sqlitePath = connection is null ? Path.Combine(directory, DatabaseFile) : null;
+        var store = sqlitePath is not null ? SqlLedgerStore.OpenSqlite(sqlitePath) : SqlLedgerStore.OpenPostgres(connection!);
+        return new LedgerWorkspace(directory, origin, signer, store, sqlitePath, connection);
     }
 
     public void Dispose()

@@ -7,6 +7,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
 {
     GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), InitModelCommand.Create(),
     QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(), MetricsCommand.Create(), EvalCommand.Create(), DataCommand.Create(),
+    RewardsCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

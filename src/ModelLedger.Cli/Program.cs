@@ -10,6 +10,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     ContributorCommand.Create(), DatanetCommand.Create(),
     AttributeCommand.Create(), AttributionCommand.Create(),
     SpansCommand.Create(), RagCommand.Create(),
+    RewardsCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

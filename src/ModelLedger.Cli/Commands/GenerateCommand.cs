@@ -18,10 +18,11 @@ internal static class GenerateCommand
     {
         var model = new ModelOptions();
         var sampling = new SamplingOptions();
+        var billing = new BillingOptions();
         var prompt = new Option<string>("--prompt") { DefaultValueFactory = _ => "", Description = "Prompt text; empty starts from BOS alone" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {prompt_ids, token_ids, text} on stdout" };
         var command = new Command("generate", "Generate text from a prompt") { prompt, json };
-        command.With(model.All).With(sampling.All);
+        command.With(model.All).With(sampling.All).With(billing.All);
         command.SetAction((p, ct) =>
         {
             var (loaded, adapters) = model.Load(p);
@@ -29,10 +30,12 @@ internal static class GenerateCommand
             using var _adapters = adapters;
             var options = sampling.Build(p, loaded.Directory);
             var promptIds = PromptIds(loaded.Tokenizer, p.GetValue(prompt) ?? "");
+            using var bill = billing.Begin(p, model, promptIds.Length, options.MaxNewTokens);
             bool asJson = p.GetValue(json);
             if (!asJson) Console.Write(p.GetValue(prompt));
             var result = new TextGenerator(loaded) { Warn = Console.Error.WriteLine }.Generate([promptIds], options,
                 asJson ? null : e => Console.Write(e.TextDelta), ct)[0];
+            if (bill is not null) BillingOptions.Report(bill.Complete(result.PromptIds, result.TokenIds));
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new Output(result.PromptIds, result.TokenIds, result.Text,
                     result.FinishReason.ToString().ToLowerInvariant())));

@@ -23,6 +23,8 @@ public static class EventTypes
         [AccountCreated] = ["id", "allow_negative"],
         [Transfer] = ["id", "debit", "credit", "amount"],
         ["epoch.closed"] = ["epoch"],
+        ["rewards.policy"] = ["version", "policy"],
+        ["identity.link"] = ["account", "kind"],
     };
 
     /// <summary>Checks a payload for its type: valid JSON object with the required fields. Returns the problem or null.</summary>

@@ -1,0 +1,205 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using ModelLedger.Ledger;
+using ModelLedger.Ledger.Events;
+using ModelLedger.Ledger.Storage;
+using ModelLedger.Rewards.Policy;
+using Npgsql;
+
+namespace ModelLedger.Rewards;
+
+/// <summary>A reward table row: one recipient's slice of one inference's fee.</summary>
+public sealed record AccrualRow(string Inference, long Epoch, string Role, string Account, string Source, UInt128 Amount);
+
+/// <summary>
+/// The <c>reward_</c> tables in the workspace database, on their own connection: policy versions, metered inferences,
+/// accruals (each inference's split) and closed epochs. They are a projection of the ledger and nothing else:
+/// <see cref="Sync"/> reads the entries after its cursor and applies them, so the tables can always be rebuilt from
+/// the log, and <c>RewardsVerifier</c> re-derives and compares every row. One instance per thread.
+/// </summary>
+public sealed class RewardStore : IDisposable
+{
+    private readonly DbConnection _connection;
+    private readonly bool _postgres;
+
+    private RewardStore(DbConnection connection, bool postgres)
+    {
+        (_connection, _postgres) = (connection, postgres);
+        _connection.Open();
+        if (!postgres) Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS reward_cursor (id INTEGER PRIMARY KEY, next_entry BIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS reward_policies (version BIGINT PRIMARY KEY, entry_idx BIGINT NOT NULL, policy TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS reward_inferences (inference TEXT PRIMARY KEY, epoch BIGINT NOT NULL, caller TEXT NOT NULL, fee TEXT NOT NULL,
+                entry_idx BIGINT NOT NULL, payload TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS reward_accruals (inference TEXT NOT NULL, epoch BIGINT NOT NULL, role TEXT NOT NULL, account TEXT NOT NULL,
+                source TEXT NOT NULL, amount TEXT NOT NULL, PRIMARY KEY (inference, role, account, source));
+            CREATE TABLE IF NOT EXISTS reward_epochs (epoch BIGINT PRIMARY KEY, entry_idx BIGINT NOT NULL, payload TEXT NOT NULL);
+            INSERT INTO reward_cursor (id, next_entry) VALUES (1, 0) ON CONFLICT DO NOTHING;
+            """);
+    }
+
+    public static RewardStore Open(LedgerWorkspace workspace) =>
+        workspace.SqlitePath is string path
+            ? new RewardStore(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 60 }.ToString()), false)
+            : new RewardStore(new NpgsqlConnection(workspace.PostgresConnection), true);
+
+    /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
+    /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys.</summary>
+    public void Sync(ILedgerStore ledger)
+    {
+        using var tx = _postgres ? _connection.BeginTransaction() : ((SqliteConnection)_connection).BeginTransaction(deferred: false);
+        if (_postgres) Execute("SELECT pg_advisory_xact_lock(7164392272)", tx);
+        long next = Convert.ToInt64(Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx), CultureInfo.InvariantCulture);
+        foreach (var (index, leaf) in ledger.ReadEntries(next))
+        {
+            var entry = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf));
+            if (entry.Type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution or RewardEvents.EpochClosed)
+            {
+                using var doc = entry.ParsePayload();
+                Apply(entry.Type, doc.RootElement, index, tx);
+            }
+            next = index + 1;
+        }
+        Execute("UPDATE reward_cursor SET next_entry = @n WHERE id = 1", tx, ("n", next));
+        tx.Commit();
+    }
+
+    private void Apply(string type, JsonElement p, long index, DbTransaction tx)
+    {
+        switch (type)
+        {
+            case RewardEvents.Policy:
+                Execute("INSERT INTO reward_policies (version, entry_idx, policy) VALUES (@v, @i, @p) ON CONFLICT DO NOTHING", tx,
+                    ("v", p.GetProperty("version").GetInt64()), ("i", index), ("p", p.GetProperty("policy").GetRawText()));
+                break;
+            case RewardEvents.Inference when p.TryGetProperty("epoch", out var epoch):
+                Execute("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
+                    tx, ("id", p.GetProperty("inference").GetString()), ("e", epoch.GetInt64()), ("c", p.GetProperty("caller").GetString()),
+                    ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", p.GetRawText()));
+                break;
+            case RewardEvents.Attribution:
+                var id = p.GetProperty("inference").GetString()!;
+                if (InferencePayload(id, tx) is not JsonDocument inference) return;   // not one of ours; the verifier reports it
+                using (inference)
+                {
+                    long version = inference.RootElement.GetProperty("policy").GetInt64();
+                    using var policyDoc = JsonDocument.Parse((string)Scalar("SELECT policy FROM reward_policies WHERE version = @v", tx, ("v", version))!);
+                    foreach (var row in Accruals(PolicyJson.Read(policyDoc.RootElement), inference.RootElement, p))
+                        Execute("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
+                            ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s", row.Source),
+                            ("m", row.Amount.ToString(CultureInfo.InvariantCulture)));
+                }
+                break;
+            case RewardEvents.EpochClosed when p.TryGetProperty("through", out _):
+                Execute("INSERT INTO reward_epochs (epoch, entry_idx, payload) VALUES (@e, @i, @p) ON CONFLICT DO NOTHING", tx,
+                    ("e", p.GetProperty("epoch").GetInt64()), ("i", index), ("p", p.GetRawText()));
+                break;
+        }
+    }
+
+    /// <summary>An inference's accrual rows: its fee split under the policy version it was metered with.</summary>
+    public static IEnumerable<AccrualRow> Accruals(FeePolicy policy, JsonElement inference, JsonElement attribution)
+    {
+        var record = RewardEvents.ReadRecord(inference, attribution);
+        long epoch = inference.GetProperty("epoch").GetInt64();
+        var fee = RewardEvents.Amount(inference.GetProperty("fee"));
+        return FeeSplit.Split(policy, fee, record.AdapterOwner, record.TrainingShares, record.Documents)
+            .Select(a => new AccrualRow(record.Id, epoch, RoleName(a.Role), a.Account, a.Source, a.Amount));
+    }
+
+    public static string RoleName(Role role) => role switch
+    {
+        Role.Training => "training", Role.Document => "document", Role.AdapterOwner => "adapter_owner",
+        Role.Treasury => "treasury", _ => "remainder",
+    };
+
+    private JsonDocument? InferencePayload(string id, DbTransaction tx) =>
+        Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", tx, ("id", id)) is string payload ? JsonDocument.Parse(payload) : null;
+
+    /// <summary>The newest policy version in the tables (call <see cref="Sync"/> first).</summary>
+    public (long Version, FeePolicy Policy)? LatestPolicy()
+    {
+        var rows = Rows("SELECT version, policy FROM reward_policies ORDER BY version DESC LIMIT 1", r => (r.GetInt64(0), r.GetString(1)));
+        if (rows.Count == 0) return null;
+        using var doc = JsonDocument.Parse(rows[0].Item2);
+        return (rows[0].Item1, PolicyJson.Read(doc.RootElement));
+    }
+
+    /// <summary>The recorded <c>inference</c> payload for this id, if it was metered.</summary>
+    public string? ReadInferencePayload(string inference) =>
+        Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", null, ("id", inference)) as string;
+
+    /// <summary>A policy version by number.</summary>
+    public FeePolicy Policy(long version)
+    {
+        var text = Scalar("SELECT policy FROM reward_policies WHERE version = @v", null, ("v", version)) as string
+            ?? throw new UserError($"policy version {version} is not in this workspace");
+        using var doc = JsonDocument.Parse(text);
+        return PolicyJson.Read(doc.RootElement);
+    }
+
+    /// <summary>The open epoch: one after the last closed (epochs count from 1).</summary>
+    public long CurrentEpoch() => Convert.ToInt64(Scalar("SELECT COALESCE(MAX(epoch), 0) + 1 FROM reward_epochs", null), CultureInfo.InvariantCulture);
+
+    public IReadOnlyList<(long Version, long Index, string Policy)> ReadPolicies() =>
+        Rows("SELECT version, entry_idx, policy FROM reward_policies ORDER BY version", r => (r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+
+    public IReadOnlyList<(string Inference, long Epoch, string Caller, string Fee, long Index)> ReadInferences() =>
+        Rows("SELECT inference, epoch, caller, fee, entry_idx FROM reward_inferences ORDER BY entry_idx",
+            r => (r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetInt64(4)));
+
+    public IReadOnlyList<AccrualRow> ReadAccruals(long? epoch = null) =>
+        Rows("SELECT inference, epoch, role, account, source, amount FROM reward_accruals"
+            + (epoch is null ? "" : " WHERE epoch = @e") + " ORDER BY inference, role, account, source",
+            r => new AccrualRow(r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4),
+                UInt128.Parse(r.GetString(5), NumberStyles.None, CultureInfo.InvariantCulture)), ("e", epoch));
+
+    public IReadOnlyList<(long Epoch, long Index, string Payload)> ReadEpochs() =>
+        Rows("SELECT epoch, entry_idx, payload FROM reward_epochs ORDER BY epoch", r => (r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+
+    /// <summary>Raw SQL for tests that tamper with reward rows the way someone with database access could.</summary>
+    internal void ExecuteRaw(string sql, params (string, object?)[] parameters) => Execute(sql, null, parameters);
+
+    private List<T> Rows<T>(string sql, Func<DbDataReader, T> read, params (string, object?)[] parameters)
+    {
+        using var cmd = Command(sql, null, parameters);
+        using var reader = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (reader.Read()) list.Add(read(reader));
+        return list;
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private DbCommand Command(string sql, DbTransaction? tx, (string Name, object? Value)[] parameters)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+        return cmd;
+    }
+
+    private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters)
+    {
+        using var cmd = Command(sql, tx, parameters);
+        cmd.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        using var cmd = Command(sql, tx, parameters);
+        var v = cmd.ExecuteScalar();
+        return v is DBNull ? null : v;
+    }
+}

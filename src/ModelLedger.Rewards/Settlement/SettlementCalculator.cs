@@ -1,0 +1,97 @@
+using ModelLedger.Rewards.Policy;
+
+namespace ModelLedger.Rewards.Settlement;
+
+/// <summary>
+/// Turns an epoch's inferences into per-account lines by replaying each fee split and applying the anti-gaming rules
+/// of the policy in force at the close (docs/rewards.md): self-dealing, no ablation effect, duplicate / quality / rate
+/// limit per item, then the cap per linked group. Pure over a <see cref="LedgerReplay"/>: settle and verify both call
+/// it, so a settlement is checked by recomputing it. Integer arithmetic throughout (floor; rounding stays withheld).
+/// </summary>
+public static class SettlementCalculator
+{
+    public const string SelfDealing = "self_dealing", NoEffect = "no_effect", Cap = "cap";
+
+    private sealed class Tally
+    {
+        public UInt128 Accrued, Earned, Other;
+        public readonly Dictionary<string, UInt128> Withheld = new(StringComparer.Ordinal);
+        public void Withhold(string rule, UInt128 amount) { if (amount > 0) Withheld[rule] = Withheld.GetValueOrDefault(rule) + amount; }
+    }
+
+    public static EpochSettlement Compute(LedgerReplay replay, long epoch, long through)
+    {
+        var inForce = replay.PolicyAt(through) ?? throw new UserError("no fee policy is in force (run: mledger rewards policy set FILE)");
+        var policy = inForce.Policy;
+        var rules = policy.Rules;
+        var inferences = replay.Inferences.Values.Where(m => m.Epoch == epoch && m.Index <= through).OrderBy(m => m.Index).ToList();
+        var graph = IdentityGraph.Build(replay, through, policy);
+        var items = replay.Contributions.Where(c => c.Index <= through)
+            .GroupBy(c => RewardAccounts.Contributor(c.Contributor), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => ItemRules.Classify(g.ToList(), rules), StringComparer.Ordinal);
+        var documentRule = items.Values.SelectMany(d => d).GroupBy(kv => kv.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+        var tallies = new SortedDictionary<string, Tally>(StringComparer.Ordinal);
+        Tally Of(string account) => tallies.TryGetValue(account, out var t) ? t : tallies[account] = new Tally();
+        var trainingPending = new Dictionary<string, UInt128>(StringComparer.Ordinal);
+        UInt128 fees = UInt128.Zero, contributorPools = UInt128.Zero;
+
+        foreach (var m in inferences)
+        {
+            fees += m.Fee;
+            var splitPolicy = replay.Policies.First(v => v.Version == m.PolicyVersion).Policy;
+            foreach (var a in FeeSplit.Split(splitPolicy, m.Fee, m.Record.AdapterOwner, m.Record.TrainingShares, m.Record.Documents))
+            {
+                var tally = Of(a.Account);
+                tally.Accrued += a.Amount;
+                if (a.Role is Role.Training or Role.Document) contributorPools += a.Amount;
+                if (a.Role is Role.Treasury or Role.Remainder) tally.Other += a.Amount;
+                else if (rules.SelfDealing && graph.Linked(m.Record.Caller, a.Account)) tally.Withhold(SelfDealing, a.Amount);
+                else if (a.Role is Role.AdapterOwner) tally.Other += a.Amount;
+                else if (a.Role is Role.Training) trainingPending[a.Account] = trainingPending.GetValueOrDefault(a.Account) + a.Amount;
+                else if (rules.AblationMinEffect is double min && a.Effect is double effect && effect <= min) tally.Withhold(NoEffect, a.Amount);
+                else if (documentRule.TryGetValue(a.Source, out var rule) && rule is not null) tally.Withhold(rule, a.Amount);
+                else tally.Earned += a.Amount;
+            }
+        }
+        foreach (var (account, amount) in trainingPending) ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
+        if (rules.GroupCapBps is int capBps) ApplyGroupCap(tallies, graph, FeeSplit.Slice(contributorPools, capBps));
+
+        var lines = tallies.Select(kv => new SettlementLine(kv.Key, kv.Value.Accrued, kv.Value.Earned + kv.Value.Other,
+            new SortedDictionary<string, UInt128>(kv.Value.Withheld, StringComparer.Ordinal))).ToList();
+        return new EpochSettlement(epoch, inForce.Version, through, inferences.Count, fees, lines, policy.TreasuryAccount, policy.EscrowAccount);
+    }
+
+    /// <summary>A contributor's training credit is shared by its accepted items: the fraction held by items a rule
+    /// excludes is withheld under that rule (floor), the rest is earned. No known items: all earned.</summary>
+    private static void ApplyItemFractions(Tally tally, UInt128 amount, Dictionary<string, string?>? classified)
+    {
+        if (classified is null || classified.Count == 0) { tally.Earned += amount; return; }
+        var n = (UInt128)classified.Count;
+        UInt128 withheld = UInt128.Zero;
+        foreach (var group in classified.Values.Where(r => r is not null).GroupBy(r => r!, StringComparer.Ordinal))
+        {
+            var w = FeeSplit.MulDiv(amount, (UInt128)group.Count(), n);
+            tally.Withhold(group.Key, w);
+            withheld += w;
+        }
+        tally.Earned += amount - withheld;
+    }
+
+    /// <summary>A linked group (agent + owner, declared links, funding) earns at most <paramref name="cap"/> from the
+    /// contributor pools in one epoch; above it every member is scaled down by cap / group total (floor).</summary>
+    private static void ApplyGroupCap(SortedDictionary<string, Tally> tallies, IdentityGraph graph, UInt128 cap)
+    {
+        foreach (var group in tallies.GroupBy(kv => graph.Find(kv.Key), StringComparer.Ordinal))
+        {
+            var total = group.Aggregate(UInt128.Zero, (s, kv) => s + kv.Value.Earned);
+            if (total <= cap) continue;
+            foreach (var (_, tally) in group)
+            {
+                var keep = FeeSplit.MulDiv(tally.Earned, cap, total);
+                tally.Withhold(Cap, tally.Earned - keep);
+                tally.Earned = keep;
+            }
+        }
+    }
+}

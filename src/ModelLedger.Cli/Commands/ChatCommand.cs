@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ModelLedger.Data.Chat;
 using ModelLedger.Engine.Generation;
 
 namespace ModelLedger.Cli.Commands;

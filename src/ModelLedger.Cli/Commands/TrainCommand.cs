@@ -34,7 +34,7 @@ internal static class TrainCommand
     /// <summary>LLaMA-Factory's predict configs (do_predict: true, predict_with_generate: true) run batch prediction.</summary>
     private static int Predict(RawConfig raw, CancellationToken ct)
     {
-        var unknown = raw.Keys.Where(k => !PredictKeys.Contains(k) && !TrainConfig.KnownKeys.Contains(k) && !TrainConfig.IgnoredKeys.Contains(k)).ToList();
+        var unknown = raw.Keys.Where(k => !PredictKeys.Contains(k) && TrainKeys.Find(k) is null && !TrainKeys.Ignored.Contains(k)).ToList();
         if (unknown.Count > 0) throw new UserError($"unknown key(s) for a predict run: {string.Join(", ", unknown)}", file: raw.Source);
         if (raw.Get("predict_with_generate") is "false" or "False")
             throw new UserError("only predict_with_generate: true is supported (scores come from generated text)", file: raw.Source, line: raw.LineOf("predict_with_generate"), field: "predict_with_generate");

@@ -1,10 +1,7 @@
+using ModelLedger.Data.Chat;
 using ModelLedger.Engine.Tokenization;
 
 namespace ModelLedger.Engine.Generation;
-
-public enum ChatRole { System, User, Assistant }
-
-public sealed record ChatMessage(ChatRole Role, string Content);
 
 /// <summary>
 /// A chat format as LLaMA-Factory's templates define it: how system, user and assistant turns are written, and the

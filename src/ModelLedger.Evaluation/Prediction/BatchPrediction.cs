@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelLedger.Data.Datasets;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
 using ModelLedger.Evaluation.Metrics;
 using ModelLedger.Tuning.Adapters;
-using ModelLedger.Tuning.Data;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Evaluation.Prediction;

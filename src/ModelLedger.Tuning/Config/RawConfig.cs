@@ -14,21 +14,36 @@ public sealed class RawConfig
 
     private RawConfig(string source) => Source = source;
 
+    /// <summary>Reads a YAML (or JSON, which YAML reads too) config file plus overrides.</summary>
     public static RawConfig Load(string path, IReadOnlyList<string> overrides)
     {
+        if (Directory.Exists(path)) throw new UserError("the config is a folder, not a YAML file", file: path);
         if (!File.Exists(path)) throw new UserError("config file not found", file: path);
-        var config = new RawConfig(path);
+        return Parse(File.ReadAllText(path), path, overrides);
+    }
+
+    /// <summary>Reads a config posted as text (YAML or JSON); <paramref name="source"/> names it in errors.</summary>
+    public static RawConfig Parse(string text, string source, IReadOnlyList<string> overrides)
+    {
+        var config = new RawConfig(source);
         var yaml = new YamlStream();
         try
         {
-            using var reader = new StreamReader(path);
+            using var reader = new StringReader(text);
             yaml.Load(reader);
         }
-        catch (YamlException e) { throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: path, line: (int)e.Start.Line); }
+        catch (YamlException e)
+        {
+            // The scanner notices a tab only where it breaks the structure, often lines later: name the tab's line.
+            if (FirstTabIndentedLine(text) is int tabLine)
+                throw new UserError("indented with a tab; YAML indents with spaces", file: source, line: tabLine);
+            throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: source, line: (int)e.Start.Line);
+        }
         if (yaml.Documents.Count > 0)
         {
             if (yaml.Documents[0].RootNode is not YamlMappingNode root)
-                throw new UserError("the top level must be a mapping of key: value lines", file: path, line: (int)yaml.Documents[0].RootNode.Start.Line);
+                throw new UserError("the top level must be a mapping of key: value lines", file: source,
+                    line: (int)yaml.Documents[0].RootNode.Start.Line);
             foreach (var (keyNode, valueNode) in root.Children)
             {
                 var key = ((YamlScalarNode)keyNode).Value ?? "";
@@ -36,13 +51,23 @@ public sealed class RawConfig
                 {
                     YamlScalarNode s => s.Value ?? "",
                     YamlSequenceNode seq => string.Join(",", seq.Children.OfType<YamlScalarNode>().Select(c => c.Value)),
-                    _ => throw new UserError("expected a single value or a list", file: path, line: (int)valueNode.Start.Line, field: key),
+                    _ => throw new UserError("expected a single value or a list", file: source, line: (int)valueNode.Start.Line,
+                        field: key),
                 };
                 config._values[key] = (value, (int)keyNode.Start.Line);
             }
         }
         config.ApplyOverrides(overrides);
         return config;
+    }
+
+    private static int? FirstTabIndentedLine(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+            if (lines[i].Length - lines[i].TrimStart(' ', '\t').Length is > 0 and var indent && lines[i][..indent].Contains('\t'))
+                return i + 1;
+        return null;
     }
 
     /// <summary>Applies <c>key=value</c> and <c>--key value</c> (or <c>--key=value</c>) overrides, LLaMA-Factory style.</summary>

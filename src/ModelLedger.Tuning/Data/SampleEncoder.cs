@@ -1,3 +1,4 @@
+using ModelLedger.Data.Datasets;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Tokenization;
 

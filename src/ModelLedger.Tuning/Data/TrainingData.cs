@@ -1,3 +1,4 @@
+using ModelLedger.Data.Datasets;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Tokenization;
 using ModelLedger.Tuning.Config;
@@ -22,6 +23,7 @@ public sealed record TrainingData(IReadOnlyList<EncodedSample> Train, IReadOnlyL
             examples.AddRange(read);
             rejected.AddRange(bad);
         }
+        int unreadable = rejected.Count;   // never became examples; records cut by cutoff_len did
         var template = pt ? null : config.Template is string name ? ChatTemplate.Named(name) : ChatTemplate.Detect(tokenizer);
         List<EncodedSample> samples;
         if (pt) samples = SampleEncoder.Pretrain(examples, tokenizer, config.CutoffLen);
@@ -31,7 +33,8 @@ public sealed record TrainingData(IReadOnlyList<EncodedSample> Train, IReadOnlyL
             samples = encoded;
             rejected.AddRange(cut);
         }
-        log?.Invoke($"data: {examples.Count + rejected.Count} records read, {examples.Count - rejected.Count(r => r.Field == "cutoff_len")} kept, {rejected.Count} dropped");
+        int kept = examples.Count - (rejected.Count - unreadable);
+        log?.Invoke($"data: {examples.Count + unreadable} records read, {kept} kept, {rejected.Count} dropped");
         foreach (var r in rejected.Take(5)) log?.Invoke($"  dropped {r}");
         if (samples.Count == 0)
             throw new UserError("no usable training samples" + (rejected.Count > 0 ? ": " + string.Join("; ", rejected.Take(3)) : ""),

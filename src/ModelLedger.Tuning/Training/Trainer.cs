@@ -16,6 +16,13 @@ public sealed record TrainResult(int Steps, double Epoch, double TrainLoss, doub
     public long StoredWeightBytes { get; init; }
 }
 
+/// <summary>Where training stands after an optimizer step: what a progress bar, an event stream or a GUI shows.</summary>
+/// <param name="Loss">This step's mean loss over its micro-batches.</param>
+/// <param name="TokensPerSecond">Real (non-padding) tokens per second since this process started training.</param>
+/// <param name="EtaSeconds">Estimated seconds to the last step at this process's pace so far.</param>
+public sealed record TrainProgress(int Step, int TotalSteps, double Loss, double TokensPerSecond, double EtaSeconds,
+    double LearningRate, double Epoch);
+
 /// <summary>
 /// The training loop: micro-batches in a seeded order per epoch, gradient accumulation, clipping, AdamW with a
 /// warmup schedule, logging, evaluation, checkpoints and exact resume. One dispose scope per micro-batch; numbers leave
@@ -25,8 +32,28 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
 {
     private readonly string _outputDir = config.OutputDir;
 
-    /// <summary>Called after each optimizer step with (step, total steps).</summary>
-    public Action<int, int>? OnStep { get; init; }
+    /// <summary>Called after each optimizer step.</summary>
+    public Action<TrainProgress>? OnStep { get; init; }
+
+    /// <summary>The schedule, optimizer and log of one run, and the counters the loop advances.</summary>
+    private sealed class LoopState(int microPerEpoch, int totalSteps, LrSchedule schedule, AdamW optimizer, TrainerLog trainerLog,
+        string dataPrint, string schedulePrint)
+    {
+        public int MicroPerEpoch { get; } = microPerEpoch;
+        public int TotalSteps { get; } = totalSteps;
+        public LrSchedule Schedule { get; } = schedule;
+        public AdamW Optimizer { get; } = optimizer;
+        public TrainerLog Log { get; } = trainerLog;
+        public string DataPrint { get; } = dataPrint;
+        public string SchedulePrint { get; } = schedulePrint;
+        public int Step, StartStep, WindowSteps, LossSteps;
+        public long Micro, WindowTokens, AllTokens;
+        public double WindowLoss, AllLoss, WindowStart;
+        public double? LastEval;
+        public string? LastCheckpoint;
+        public Stopwatch Watch { get; } = new();
+        public double Epoch => (double)Micro / MicroPerEpoch;
+    }
 
     public TrainResult Run(CancellationToken cancellation)
     {
@@ -34,102 +61,124 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         int stepsPerEpoch = Math.Max(1, microPerEpoch / config.GradientAccumulationSteps);
         int totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (int)Math.Ceiling(config.NumTrainEpochs * stepsPerEpoch);
         int warmup = config.WarmupSteps > 0 ? config.WarmupSteps : (int)Math.Ceiling(config.WarmupRatio * totalSteps);
-        var schedule = new LrSchedule(config.LrSchedulerType, config.LearningRate, warmup, totalSteps);
         using var optimizer = new AdamW(model.Trainable, config.LearningRate, config.WeightDecay);
-        var trainerLog = new TrainerLog(Path.Combine(_outputDir, "trainer_log.jsonl"));
-        string dataPrint = DataFingerprint(), schedulePrint = ScheduleFingerprint(warmup);
-
+        var run = new LoopState(microPerEpoch, totalSteps, new LrSchedule(config.LrSchedulerType, config.LearningRate, warmup, totalSteps),
+            optimizer, new TrainerLog(Path.Combine(_outputDir, "trainer_log.jsonl")), DataFingerprint(), ScheduleFingerprint(warmup));
         manual_seed(config.Seed);
-        int step = 0;
-        long micro = 0;
-        if (config.ResumeFromCheckpoint is string spec)
-        {
-            var checkpoint = Checkpoints.Resolve(_outputDir, spec);
-            var state = Checkpoints.ReadState(checkpoint);
-            if (state.DataFingerprint != dataPrint)
-                throw new UserError("the training data changed since this checkpoint was written; resuming would not continue the same run",
-                    field: "resume_from_checkpoint", hint: "restore the dataset and its settings (cutoff_len, val_size, packing, seed), or start a new output_dir");
-            if (state.ScheduleFingerprint != schedulePrint)
-                throw new UserError($"the optimisation settings changed since the checkpoint ({state.ScheduleFingerprint} → {schedulePrint})",
-                    field: "resume_from_checkpoint", hint: "keep learning_rate, scheduler, warmup, batch size and accumulation as they were");
-            Checkpoints.Restore(checkpoint, model, optimizer, state.GlobalStep);
-            (step, micro) = (state.GlobalStep, state.MicroBatch);
-            if (totalSteps != state.TotalSteps) log($"note: total steps {state.TotalSteps} → {totalSteps} (training extended); the schedule follows the new total");
-            log($"resumed from {checkpoint}: step {step}, epoch {(double)micro / microPerEpoch:F2}, lr {schedule.At(step):G3}, data position {micro % microPerEpoch}/{microPerEpoch}");
-            trainerLog.Reset(step);
-        }
-        else trainerLog.Reset(-1);
-
-        var network = model.Model.Network;
-        network.train();
-        int startStep = step;
-        var watch = Stopwatch.StartNew();
-        double windowLoss = 0, allLoss = 0;
-        int windowSteps = 0, lossSteps = 0;
-        long windowTokens = 0, allTokens = 0;
-        double windowStart = 0;
-        double? lastEval = null;
-        string? lastCheckpoint = null;
+        ResumeOrStart(run);
+        model.Model.Network.train();
+        run.StartStep = run.Step;
+        run.Watch.Start();
         bool interrupted = false;
-        while (step < totalSteps)
+        while (run.Step < totalSteps)
         {
             if (cancellation.IsCancellationRequested) { interrupted = true; break; }
-            double stepLoss = 0;
-            long stepStart = micro;
-            try
-            {
-                for (int a = 0; a < config.GradientAccumulationSteps; a++, micro++)
-                {
-                    var (loss, tokens) = MicroBatch(micro, microPerEpoch, config.GradientAccumulationSteps);
-                    stepLoss += loss / config.GradientAccumulationSteps;
-                    windowTokens += tokens;
-                    allTokens += tokens;
-                }
-            }
-            catch (Exception e) when (IsOutOfMemory(e))
-            {
-                // The step never completed: drop its partial gradients, keep the last completed step as a checkpoint.
-                optimizer.ZeroGrad();
-                var saved = SaveCheckpoint(step, stepStart, totalSteps, dataPrint, schedulePrint, optimizer, (double)stepStart / microPerEpoch);
-                throw new UserError($"out of memory at step {step + 1} ({e.Message.Split('\n')[0]}); saved {saved}",
-                    field: "per_device_train_batch_size",
-                    hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective batch), lower cutoff_len, " +
-                          "set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; then resume_from_checkpoint: latest");
-            }
-            if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
-            optimizer.LearningRate = schedule.At(step);
-            optimizer.Update();
-            optimizer.ZeroGrad();
-            step++;
-            OnStep?.Invoke(step, totalSteps);
-            windowLoss += stepLoss; windowSteps++; allLoss += stepLoss; lossSteps++;
-            double epoch = (double)micro / microPerEpoch;
-            bool evalNow = data.Validation.Count > 0 && config.EvalSteps is int every && step % every == 0;
-            if (evalNow) lastEval = Evaluate();
-            if (step % config.LoggingSteps == 0 || step == totalSteps || evalNow)
-            {
-                double elapsed = watch.Elapsed.TotalSeconds;
-                double rate = windowTokens / Math.Max(1e-9, elapsed - windowStart);
-                double remaining = elapsed / Math.Max(1, step - startStep) * (totalSteps - step);
-                var entry = new TrainLogEntry(step, totalSteps, windowSteps > 0 ? Math.Round(windowLoss / windowSteps, 6) : null, evalNow ? lastEval : null,
-                    optimizer.LearningRate, Math.Round(epoch, 4), Math.Round(100.0 * step / totalSteps, 2), TrainerLog.Clock(elapsed),
-                    TrainerLog.Clock(remaining), Math.Round(rate, 1), Math.Round(elapsed, 3));
-                trainerLog.Append(entry);
-                log($"step {step}/{totalSteps}  loss {entry.Loss:F4}{(evalNow ? $"  eval_loss {lastEval:F4}" : "")}  lr {entry.LearningRate:G3}  epoch {epoch:F2}  {rate:F0} tok/s  elapsed {entry.Elapsed}  eta {entry.Remaining}");
-                (windowLoss, windowSteps, windowTokens, windowStart) = (0, 0, 0, elapsed);
-            }
-            if (step % config.SaveSteps == 0)
-                lastCheckpoint = SaveCheckpoint(step, micro, totalSteps, dataPrint, schedulePrint, optimizer, epoch);
+            double loss = OptimizerStep(run);
+            bool evalNow = data.Validation.Count > 0 && config.EvalSteps is int every && run.Step % every == 0;
+            if (evalNow) run.LastEval = Evaluate();
+            if (run.Step % config.LoggingSteps == 0 || run.Step == totalSteps || evalNow) LogWindow(run, evalNow);
+            ReportStep(run, loss);
+            if (run.Step % config.SaveSteps == 0) run.LastCheckpoint = SaveCheckpoint(run, run.Micro);
         }
         if (interrupted)
         {
-            lastCheckpoint = SaveCheckpoint(step, micro, totalSteps, dataPrint, schedulePrint, optimizer, (double)micro / microPerEpoch);
-            log($"interrupted at step {step}: saved {lastCheckpoint}; continue with resume_from_checkpoint: latest");
+            run.LastCheckpoint = SaveCheckpoint(run, run.Micro);
+            log($"interrupted at step {run.Step}: saved {run.LastCheckpoint}; continue with resume_from_checkpoint: latest");
         }
-        if (data.Validation.Count > 0 && !interrupted) lastEval = Evaluate();
-        double runtime = watch.Elapsed.TotalSeconds;
-        return new TrainResult(step, Math.Round((double)micro / microPerEpoch, 4), lossSteps > 0 ? allLoss / lossSteps : double.NaN, lastEval, runtime,
-            allTokens / Math.Max(1e-9, runtime), model.TrainableCount, model.TotalCount, interrupted, lastCheckpoint);
+        if (data.Validation.Count > 0 && !interrupted) run.LastEval = Evaluate();
+        double runtime = run.Watch.Elapsed.TotalSeconds;
+        return new TrainResult(run.Step, Math.Round(run.Epoch, 4), run.LossSteps > 0 ? run.AllLoss / run.LossSteps : double.NaN,
+            run.LastEval, runtime, run.AllTokens / Math.Max(1e-9, runtime), model.TrainableCount, model.TotalCount, interrupted,
+            run.LastCheckpoint);
+    }
+
+    /// <summary>Restores the checkpoint resume_from_checkpoint names (refusing when the data or the optimisation
+    /// settings changed since), or starts a fresh trainer_log.jsonl.</summary>
+    private void ResumeOrStart(LoopState run)
+    {
+        if (config.ResumeFromCheckpoint is not string spec)
+        {
+            run.Log.Reset(-1);
+            return;
+        }
+        var checkpoint = Checkpoints.Resolve(_outputDir, spec);
+        var state = Checkpoints.ReadState(checkpoint);
+        if (state.DataFingerprint != run.DataPrint)
+            throw new UserError("the training data changed since this checkpoint was written; resuming would not continue the same run",
+                field: "resume_from_checkpoint",
+                hint: "restore the dataset and its settings (cutoff_len, val_size, packing, seed), or start a new output_dir");
+        if (state.ScheduleFingerprint != run.SchedulePrint)
+            throw new UserError($"the optimisation settings changed since the checkpoint ({state.ScheduleFingerprint} → {run.SchedulePrint})",
+                field: "resume_from_checkpoint", hint: "keep learning_rate, scheduler, warmup, batch size and accumulation as they were");
+        Checkpoints.Restore(checkpoint, model, run.Optimizer, state.GlobalStep);
+        (run.Step, run.Micro) = (state.GlobalStep, state.MicroBatch);
+        if (run.TotalSteps != state.TotalSteps)
+            log($"note: total steps {state.TotalSteps} → {run.TotalSteps} (training extended); the schedule follows the new total");
+        log($"resumed from {checkpoint}: step {run.Step}, epoch {run.Epoch:F2}, lr {run.Schedule.At(run.Step):G3}, " +
+            $"data position {run.Micro % run.MicroPerEpoch}/{run.MicroPerEpoch}");
+        run.Log.Reset(run.Step);
+    }
+
+    /// <summary>One optimizer step: accumulate the micro-batches, clip, update. Out of memory mid-step drops the
+    /// partial gradients and saves the last completed step before stopping with the knobs to turn.</summary>
+    private double OptimizerStep(LoopState run)
+    {
+        double stepLoss = 0;
+        long stepStart = run.Micro;
+        try
+        {
+            for (int a = 0; a < config.GradientAccumulationSteps; a++, run.Micro++)
+            {
+                var (loss, tokens) = MicroBatch(run.Micro, run.MicroPerEpoch, config.GradientAccumulationSteps);
+                stepLoss += loss / config.GradientAccumulationSteps;
+                run.WindowTokens += tokens;
+                run.AllTokens += tokens;
+            }
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            run.Optimizer.ZeroGrad();
+            var saved = SaveCheckpoint(run, stepStart);
+            throw new UserError($"out of memory at step {run.Step + 1} ({e.Message.Split('\n')[0]}); saved {saved}",
+                field: "per_device_train_batch_size",
+                hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective batch), lower cutoff_len, " +
+                      "set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; then resume_from_checkpoint: latest");
+        }
+        if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
+        run.Optimizer.LearningRate = run.Schedule.At(run.Step);
+        run.Optimizer.Update();
+        run.Optimizer.ZeroGrad();
+        run.Step++;
+        run.WindowLoss += stepLoss;
+        run.WindowSteps++;
+        run.AllLoss += stepLoss;
+        run.LossSteps++;
+        return stepLoss;
+    }
+
+    private double Eta(LoopState run) =>
+        run.Watch.Elapsed.TotalSeconds / Math.Max(1, run.Step - run.StartStep) * (run.TotalSteps - run.Step);
+
+    private void ReportStep(LoopState run, double loss)
+    {
+        if (OnStep is null) return;
+        double rate = run.AllTokens / Math.Max(1e-9, run.Watch.Elapsed.TotalSeconds);
+        OnStep(new TrainProgress(run.Step, run.TotalSteps, loss, rate, Eta(run), run.Optimizer.LearningRate, run.Epoch));
+    }
+
+    /// <summary>Appends the logging window (mean loss, lr, speed, times) to trainer_log.jsonl and the log.</summary>
+    private void LogWindow(LoopState run, bool evalNow)
+    {
+        double elapsed = run.Watch.Elapsed.TotalSeconds;
+        double rate = run.WindowTokens / Math.Max(1e-9, elapsed - run.WindowStart);
+        var entry = new TrainLogEntry(run.Step, run.TotalSteps, run.WindowSteps > 0 ? Math.Round(run.WindowLoss / run.WindowSteps, 6) : null,
+            evalNow ? run.LastEval : null, run.Optimizer.LearningRate, Math.Round(run.Epoch, 4),
+            Math.Round(100.0 * run.Step / run.TotalSteps, 2), TrainerLog.Clock(elapsed), TrainerLog.Clock(Eta(run)),
+            Math.Round(rate, 1), Math.Round(elapsed, 3));
+        run.Log.Append(entry);
+        log($"step {run.Step}/{run.TotalSteps}  loss {entry.Loss:F4}{(evalNow ? $"  eval_loss {run.LastEval:F4}" : "")}  " +
+            $"lr {entry.LearningRate:G3}  epoch {run.Epoch:F2}  {rate:F0} tok/s  elapsed {entry.Elapsed}  eta {entry.Remaining}");
+        (run.WindowLoss, run.WindowSteps, run.WindowTokens, run.WindowStart) = (0, 0, 0, elapsed);
     }
 
     /// <summary>Test hook: throw a simulated allocator failure at this micro-batch (null in real runs).</summary>
@@ -139,10 +188,13 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         || (e is System.Runtime.InteropServices.ExternalException && (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
             || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)));
 
-    private string SaveCheckpoint(int step, long micro, int total, string dataPrint, string schedulePrint, AdamW optimizer, double epoch)
+    /// <summary>Saves the trainable weights, optimizer and data position <paramref name="micro"/> at the current step.</summary>
+    private string SaveCheckpoint(LoopState run, long micro)
     {
-        var state = new TrainerState(TrainerState.CurrentVersion, step, micro, total, dataPrint, schedulePrint, epoch);
-        var path = Checkpoints.Save(_outputDir, state, model.Trainable.Select(p => (p.Name, (Tensor)p.Param)), optimizer, config.SaveTotalLimit);
+        var state = new TrainerState(TrainerState.CurrentVersion, run.Step, micro, run.TotalSteps, run.DataPrint, run.SchedulePrint,
+            (double)micro / run.MicroPerEpoch);
+        var path = Checkpoints.Save(_outputDir, state, model.Trainable.Select(p => (p.Name, (Tensor)p.Param)), run.Optimizer,
+            config.SaveTotalLimit);
         log($"saved {path}");
         return path;
     }

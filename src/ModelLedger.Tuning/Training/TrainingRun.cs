@@ -5,39 +5,76 @@ using ModelLedger.Tuning.Data;
 
 namespace ModelLedger.Tuning.Training;
 
+/// <summary>What a training run tells its caller while it runs. Callbacks run on the training thread.</summary>
+public sealed class TrainCallbacks
+{
+    /// <summary>Human-readable lines (notes, the data summary, the first sample, log windows).</summary>
+    public Action<string> Log { get; init; } = _ => { };
+    /// <summary>The run entered a phase: "loading model", "reading data", "preparing", "training", "saving".</summary>
+    public Action<string>? Phase { get; init; }
+    /// <summary>After every optimizer step.</summary>
+    public Action<TrainProgress>? Step { get; init; }
+    /// <summary>Also write the adapter/model when cancelled (a time-budgeted run), not only the checkpoint.</summary>
+    public bool SaveOnInterrupt { get; init; }
+    /// <summary>Test hook: a simulated allocator failure at this micro-batch.</summary>
+    internal long? FailAtMicroBatch { get; init; }
+}
+
 /// <summary>
-/// One <c>mledger train</c> job end to end: output-folder policy, model and method, data with a preview of the first
-/// sample's label mask, a memory estimate, the loop, and the outputs (adapter or model, trainer_log.jsonl,
-/// all_results.json, training_loss.png). The CLI and the GUI both run this.
+/// One <c>mledger train</c> job end to end: every check first (output folder, model, data, method), then the disk:
+/// the output-folder policy, the loop, and the outputs (adapter or model, trainer_log.jsonl, all_results.json,
+/// training_loss.png). The job layer (ModelLedger.Jobs) wraps it in typed events for the CLI, server and benchmarks.
 /// </summary>
 public static class TrainingRun
 {
     /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. to drive a progress bar.</param>
-    /// <param name="saveOnInterrupt">Also write the adapter/model when cancelled (a time-budgeted run), not only the checkpoint.</param>
-    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep = null,
-        bool saveOnInterrupt = false) => Execute(config, log, cancellation, onStep, saveOnInterrupt, failAtMicroBatch: null);
+    /// <param name="saveOnInterrupt">Also write the adapter/model when cancelled, not only the checkpoint.</param>
+    public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation,
+        Action<int, int>? onStep = null, bool saveOnInterrupt = false) =>
+        Execute(config, new TrainCallbacks
+        {
+            Log = log, Step = onStep is null ? null : p => onStep(p.Step, p.TotalSteps), SaveOnInterrupt = saveOnInterrupt,
+        }, cancellation);
 
-    internal static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation, Action<int, int>? onStep,
-        bool saveOnInterrupt, long? failAtMicroBatch)
+    internal static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation,
+        Action<int, int>? onStep, bool saveOnInterrupt, long? failAtMicroBatch) =>
+        Execute(config, new TrainCallbacks
+        {
+            Log = log, Step = onStep is null ? null : p => onStep(p.Step, p.TotalSteps), SaveOnInterrupt = saveOnInterrupt,
+            FailAtMicroBatch = failAtMicroBatch,
+        }, cancellation);
+
+    public static TrainResult Execute(TrainConfig config, TrainCallbacks callbacks, CancellationToken cancellation)
     {
-        PrepareOutputDir(config);
+        var log = callbacks.Log;
+        CheckOutputDir(config);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
         var device = TorchRuntime.ParseDevice(config.Device);
         if (config.Bf16 && device == ComputeDevice.Cpu)
-            log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 here — measure with mledger bench finetune");
+            log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 here — " +
+                "measure with mledger bench finetune");
+        callbacks.Phase?.Invoke("loading model");
         using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype);
+        if (config.CutoffLen > model.Config.MaxPositionEmbeddings)
+            log($"warning: cutoff_len {config.CutoffLen} is beyond the model's max_position_embeddings " +
+                $"{model.Config.MaxPositionEmbeddings}; positions past it were never trained and may degrade");
+        callbacks.Phase?.Invoke("reading data");
         var data = TrainingData.Load(config, model.Tokenizer, log);
         WarnAboutTemplate(config, model, data, log);
         log($"first sample (loss on [bracketed] text):\n  {data.Preview(model.Tokenizer).Replace("\n", "\n  ", StringComparison.Ordinal)}");
+        callbacks.Phase?.Invoke("preparing");
         TorchSharp.torch.manual_seed(config.Seed);   // adapter initialisation (LoRA A, prefix) is part of the seeded run
         using var tunable = TunableModel.Prepare(model, config);
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
-        var trainer = new Trainer(tunable, data, config, log) { OnStep = onStep, FailAtMicroBatch = failAtMicroBatch };
+        PrepareOutputDir(config);   // everything above is checked: only now may an existing folder be emptied
+        callbacks.Phase?.Invoke("training");
+        var trainer = new Trainer(tunable, data, config, log) { OnStep = callbacks.Step, FailAtMicroBatch = callbacks.FailAtMicroBatch };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
-        if (!result.Interrupted || saveOnInterrupt)
+        callbacks.Phase?.Invoke("saving");
+        if (!result.Interrupted || callbacks.SaveOnInterrupt)
         {
             tunable.SaveOutput(config.OutputDir);
             log($"saved {(config.FinetuningType is FinetuningType.Lora or FinetuningType.Ptuning ? "adapter" : "model")} to {config.OutputDir}");
@@ -47,22 +84,33 @@ public static class TrainingRun
         return result;
     }
 
-    /// <summary>One explicit policy: resume continues in place, overwrite empties the folder, otherwise the folder must
-    /// be new or empty — and the message says what was found.</summary>
+    /// <summary>The output-folder policy, checked before anything loads: resume continues in place, overwrite will
+    /// empty the folder (later, once every other check passed), otherwise it must be new or empty — and the message
+    /// says what was found.</summary>
+    private static void CheckOutputDir(TrainConfig config)
+    {
+        var dir = config.OutputDir;
+        if (File.Exists(dir))
+            throw new UserError("output_dir is an existing file, not a folder", file: dir, field: "output_dir",
+                hint: "choose a folder path for output_dir");
+        var found = Existing(dir);
+        if (found.Count > 0 && config.ResumeFromCheckpoint is null && !config.OverwriteOutputDir)
+            throw new UserError($"output_dir already holds {string.Join(", ", found.Take(6))}{(found.Count > 6 ? ", …" : "")}", file: dir, field: "output_dir",
+                hint: "set resume_from_checkpoint: latest to continue, overwrite_output_dir: true to start over, or choose a new output_dir");
+    }
+
     private static void PrepareOutputDir(TrainConfig config)
     {
         var dir = config.OutputDir;
-        var found = Directory.Exists(dir) ? Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
-        if (found.Count > 0 && config.ResumeFromCheckpoint is null)
-        {
-            if (!config.OverwriteOutputDir)
-                throw new UserError($"output_dir already holds {string.Join(", ", found.Take(6))}{(found.Count > 6 ? ", …" : "")}", file: dir, field: "output_dir",
-                    hint: "set resume_from_checkpoint: latest to continue, overwrite_output_dir: true to start over, or choose a new output_dir");
+        if (Existing(dir).Count > 0 && config.ResumeFromCheckpoint is null && config.OverwriteOutputDir)
             foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
                 if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
-        }
         Directory.CreateDirectory(dir);
     }
+
+    private static List<string?> Existing(string dir) => Directory.Exists(dir)
+        ? Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()
+        : [];
 
     private static void WarnAboutTemplate(TrainConfig config, PretrainedModel model, TrainingData data, Action<string> log)
     {

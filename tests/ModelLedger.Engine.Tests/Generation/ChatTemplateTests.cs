@@ -1,3 +1,4 @@
+using ModelLedger.Data.Chat;
 using ModelLedger.Testing;
 
 namespace ModelLedger.Engine.Generation;

@@ -16,8 +16,8 @@ public sealed class AdgenGeneratorTests
         AdgenGenerator.Write(c.Path, 50, 10, seed: 4);
         Assert.Equal(File.ReadAllText(a.File("adgen_train.json")), File.ReadAllText(b.File("adgen_train.json")));
         Assert.NotEqual(File.ReadAllText(a.File("adgen_train.json")), File.ReadAllText(c.File("adgen_train.json")));
-        var specs = Tuning.Data.DatasetInfo.Resolve(a.Path, "adgen_train,adgen_test");
-        var (train, rejected) = Tuning.Data.DatasetReader.Read(specs[0], rawText: false);
+        var specs = Data.Datasets.DatasetInfo.Resolve(a.Path, "adgen_train,adgen_test");
+        var (train, rejected) = Data.Datasets.DatasetReader.Read(specs[0], rawText: false);
         Assert.Equal(50, train.Count);
         Assert.Empty(rejected);
         var first = JsonDocument.Parse(File.ReadAllText(a.File("adgen_train.json"))).RootElement[0];

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using ModelLedger.Data.Chat;
+using ModelLedger.Data.Datasets;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Tokenization;
 using ModelLedger.Testing;

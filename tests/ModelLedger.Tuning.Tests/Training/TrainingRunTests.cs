@@ -1,4 +1,6 @@
 using System.Text.Json;
+using ModelLedger.Data.Chat;
+using ModelLedger.Data.Datasets;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
 using ModelLedger.Testing;

@@ -1,8 +1,7 @@
-using ModelLedger.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ModelLedger.Tuning.Data;
+namespace ModelLedger.Data.Datasets;
 
 public enum DatasetFormat { Alpaca, ShareGpt }
 

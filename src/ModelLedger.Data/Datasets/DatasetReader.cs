@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ModelLedger.Engine.Generation;
+using ModelLedger.Data.Chat;
 
-namespace ModelLedger.Tuning.Data;
+namespace ModelLedger.Data.Datasets;
 
 /// <summary>One training example: a conversation (sft) or a raw text (pt), with where it came from.</summary>
 public sealed record Example(string Source, int Record, IReadOnlyList<ChatMessage> Messages, string? Text = null);

@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace ModelLedger.Tuning.Config;
+
+/// <summary>Typed reads of a <see cref="RawConfig"/> that collect problems instead of throwing at the first, each
+/// naming where the value came from (file:line, or the command line).</summary>
+internal sealed class ValueReader(RawConfig raw)
+{
+    private readonly List<string> _problems = [];
+
+    public IReadOnlyList<string> Problems => _problems;
+
+    public bool Has(string key) => raw.Has(key) && !string.IsNullOrEmpty(raw.Get(key)) && raw.Get(key) != "null";
+    public string? Get(string key) => Has(key) ? raw.Get(key) : null;
+    public void Problem(string key, string message) => _problems.Add($"{raw.Where(key)}: {key}: {message}");
+
+    public string Required(string key)
+    {
+        if (Get(key) is string v) return v;
+        _problems.Add($"{raw.Source}: {key}: is required");
+        return "";
+    }
+
+    public string? String(string key, Func<string, string?>? check)
+    {
+        var text = Get(key);
+        if (text is not null && check?.Invoke(text) is string problem) Problem(key, problem);
+        return text;
+    }
+
+    public int Int(string key, int fallback, int min, int max)
+    {
+        if (Get(key) is not string text) return fallback;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+        {
+            Problem(key, $"must be an integer (got {text})");
+            return fallback;
+        }
+        if (v < min || v > max) Problem(key, max == int.MaxValue ? $"must be ≥ {min} (got {v})" : $"must be in {min}..{max} (got {v})");
+        return v;
+    }
+
+    public double Double(string key, double fallback, double min, double max)
+    {
+        if (Get(key) is not string text) return fallback;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+        {
+            Problem(key, $"must be a number (got {text})");
+            return fallback;
+        }
+        if (v < min || v > max)
+            Problem(key, max == double.MaxValue ? $"must be ≥ {min} (got {v})" : $"must be in {min}..{max} (got {v})");
+        return v;
+    }
+
+    public bool Bool(string key, bool fallback)
+    {
+        if (Get(key) is not string text) return fallback;
+        if (text.ToLowerInvariant() is "true" or "yes" or "1") return true;
+        if (text.ToLowerInvariant() is "false" or "no" or "0") return false;
+        Problem(key, $"must be true or false (got {text})");
+        return fallback;
+    }
+
+    public T Enum<T>(string key, T fallback) where T : struct, Enum
+    {
+        if (Get(key) is not string text) return fallback;
+        if (System.Enum.TryParse<T>(text, ignoreCase: true, out var v) && !int.TryParse(text, out _)) return v;
+        var names = string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        Problem(key, $"must be one of {names} (got {text})");
+        return fallback;
+    }
+
+    public void ThrowIfAny()
+    {
+        if (_problems.Count == 0) return;
+        throw new UserError($"{_problems.Count} problem(s) in the config:\n  " + string.Join("\n  ", _problems),
+            hint: "mledger train --list-keys shows every key (docs/training.md too)");
+    }
+}

@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using System.Diagnostics;
 using ModelLedger.Attribution.Influence;
 using ModelLedger.Engine.Models;

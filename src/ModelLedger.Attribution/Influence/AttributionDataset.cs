@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using ModelLedger.Data;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Tokenization;

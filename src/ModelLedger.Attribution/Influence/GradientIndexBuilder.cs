@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using System.Diagnostics;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;

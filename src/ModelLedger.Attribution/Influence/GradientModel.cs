@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using ModelLedger.Engine.Formats;
 using ModelLedger.Engine.Models;
 using ModelLedger.Tuning.Adapters;

@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -38,7 +40,7 @@ internal static class Provenance
         return owners;
     }
 
-    /// <summary>Owners from each record's <c>contributor</c> field, keyed as <see cref="Tuning.Data.DatasetReader"/>
+    /// <summary>Owners from each record's <c>contributor</c> field, keyed as <see cref="DatasetReader"/>
     /// numbers records (the line in a .jsonl file, the 1-based position in a .json array).</summary>
     public static IReadOnlyDictionary<int, string> ReadColumn(string dataFile)
     {

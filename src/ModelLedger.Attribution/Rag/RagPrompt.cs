@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using System.Text;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Tokenization;

@@ -1,3 +1,5 @@
+using ModelLedger.Data.Datasets;
+using ModelLedger.Data.Chat;
 using System.Text.Json;
 using ModelLedger.Testing;
 using ModelLedger.Tuning.Config;

@@ -15,6 +15,28 @@ namespace ModelLedger.Bench;
 /// </summary>
 public static class LedgerBenchmark
 {
+    /// <summary><c>--fault-injection N</c>: N random mutations of a SQLite ledger, a table per mutation kind, and every
+    /// miss, false alarm, crash or write listed. Not ok when there is any.</summary>
+    public static (string Markdown, bool Ok) FaultInjection(string workDir, int mutations, Action<string> log)
+    {
+        var watch = Stopwatch.StartNew();
+        var report = Ledger.Verification.FaultInjection.Run(workDir, mutations, seed: 2026, log);
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"{mutations} mutations in {watch.Elapsed.TotalSeconds:F1} s");
+        sb.AppendLine();
+        sb.AppendLine("| mutation | tried | refused by the database | changed a fact | flagged by verify | indistinguishable from a genuine ledger | missed |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (kind, t) in report.Kinds)
+            sb.AppendLine(inv, $"| {kind} | {t.Tried} | {t.RefusedByDatabase} | {t.ChangedFacts} | {t.Flagged} | {t.Indistinguishable} | {t.ChangedFacts - t.Flagged - t.Indistinguishable} |");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"false alarms: {report.FalseAlarms.Count}, crashes: {report.Crashes.Count}, databases written by verify: {report.Wrote.Count}");
+        foreach (var line in report.Missed.Select(m => $"missed: {m}").Concat(report.FalseAlarms.Select(m => $"false alarm: {m}"))
+            .Concat(report.Crashes.Select(m => $"crash: {m}")).Concat(report.Wrote.Select(m => $"wrote: {m}")).Take(50))
+            sb.AppendLine(inv, $"- {line}");
+        return (sb.ToString(), report.Ok);
+    }
+
     public static string Run(string workDir, string? postgres, IReadOnlyList<int> sizes, Action<string> log)
     {
         var sb = new StringBuilder();

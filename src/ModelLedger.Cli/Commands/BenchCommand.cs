@@ -20,15 +20,17 @@ internal static class BenchCommand
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string to measure as well" };
         var sizes = new Option<string>("--sizes") { DefaultValueFactory = _ => "1000,10000,100000,1000000", Description = "Log sizes for the proof rows" };
         var report = new Option<string?>("--report") { Description = "Also write the tables as markdown to this file" };
-        var command = new Command("ledger", "Ledger appends, transfers, proofs and verify throughput") { postgres, sizes, report };
+        var faults = new Option<int?>("--fault-injection") { Description = "Instead: N random mutations of a SQLite ledger, each judged by verify" };
+        var command = new Command("ledger", "Ledger appends, transfers, proofs and verify throughput") { postgres, sizes, report, faults };
         command.SetAction((p, _) =>
         {
             using var work = new TempFolder();
             var sizeList = p.GetValue(sizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-            var markdown = LedgerBenchmark.Run(work.Path, p.GetValue(postgres), sizeList, Console.Error.WriteLine);
+            var (markdown, ok) = p.GetValue(faults) is int n ? LedgerBenchmark.FaultInjection(work.Path, n, Console.Error.WriteLine)
+                : (LedgerBenchmark.Run(work.Path, p.GetValue(postgres), sizeList, Console.Error.WriteLine), true);
             Console.WriteLine(markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
-            return Task.FromResult(ExitCodes.Ok);
+            return Task.FromResult(ok ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });
         return command;
     }

@@ -44,13 +44,6 @@ public sealed class ModelCommandsTests
         Assert.False(bad.HasStackTrace, bad.Stderr);
     }
 
-    private static string CopyOfTinyStories(TempDirectory dir)
-    {
-        var copy = dir.Sub("model");
-        foreach (var file in Directory.GetFiles(TestPaths.TinyStories)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        return copy;
-    }
-
     private static void AssertOneLineError(CliResult result, string says)
     {
         Assert.Equal(ExitCodes.UserError, result.ExitCode);
@@ -62,13 +55,15 @@ public sealed class ModelCommandsTests
     public void Export_IntoItsOwnInput_IsRefusedAndTheModelIsUntouched()
     {
         using var dir = new TempDirectory();
-        var model = CopyOfTinyStories(dir);
+        var model = dir.CopyOf(TestPaths.TinyStories);
         var weights = Path.Combine(model, "model.safetensors");
         var before = File.ReadAllBytes(weights);
         AssertOneLineError(CliRunner.Run("export", "--model", model, "--out", model, "--overwrite"), "is the input");
-        AssertOneLineError(CliRunner.Run("export", "--model", model, "--out", Path.Combine(model, "sub")), "is the input");
+        AssertOneLineError(CliRunner.Run("export", "--model", model, "--out", Path.Combine(model, "sub")),
+            "is the input");
         var adapter = dir.Sub("adapter");
-        AssertOneLineError(CliRunner.Run("export", "--model", model, "--adapter", adapter, "--out", adapter, "--overwrite"), "is the input");
+        AssertOneLineError(CliRunner.Run("export", "--model", model, "--adapter", adapter, "--out", adapter,
+            "--overwrite"), "is the input");
         Assert.Equal(before, File.ReadAllBytes(weights));
         Assert.False(Directory.Exists(Path.Combine(model, "sub")));
     }
@@ -80,8 +75,8 @@ public sealed class ModelCommandsTests
         var output = dir.Sub("out");
         File.WriteAllText(Path.Combine(output, "notes.txt"), "mine");
         AssertOneLineError(CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", output), "not empty");
-        string[] init = ["init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4", "--intermediate-size", "64",
-            "--vocab-from", TestPaths.Stories260K, "--out", output];
+        string[] init = ["init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4",
+            "--intermediate-size", "64", "--vocab-from", TestPaths.Stories260K, "--out", output];
         AssertOneLineError(CliRunner.Run(init), "not empty");
         Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName));
         var exported = CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", output, "--overwrite");
@@ -97,11 +92,12 @@ public sealed class ModelCommandsTests
         var file = dir.File("taken.txt");
         File.WriteAllText(file, "x");
         AssertOneLineError(CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", file), "existing file");
-        AssertOneLineError(CliRunner.Run("init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4", "--intermediate-size", "64",
-            "--vocab-from", TestPaths.Stories260K, "--out", Path.Combine(file, "below")), "is a file");
+        AssertOneLineError(CliRunner.Run("init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4",
+            "--intermediate-size", "64", "--vocab-from", TestPaths.Stories260K, "--out", Path.Combine(file, "below")),
+            "is a file");
         // eval checks --out before it predicts anything: the dataset would take minutes, the answer comes at once.
-        AssertOneLineError(CliRunner.Run("eval", "--model", TestPaths.Stories260K, "--dataset", "stories", "--dataset-dir", TestPaths.Datasets,
-            "--out", file), "existing file");
+        AssertOneLineError(CliRunner.Run("eval", "--model", TestPaths.Stories260K, "--dataset", "stories",
+            "--dataset-dir", TestPaths.Datasets, "--out", file), "existing file");
         Assert.Equal("x", File.ReadAllText(file));
     }
 
@@ -110,8 +106,10 @@ public sealed class ModelCommandsTests
     {
         using var dir = new TempDirectory();
         var adapter = dir.Sub("adapter");
-        File.WriteAllText(Path.Combine(adapter, "adapter_config.json"), """{"peft_type": "LORA", "r": 0, "target_modules": ["q_proj"]}""");
-        var result = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", adapter, "--max-new-tokens", "2");
+        File.WriteAllText(Path.Combine(adapter, "adapter_config.json"),
+            """{"peft_type": "LORA", "r": 0, "target_modules": ["q_proj"]}""");
+        var result = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", adapter,
+            "--max-new-tokens", "2");
         AssertOneLineError(result, "adapter_config.json: r: must be ≥ 1 (got 0)");
     }
 
@@ -120,7 +118,8 @@ public sealed class ModelCommandsTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("empty.jsonl"), "\n\n");
-        AssertOneLineError(CliRunner.Run("metrics", "--input", dir.File("empty.jsonl")), "no prediction/reference pairs");
+        AssertOneLineError(CliRunner.Run("metrics", "--input", dir.File("empty.jsonl")),
+            "no prediction/reference pairs");
     }
 
     [Fact]

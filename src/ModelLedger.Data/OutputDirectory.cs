@@ -9,12 +9,13 @@ public static class OutputDirectory
 {
     /// <summary>Throws a <see cref="UserError"/> naming <paramref name="field"/> when <paramref name="output"/> cannot
     /// be written safely; returns its full path.</summary>
-    /// <param name="inputs">Folders (or files) the same command reads; writing into one would replace what it reads.</param>
+    /// <param name="inputs">Folders (or files) the command reads; writing into one would replace what it reads.</param>
     public static string Check(string output, string field, bool overwrite, params string?[] inputs)
     {
         var full = Canonical(output);
         if (File.Exists(full))
-            throw new UserError("is an existing file, not a folder", file: output, field: field, hint: "choose a folder path");
+            throw new UserError("is an existing file, not a folder", file: output, field: field,
+                hint: "choose a folder path");
         if (FileAncestor(full) is string blocking)
             throw new UserError($"{blocking} is a file, so this folder cannot be created", file: output, field: field,
                 hint: "choose a folder path");
@@ -24,7 +25,7 @@ public static class OutputDirectory
             var source = Canonical(input);
             if (File.Exists(source)) source = Path.GetDirectoryName(source)!;
             if (IsSameOrInside(full, source))
-                throw new UserError($"is the input {input} (or inside it); writing there would replace what is being read",
+                throw new UserError($"is the input {input} (or inside it); writing there would replace what is read",
                     file: output, field: field, hint: "choose a separate output folder");
         }
         if (!overwrite && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
@@ -40,7 +41,7 @@ public static class OutputDirectory
         return null;
     }
 
-    /// <summary>Full path with symbolic links resolved for the part that exists, so a link to the input is caught.</summary>
+    /// <summary>Full path with links resolved for the part that exists, so a link to the input is caught.</summary>
     private static string Canonical(string path)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
@@ -64,7 +65,8 @@ public static class OutputDirectory
     {
         var parent = Path.GetDirectoryName(path);
         if (parent is null) return path;
-        var resolvedParent = new DirectoryInfo(parent).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? ResolveParents(parent);
+        var resolvedParent = new DirectoryInfo(parent).ResolveLinkTarget(returnFinalTarget: true)?.FullName
+            ?? ResolveParents(parent);
         return Path.Combine(resolvedParent, Path.GetFileName(path));
     }
 

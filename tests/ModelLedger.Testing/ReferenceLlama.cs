@@ -11,6 +11,25 @@ namespace ModelLedger.Testing;
 /// </summary>
 public sealed class ReferenceLlama
 {
+    /// <summary>A 40+ token story text (for TinyStories tokenizers): positions far from 0 exercise RoPE's rotation
+    /// and attention over many keys.</summary>
+    public const string StoryText = "Once upon a time, there was a little girl named Lily. She loved to play outside " +
+        "in the sun with her red ball. One day, her mom said they could go to the park and see the big tree. At the " +
+        "park, Lily met a boy named Tom. They played with the ball and laughed until the sun went down, and then " +
+        "they went home happy.";
+
+    /// <summary>max |expected - actual| over [T][V] reference logits and row-major float logits.</summary>
+    public static double MaxAbsDifference(double[][] expected, float[] actual)
+    {
+        int vocab = expected[0].Length;
+        if (actual.Length != expected.Length * vocab)
+            throw new ArgumentException($"{actual.Length} logits, expected {expected.Length} × {vocab}");
+        double worst = 0;
+        for (int t = 0; t < expected.Length; t++)
+            for (int v = 0; v < vocab; v++) worst = Math.Max(worst, Math.Abs(expected[t][v] - actual[t * vocab + v]));
+        return worst;
+    }
+
     public int Hidden { get; }
     public int Layers { get; }
     public int Heads { get; }
@@ -19,17 +38,19 @@ public sealed class ReferenceLlama
     public int Vocab { get; }
     private readonly double _eps, _theta;
 
-    /// <summary>Tensors by HF name; tests may replace one (e.g. base + ΔW) before calling <see cref="Logits"/>.</summary>
+    /// <summary>Tensors by HF name; tests may replace one (base + ΔW) before calling <see cref="Logits"/>.</summary>
     public Dictionary<string, double[]> Weights { get; }
 
-    /// <summary>Keys visible to a query at position t: t - window &lt; key ≤ t (HF's Mistral mask); null: all ≤ t.</summary>
+    /// <summary>Keys a query at position t sees: t - window &lt; key ≤ t (HF's Mistral mask); null: all ≤ t.</summary>
     public int? SlidingWindow { get; set; }
 
     public ReferenceLlama(string directory)
     {
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "config.json")));
         var c = config.RootElement;
-        int Int(string key, int fallback) => c.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : fallback;
+        int? Optional(string key) =>
+            c.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+        int Int(string key, int fallback) => Optional(key) ?? fallback;
         Hidden = Int("hidden_size", 4096);
         Layers = Int("num_hidden_layers", 32);
         Heads = Int("num_attention_heads", 32);
@@ -38,11 +59,11 @@ public sealed class ReferenceLlama
         Vocab = Int("vocab_size", 32000);
         _eps = c.TryGetProperty("rms_norm_eps", out var eps) ? eps.GetDouble() : 1e-6;
         _theta = c.TryGetProperty("rope_theta", out var theta) ? theta.GetDouble() : 10000;
-        SlidingWindow = c.TryGetProperty("sliding_window", out var w) && w.ValueKind == JsonValueKind.Number ? w.GetInt32() : null;
+        SlidingWindow = Optional("sliding_window");
         Weights = ReadSafetensors(Path.Combine(directory, "model.safetensors"));
         // Tied embeddings may be stored under either name (TinyStories-656K keeps only lm_head.weight).
-        if (!Weights.ContainsKey("model.embed_tokens.weight")) Weights["model.embed_tokens.weight"] = Weights["lm_head.weight"];
-        if (!Weights.ContainsKey("lm_head.weight")) Weights["lm_head.weight"] = Weights["model.embed_tokens.weight"];
+        Weights.TryAdd("model.embed_tokens.weight", Weights.GetValueOrDefault("lm_head.weight")!);
+        Weights.TryAdd("lm_head.weight", Weights["model.embed_tokens.weight"]);
     }
 
     /// <summary>Logits [T][V] for ids at positions 0..T-1. <paramref name="prefix"/>: per layer, P extra (unrotated)
@@ -51,7 +72,8 @@ public sealed class ReferenceLlama
     {
         int t = ids.Length;
         var x = new double[t][];
-        for (int i = 0; i < t; i++) x[i] = Weights["model.embed_tokens.weight"].AsSpan(ids[i] * Hidden, Hidden).ToArray();
+        var embedding = Weights["model.embed_tokens.weight"];
+        for (int i = 0; i < t; i++) x[i] = embedding.AsSpan(ids[i] * Hidden, Hidden).ToArray();
         for (int l = 0; l < Layers; l++)
         {
             string p = $"model.layers.{l}.";
@@ -68,7 +90,7 @@ public sealed class ReferenceLlama
                 var n = Norm(x[i], Weights[p + "post_attention_layernorm.weight"]);
                 var gate = Linear(n, p + "mlp.gate_proj");
                 var up = Linear(n, p + "mlp.up_proj");
-                for (int j = 0; j < gate.Length; j++) gate[j] = gate[j] / (1 + Math.Exp(-gate[j])) * up[j];   // SiLU(gate)·up
+                for (int j = 0; j < gate.Length; j++) gate[j] = gate[j] / (1 + Math.Exp(-gate[j])) * up[j];   // SiLU·up
                 var down = Linear(gate, p + "mlp.down_proj");
                 for (int d = 0; d < Hidden; d++) x[i][d] += down[d];
             }
@@ -77,7 +99,8 @@ public sealed class ReferenceLlama
     }
 
     /// <summary>Softmax attention of one query (all heads) over the prefix and the causal (windowed) keys.</summary>
-    private double[] Attend(double[] q, int position, double[][] k, double[][] v, double[][] prefixK, double[][] prefixV)
+    private double[] Attend(double[] q, int position, double[][] k, double[][] v, double[][] prefixK,
+        double[][] prefixV)
     {
         var output = new double[Heads * HeadDim];
         int group = Heads / KvHeads;
@@ -106,7 +129,8 @@ public sealed class ReferenceLlama
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < half; i++)
             {
-                double angle = position * Math.Pow(_theta, -2.0 * i / HeadDim), cos = Math.Cos(angle), sin = Math.Sin(angle);
+                double angle = position * Math.Pow(_theta, -2.0 * i / HeadDim);
+                double cos = Math.Cos(angle), sin = Math.Sin(angle);
                 double a = x[h * HeadDim + i], b = x[h * HeadDim + i + half];
                 y[h * HeadDim + i] = a * cos - b * sin;
                 y[h * HeadDim + i + half] = b * cos + a * sin;
@@ -138,7 +162,7 @@ public sealed class ReferenceLlama
         return s;
     }
 
-    /// <summary>safetensors read from its spec: u64 little-endian header length, JSON header, raw little-endian data.</summary>
+    /// <summary>safetensors read from its spec: u64 little-endian header length, JSON header, raw LE data.</summary>
     public static Dictionary<string, double[]> ReadSafetensors(string path)
     {
         var bytes = File.ReadAllBytes(path);
@@ -148,12 +172,14 @@ public sealed class ReferenceLlama
         var tensors = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var entry in header.RootElement.EnumerateObject().Where(e => e.Name != "__metadata__"))
         {
-            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(o => (int)o.GetInt64()).ToArray();
+            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray()
+                .Select(o => (int)o.GetInt64()).ToArray();
             int start = data + offsets[0], length = offsets[1] - offsets[0];
             tensors[entry.Name] = entry.Value.GetProperty("dtype").GetString() switch
             {
                 "F32" => Decode(bytes, start, length / 4, 4, b => BinaryPrimitives.ReadSingleLittleEndian(b)),
-                "BF16" => Decode(bytes, start, length / 2, 2, b => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16)),
+                "BF16" => Decode(bytes, start, length / 2, 2,   // bf16 is the top half of a float32
+                    b => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16)),
                 var other => throw new NotSupportedException($"reference reader: dtype {other}"),
             };
         }

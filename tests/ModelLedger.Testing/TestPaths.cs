@@ -30,6 +30,15 @@ public sealed class TempDirectory : IDisposable
 
     public string Sub(string name) => Directory.CreateDirectory(System.IO.Path.Combine(Path, name)).FullName;
 
+    /// <summary>A copy of a model folder's files in a new sub-folder named like it, for tests that damage it.</summary>
+    public string CopyOf(string source)
+    {
+        var copy = Sub(System.IO.Path.GetFileName(source));
+        foreach (var file in Directory.GetFiles(source))
+            System.IO.File.Copy(file, System.IO.Path.Combine(copy, System.IO.Path.GetFileName(file)));
+        return copy;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); }

@@ -13,7 +13,8 @@ internal static class ExportCommand
         var output = new Option<string>("--out") { Required = true, Description = "Output directory" };
         var format = new Option<string>("--format") { DefaultValueFactory = _ => "hf", Description = "hf (merged safetensors) or gguf" };
         var ggufType = new Option<string>("--gguf-type") { DefaultValueFactory = _ => "f16", Description = "f32, f16 or q8_0" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --out (replaces files of the same name)" };
+        var overwrite = new Option<bool>("--overwrite")
+            { Description = "Write into a non-empty --out (replaces files of the same name)" };
         var command = new Command("export", "Merge an adapter and export as an HF checkpoint or GGUF")
             { model, adapter, output, format, ggufType, overwrite };
         command.SetAction((p, _) =>
@@ -31,8 +32,8 @@ internal static class ExportCommand
                 "q8_0" => GgmlType.Q8_0,
                 var other => throw new UserError($"unknown GGUF type '{other}'", field: "--gguf-type", hint: "use f32, f16 or q8_0"),
             };
-            var written = ExportJob.Run(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(output)!, fmt, type, Console.Error.WriteLine,
-                p.GetValue(overwrite));
+            var written = ExportJob.Run(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(output)!, fmt, type,
+                Console.Error.WriteLine, p.GetValue(overwrite));
             Console.WriteLine(written);
             return Task.FromResult(ExitCodes.Ok);
         });

@@ -23,9 +23,13 @@ internal static class InitModelCommand
         var output = new Option<string>("--out") { Required = true, Description = "Directory to write" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --out (replaces files of the same name)" };
+        var overwrite = new Option<bool>("--overwrite")
+            { Description = "Write into a non-empty --out (replaces files of the same name)" };
         var command = new Command("init-model", "Write a randomly initialised Llama-family checkpoint (HF format)")
-            { arch, hidden, layers, heads, kvHeads, intermediate, maxPositions, vocabSize, untied, vocabFrom, output, seed, dtype, overwrite };
+        {
+            arch, hidden, layers, heads, kvHeads, intermediate, maxPositions, vocabSize, untied, vocabFrom, output,
+            seed, dtype, overwrite,
+        };
         command.SetAction((p, _) =>
         {
             var architecture = p.GetValue(arch)!.ToLowerInvariant() switch
@@ -38,8 +42,8 @@ internal static class InitModelCommand
             var shape = new ModelShape(architecture, p.GetValue(hidden), p.GetValue(layers), p.GetValue(heads),
                 p.GetValue(kvHeads) ?? p.GetValue(heads), p.GetValue(intermediate), p.GetValue(maxPositions), TieWordEmbeddings: !p.GetValue(untied), VocabSize: p.GetValue(vocabSize));
             var outDir = p.GetValue(output)!;
-            var config = RandomInit.Write(shape, p.GetValue(vocabFrom)!, outDir, p.GetValue(seed), TorchRuntime.ParseDType(p.GetValue(dtype)!),
-                p.GetValue(overwrite));
+            var config = RandomInit.Write(shape, p.GetValue(vocabFrom)!, outDir, p.GetValue(seed),
+                TorchRuntime.ParseDType(p.GetValue(dtype)!), p.GetValue(overwrite));
             Console.Error.WriteLine($"wrote {config.Architecture} model ({config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}) to {outDir}");
             return Task.FromResult(ExitCodes.Ok);
         });

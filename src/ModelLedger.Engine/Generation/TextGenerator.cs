@@ -79,9 +79,11 @@ public sealed class TextGenerator(PretrainedModel model)
     }
 
     private string PositionWarning(int promptTokens, int maxNewTokens) =>
-        $"warning: the prompt ({promptTokens} tokens) plus max_new_tokens ({maxNewTokens}) exceeds max_position_embeddings " +
+        $"warning: the prompt ({promptTokens} tokens) plus max_new_tokens ({maxNewTokens}) exceeds " +
+        "max_position_embeddings " +
         $"({model.Config.MaxPositionEmbeddings}) in {Path.Combine(model.Directory, "config.json")}; " +
-        "past that position the model was never trained and its output degrades (shorten the prompt or max_new_tokens)";
+        "past that position the model was never trained and its output degrades " +
+        "(shorten the prompt or max_new_tokens)";
 
     private static Tensor Slice(long[,] values, int from, int to, Device device)
     {

@@ -15,37 +15,41 @@ internal static class ConfigShapeCheck
     {
         var raw = ModelLedger.Data.JsonFile.ReadObject(configPath) ?? [];
         var problems = new List<string>();
-        string Value(string key, long value) => raw.ContainsKey(key) ? $"{value}" : $"missing (HF's default: {value})";
-        bool Compare(string what, long expected, long stored, string tensor)
+        string Key(string key, long value) =>
+            raw.ContainsKey(key) ? $"{key} is {value}" : $"{key} is missing (HF's default: {value})";
+        long[]? Shape(string tensor) =>
+            weights.Contains(tensor) && weights.ShapeOf(tensor) is { Length: 2 } s ? s : null;
+        // One dimension of a stored tensor against the size config.json implies for it; false when they differ.
+        bool Compare(string what, long expected, string tensor, int dimension)
         {
-            if (expected == stored) return true;
-            problems.Add($"{what} but {tensor} [{string.Join(", ", weights.ShapeOf(tensor))}] implies {stored}");
+            if (Shape(tensor) is not long[] shape || shape[dimension] == expected) return true;
+            problems.Add($"{what} but {tensor} [{string.Join(", ", shape)}] implies {shape[dimension]}");
             return false;
         }
-        long[]? Shape(string tensor) => weights.Contains(tensor) && weights.ShapeOf(tensor) is { Length: 2 } s ? s : null;
-        bool hiddenOk = true;
         var embedding = weights.Contains("model.embed_tokens.weight") ? "model.embed_tokens.weight" : "lm_head.weight";
-        if (Shape(embedding) is long[] e)
-        {
-            Compare($"vocab_size is {Value("vocab_size", config.VocabSize)}", config.VocabSize, e[0], embedding);
-            hiddenOk = Compare($"hidden_size is {Value("hidden_size", config.HiddenSize)}", config.HiddenSize, e[1], embedding);
-        }
+        Compare(Key("vocab_size", config.VocabSize), config.VocabSize, embedding, 0);
+        bool hiddenOk = Compare(Key("hidden_size", config.HiddenSize), config.HiddenSize, embedding, 1);
         int layers = weights.Names.Select(LayerIndex).DefaultIfEmpty(-1).Max() + 1;
         if (layers > 0 && layers != config.NumHiddenLayers)
-            problems.Add($"num_hidden_layers is {Value("num_hidden_layers", config.NumHiddenLayers)} but the checkpoint stores {layers} layers");
+            problems.Add(
+                $"{Key("num_hidden_layers", config.NumHiddenLayers)} but the checkpoint stores {layers} layers");
         const string layer0 = "model.layers.0.";
-        if (Shape(layer0 + "mlp.gate_proj.weight") is long[] g)
-            Compare($"intermediate_size is {Value("intermediate_size", config.IntermediateSize)}", config.IntermediateSize, g[0], layer0 + "mlp.gate_proj.weight");
-        // head_dim defaults to hidden_size / num_attention_heads, so these only mean something once hidden_size agrees.
-        string heads = $"num_attention_heads × head_dim ({config.NumAttentionHeads} × {config.HeadDim})";
-        if (hiddenOk && Shape(layer0 + "self_attn.q_proj.weight") is long[] q)
-            Compare($"{heads} is {(long)config.NumAttentionHeads * config.HeadDim}", (long)config.NumAttentionHeads * config.HeadDim, q[0], layer0 + "self_attn.q_proj.weight");
-        string kvHeads = $"num_key_value_heads × head_dim ({config.NumKeyValueHeads} × {config.HeadDim})";
-        if (hiddenOk && Shape(layer0 + "self_attn.k_proj.weight") is long[] k)
-            Compare($"{kvHeads} is {(long)config.NumKeyValueHeads * config.HeadDim}", (long)config.NumKeyValueHeads * config.HeadDim, k[0], layer0 + "self_attn.k_proj.weight");
+        Compare(Key("intermediate_size", config.IntermediateSize), config.IntermediateSize,
+            layer0 + "mlp.gate_proj.weight", 0);
+        // head_dim defaults to hidden_size / num_attention_heads: these only mean something once hidden_size agrees.
+        if (hiddenOk)
+        {
+            long q = (long)config.NumAttentionHeads * config.HeadDim;
+            long kv = (long)config.NumKeyValueHeads * config.HeadDim;
+            Compare($"num_attention_heads × head_dim ({config.NumAttentionHeads} × {config.HeadDim}) is {q}", q,
+                layer0 + "self_attn.q_proj.weight", 0);
+            Compare($"num_key_value_heads × head_dim ({config.NumKeyValueHeads} × {config.HeadDim}) is {kv}", kv,
+                layer0 + "self_attn.k_proj.weight", 0);
+        }
         if (problems.Count > 0)
             throw new UserError(string.Join("; ", problems), file: configPath,
-                hint: "config.json does not describe these weights: correct the key(s) named, or use the config.json the checkpoint came with");
+                hint: "config.json does not describe these weights: correct the key(s) named, " +
+                      "or use the checkpoint's own config.json");
     }
 
     private static int LayerIndex(string name)

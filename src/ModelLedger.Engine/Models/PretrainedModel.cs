@@ -107,17 +107,17 @@ public sealed class PretrainedModel : IDisposable
     }
 
     /// <summary>NaN or ±Inf in a weight poisons every output while generation still "works": refuse at load, naming
-    /// the tensor (and whether the stored values or the conversion to <paramref name="dtype"/> produced them).</summary>
+    /// the tensor (and whether the stored values or the conversion to <paramref name="dtype"/> made them).</summary>
     private static void CheckFinite(Tensor loaded, Tensor stored, string name, string file, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         if (isfinite(loaded).all().item<bool>()) return;
         long bad = stored.is_floating_point() ? isfinite(stored).logical_not().sum().item<long>() : 0;
         if (bad > 0)
-            throw new UserError($"tensor '{name}' holds {bad} NaN or infinite value(s) of {stored.numel()}", file: file,
-                hint: "the checkpoint is corrupt (or a training run diverged); use an earlier checkpoint");
-        throw new UserError($"tensor '{name}' overflows when converted to {dtype} (values beyond its range)", file: file,
-            hint: "load with a wider dtype (float32 or bfloat16)");
+            throw new UserError($"tensor '{name}' holds {bad} NaN or infinite value(s) of {stored.numel()}",
+                file: file, hint: "the checkpoint is corrupt (or a training run diverged); use an earlier checkpoint");
+        throw new UserError($"tensor '{name}' overflows when converted to {dtype} (values beyond its range)",
+            file: file, hint: "load with a wider dtype (float32 or bfloat16)");
     }
 
     /// <summary>Writes config.json, model.safetensors (tied lm_head stored once, as the embedding) and the tokenizer

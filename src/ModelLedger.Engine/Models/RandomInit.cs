@@ -27,7 +27,7 @@ public sealed record ModelShape(LlamaArchitecture Architecture, int HiddenSize, 
 /// <summary>Writes a randomly initialised HF checkpoint (config, safetensors, tokenizer files).</summary>
 public static class RandomInit
 {
-    /// <param name="overwrite">Allow a non-empty output folder (files of the same name are replaced; others stay).</param>
+    /// <param name="overwrite">Allow a non-empty output folder (same-named files are replaced; others stay).</param>
     public static LlamaConfig Write(ModelShape shape, string tokenizerDirectory, string outputDirectory, long seed = 0,
         ModelDType dtype = ModelDType.Float32, bool overwrite = false)
     {

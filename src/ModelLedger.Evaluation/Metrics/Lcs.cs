@@ -3,7 +3,7 @@ namespace ModelLedger.Evaluation.Metrics;
 /// <summary>
 /// Longest common subsequence of two token lists without the full (|a|+1)×(|b|+1) table, which for one long pair
 /// (40k × 60k tokens) needs 9.6 GB. The length uses two rows of the shorter side. <see cref="Trace"/> recovers the very
-/// LCS the reference implementations' table backtrack finds (the union-LCS of ROUGE-Lsum depends on which one): it keeps
+/// LCS the reference implementations' table backtrack finds (ROUGE-Lsum's union-LCS depends on which one): it keeps
 /// every k-th row of the forward pass (k ≈ √rows) and recomputes one block of k rows at a time as the backtrack walks
 /// down, so memory is about 2·√max(n,m)·min(n,m) ints and time about twice the table's.
 /// </summary>
@@ -65,10 +65,16 @@ internal static class Lcs
         {
             int start = (row - 1) / k * k;   // block rows start..row, recomputed from the checkpoint at start
             Array.Copy(checkpoints[start / k], block[0], column + 1);
-            for (int i = start + 1; i <= row; i++) NextRow(rows[i - 1], columns, block[i - 1 - start], block[i - start], column);
+            for (int i = start + 1; i <= row; i++)
+                NextRow(rows[i - 1], columns, block[i - 1 - start], block[i - start], column);
             while (row > start && column > 0)
             {
-                if (rows[row - 1] == columns[column - 1]) { path.Add((row - 1, column - 1)); row--; column--; continue; }
+                if (rows[row - 1] == columns[column - 1])
+                {
+                    path.Add((row - 1, column - 1));
+                    (row, column) = (row - 1, column - 1);
+                    continue;
+                }
                 int up = block[row - 1 - start][column], left = block[row - start][column - 1];
                 if (up > left || (up == left && tieStepsRow)) row--;
                 else column--;

@@ -26,7 +26,8 @@ internal sealed class AdapterConfigValues(JsonObject json, string path)
     {
         var node = json[key];
         if (node is null) return fallback;
-        double value = node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : throw Wrong(key, "a number", node);
+        double value = node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            ? v.GetValue<double>() : throw Wrong(key, "a number", node);
         if (!double.IsFinite(value) || value < min || value > max)
             throw new UserError($"must be in [{min}, {max}] (got {node.ToJsonString()})", file: path, field: key);
         return value;
@@ -44,7 +45,8 @@ internal sealed class AdapterConfigValues(JsonObject json, string path)
     }
 
     public IReadOnlyList<string> Strings(JsonArray array, string key) => array
-        .Select(n => n is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw Wrong(key, "a list of strings", array))
+        .Select(n => n is JsonValue v && v.GetValueKind() == JsonValueKind.String
+            ? v.GetValue<string>() : throw Wrong(key, "a list of strings", array))
         .ToList();
 
     private UserError Wrong(string key, string expected, JsonNode? got) =>

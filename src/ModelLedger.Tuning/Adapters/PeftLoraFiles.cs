@@ -62,25 +62,34 @@ internal static class PeftLoraFiles
     public static LoraSettings ReadSettings(string directory)
     {
         var path = Path.Combine(directory, ConfigFile);
-        var json = ReadConfig(directory) ?? throw new UserError("adapter_config.json not found", file: directory, hint: "--adapter must be a PEFT adapter directory");
+        var json = ReadConfig(directory) ?? throw new UserError("adapter_config.json not found", file: directory,
+            hint: "--adapter must be a PEFT adapter directory");
         var values = new AdapterConfigValues(json, path);
         string peftType = values.String("peft_type") ?? "";
         if (peftType != "LORA") throw new UserError($"peft_type '{peftType}' is not LORA", file: path, field: "peft_type");
-        if (values.Bool("use_dora", false)) throw new UserError("DoRA adapters are not supported", file: path, field: "use_dora");
-        if (values.Bool("fan_in_fan_out", false)) throw new UserError("fan_in_fan_out adapters (GPT-2 Conv1D) do not apply to Llama", file: path, field: "fan_in_fan_out");
+        if (values.Bool("use_dora", false))
+            throw new UserError("DoRA adapters are not supported", file: path, field: "use_dora");
+        if (values.Bool("fan_in_fan_out", false))
+            throw new UserError("fan_in_fan_out adapters (GPT-2 Conv1D) do not apply to Llama", file: path,
+                field: "fan_in_fan_out");
         var targets = json["target_modules"] switch
         {
             JsonArray a => values.Strings(a, "target_modules"),
             JsonValue when values.String("target_modules") is "all-linear" => [.. LoraSettings.AllTargets],
-            JsonValue => LoraSettings.AllTargets.Where(t => values.String("target_modules")!.Contains(t, StringComparison.Ordinal)).ToList(),
+            JsonValue => LoraSettings.AllTargets
+                .Where(t => values.String("target_modules")!.Contains(t, StringComparison.Ordinal)).ToList(),
             _ => throw new UserError("target_modules is missing", file: path, field: "target_modules"),
         };
         var unknown = targets.Where(t => !LoraSettings.AllTargets.Contains(t)).ToList();
-        if (unknown.Count > 0) throw new UserError($"targets modules this model does not have: {string.Join(", ", unknown)}", file: path, field: "target_modules");
-        if (targets.Count == 0) throw new UserError("names no module this model has", file: path, field: "target_modules");
+        if (unknown.Count > 0)
+            throw new UserError($"targets modules this model does not have: {string.Join(", ", unknown)}", file: path,
+                field: "target_modules");
+        if (targets.Count == 0)
+            throw new UserError("names no module this model has", file: path, field: "target_modules");
         // PEFT's defaults: r 8, lora_alpha 8, lora_dropout 0.
-        return new LoraSettings(values.Integer("r", 8, min: 1), values.Number("lora_alpha", 8, double.MinValue, double.MaxValue),
-            values.Number("lora_dropout", 0, 0, 1), targets, values.Bool("use_rslora", false));
+        return new LoraSettings(values.Integer("r", 8, min: 1),
+            values.Number("lora_alpha", 8, double.MinValue, double.MaxValue), values.Number("lora_dropout", 0, 0, 1),
+            targets, values.Bool("use_rslora", false));
     }
 
     /// <summary>Attaches the adapter in <paramref name="directory"/> to the network under <paramref name="name"/>.</summary>

@@ -9,13 +9,14 @@ public enum ExportFormat { Hf, Gguf }
 public static class ExportJob
 {
     /// <returns>The path written (a directory for HF, a .gguf file inside the output directory for GGUF).</returns>
-    /// <param name="overwrite">Allow a non-empty output folder (files of the same name are replaced; others stay).</param>
-    public static string Run(string baseModel, string? adapter, string output, ExportFormat format, GgmlType ggufType, Action<string> log,
-        bool overwrite = false)
+    /// <param name="overwrite">Allow a non-empty output folder (same-named files are replaced; others stay).</param>
+    public static string Run(string baseModel, string? adapter, string output, ExportFormat format, GgmlType ggufType,
+        Action<string> log, bool overwrite = false)
     {
         // Checked before the model loads: an output that is an input would replace the weights being read.
         ModelLedger.Data.OutputDirectory.Check(output, "--out", overwrite, baseModel, adapter);
-        if (adapter is not null && !Directory.Exists(adapter)) throw new UserError("adapter directory not found", file: adapter, field: "--adapter");
+        if (adapter is not null && !Directory.Exists(adapter))
+            throw new UserError("adapter directory not found", file: adapter, field: "--adapter");
         using var model = PretrainedModel.Load(baseModel);
         if (adapter is not null)
         {

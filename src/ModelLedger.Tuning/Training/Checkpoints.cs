@@ -68,8 +68,10 @@ internal static class Checkpoints
         RespectNullableAnnotations = true,
     };
 
-    /// <summary>Reads and validates trainer_state.json: every problem is one <see cref="UserError"/> naming the file and
-    /// the field, before anything is restored.</summary>
+    private const string CorruptHint = "the checkpoint is corrupt: resume from another checkpoint-N";
+
+    /// <summary>Reads and validates trainer_state.json: every problem is one <see cref="UserError"/> naming the file
+    /// and the field, before anything is restored.</summary>
     public static TrainerState ReadState(string checkpoint)
     {
         var path = System.IO.Path.Combine(checkpoint, State);
@@ -81,34 +83,38 @@ internal static class Checkpoints
         }
         catch (JsonException e)
         {
-            throw new UserError($"not a valid trainer state ({e.Message})", file: path, line: e.LineNumber is long n ? (int)n + 1 : null,
-                field: e.Path is { Length: > 2 } p ? p[2..] : null, hint: "the checkpoint is corrupt: resume from another checkpoint-N");
+            throw new UserError($"not a valid trainer state ({e.Message})", file: path,
+                line: e.LineNumber is long n ? (int)n + 1 : null, field: e.Path is { Length: > 2 } p ? p[2..] : null,
+                hint: CorruptHint);
         }
-        if (state.Version != TrainerState.CurrentVersion) throw new UserError($"checkpoint format version {state.Version} is not {TrainerState.CurrentVersion}", file: path, field: "Version");
-        string? Problem() => state switch
-        {
-            { GlobalStep: < 0 } => $"GlobalStep: must be ≥ 0 (got {state.GlobalStep})",
-            { TotalSteps: < 1 } => $"TotalSteps: must be ≥ 1 (got {state.TotalSteps})",
-            _ when state.GlobalStep > state.TotalSteps => $"GlobalStep: {state.GlobalStep} is past TotalSteps {state.TotalSteps}",
-            _ when state.MicroBatch < state.GlobalStep => $"MicroBatch: {state.MicroBatch} is fewer than one per step ({state.GlobalStep} steps)",
-            _ when !double.IsFinite(state.Epoch) || state.Epoch < 0 => $"Epoch: must be a finite number ≥ 0 (got {state.Epoch})",
-            _ when state.DataFingerprint.Length == 0 => "DataFingerprint: is empty",
-            _ when state.ScheduleFingerprint.Length == 0 => "ScheduleFingerprint: is empty",
-            _ when Step(checkpoint) is int named && named != state.GlobalStep =>
-                $"GlobalStep: {state.GlobalStep} but the folder is named checkpoint-{named}",
-            _ => null,
-        };
-        if (Problem() is string problem)
-        {
-            var field = problem[..problem.IndexOf(':', StringComparison.Ordinal)];
-            throw new UserError(problem[(field.Length + 2)..], file: path, field: field, hint: "the checkpoint is corrupt: resume from another checkpoint-N");
-        }
+        if (state.Version != TrainerState.CurrentVersion)
+            throw new UserError($"checkpoint format version {state.Version} is not {TrainerState.CurrentVersion}",
+                file: path, field: "Version");
+        if (Problem(state, Step(checkpoint)) is (string field, string message))
+            throw new UserError(message, file: path, field: field, hint: CorruptHint);
         return state;
     }
 
+    /// <summary>The first field of a parsed state that cannot be right, or null.</summary>
+    private static (string Field, string Message)? Problem(TrainerState s, int? folderStep) => s switch
+    {
+        { GlobalStep: < 0 } => ("GlobalStep", $"must be ≥ 0 (got {s.GlobalStep})"),
+        { TotalSteps: < 1 } => ("TotalSteps", $"must be ≥ 1 (got {s.TotalSteps})"),
+        _ when s.GlobalStep > s.TotalSteps => ("GlobalStep", $"{s.GlobalStep} is past TotalSteps {s.TotalSteps}"),
+        _ when s.MicroBatch < s.GlobalStep =>
+            ("MicroBatch", $"{s.MicroBatch} is fewer than one per step ({s.GlobalStep} steps)"),
+        _ when !double.IsFinite(s.Epoch) || s.Epoch < 0 => ("Epoch", $"must be a finite number ≥ 0 (got {s.Epoch})"),
+        _ when s.DataFingerprint.Length == 0 => ("DataFingerprint", "is empty"),
+        _ when s.ScheduleFingerprint.Length == 0 => ("ScheduleFingerprint", "is empty"),
+        _ when folderStep is int named && named != s.GlobalStep =>
+            ("GlobalStep", $"{s.GlobalStep} but the folder is named checkpoint-{named}"),
+        _ => null,
+    };
+
     private static int? Step(string checkpoint) =>
         System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(checkpoint)) is var name
-        && name.StartsWith("checkpoint-", StringComparison.Ordinal) && int.TryParse(name["checkpoint-".Length..], out var step) ? step : null;
+        && name.StartsWith("checkpoint-", StringComparison.Ordinal)
+        && int.TryParse(name["checkpoint-".Length..], out var step) ? step : null;
 
     /// <summary>Copies the checkpoint's weights, optimizer moments and RNG state into the run. Every tensor's presence
     /// and shape is checked before the first copy; a NaN or infinite value stops the restore (and so the run) with
@@ -135,7 +141,8 @@ internal static class Checkpoints
     {
         if (!file.Entries.TryGetValue(name, out var entry)) throw Missing(file, name);
         if (!entry.Shape.SequenceEqual(shape))
-            throw new UserError($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but this run needs [{string.Join(", ", shape)}]",
+            throw new UserError($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] " +
+                $"but this run needs [{string.Join(", ", shape)}]",
                 file: file.Path, hint: "the checkpoint belongs to another model or adapter configuration");
     }
 
@@ -153,5 +160,6 @@ internal static class Checkpoints
     }
 
     private static UserError Missing(SafetensorsFile file, string name) =>
-        new($"checkpoint has no tensor '{name}'", file: file.Path, hint: "the checkpoint is incomplete or from another configuration");
+        new($"checkpoint has no tensor '{name}'", file: file.Path,
+            hint: "the checkpoint is incomplete or from another configuration");
 }

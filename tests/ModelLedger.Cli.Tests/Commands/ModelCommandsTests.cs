@@ -44,6 +44,84 @@ public sealed class ModelCommandsTests
         Assert.False(bad.HasStackTrace, bad.Stderr);
     }
 
+    private static void AssertOneLineError(CliResult result, string says)
+    {
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.False(result.HasStackTrace, result.Stderr);
+        Assert.Contains(says, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Export_IntoItsOwnInput_IsRefusedAndTheModelIsUntouched()
+    {
+        using var dir = new TempDirectory();
+        var model = dir.CopyOf(TestPaths.TinyStories);
+        var weights = Path.Combine(model, "model.safetensors");
+        var before = File.ReadAllBytes(weights);
+        AssertOneLineError(CliRunner.Run("export", "--model", model, "--out", model, "--overwrite"), "is the input");
+        AssertOneLineError(CliRunner.Run("export", "--model", model, "--out", Path.Combine(model, "sub")),
+            "is the input");
+        var adapter = dir.Sub("adapter");
+        AssertOneLineError(CliRunner.Run("export", "--model", model, "--adapter", adapter, "--out", adapter,
+            "--overwrite"), "is the input");
+        Assert.Equal(before, File.ReadAllBytes(weights));
+        Assert.False(Directory.Exists(Path.Combine(model, "sub")));
+    }
+
+    [Fact]
+    public void ExportAndInitModel_IntoANonEmptyFolder_NeedOverwrite_AndKeepOtherFiles()
+    {
+        using var dir = new TempDirectory();
+        var output = dir.Sub("out");
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "mine");
+        AssertOneLineError(CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", output), "not empty");
+        string[] init = ["init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4",
+            "--intermediate-size", "64", "--vocab-from", TestPaths.Stories260K, "--out", output];
+        AssertOneLineError(CliRunner.Run(init), "not empty");
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName));
+        var exported = CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", output, "--overwrite");
+        Assert.True(exported.ExitCode == 0, exported.Stderr);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(output, "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(output, "model.safetensors")));
+    }
+
+    [Fact]
+    public void OutputPathThatIsAFile_IsOneLineForExportInitModelAndEval()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("taken.txt");
+        File.WriteAllText(file, "x");
+        AssertOneLineError(CliRunner.Run("export", "--model", TestPaths.Stories260K, "--out", file), "existing file");
+        AssertOneLineError(CliRunner.Run("init-model", "--hidden-size", "32", "--layers", "1", "--heads", "4",
+            "--intermediate-size", "64", "--vocab-from", TestPaths.Stories260K, "--out", Path.Combine(file, "below")),
+            "is a file");
+        // eval checks --out before it predicts anything: the dataset would take minutes, the answer comes at once.
+        AssertOneLineError(CliRunner.Run("eval", "--model", TestPaths.Stories260K, "--dataset", "stories",
+            "--dataset-dir", TestPaths.Datasets, "--out", file), "existing file");
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void Generate_WithAnAdapterOfRankZero_IsOneLineNamingTheField()
+    {
+        using var dir = new TempDirectory();
+        var adapter = dir.Sub("adapter");
+        File.WriteAllText(Path.Combine(adapter, "adapter_config.json"),
+            """{"peft_type": "LORA", "r": 0, "target_modules": ["q_proj"]}""");
+        var result = CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", adapter,
+            "--max-new-tokens", "2");
+        AssertOneLineError(result, "adapter_config.json: r: must be ≥ 1 (got 0)");
+    }
+
+    [Fact]
+    public void Metrics_OnAnEmptyFile_IsAnError()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("empty.jsonl"), "\n\n");
+        AssertOneLineError(CliRunner.Run("metrics", "--input", dir.File("empty.jsonl")),
+            "no prediction/reference pairs");
+    }
+
     [Fact]
     public void Chat_AnswersEachLineFromStdin()
     {

@@ -75,7 +75,8 @@ public sealed class ArchitectureTests : IDisposable
     /// <summary>Low-precision logits against the double-precision reference over a 40+ token text. The bounds are
     /// what the formats give: bf16 keeps 8 significant bits (unit roundoff 2^-8 ≈ 0.0039) and measured 0.0085 of the
     /// largest logit here, fp16 11 bits (2^-11 ≈ 0.00049) and measured 0.00086; the bounds are about 5 unit roundoffs
-    /// (the old bound was 30 %), so a cast to the wrong type or a norm computed in low precision exceeds them.</summary>
+    /// (the old bound was 30 %), so a cast to the wrong type or a norm computed in low precision exceeds
+    /// them.</summary>
     [Theory]
     [InlineData(ModelDType.BFloat16, 0.02)]
     [InlineData(ModelDType.Float16, 0.0025)]
@@ -83,7 +84,7 @@ public sealed class ArchitectureTests : IDisposable
     {
         using var low = PretrainedModel.Load(TestPaths.TinyStories, dtype: dtype);
         Assert.Equal(dtype.ToScalarType(), low.Network.DType);
-        var ids = low.Tokenizer.Encode(LlamaReferenceTests.LongText, addSpecialTokens: true);
+        var ids = low.Tokenizer.Encode(ReferenceLlama.StoryText, addSpecialTokens: true);
         var expected = new ReferenceLlama(TestPaths.TinyStories).Logits(ids);
         double largest = expected.Max(row => row.Max(Math.Abs));
         var actual = Logits(low, ids.Select(i => (long)i).ToArray())[0];
@@ -155,21 +156,23 @@ public sealed class ArchitectureTests : IDisposable
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
         var error = Assert.Throws<UserError>(() => PretrainedModel.Load(dir));
         Assert.Equal(Path.Combine(dir, "config.json"), error.File);
-        Assert.Contains("intermediate_size is 48 but model.layers.0.mlp.gate_proj.weight [64, 32] implies 64", error.Message, StringComparison.Ordinal);
+        Assert.Contains("intermediate_size is 48 but model.layers.0.mlp.gate_proj.weight [64, 32] implies 64",
+            error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void SlidingWindow_MatchesTheReferenceAndNotAWindowOffByOne()
     {
         // TinyStories-656K's trained weights read as a Mistral model (same tensors) with a 3-key window.
-        var dir = _dir.Sub("windowed");
-        foreach (var file in Directory.GetFiles(TestPaths.TinyStories)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        var dir = _dir.CopyOf(TestPaths.TinyStories);
         var path = Path.Combine(dir, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        (config["architectures"], config["model_type"], config["sliding_window"]) = (new JsonArray("MistralForCausalLM"), "mistral", 3);
+        (config["architectures"], config["model_type"]) = (new JsonArray("MistralForCausalLM"), "mistral");
+        config["sliding_window"] = 3;
         File.WriteAllText(path, config.ToJsonString());
         using var model = PretrainedModel.Load(dir);
-        var ids = model.Tokenizer.Encode("Tom and Lily went to the park to play with a big red ball.", addSpecialTokens: true);
+        var ids = model.Tokenizer.Encode("Tom and Lily went to the park to play with a big red ball.",
+            addSpecialTokens: true);
         var ours = Logits(model, ids.Select(i => (long)i).ToArray())[0];
         var reference = new ReferenceLlama(dir);
         Assert.Equal(3, reference.SlidingWindow);

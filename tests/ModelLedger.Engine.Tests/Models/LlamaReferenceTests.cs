@@ -29,11 +29,6 @@ public sealed class LlamaReferenceTests(TinyStoriesModel fixture) : IClassFixtur
         for (int i = 0; i < 5; i++) Assert.InRange(first[i], ReferenceLogits[i] - 1e-3f, ReferenceLogits[i] + 1e-3f);
     }
 
-    /// <summary>A 40+ token text: positions far from 0 exercise RoPE's rotation and attention over many keys.</summary>
-    internal const string LongText = "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun " +
-        "with her red ball. One day, her mom said they could go to the park and see the big tree. At the park, Lily " +
-        "met a boy named Tom. They played with the ball and laughed until the sun went down, and then they went home happy.";
-
     [Theory]
     [InlineData("TinyStories-656K")]
     [InlineData("stories260K")]
@@ -41,7 +36,7 @@ public sealed class LlamaReferenceTests(TinyStoriesModel fixture) : IClassFixtur
     {
         var directory = Path.Combine(TestPaths.RepositoryRoot, "testdata", "models", name);
         using var model = PretrainedModel.Load(directory);
-        var ids = model.Tokenizer.Encode(LongText, addSpecialTokens: true);
+        var ids = model.Tokenizer.Encode(ReferenceLlama.StoryText, addSpecialTokens: true);
         Assert.True(ids.Length >= 40, $"only {ids.Length} tokens");
         var expected = new ReferenceLlama(directory).Logits(ids);
         using var scope = NewDisposeScope();
@@ -51,16 +46,8 @@ public sealed class LlamaReferenceTests(TinyStoriesModel fixture) : IClassFixtur
     }
 
     /// <summary>max |reference - ours| over every position and vocabulary entry.</summary>
-    internal static double MaxAbsDifference(double[][] expected, Tensor actual)
-    {
-        var values = actual.to(ScalarType.Float32).data<float>().ToArray();
-        int vocab = expected[0].Length;
-        Assert.Equal(expected.Length * vocab, values.Length);
-        double worst = 0;
-        for (int t = 0; t < expected.Length; t++)
-            for (int v = 0; v < vocab; v++) worst = Math.Max(worst, Math.Abs(expected[t][v] - values[t * vocab + v]));
-        return worst;
-    }
+    internal static double MaxAbsDifference(double[][] expected, Tensor actual) =>
+        ReferenceLlama.MaxAbsDifference(expected, actual.to(ScalarType.Float32).data<float>().ToArray());
 
     [Fact]
     public void KvCacheGeneration_EqualsRecomputation()

@@ -12,19 +12,12 @@ public sealed class LoadChecksTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string CopyOf(string source)
-    {
-        var dir = _dir.Sub(Path.GetFileName(source));
-        foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-        return dir;
-    }
-
     [Theory]
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]
     public void Load_NonFiniteWeight_NamesTheTensor(float poison)
     {
-        var dir = CopyOf(TestPaths.Stories260K);
+        var dir = _dir.CopyOf(TestPaths.Stories260K);
         var path = Path.Combine(dir, "model.safetensors");
         var file = SafetensorsFile.Open(path);
         var tensors = file.Entries.Keys.Select(name => (name, file.Read(name))).ToList();
@@ -33,13 +26,14 @@ public sealed class LoadChecksTests : IDisposable
         SafetensorsWriter.Write(path, tensors, file.Metadata);
         var error = Assert.Throws<UserError>(() => PretrainedModel.Load(dir));
         Assert.Equal(path, error.File);
-        Assert.Contains("'model.layers.3.mlp.up_proj.weight' holds 1 NaN or infinite value(s)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'model.layers.3.mlp.up_proj.weight' holds 1 NaN or infinite value(s)", error.Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
     public void Load_ConfigWithoutHiddenSize_NamesTheConfigKeyNotATensor()
     {
-        var dir = CopyOf(TestPaths.Stories260K);
+        var dir = _dir.CopyOf(TestPaths.Stories260K);
         var path = Path.Combine(dir, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         config.Remove("hidden_size");
@@ -47,13 +41,15 @@ public sealed class LoadChecksTests : IDisposable
         var error = Assert.Throws<UserError>(() => PretrainedModel.Load(dir));
         Assert.Equal(path, error.File);
         // HF's LlamaConfig default for a missing hidden_size is 4096; the stored embedding is [512, 64].
-        Assert.StartsWith("hidden_size is missing (HF's default: 4096) but model.embed_tokens.weight [512, 64] implies 64", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith(
+            "hidden_size is missing (HF's default: 4096) but model.embed_tokens.weight [512, 64] implies 64",
+            error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Load_ConfigWithTooFewLayers_SaysSo()
     {
-        var dir = CopyOf(TestPaths.Stories260K);
+        var dir = _dir.CopyOf(TestPaths.Stories260K);
         var path = Path.Combine(dir, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         config["num_hidden_layers"] = 3;
@@ -74,6 +70,7 @@ public sealed class LoadChecksTests : IDisposable
         Assert.Empty(warnings);
         generator.Generate([[.. within, 300]], options);
         var warning = Assert.Single(warnings);
-        Assert.Contains("prompt (509 tokens) plus max_new_tokens (4) exceeds max_position_embeddings (512)", warning, StringComparison.Ordinal);
+        Assert.Contains("prompt (509 tokens) plus max_new_tokens (4) exceeds max_position_embeddings (512)", warning,
+            StringComparison.Ordinal);
     }
 }

@@ -17,15 +17,17 @@ public sealed class AccumulationTests : IDisposable
     /// accumulation steps is exactly the mean over the 4 rows, so the two ways must train the same weights.</summary>
     private string EqualLengthDataset()
     {
-        string[] candidates = ["Tom saw a big cat.", "Lily had a red dog.", "The sun was very hot.", "Ben ate a small cake.",
-            "Sue met a green frog.", "Max ran to the park.", "Mia found a blue box.", "Sam had a new toy.", "The bird sang a song.",
-            "Anna saw a tall tree.", "Tim lost his red hat.", "The cat sat on a mat."];
+        string[] candidates = ["Tom saw a big cat.", "Lily had a red dog.", "The sun was very hot.",
+            "Ben ate a small cake.", "Sue met a green frog.", "Max ran to the park.", "Mia found a blue box.",
+            "Sam had a new toy.", "The bird sang a song.", "Anna saw a tall tree.", "Tim lost his red hat.",
+            "The cat sat on a mat."];
         using var tokenizer = TextTokenizer.Load(TestPaths.TinyStories);
         var rows = candidates.GroupBy(t => tokenizer.Encode(t, addSpecialTokens: true).Length)
             .OrderByDescending(g => g.Count()).First().Take(4).ToArray();
         Assert.Equal(4, rows.Length);
         var dir = _dir.Sub("data");
-        File.WriteAllLines(Path.Combine(dir, "rows.jsonl"), rows.Select(r => new JsonObject { ["text"] = r }.ToJsonString()));
+        File.WriteAllLines(Path.Combine(dir, "rows.jsonl"),
+            rows.Select(r => new JsonObject { ["text"] = r }.ToJsonString()));
         File.WriteAllText(Path.Combine(dir, "dataset_info.json"),
             """{"rows": {"file_name": "rows.jsonl", "columns": {"prompt": "text"}}}""");
         return dir;
@@ -55,7 +57,11 @@ public sealed class AccumulationTests : IDisposable
             """);
         TrainingRun.Execute(TrainConfig.From(RawConfig.Load(path, [])), _ => { }, CancellationToken.None);
         var file = SafetensorsFile.Open(Path.Combine(_dir.Path, name, "adapter_model.safetensors"));
-        return file.Entries.Keys.ToDictionary(k => k, k => { using var t = file.Read(k); return t.data<float>().ToArray(); });
+        return file.Entries.Keys.ToDictionary(k => k, k =>
+        {
+            using var t = file.Read(k);
+            return t.data<float>().ToArray();
+        });
     }
 
     [Fact]
@@ -75,6 +81,7 @@ public sealed class AccumulationTests : IDisposable
             }
         }
         // B moved away from its zero start, so the comparison is not between untouched tensors.
-        Assert.Contains(whole, kv => kv.Key.Contains("lora_B", StringComparison.Ordinal) && kv.Value.Any(v => Math.Abs(v) > 1e-4));
+        Assert.Contains(whole, kv => kv.Key.Contains("lora_B", StringComparison.Ordinal)
+            && kv.Value.Any(v => Math.Abs(v) > 1e-4));
     }
 }

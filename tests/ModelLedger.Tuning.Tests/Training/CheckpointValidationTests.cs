@@ -64,13 +64,17 @@ public sealed class CheckpointValidationTests : IDisposable
         foreach (var (text, field, says) in cases)
         {
             File.WriteAllText(state, text);
-            var error = Assert.Throws<UserError>(() =>
-                TrainingRun.Execute(config with { ResumeFromCheckpoint = "2" }, _ => { }, CancellationToken.None));
+            var error = Assert.Throws<UserError>(() => Checkpoints.ReadState(Path.GetDirectoryName(state)!));
             Assert.Equal(state, error.File);
             if (field is not null) Assert.Equal(field, error.Field);
             Assert.Contains(says, error.Message, StringComparison.Ordinal);
-            Assert.Equal(logBefore, File.ReadAllText(log));
         }
+        // The whole resume path with one of them: the run stops before it touches the log.
+        File.WriteAllText(state, cases[2].Text);
+        var resume = Assert.Throws<UserError>(() =>
+            TrainingRun.Execute(config with { ResumeFromCheckpoint = "2" }, _ => { }, CancellationToken.None));
+        Assert.Equal("GlobalStep", resume.Field);
+        Assert.Equal(logBefore, File.ReadAllText(log));
     }
 
     [Fact]

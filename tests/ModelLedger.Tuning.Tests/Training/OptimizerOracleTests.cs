@@ -7,7 +7,8 @@ namespace ModelLedger.Tuning.Training;
 public sealed class OptimizerOracleTests
 {
     /// <summary>A loss with different curvature per element, so Adam's per-element moments all differ.</summary>
-    private static Tensor Loss(Tensor p, Tensor target) => ((p - target).pow(2) * arange(1, p.numel() + 1, dtype: ScalarType.Float32).view(p.shape)).sum()
+    private static Tensor Loss(Tensor p, Tensor target) =>
+        ((p - target).pow(2) * arange(1, p.numel() + 1, dtype: ScalarType.Float32).view(p.shape)).sum()
         + 0.1 * p.pow(3).sum();
 
     [Fact]
@@ -28,7 +29,8 @@ public sealed class OptimizerOracleTests
             Loss(theirs, target).backward();
             reference.step();
             reference.zero_grad();
-            Assert.True(ours.allclose(theirs, rtol: 0, atol: 1e-6), $"step {step + 1}: max diff {(ours - theirs).abs().max().item<float>()}");
+            Assert.True(ours.allclose(theirs, rtol: 0, atol: 1e-6),
+                $"step {step + 1}: max diff {(ours - theirs).abs().max().item<float>()}");
         }
         Assert.False(ours.allclose(start, rtol: 0, atol: 1e-3));   // it moved
     }

@@ -35,9 +35,14 @@ public static class DatanetVerifier
             else problems.Add($"contributor '{c.Name}': public key or entry differs from its contributor.registered entry");
         if (ledger.Created != net.LeafHash) problems.Add($"datanet '{datanet}': no matching datanet.created entry");
         var items = store.Items(datanet).ToList();
-        CheckOrder(items, ledger.Accepted, problems);
+        var accepted = new List<Accepted>();
+        var seen = new HashSet<string>();
+        foreach (var a in ledger.Accepted)
+            if (seen.Add(a.ContentHash)) accepted.Add(a);
+            else problems.Add($"item {a.ContentHash}: accepted twice (again by ledger entry {a.Index})");
+        CheckOrder(items, accepted, problems);
         foreach (var item in items) CheckItem(net, item, contributors, problems);
-        var acceptedHashes = ledger.Accepted.Select(a => a.ContentHash).ToList();
+        var acceptedHashes = accepted.Select(a => a.ContentHash).ToList();
         foreach (var s in store.Snapshots(datanet)) CheckSnapshot(s, items, acceptedHashes, ledger, problems);
         return problems;
     }

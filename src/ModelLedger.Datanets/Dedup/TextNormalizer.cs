@@ -20,6 +20,7 @@ internal static class TextNormalizer
         var nfkc = IsAscii(text) ? text : Nfkc.Normalize(text);
         var sb = new StringBuilder(nfkc.Length);
         bool space = false;
+        Span<char> utf16 = stackalloc char[2];
         foreach (var rune in nfkc.EnumerateRunes())
         {
             var category = Rune.GetUnicodeCategory(rune);
@@ -31,7 +32,7 @@ internal static class TextNormalizer
             if (category is UnicodeCategory.Control or UnicodeCategory.Format) continue;
             if (space) sb.Append(' ');
             space = false;
-            sb.Append(Rune.ToLowerInvariant(rune).ToString());
+            sb.Append(utf16[..Rune.ToLowerInvariant(rune).EncodeToUtf16(utf16)]);
         }
         return sb.ToString();
     }

@@ -14,6 +14,7 @@ internal static class SubmissionReader
 {
     public const long MaxSubmissionBytes = 512L << 20;
     public const int MaxSubmissionRecords = 1_000_000;
+    private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static IReadOnlyList<ContentRecord> Read(DatanetFormat format, IReadOnlyList<string> files)
@@ -78,28 +79,40 @@ internal static class SubmissionReader
         List<RecordProblem> problems)
     {
         var lines = text.Split('\n');
-        int record = 0;
+        var numbered = new List<(int Line, int Record)>();
         for (int i = 0; i < lines.Length; i++)
+            if (lines[i].Trim().Length > 0) numbered.Add((i + 1, numbered.Count + 1));
+        // Parsing and canonicalising is most of the reading: lines in parallel, results kept in file order.
+        var parsed = new (ContentRecord? Record, List<RecordProblem> Problems)[numbered.Count];
+        Parallel.For(0, numbered.Count, k =>
         {
-            var line = lines[i].TrimEnd('\r');
-            if (line.Trim().Length == 0) continue;
-            var source = new RecordSource(file, ++record, i + 1);
+            var (line, record) = numbered[k];
+            var source = new RecordSource(file, record, line);
+            var problems = new List<RecordProblem>();
             JsonNode? node;
-            try { node = JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
+            try { node = JsonNode.Parse(lines[line - 1].TrimEnd('\r'), documentOptions: NoDuplicateKeys); }
             catch (JsonException e)
             {
-                throw new UserError($"not valid JSON: {e.Message}", file: file, line: i + 1, hint: "nothing was written");
+                problems.Add(new RecordProblem(source, "record", $"not valid JSON: {e.Message}"));
+                parsed[k] = (null, problems);
+                return;
             }
-            if (RecordParser.Parse(format, node, source, problems) is ContentRecord r) records.Add(r);
+            parsed[k] = (RecordParser.Parse(format, node, source, problems), problems);
+        });
+        foreach (var (record, recordProblems) in parsed)
+        {
+            problems.AddRange(recordProblems);
+            if (record is not null) records.Add(record);
         }
-        if (record == 0) throw new UserError("holds no records", file: file);
+        int recordCount = numbered.Count;
+        if (recordCount == 0) throw new UserError("holds no records", file: file);
     }
 
     private static void ReadJsonArray(DatanetFormat format, string file, string text, List<ContentRecord> records,
         List<RecordProblem> problems)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
+        try { root = JsonNode.Parse(text, documentOptions: NoDuplicateKeys); }
         catch (JsonException e)
         {
             throw new UserError($"not valid JSON: {e.Message}", file: file,

@@ -80,3 +80,23 @@ public sealed class IntakeRulesTests
         Assert.Null(item.Perplexity);
     }
 }
+
+public sealed class IntakeRetryTests
+{
+    [Fact]
+    public void RetryAfterRowsWereLost_ReusesTheLedgerEntries()
+    {
+        using var w = new DatanetWorkspace();
+        var file = w.Jsonl("a.jsonl", DatanetWorkspace.Alpaca("Name the capital of France.", "Paris."),
+            DatanetWorkspace.Alpaca("Name the capital of France.", "Paris!"));
+        var first = w.Service.Add("net", [file], "alice");
+        long size = w.Ledger.Service.Size;
+        // A crash after the ledger commit and before the rows: the rows are gone, the entries stay.
+        w.Service.Store.ExecuteRaw("DELETE FROM datanet_items");
+        w.Service.Store.ExecuteRaw("DELETE FROM datanet_rejections");
+        var again = w.Service.Add("net", [file], "alice");
+        Assert.Equal(size, w.Ledger.Service.Size);
+        Assert.Equal(first.Items, again.Items);
+        Assert.Empty(DatanetVerifier.Verify(w.Ledger, w.Service.Store, "net"));
+    }
+}

@@ -48,6 +48,10 @@ public sealed record AttributionBenchReport(AttributionBenchOptions Options, int
 public static class AttributionBenchmark
 {
     private static readonly InfluenceScore[] AllScores = [InfluenceScore.Cosine, InfluenceScore.Dot, InfluenceScore.Fisher];
+    // The plain template (prompt, then answer) keeps sequences short: with the sample tokenizer's 256-token vocabulary
+    // alpaca's system preamble alone takes ~100 tokens, and every run here is many trainings long.
+    private const string Template = "plain";
+    private const int CutoffLen = 192;
 
     public static AttributionBenchReport Run(string workDir, AttributionBenchOptions o, Action<string> log, CancellationToken ct)
     {
@@ -65,7 +69,7 @@ public static class AttributionBenchmark
         Train(baseModel, snapshot, adapter, o, seed: 0, saveSteps: Math.Max(1, o.Steps / o.Checkpoints), ct);
         Done("LoRA training (full data)");
 
-        var summary = GradientIndexBuilder.Run(new IndexRequest(adapter, snapshot, "bench", baseModel, "alpaca", 128,
+        var summary = GradientIndexBuilder.Run(new IndexRequest(adapter, snapshot, "bench", baseModel, Template, CutoffLen,
             Options: new IndexOptions(o.Dims, MaxCheckpoints: o.Checkpoints)), log, ct);
         Done("index build");
 
@@ -126,7 +130,7 @@ public static class AttributionBenchmark
         var config = new TrainConfig
         {
             ModelNameOrPath = baseModel, FinetuningType = FinetuningType.Lora, LoraRank = 8, LoraAlpha = 16, LoraTarget = "all",
-            Dataset = "bench", DatasetDir = dataDir, Template = "alpaca", CutoffLen = 128, LearningRate = 3e-3, LrSchedulerType = SchedulerType.Cosine,
+            Dataset = "bench", DatasetDir = dataDir, Template = Template, CutoffLen = CutoffLen, LearningRate = 3e-3, LrSchedulerType = SchedulerType.Cosine,
             WarmupRatio = 0.05, MaxSteps = o.Steps, PerDeviceTrainBatchSize = 8, LoggingSteps = 1, SaveSteps = saveSteps, Seed = seed,
             OutputDir = output, OverwriteOutputDir = true,
         };

@@ -9,7 +9,7 @@ namespace ModelLedger.Cli.Commands;
 /// <summary><c>mledger bench &lt;area&gt;</c>: measured throughput as ratios against this machine's matmul peak.</summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne(), LedgerVerb(), SpansCommand.BenchVerb() };
+    public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run") { Generate(), Finetune(), FinetuneOne(), LedgerVerb(), SpansCommand.BenchVerb(), RagCommand.BenchVerb() };
 
     private static Command LedgerVerb()
     {

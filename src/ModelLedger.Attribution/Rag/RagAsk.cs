@@ -71,6 +71,17 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
             documents.IndexRoot, retrieveMs, generateMs, attributeMs, inference, leaf);
     }
 
+    /// <summary>Log-probability lost when each retrieved document of <paramref name="result"/> alone is removed,
+    /// measured afresh (k + 1 scored prompts): the counterfactual a surrogate's effects are judged against.</summary>
+    public double[] LeaveOneOutDrops(RagRequest request, RagResult result)
+    {
+        var retrieved = result.Documents.Select(d => documents.Documents.First(x => x.Row == d.Row)).ToArray();
+        var prompt = new RagPrompt(ChatTemplate.Detect(model.Tokenizer), model.Tokenizer);
+        var scorer = new AnswerScorer(model);
+        return ContextAblation.LeaveOneOut(retrieved.Length, masks =>
+            scorer.LogProbabilities(masks.Select(m => prompt.Encode(retrieved, m, request.Question)).ToArray(), result.AnswerIds)).Effects;
+    }
+
     public static void Validate(RagRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.Question)) throw new UserError("is empty", field: "question");

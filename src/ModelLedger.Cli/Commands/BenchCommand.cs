@@ -12,7 +12,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run")
     {
         Generate(), Finetune(), FinetuneOne(), LedgerVerb(), Intake(), BenchAttributionCommand.Create(),
-        SpansCommand.BenchVerb(),
+        SpansCommand.BenchVerb(), RagCommand.BenchVerb(),
     };
 
     private static Command LedgerVerb()

@@ -52,6 +52,37 @@ internal static class RagCommand
         return new Command("rag", "Retrieval-augmented answers with document attribution") { ask };
     }
 
+    /// <summary><c>mledger bench rag</c>: does removing the top-attributed document hurt the answer more than removing
+    /// a random retrieved one? (synthetic one-fact documents; --questions 4 is the smoke mode).</summary>
+    public static Command BenchVerb()
+    {
+        var model = new ModelOptions();
+        var questions = new Option<int>("--questions") { DefaultValueFactory = _ => 20, Description = "Questions per setting (4 = smoke)" };
+        var settings = new Option<string>("--settings") { DefaultValueFactory = _ => "4:0,10:64", Description = "k:ablations pairs" };
+        var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
+        var json = new Option<bool>("--json") { Description = "Rows as one JSON object on stdout" };
+        var command = new Command("rag", "RAG attribution: top-attributed vs random document removal") { questions, settings, report, json };
+        command.With(model.All);
+        command.SetAction((p, _) =>
+        {
+            var pairs = p.GetValue(settings)!.Split(',').Select(x => x.Split(':') is [var a, var b]
+                && int.TryParse(a, CultureInfo.InvariantCulture, out int k) && int.TryParse(b, CultureInfo.InvariantCulture, out int n) && k >= 2
+                ? (k, n) : throw new UserError($"'{x}' is not k:ablations with k ≥ 2", field: "--settings")).ToList();
+            if (p.GetValue(questions) < 1) throw new UserError("must be ≥ 1", field: "--questions");
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            using var _adapters = adapters;
+            var rows = Bench.RagValidation.Run(loaded, p.GetValue(questions), pairs, Console.Error.WriteLine);
+            var markdown = "| method | k | questions | top beats random | top is gold | BM25 first is gold | top drop (nats) | random drop (nats) | ms/question |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Method} | {r.K} | {r.Questions} | {r.TopBeatsRandom:P0} | {r.TopIsGold:P0} | {r.Bm25TopIsGold:P0} | {r.MeanTopDropNats:F3} | {r.MeanRandomDropNats:F3} | {r.MsPerQuestion:F0} |\n")));
+            Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { model = loaded.Directory, rows }, SpansCommand.Json) : markdown);
+            if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+
     private static void Render(RagResult result)
     {
         AnsiConsole.MarkupLine($"[bold]answer:[/] {Markup.Escape(result.Answer)}");

@@ -12,7 +12,8 @@ namespace ModelLedger.Rewards.Simulation;
 public sealed record ClassResult(ActorClass Class, int Identities, int Items, double UsefulShare, double RewardShare, double RewardShareWithoutRules);
 
 public sealed record SimulationReport(int Seed, int Inferences, int Epochs, string Fees, IReadOnlyList<ClassResult> Classes,
-    double AdversaryShare, double AdversaryShareWithoutRules, double HonestSpearman, bool Verified, IReadOnlyList<string> Problems);
+    double AdversaryShare, double AdversaryShareWithoutRules, double AdversaryUsefulShare, double AdversaryUnearnedShare,
+    double HonestSpearman, bool Verified, IReadOnlyList<string> Problems);
 
 /// <summary>
 /// The gaming simulation behind <c>mledger bench gaming</c>: a synthetic <see cref="Population"/> contributes to a
@@ -25,7 +26,8 @@ public sealed record SimulationReport(int Seed, int Inferences, int Epochs, stri
 public static class GamingSimulation
 {
     public static readonly FeePolicy Policy = new(
-        new Price(100, 300), new Dictionary<string, Price>(), new Dictionary<string, Price> { ["ads-lora"] = new Price(100, 300, "person:operator") },
+        new Price(100_000, 300_000), new Dictionary<string, Price>(),
+        new Dictionary<string, Price> { ["ads-lora"] = new Price(100_000, 300_000, "person:operator") },
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5, GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600)));
 
@@ -63,16 +65,16 @@ public static class GamingSimulation
         ledger.CreateAccount("mint", allowNegative: true);
         var users = Enumerable.Range(0, 10).Select(i => $"user:u{i}").ToList();
         PolicyBook.EnsureAccounts(workspace, [.. users, "wallet:sybil", .. population.Identities.Select(i => RewardAccounts.Contributor(i.Name))]);
-        var funding = users.Select(u => new Transfer($"fund:{u}", "mint", u, 1_000_000_000)).ToList();
+        var funding = users.Select(u => new Transfer($"fund:{u}", "mint", u, 1_000_000_000_000)).ToList();
         funding.Add(new Transfer("fund:wallet:sybil", "mint", "wallet:sybil", 1000));
         // The sybil actor's wallet funds about half of its identities: those are linked on the ledger, the rest are not.
         funding.AddRange(population.FundedBy.Select(kv => new Transfer($"fund:{kv.Key}", kv.Value, RewardAccounts.Contributor(kv.Key), 1)));
         foreach (var (agent, owner) in population.Agents)
         {
             // A self-dealer funds its agent; half of them also declare the agent (an API key) as theirs.
-            funding.Add(new Transfer($"fund:{owner}", "mint", RewardAccounts.Contributor(owner), 1_000_000_000));
+            funding.Add(new Transfer($"fund:{owner}", "mint", RewardAccounts.Contributor(owner), 1_000_000_000_000));
             PolicyBook.EnsureAccounts(workspace, [agent]);
-            funding.Add(new Transfer($"fund:{agent}", RewardAccounts.Contributor(owner), agent, 500_000_000));
+            funding.Add(new Transfer($"fund:{agent}", RewardAccounts.Contributor(owner), agent, 500_000_000_000));
             if (rng.NextDouble() < 0.5) IdentityBook.Link(workspace, agent, PartyKind.Agent, RewardAccounts.Contributor(owner), [], "bench");
         }
         ledger.Transfer(funding, "bench");
@@ -187,6 +189,9 @@ public static class GamingSimulation
         return new SimulationReport(seed, replay.Inferences.Count, replay.Closed.Count, fees.ToString(CultureInfo.InvariantCulture), classes,
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShare),
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShareWithoutRules),
+            classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.UsefulShare),
+            // What adversary classes capture beyond their own data's genuine value (a class paid less counts 0).
+            classes.Where(c => c.Class != ActorClass.Honest).Sum(c => Math.Max(0, c.RewardShare - c.UsefulShare)),
             Statistics.Spearman(rewards, loo), report.Ok, report.Problems);
     }
 

@@ -18,9 +18,9 @@ public sealed class GamingSimulationTests
     public void Run_SettlesAVerifiableLedger_AndTheRulesCutWhatAdversariesCapture()
     {
         using var dir = new TempDirectory();
-        var report = GamingSimulation.Run(seed: 7, dir.Path, inferences: 120, epochs: 2);
+        var report = GamingSimulation.Run(seed: 7, dir.Path, inferences: 60, epochs: 2);
         Assert.True(report.Verified, string.Join("; ", report.Problems));
-        Assert.Equal((120, 2), (report.Inferences, report.Epochs));
+        Assert.Equal((60, 2), (report.Inferences, report.Epochs));
         Assert.Equal(1.0, report.Classes.Sum(c => c.RewardShare), 9);
         Assert.Equal(1.0, report.Classes.Sum(c => c.UsefulShare), 9);
         Assert.True(report.AdversaryShare < report.AdversaryShareWithoutRules);

@@ -12,8 +12,24 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks that print ratios measured in one run")
     {
         Generate(), Finetune(), FinetuneOne(), LedgerVerb(), Intake(), BenchAttributionCommand.Create(),
-        SpansCommand.BenchVerb(), RagCommand.BenchVerb(),
+        SpansCommand.BenchVerb(), RagCommand.BenchVerb(), Gaming(),
     };
+
+    private static Command Gaming()
+    {
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var inferences = new Option<int>("--inferences") { DefaultValueFactory = _ => 600, Description = "Metered inferences (two epochs)" };
+        var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
+        var command = new Command("gaming", "Rewards gaming simulation: adversaries' share and honest rank correlation") { seed, inferences, json };
+        command.SetAction((p, _) =>
+        {
+            using var work = new TempFolder();
+            var report = GamingBenchmark.Run(p.GetValue(seed), work.Path, p.GetValue(inferences), Console.Error.WriteLine);
+            Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(report) : GamingBenchmark.Markdown(report));
+            return Task.FromResult(report.Verified ? ExitCodes.Ok : ExitCodes.VerificationFailed);
+        });
+        return command;
+    }
 
     private static Command LedgerVerb()
     {

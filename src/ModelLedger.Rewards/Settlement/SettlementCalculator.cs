@@ -19,11 +19,13 @@ public static class SettlementCalculator
         public void Withhold(string rule, UInt128 amount) { if (amount > 0) Withheld[rule] = Withheld.GetValueOrDefault(rule) + amount; }
     }
 
-    public static EpochSettlement Compute(LedgerReplay replay, long epoch, long through)
+    /// <param name="rulesOverride">Counterfactual rules (the gaming benchmark's "no rules" baseline); null in
+    /// settle and verify.</param>
+    public static EpochSettlement Compute(LedgerReplay replay, long epoch, long through, RuleSettings? rulesOverride = null)
     {
         var inForce = replay.PolicyAt(through) ?? throw new UserError("no fee policy is in force (run: mledger rewards policy set FILE)");
         var policy = inForce.Policy;
-        var rules = policy.Rules;
+        var rules = rulesOverride ?? policy.Rules;
         var inferences = replay.Inferences.Values.Where(m => m.Epoch == epoch && m.Index <= through).OrderBy(m => m.Index).ToList();
         var graph = IdentityGraph.Build(replay, through, policy);
         var items = replay.Contributions.Where(c => c.Index <= through)

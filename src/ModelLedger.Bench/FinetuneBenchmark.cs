@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ModelLedger.Jobs;
+using ModelLedger.Jobs.Predict;
+using ModelLedger.Jobs.Train;
 using ModelLedger.Tuning.Config;
 using ModelLedger.Tuning.Training;
 
@@ -16,7 +19,7 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
 
 /// <summary>
 /// Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data, sequence length, batch and step count, each through
-/// the real training pipeline (<see cref="TrainingRun"/>). Throughput is measured after the first logging window
+/// the real training job (<see cref="TrainJob"/>). Throughput is measured after the first logging window
 /// (warm-up) and set against the machine's measured fp32 matmul peak (model FLOP/s = 6 · parameters · tokens/s).
 /// </summary>
 public static class FinetuneBenchmark
@@ -51,7 +54,7 @@ public static class FinetuneBenchmark
         var config = TrainConfig.From(RawConfig.Load(yaml, []));
         // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy
         using var budget = adgenSeconds is int budgetSeconds ? new CancellationTokenSource(TimeSpan.FromSeconds(budgetSeconds)) : new CancellationTokenSource();
-        var result = TrainingRun.Execute(config, _ => { }, budget.Token, saveOnInterrupt: true);
+        var result = new TrainJob().Run(new TrainRequest(config) { SaveOnInterrupt = true }, JobEvents.None, budget.Token).Run;
         var log = TrainerLog.Read(Path.Combine(config.OutputDir, "trainer_log.jsonl"));
         var measured = log.Skip(1).ToList();   // the first step warms up allocators and kernels
         double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1].ElapsedSeconds - log[0].ElapsedSeconds;
@@ -62,9 +65,10 @@ public static class FinetuneBenchmark
             Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps);
         if (adgenSeconds is null) return row;
         bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
-        var scores = Evaluation.Prediction.BatchPrediction.Run(new Evaluation.Prediction.PredictRequest(adapter ? model : config.OutputDir, adapter ? config.OutputDir : null,
-            "adgen_test", data, "alpaca", 64, Path.Combine(workDir, "eval")), _ => { });
-        return row with { RougeL = (double)scores["predict_rouge-l"]!, Bleu4 = (double)scores["predict_bleu-4"]! };
+        var scores = new PredictJob().Run(new Evaluation.Prediction.PredictRequest(adapter ? model : config.OutputDir,
+            adapter ? config.OutputDir : null, "adgen_test", data, "alpaca", 64, Path.Combine(workDir, "eval")), JobEvents.None,
+            CancellationToken.None);
+        return row with { RougeL = scores.RougeL, Bleu4 = scores.Bleu4 };
     }
 
     /// <summary>A deterministic corpus of short stories, enough for blocks of <paramref name="sequence"/> tokens.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ModelLedger.Evaluation.Prediction;
+using ModelLedger.Jobs.Predict;
 
 namespace ModelLedger.Cli.Commands;
 
@@ -24,8 +25,8 @@ internal static class EvalCommand
         {
             var request = new PredictRequest(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(dataset)!, p.GetValue(datasetDir)!,
                 p.GetValue(template), p.GetValue(maxNew), p.GetValue(output)!, p.GetValue(batch), p.GetValue(maxSamples), p.GetValue(device)!);
-            var results = ProgressDisplay.Run("predict", (log, progress) => BatchPrediction.Run(request, log, ct, progress));
-            Console.WriteLine(results.ToJsonString());
+            var scores = ProgressDisplay.Run("predict", (log, progress) => new PredictJob().Run(request, JobRendering.To(log, progress), ct));
+            Console.WriteLine(scores.Json.ToJsonString());
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

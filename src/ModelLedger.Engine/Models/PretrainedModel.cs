@@ -144,7 +144,8 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
-    internal static string DTypeName(ScalarType type) => type switch
+    /// <summary>The HF config.json name of a dtype (float32, bfloat16, float16).</summary>
+    public static string DTypeName(ScalarType type) => type switch
     {
         ScalarType.BFloat16 => "bfloat16",
         ScalarType.Float16 => "float16",

@@ -18,7 +18,6 @@ internal static class LoraInjector
         var dtype = ScalarType.Float32;
         for (int i = 0; i < network.LayerCount; i++)
         {
-            var layer = network.Layer(i);
             foreach (var target in settings.Targets)
             {
                 Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap = current =>
@@ -28,7 +27,7 @@ internal static class LoraInjector
                     lora.Active = name;
                     return lora;
                 };
-                layer.ReplaceProjection(target, wrap);
+                network.ReplaceProjection(i, target, wrap);
             }
         }
         return Find(network);
@@ -46,9 +45,8 @@ internal static class LoraInjector
         var found = new List<(string, LoraLinear)>();
         for (int i = 0; i < network.LayerCount; i++)
         {
-            var layer = network.Layer(i);
-            foreach (var n in DecoderLayer.ProjectionNames)
-                if (layer.Projection(n) is LoraLinear l) found.Add(($"model.layers.{i}.{DecoderLayer.ProjectionPath(n)}", l));
+            foreach (var n in LlamaForCausalLM.ProjectionNames)
+                if (network.Projection(i, n) is LoraLinear l) found.Add((LlamaForCausalLM.ProjectionPath(i, n), l));
         }
         return found;
     }

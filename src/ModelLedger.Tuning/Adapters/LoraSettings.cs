@@ -4,7 +4,7 @@ namespace ModelLedger.Tuning.Adapters;
 public sealed record LoraSettings(int Rank, double Alpha, double Dropout, IReadOnlyList<string> Targets, bool RsLora = false)
 {
     /// <summary>Every linear projection of a Llama-family decoder layer (lm_head and embeddings excluded, as in PEFT's "all-linear").</summary>
-    public static readonly IReadOnlyList<string> AllTargets = Engine.Models.Llama.DecoderLayer.ProjectionNames;
+    public static readonly IReadOnlyList<string> AllTargets = Engine.Models.Llama.LlamaForCausalLM.ProjectionNames;
 
     /// <summary>Parses LLaMA-Factory's lora_target: "all" or comma-separated module names.</summary>
     public static IReadOnlyList<string> ParseTargets(string text)

@@ -7,7 +7,8 @@ public enum ConfigKeyType { String, Int, Float, Bool, Choice }
 
 /// <summary>
 /// One training config key, written once: LLaMA-Factory name, type, default, allowed values, one line of help, the
-/// names LLaMA-Factory used for it before (renames), and how its text becomes a typed value on <see cref="TrainConfig"/>.
+/// names LLaMA-Factory used for it before (renames), and how its text becomes a typed value on
+/// <see cref="TrainConfig"/>.
 /// Parsing, did-you-mean, <c>mledger train --list-keys</c> and docs/training.md all read <see cref="TrainKeys.All"/>.
 /// </summary>
 public sealed class ConfigKey
@@ -17,7 +18,8 @@ public sealed class ConfigKey
     private ConfigKey(string name, ConfigKeyType type, string defaultText, string allowed, string help, string example,
         Func<TrainConfig, ValueReader, TrainConfig> apply)
     {
-        (Name, Type, Default, Allowed, Help, Example, _apply) = (name, type, defaultText, allowed, help, example, apply);
+        (Name, Type, Default, Allowed, Help, Example, _apply) =
+            (name, type, defaultText, allowed, help, example, apply);
     }
 
     public string Name { get; }
@@ -40,7 +42,10 @@ public sealed class ConfigKey
 
     internal TrainConfig Apply(TrainConfig config, ValueReader reader) => _apply(config, reader);
 
-    private static string Text(double v) => v.ToString(CultureInfo.InvariantCulture);
+    /// <summary>Numbers as a YAML file would write them: 5e-5, not 5E-05.</summary>
+    private static string Text(double v) => v != 0 && Math.Abs(v) < 1e-3
+        ? v.ToString("0.###e0", CultureInfo.InvariantCulture)
+        : v.ToString(CultureInfo.InvariantCulture);
 
     private static string Range(double min, double max) => (min, max) switch
     {
@@ -75,24 +80,29 @@ public sealed class ConfigKey
 
     public static ConfigKey Bool(string name, Func<TrainConfig, bool> fallback, string defaultText, string help,
         Func<TrainConfig, bool, TrainConfig> set) =>
-        new(name, ConfigKeyType.Bool, defaultText, "true, false", help, "true", (c, r) => set(c, r.Bool(name, fallback(c))));
+        new(name, ConfigKeyType.Bool, defaultText, "true, false", help, "true",
+            (c, r) => set(c, r.Bool(name, fallback(c))));
 
     public static ConfigKey Choice<T>(string name, T fallback, string help, Func<TrainConfig, T, TrainConfig> set)
         where T : struct, Enum =>
         new(name, ConfigKeyType.Choice, Lower(fallback), string.Join(", ", Enum.GetValues<T>().Select(Lower)), help,
             Lower(Enum.GetValues<T>()[^1]), (c, r) => set(c, r.Enum(name, fallback)));
 
-    /// <summary>A string; <paramref name="check"/> returns a problem or null, and runs with all the other checks.</summary>
-    public static ConfigKey String(string name, string? fallback, string help, Func<TrainConfig, string?, TrainConfig> set,
+    /// <summary>A string; <paramref name="check"/> returns a problem or null, and runs with all the other
+    /// checks.</summary>
+    public static ConfigKey String(string name, string? fallback, string help,
+        Func<TrainConfig, string?, TrainConfig> set,
         string example, string allowed = "", Func<string, string?>? check = null) =>
         new(name, ConfigKeyType.String, fallback ?? "none", allowed, help, example,
             (c, r) => set(c, r.String(name, check) ?? fallback));
 
     /// <summary>A string the config must give.</summary>
-    public static ConfigKey Required(string name, string help, Func<TrainConfig, string, TrainConfig> set, string example) =>
+    public static ConfigKey Required(string name, string help, Func<TrainConfig, string, TrainConfig> set,
+        string example) =>
         new(name, ConfigKeyType.String, "(required)", "", help, example, (c, r) => set(c, r.Required(name)));
 
-    private static double Bound(int v) => v switch { int.MinValue => double.MinValue, int.MaxValue => double.MaxValue, _ => v };
+    private static double Bound(int v) =>
+        v switch { int.MinValue => double.MinValue, int.MaxValue => double.MaxValue, _ => v };
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

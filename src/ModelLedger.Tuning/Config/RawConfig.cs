@@ -37,7 +37,8 @@ public sealed class RawConfig
             // The scanner notices a tab only where it breaks the structure, often lines later: name the tab's line.
             if (FirstTabIndentedLine(text) is int tabLine)
                 throw new UserError("indented with a tab; YAML indents with spaces", file: source, line: tabLine);
-            throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: source, line: (int)e.Start.Line);
+            throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: source,
+                line: (int)e.Start.Line);
         }
         if (yaml.Documents.Count > 0)
         {
@@ -50,9 +51,10 @@ public sealed class RawConfig
                 var value = valueNode switch
                 {
                     YamlScalarNode s => s.Value ?? "",
-                    YamlSequenceNode seq => string.Join(",", seq.Children.OfType<YamlScalarNode>().Select(c => c.Value)),
-                    _ => throw new UserError("expected a single value or a list", file: source, line: (int)valueNode.Start.Line,
-                        field: key),
+                    YamlSequenceNode seq =>
+                        string.Join(",", seq.Children.OfType<YamlScalarNode>().Select(c => c.Value)),
+                    _ => throw new UserError("expected a single value or a list", file: source,
+                        line: (int)valueNode.Start.Line, field: key),
                 };
                 config._values[key] = (value, (int)keyNode.Start.Line);
             }
@@ -65,8 +67,10 @@ public sealed class RawConfig
     {
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
-            if (lines[i].Length - lines[i].TrimStart(' ', '\t').Length is > 0 and var indent && lines[i][..indent].Contains('\t'))
-                return i + 1;
+        {
+            int indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i][..indent].Contains('\t')) return i + 1;
+        }
         return null;
     }
 

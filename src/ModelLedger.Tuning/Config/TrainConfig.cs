@@ -11,9 +11,9 @@ public enum SchedulerType { Linear, Cosine, Constant }
 public enum QuantizationType { Nf4, Fp4 }
 
 /// <summary>
-/// A training run's settings with LLaMA-Factory's key names (YAML or JSON + overrides → typed values). The keys, their
-/// defaults and checks live once in <see cref="TrainKeys.All"/>; properties here have no defaults of their own, so a
-/// config only comes from <see cref="From"/> (then <c>with</c> for variations). Every problem is reported at once with
+/// A training run's settings with LLaMA-Factory's key names (YAML or JSON + overrides → typed values). The keys,
+/// their defaults and checks live once in <see cref="TrainKeys.All"/>; properties here have no defaults of their own,
+/// so a config only comes from <see cref="From"/> (then <c>with</c> for variations). Every problem is reported at once with
 /// where the value came from; unknown keys are errors with a "did you mean" suggestion.
 /// </summary>
 public sealed record TrainConfig
@@ -62,7 +62,8 @@ public sealed record TrainConfig
     public int? EvalSteps { get; init; }
     public string? ResumeFromCheckpoint { get; init; }
     public string Device { get; init; } = "";
-    /// <summary>Store per-example gradient sketches for training-data attribution (read by mledger attribute).</summary>
+    /// <summary>Store per-example gradient sketches for training-data attribution (read by mledger
+    /// attribute).</summary>
     public bool Attribution { get; init; }
 
     /// <summary>The typed config; throws one <see cref="UserError"/> listing every problem (unknown, renamed or
@@ -74,9 +75,12 @@ public sealed record TrainConfig
         foreach (var key in raw.Keys)
         {
             if (TrainKeys.Find(key) is not null) continue;
-            if (TrainKeys.Ignored.Contains(key)) note?.Invoke($"note: {raw.Where(key)}: {key} has no effect here; ignored");
-            else if (TrainKeys.RenamedFrom(key) is ConfigKey renamed) reader.Problem(key, $"renamed: use {renamed.Name}");
-            else reader.Problem(key, "unknown key" + (TrainKeys.Suggest(key) is string s ? $" (did you mean {s}?)" : ""));
+            if (TrainKeys.Ignored.Contains(key))
+                note?.Invoke($"note: {raw.Where(key)}: {key} has no effect here; ignored");
+            else if (TrainKeys.RenamedFrom(key) is ConfigKey renamed)
+                reader.Problem(key, $"renamed: use {renamed.Name}");
+            else
+                reader.Problem(key, "unknown key" + (TrainKeys.Suggest(key) is string s ? $" (did you mean {s}?)" : ""));
         }
         var config = TrainKeys.All.Aggregate(new TrainConfig(), (c, key) => key.Apply(c, reader));
         CheckCombinations(config, reader);
@@ -98,7 +102,8 @@ public sealed record TrainConfig
     }
 
     /// <summary>Every key with its typed value, keys in ordinal order, numbers in invariant form: the canonical form
-    /// whose SHA-256 is the ledger's config_hash. Re-derive it with <c>mledger train CONFIG --print-config</c>.</summary>
+    /// whose SHA-256 is the ledger's config_hash. Re-derive it with
+    /// <c>mledger train CONFIG --print-config</c>.</summary>
     public JsonObject ToCanonicalJson()
     {
         var props = typeof(TrainConfig).GetProperties().ToDictionary(p => p.Name, StringComparer.Ordinal);

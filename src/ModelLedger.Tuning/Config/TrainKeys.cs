@@ -24,8 +24,10 @@ public static class TrainKeys
         K.Int("lora_rank", 8, "LoRA rank r", (c, v) => c with { LoraRank = v }, min: 1).WithRenamed("lora_r"),
         K.Float("lora_alpha", c => c.LoraRank * 2.0, "2 × lora_rank", "LoRA scaling numerator (scaling = alpha / r)",
             (c, v) => c with { LoraAlpha = v }, min: 0),
-        K.Float("lora_dropout", 0, "dropout on the LoRA input", (c, v) => c with { LoraDropout = v }, min: 0, max: 0.999),
-        K.String("lora_target", "all", "projections LoRA wraps: all, or some of " + string.Join(",", LoraSettings.AllTargets),
+        K.Float("lora_dropout", 0, "dropout on the LoRA input", (c, v) => c with { LoraDropout = v },
+            min: 0, max: 0.999),
+        K.String("lora_target", "all",
+            "projections LoRA wraps: all, or some of " + string.Join(",", LoraSettings.AllTargets),
             (c, v) => c with { LoraTarget = v! }, "q_proj,v_proj", "all, " + string.Join(", ", LoraSettings.AllTargets),
             check: TargetProblem),
         K.Bool("use_rslora", false, "rank-stabilised LoRA: scaling = alpha / √r", (c, v) => c with { UseRslora = v }),
@@ -123,7 +125,8 @@ public static class TrainKeys
         foreach (var k in All)
         {
             var renamed = k.Renamed.Count > 0 ? $" (was {string.Join(", ", k.Renamed)})" : "";
-            lines.Add($"| {k.Name} | {k.Type.ToString().ToLowerInvariant()} | {k.Default} | {k.Allowed} | {k.Help}{renamed} |");
+            var type = k.Type.ToString().ToLowerInvariant();
+            lines.Add($"| {k.Name} | {type} | {k.Default} | {k.Allowed} | {k.Help}{renamed} |");
         }
         return string.Join("\n", lines) + "\n";
     }

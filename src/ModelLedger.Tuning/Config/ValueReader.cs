@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace ModelLedger.Tuning.Config;
 
@@ -28,28 +29,23 @@ internal sealed class ValueReader(RawConfig raw)
         return text;
     }
 
-    public int Int(string key, int fallback, int min, int max)
-    {
-        if (Get(key) is not string text) return fallback;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-        {
-            Problem(key, $"must be an integer (got {text})");
-            return fallback;
-        }
-        if (v < min || v > max) Problem(key, max == int.MaxValue ? $"must be ≥ {min} (got {v})" : $"must be in {min}..{max} (got {v})");
-        return v;
-    }
+    public int Int(string key, int fallback, int min, int max) =>
+        Number(key, fallback, min, max, NumberStyles.Integer, "an integer");
 
-    public double Double(string key, double fallback, double min, double max)
+    public double Double(string key, double fallback, double min, double max) =>
+        Number(key, fallback, min, max, NumberStyles.Float, "a number");
+
+    private T Number<T>(string key, T fallback, T min, T max, NumberStyles style, string kind)
+        where T : INumber<T>, IMinMaxValue<T>
     {
         if (Get(key) is not string text) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+        if (!T.TryParse(text, style, CultureInfo.InvariantCulture, out var v))
         {
-            Problem(key, $"must be a number (got {text})");
+            Problem(key, $"must be {kind} (got {text})");
             return fallback;
         }
         if (v < min || v > max)
-            Problem(key, max == double.MaxValue ? $"must be ≥ {min} (got {v})" : $"must be in {min}..{max} (got {v})");
+            Problem(key, max == T.MaxValue ? $"must be ≥ {min} (got {v})" : $"must be in {min}..{max} (got {v})");
         return v;
     }
 

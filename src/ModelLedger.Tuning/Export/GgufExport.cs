@@ -53,8 +53,8 @@ internal static class GgufExport
         if (!c.TieWordEmbeddings) Put("output.weight", tensors["lm_head.weight"], true);
         if (c.Rope.Type == RopeScalingType.Llama3)
         {
-            var plain = Rotary.InverseFrequencies(c with { Rope = new RopeScaling(RopeScalingType.None) });
-            var scaled = Rotary.InverseFrequencies(c);
+            var plain = LlamaForCausalLM.RotaryInverseFrequencies(c with { Rope = new RopeScaling(RopeScalingType.None) });
+            var scaled = LlamaForCausalLM.RotaryInverseFrequencies(c);
             Put("rope_freqs.weight", tensor(plain.Zip(scaled, (p, s) => p / s).ToArray()), false);
         }
         for (int i = 0; i < c.NumHiddenLayers; i++)

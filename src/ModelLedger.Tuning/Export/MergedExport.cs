@@ -13,7 +13,6 @@ internal static class MergedExport
     {
         for (int i = 0; i < model.Network.LayerCount; i++)
         {
-            var layer = model.Network.Layer(i);
             foreach (var name in LoraSettings.AllTargets)
             {
                 Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> unwrap = current =>
@@ -23,7 +22,7 @@ internal static class MergedExport
                     if (lora.Adapters.ContainsKey(adapter)) lora.Merge(adapter);
                     return lora.Base;
                 };
-                layer.ReplaceProjection(name, unwrap);
+                model.Network.ReplaceProjection(i, name, unwrap);
             }
         }
     }

@@ -16,7 +16,8 @@ public sealed record TrainResult(int Steps, double Epoch, double TrainLoss, doub
     public long StoredWeightBytes { get; init; }
 }
 
-/// <summary>Where training stands after an optimizer step: what a progress bar, an event stream or a GUI shows.</summary>
+/// <summary>Where training stands after an optimizer step: what a progress bar, an event stream or a GUI
+/// shows.</summary>
 /// <param name="Loss">This step's mean loss over its micro-batches.</param>
 /// <param name="TokensPerSecond">Real (non-padding) tokens per second since this process started training.</param>
 /// <param name="EtaSeconds">Estimated seconds to the last step at this process's pace so far.</param>
@@ -36,8 +37,8 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     public Action<TrainProgress>? OnStep { get; init; }
 
     /// <summary>The schedule, optimizer and log of one run, and the counters the loop advances.</summary>
-    private sealed class LoopState(int microPerEpoch, int totalSteps, LrSchedule schedule, AdamW optimizer, TrainerLog trainerLog,
-        string dataPrint, string schedulePrint)
+    private sealed class LoopState(int microPerEpoch, int totalSteps, LrSchedule schedule, AdamW optimizer,
+        TrainerLog trainerLog, string dataPrint, string schedulePrint)
     {
         public int MicroPerEpoch { get; } = microPerEpoch;
         public int TotalSteps { get; } = totalSteps;
@@ -59,11 +60,13 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     {
         int microPerEpoch = (data.Train.Count + config.PerDeviceTrainBatchSize - 1) / config.PerDeviceTrainBatchSize;
         int stepsPerEpoch = Math.Max(1, microPerEpoch / config.GradientAccumulationSteps);
-        int totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (int)Math.Ceiling(config.NumTrainEpochs * stepsPerEpoch);
+        int totalSteps = config.MaxSteps > 0 ? config.MaxSteps
+            : (int)Math.Ceiling(config.NumTrainEpochs * stepsPerEpoch);
         int warmup = config.WarmupSteps > 0 ? config.WarmupSteps : (int)Math.Ceiling(config.WarmupRatio * totalSteps);
         using var optimizer = new AdamW(model.Trainable, config.LearningRate, config.WeightDecay);
-        var run = new LoopState(microPerEpoch, totalSteps, new LrSchedule(config.LrSchedulerType, config.LearningRate, warmup, totalSteps),
-            optimizer, new TrainerLog(Path.Combine(_outputDir, "trainer_log.jsonl")), DataFingerprint(), ScheduleFingerprint(warmup));
+        var schedule = new LrSchedule(config.LrSchedulerType, config.LearningRate, warmup, totalSteps);
+        var run = new LoopState(microPerEpoch, totalSteps, schedule, optimizer,
+            new TrainerLog(Path.Combine(_outputDir, "trainer_log.jsonl")), DataFingerprint(), ScheduleFingerprint(warmup));
         manual_seed(config.Seed);
         ResumeOrStart(run);
         model.Model.Network.train();
@@ -83,13 +86,14 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         if (interrupted)
         {
             run.LastCheckpoint = SaveCheckpoint(run, run.Micro);
-            log($"interrupted at step {run.Step}: saved {run.LastCheckpoint}; continue with resume_from_checkpoint: latest");
+            log($"interrupted at step {run.Step}: saved {run.LastCheckpoint}; " +
+                "continue with resume_from_checkpoint: latest");
         }
         if (data.Validation.Count > 0 && !interrupted) run.LastEval = Evaluate();
         double runtime = run.Watch.Elapsed.TotalSeconds;
-        return new TrainResult(run.Step, Math.Round(run.Epoch, 4), run.LossSteps > 0 ? run.AllLoss / run.LossSteps : double.NaN,
-            run.LastEval, runtime, run.AllTokens / Math.Max(1e-9, runtime), model.TrainableCount, model.TotalCount, interrupted,
-            run.LastCheckpoint);
+        double trainLoss = run.LossSteps > 0 ? run.AllLoss / run.LossSteps : double.NaN;
+        return new TrainResult(run.Step, Math.Round(run.Epoch, 4), trainLoss, run.LastEval, runtime,
+            run.AllTokens / Math.Max(1e-9, runtime), model.TrainableCount, model.TotalCount, interrupted, run.LastCheckpoint);
     }
 
     /// <summary>Restores the checkpoint resume_from_checkpoint names (refusing when the data or the optimisation
@@ -104,16 +108,21 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         var checkpoint = Checkpoints.Resolve(_outputDir, spec);
         var state = Checkpoints.ReadState(checkpoint);
         if (state.DataFingerprint != run.DataPrint)
-            throw new UserError("the training data changed since this checkpoint was written; resuming would not continue the same run",
+            throw new UserError(
+                "the training data changed since this checkpoint was written; resuming would not continue the same run",
                 field: "resume_from_checkpoint",
-                hint: "restore the dataset and its settings (cutoff_len, val_size, packing, seed), or start a new output_dir");
+                hint: "restore the dataset and its settings (cutoff_len, val_size, packing, seed), or start a new " +
+                      "output_dir");
         if (state.ScheduleFingerprint != run.SchedulePrint)
-            throw new UserError($"the optimisation settings changed since the checkpoint ({state.ScheduleFingerprint} → {run.SchedulePrint})",
-                field: "resume_from_checkpoint", hint: "keep learning_rate, scheduler, warmup, batch size and accumulation as they were");
+            throw new UserError(
+                $"the optimisation settings changed since the checkpoint ({state.ScheduleFingerprint} → {run.SchedulePrint})",
+                field: "resume_from_checkpoint",
+                hint: "keep learning_rate, scheduler, warmup, batch size and accumulation as they were");
         Checkpoints.Restore(checkpoint, model, run.Optimizer, state.GlobalStep);
         (run.Step, run.Micro) = (state.GlobalStep, state.MicroBatch);
         if (run.TotalSteps != state.TotalSteps)
-            log($"note: total steps {state.TotalSteps} → {run.TotalSteps} (training extended); the schedule follows the new total");
+            log($"note: total steps {state.TotalSteps} → {run.TotalSteps} (training extended); " +
+                "the schedule follows the new total");
         log($"resumed from {checkpoint}: step {run.Step}, epoch {run.Epoch:F2}, lr {run.Schedule.At(run.Step):G3}, " +
             $"data position {run.Micro % run.MicroPerEpoch}/{run.MicroPerEpoch}");
         run.Log.Reset(run.Step);
@@ -141,10 +150,12 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
             var saved = SaveCheckpoint(run, stepStart);
             throw new UserError($"out of memory at step {run.Step + 1} ({e.Message.Split('\n')[0]}); saved {saved}",
                 field: "per_device_train_batch_size",
-                hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective batch), lower cutoff_len, " +
-                      "set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; then resume_from_checkpoint: latest");
+                hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective " +
+                      "batch), lower cutoff_len, set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; " +
+                      "then resume_from_checkpoint: latest");
         }
-        if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
+        if (config.MaxGradNorm > 0)
+            nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
         run.Optimizer.LearningRate = run.Schedule.At(run.Step);
         run.Optimizer.Update();
         run.Optimizer.ZeroGrad();
@@ -163,7 +174,8 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     {
         if (OnStep is null) return;
         double rate = run.AllTokens / Math.Max(1e-9, run.Watch.Elapsed.TotalSeconds);
-        OnStep(new TrainProgress(run.Step, run.TotalSteps, loss, rate, Eta(run), run.Optimizer.LearningRate, run.Epoch));
+        OnStep(new TrainProgress(run.Step, run.TotalSteps, loss, rate, Eta(run), run.Optimizer.LearningRate,
+            run.Epoch));
     }
 
     /// <summary>Appends the logging window (mean loss, lr, speed, times) to trainer_log.jsonl and the log.</summary>
@@ -171,13 +183,14 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     {
         double elapsed = run.Watch.Elapsed.TotalSeconds;
         double rate = run.WindowTokens / Math.Max(1e-9, elapsed - run.WindowStart);
-        var entry = new TrainLogEntry(run.Step, run.TotalSteps, run.WindowSteps > 0 ? Math.Round(run.WindowLoss / run.WindowSteps, 6) : null,
-            evalNow ? run.LastEval : null, run.Optimizer.LearningRate, Math.Round(run.Epoch, 4),
+        double? windowLoss = run.WindowSteps > 0 ? Math.Round(run.WindowLoss / run.WindowSteps, 6) : null;
+        var entry = new TrainLogEntry(run.Step, run.TotalSteps, windowLoss, evalNow ? run.LastEval : null, run.Optimizer.LearningRate, Math.Round(run.Epoch, 4),
             Math.Round(100.0 * run.Step / run.TotalSteps, 2), TrainerLog.Clock(elapsed), TrainerLog.Clock(Eta(run)),
             Math.Round(rate, 1), Math.Round(elapsed, 3));
         run.Log.Append(entry);
-        log($"step {run.Step}/{run.TotalSteps}  loss {entry.Loss:F4}{(evalNow ? $"  eval_loss {run.LastEval:F4}" : "")}  " +
-            $"lr {entry.LearningRate:G3}  epoch {run.Epoch:F2}  {rate:F0} tok/s  elapsed {entry.Elapsed}  eta {entry.Remaining}");
+        var eval = evalNow ? $"  eval_loss {run.LastEval:F4}" : "";
+        log($"step {run.Step}/{run.TotalSteps}  loss {entry.Loss:F4}{eval}  lr {entry.LearningRate:G3}  " +
+            $"epoch {run.Epoch:F2}  {rate:F0} tok/s  elapsed {entry.Elapsed}  eta {entry.Remaining}");
         (run.WindowLoss, run.WindowSteps, run.WindowTokens, run.WindowStart) = (0, 0, 0, elapsed);
     }
 
@@ -188,13 +201,14 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         || (e is System.Runtime.InteropServices.ExternalException && (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
             || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)));
 
-    /// <summary>Saves the trainable weights, optimizer and data position <paramref name="micro"/> at the current step.</summary>
+    /// <summary>Saves the trainable weights, optimizer and data position <paramref name="micro"/> at the current
+    /// step.</summary>
     private string SaveCheckpoint(LoopState run, long micro)
     {
-        var state = new TrainerState(TrainerState.CurrentVersion, run.Step, micro, run.TotalSteps, run.DataPrint, run.SchedulePrint,
-            (double)micro / run.MicroPerEpoch);
-        var path = Checkpoints.Save(_outputDir, state, model.Trainable.Select(p => (p.Name, (Tensor)p.Param)), run.Optimizer,
-            config.SaveTotalLimit);
+        var state = new TrainerState(TrainerState.CurrentVersion, run.Step, micro, run.TotalSteps, run.DataPrint,
+            run.SchedulePrint, (double)micro / run.MicroPerEpoch);
+        var weights = model.Trainable.Select(p => (p.Name, (Tensor)p.Param));
+        var path = Checkpoints.Save(_outputDir, state, weights, run.Optimizer, config.SaveTotalLimit);
         log($"saved {path}");
         return path;
     }

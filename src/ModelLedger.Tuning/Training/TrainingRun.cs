@@ -27,21 +27,24 @@ public sealed class TrainCallbacks
 /// </summary>
 public static class TrainingRun
 {
-    /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. to drive a progress bar.</param>
+    /// <param name="onStep">Called after every optimizer step with (step, total steps), e.g. for a progress
+    /// bar.</param>
     /// <param name="saveOnInterrupt">Also write the adapter/model when cancelled, not only the checkpoint.</param>
     public static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation,
         Action<int, int>? onStep = null, bool saveOnInterrupt = false) =>
         Execute(config, new TrainCallbacks
         {
-            Log = log, Step = onStep is null ? null : p => onStep(p.Step, p.TotalSteps), SaveOnInterrupt = saveOnInterrupt,
+            Log = log, Step = StepCounter(onStep), SaveOnInterrupt = saveOnInterrupt,
         }, cancellation);
+
+    private static Action<TrainProgress>? StepCounter(Action<int, int>? onStep) =>
+        onStep is null ? null : p => onStep(p.Step, p.TotalSteps);
 
     internal static TrainResult Execute(TrainConfig config, Action<string> log, CancellationToken cancellation,
         Action<int, int>? onStep, bool saveOnInterrupt, long? failAtMicroBatch) =>
         Execute(config, new TrainCallbacks
         {
-            Log = log, Step = onStep is null ? null : p => onStep(p.Step, p.TotalSteps), SaveOnInterrupt = saveOnInterrupt,
-            FailAtMicroBatch = failAtMicroBatch,
+            Log = log, Step = StepCounter(onStep), SaveOnInterrupt = saveOnInterrupt, FailAtMicroBatch = failAtMicroBatch,
         }, cancellation);
 
     public static TrainResult Execute(TrainConfig config, TrainCallbacks callbacks, CancellationToken cancellation)
@@ -51,8 +54,8 @@ public static class TrainingRun
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
         var device = TorchRuntime.ParseDevice(config.Device);
         if (config.Bf16 && device == ComputeDevice.Cpu)
-            log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 here — " +
-                "measure with mledger bench finetune");
+            log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 " +
+                "here — measure with mledger bench finetune");
         callbacks.Phase?.Invoke("loading model");
         using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype);
         if (config.CutoffLen > model.Config.MaxPositionEmbeddings)
@@ -71,7 +74,10 @@ public static class TrainingRun
             $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
         PrepareOutputDir(config);   // everything above is checked: only now may an existing folder be emptied
         callbacks.Phase?.Invoke("training");
-        var trainer = new Trainer(tunable, data, config, log) { OnStep = callbacks.Step, FailAtMicroBatch = callbacks.FailAtMicroBatch };
+        var trainer = new Trainer(tunable, data, config, log)
+        {
+            OnStep = callbacks.Step, FailAtMicroBatch = callbacks.FailAtMicroBatch,
+        };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
         callbacks.Phase?.Invoke("saving");
         if (!result.Interrupted || callbacks.SaveOnInterrupt)
@@ -95,8 +101,10 @@ public static class TrainingRun
                 hint: "choose a folder path for output_dir");
         var found = Existing(dir);
         if (found.Count > 0 && config.ResumeFromCheckpoint is null && !config.OverwriteOutputDir)
-            throw new UserError($"output_dir already holds {string.Join(", ", found.Take(6))}{(found.Count > 6 ? ", …" : "")}", file: dir, field: "output_dir",
-                hint: "set resume_from_checkpoint: latest to continue, overwrite_output_dir: true to start over, or choose a new output_dir");
+            throw new UserError($"output_dir already holds {string.Join(", ", found.Take(6))}{(found.Count > 6 ? ", …" : "")}",
+                file: dir, field: "output_dir",
+                hint: "set resume_from_checkpoint: latest to continue, overwrite_output_dir: true to start over, " +
+                      "or choose a new output_dir");
     }
 
     private static void PrepareOutputDir(TrainConfig config)

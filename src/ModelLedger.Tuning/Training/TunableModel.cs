@@ -49,7 +49,7 @@ internal sealed class TunableModel : IDisposable
                 if (n == 0 || Math.Abs(n) > layers)
                     throw new UserError($"must be between 1 and {layers} (or -{layers}..-1 for the first layers), got {n}", field: "freeze_trainable_layers");
                 var chosen = n > 0 ? Enumerable.Range(layers - n, n) : Enumerable.Range(0, -n);
-                foreach (var i in chosen) foreach (var p in network.Layer(i).parameters()) p.requires_grad = true;
+                foreach (var i in chosen) foreach (var p in network.LayerParameters(i)) p.requires_grad = true;
                 break;
             case FinetuningType.Lora:
                 if (config.QuantizationBit is int bits) Quantize(model, bits, config.QuantizationType, config.DoubleQuantization);
@@ -81,7 +81,6 @@ internal sealed class TunableModel : IDisposable
         var codebook = type == QuantizationType.Fp4 ? FourBitCodebooks.Fp4 : FourBitCodebooks.Nf4;
         for (int i = 0; i < model.Network.LayerCount; i++)
         {
-            var layer = model.Network.Layer(i);
             foreach (var name in LoraSettings.AllTargets)
             {
                 Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> quantize = current =>
@@ -91,7 +90,7 @@ internal sealed class TunableModel : IDisposable
                     linear.Dispose();
                     return q;
                 };
-                layer.ReplaceProjection(name, quantize);
+                model.Network.ReplaceProjection(i, name, quantize);
             }
         }
     }

@@ -132,4 +132,76 @@ public sealed class TrainCommandTests
         Assert.Equal(ExitCodes.UserError, result.ExitCode);
         Assert.Contains("d.jsonl: record 1: output: is missing", result.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Overwrite_WithABadDatasetName_KeepsTheFinishedRun()
+    {
+        using var dir = new TempDirectory();
+        var config = WriteConfig(dir);
+        Assert.Equal(0, CliRunner.Run("train", config, "--max_steps", "3").ExitCode);
+        var output = Path.Combine(dir.Path, "out");
+        var before = Directory.GetFileSystemEntries(output).Order(StringComparer.Ordinal).ToList();
+        foreach (var bad in new[] { "dataset=nope", "lora_target=qq_proj", "device=tpu" })
+        {
+            var result = CliRunner.Run("train", config, "overwrite_output_dir=true", bad);
+            Assert.Equal(ExitCodes.UserError, result.ExitCode);
+            Assert.False(result.HasStackTrace, result.Stderr);
+            Assert.Equal(before, Directory.GetFileSystemEntries(output).Order(StringComparer.Ordinal).ToList());
+        }
+    }
+
+    [Fact]
+    public void OutputDirThatIsAFile_IsOneLine()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("taken");
+        File.WriteAllText(file, "mine");
+        var result = CliRunner.Run("train", WriteConfig(dir), "--output_dir", file);
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains("output_dir: output_dir is an existing file", result.Stderr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.Stderr);
+        Assert.Equal("mine", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void EventsJsonl_PrintsOneEventPerLine_EndingWithTheResult()
+    {
+        using var dir = new TempDirectory();
+        var result = CliRunner.Run("train", WriteConfig(dir), "--max_steps", "3", "--events", "jsonl");
+        Assert.Equal(0, result.ExitCode);
+        var events = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1, 2, 3], events.Where(e => e.GetProperty("type").GetString() == "step")
+            .Select(e => e.GetProperty("step").GetInt32()));
+        Assert.Equal("result", events[^1].GetProperty("type").GetString());
+        Assert.Equal(3, events[^1].GetProperty("result").GetProperty("run").GetProperty("steps").GetInt32());
+    }
+
+    [Fact]
+    public void ListKeys_AndHelp_ShowEveryKeyFromTheTable()
+    {
+        var list = CliRunner.Run("train", "--list-keys");
+        var help = CliRunner.Run("train", "--help");
+        Assert.Equal(0, list.ExitCode);
+        foreach (var key in Tuning.Config.TrainKeys.All)
+        {
+            Assert.Contains(key.Name, list.Stdout, StringComparison.Ordinal);
+            Assert.Contains(key.Name, help.Stdout, StringComparison.Ordinal);
+        }
+        Assert.Contains("store per-example gradient sketches", list.Stdout, StringComparison.Ordinal);
+        Assert.Equal(Tuning.Config.TrainKeys.MarkdownTable(), CliRunner.Run("train", "--list-keys", "markdown").Stdout);
+    }
+
+    [Fact]
+    public void ParseError_IsOneLineWithAHint_Exit2()
+    {
+        var result = CliRunner.Run("eval", "--model");
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("error: ", lines[0], StringComparison.Ordinal);
+        Assert.Equal("hint: see mledger eval --help", lines[1]);
+        Assert.Equal("", result.Stdout);
+        Assert.Equal(ExitCodes.UserError, CliRunner.Run("trian").ExitCode);
+    }
 }

@@ -105,4 +105,17 @@ public sealed class DatasetTests : IDisposable
         Assert.Equal(14, packs.Sum(p => p.Length));
         Assert.Equal([1, 1, 1, 1, 1, 2, 2, 2], packs[0].Segments);
     }
+
+    [Fact]
+    public void RecordsCutByCutoffLen_AreCountedOnce()
+    {
+        var path = _dir.File("t.yaml");
+        File.WriteAllText(path, $"model_name_or_path: m\ndataset: stories\ndataset_dir: {TestPaths.Datasets}\n" +
+            "output_dir: o\ntemplate: alpaca\nmax_samples: 8\ncutoff_len: 4\n");
+        var config = Config.TrainConfig.From(Config.RawConfig.Load(path, []));
+        var log = new List<string>();
+        // the alpaca prompt alone is longer than 4 tokens, so all 8 records are read and all 8 dropped
+        Assert.Throws<UserError>(() => TrainingData.Load(config, _tokenizer, log.Add));
+        Assert.Contains("data: 8 records read, 0 kept, 8 dropped", log);
+    }
 }

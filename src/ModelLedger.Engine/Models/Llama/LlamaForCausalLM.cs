@@ -48,6 +48,35 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         set => Backbone.GradientCheckpointing = value;
     }
     internal DecoderLayer Layer(int index) => Backbone.Layers[index];
+
+    /// <summary>The linear projections every decoder layer has, by HF name: q_proj, k_proj, v_proj, o_proj (attention),
+    /// then gate_proj, up_proj, down_proj (MLP).</summary>
+    public static IReadOnlyList<string> ProjectionNames { get; } = DecoderLayer.ProjectionNames;
+
+    /// <summary>The module now at projection <paramref name="name"/> of layer <paramref name="layer"/>: a Linear, or
+    /// whatever wrapper (LoRA, a quantized base, an attribution hook) was swapped in.</summary>
+    public Module<Tensor, Tensor> Projection(int layer, string name) => Layer(layer).Projection(name);
+
+    /// <summary>
+    /// Swaps projection <paramref name="name"/> of layer <paramref name="layer"/> for <c>wrap(current)</c>, keeping the
+    /// HF parameter names: the replacement's own parameters appear under the projection's prefix
+    /// (<see cref="ProjectionPath"/>). The model never knows what it holds. Ownership: the model owns the replacement;
+    /// a <paramref name="wrap"/> that drops the current module (rather than wrapping it) MUST dispose it. Not thread
+    /// safe: swap before forward passes run, not during.
+    /// </summary>
+    public void ReplaceProjection(int layer, string name, Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap) =>
+        Layer(layer).ReplaceProjection(name, wrap);
+
+    /// <summary>The HF path of a projection: model.layers.N.self_attn.q_proj, model.layers.N.mlp.up_proj, …</summary>
+    public static string ProjectionPath(int layer, string name) =>
+        $"model.layers.{layer}.{DecoderLayer.ProjectionPath(name)}";
+
+    /// <summary>Every parameter of decoder layer <paramref name="layer"/> (what freeze tuning unfreezes).</summary>
+    public IEnumerable<Parameter> LayerParameters(int layer) => Layer(layer).parameters();
+
+    /// <summary>The rotary inverse frequencies this config implies (rope scaling applied), as the model uses
+    /// them.</summary>
+    public static float[] RotaryInverseFrequencies(LlamaConfig config) => Rotary.InverseFrequencies(config);
     public Device Device => Backbone.EmbedTokens.weight!.device;
     public ScalarType DType => Backbone.EmbedTokens.weight!.dtype;
 

@@ -111,7 +111,7 @@ internal sealed class JinjaBuiltins
             "replace" => ToText(value).Replace(ToText(Arg(0, "old", "")), ToText(Arg(1, "new", "")), StringComparison.Ordinal),
             "int" => ToInteger(value),
             "float" => IsNumber(value) ? ToDouble(value) : double.TryParse(ToText(value), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0.0,
-            "abs" => value is long l ? Math.Abs(l) : Math.Abs(ToDouble(value)),
+            "abs" => value is long l ? (object)Math.Abs(l) : Math.Abs(ToDouble(value)),
             "unique" => Iterate(value, line).Aggregate(new List<object?>(), (acc, x) => { if (!acc.Any(y => PyEquals(x, y))) acc.Add(x); return acc; }),
             "map" => Iterate(value, line).Select(x => named.TryGetValue("attribute", out var a) ? GetAttribute(x, ToText(a), line)
                 : Filter(ToText(p.FirstOrDefault()), x, (p.Skip(1).ToList(), []), line)).ToList(),

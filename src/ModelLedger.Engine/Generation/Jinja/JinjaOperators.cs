@@ -25,7 +25,7 @@ internal static class JinjaOperators
 
     public static object? Negate(object? value, int line) => value switch
     {
-        long l => -l,
+        long l => (object)-l,  // object arms: a switch of long and double arms would make every result a double
         double d => -d,
         bool b => b ? -1L : 0L,
         _ => throw Error(line, $"cannot negate a {TypeName(value)}"),

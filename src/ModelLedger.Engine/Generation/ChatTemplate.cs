@@ -1,105 +1,144 @@
 using ModelLedger.Data.Chat;
+using ModelLedger.Engine.Generation.Templates;
 using ModelLedger.Engine.Tokenization;
 
 namespace ModelLedger.Engine.Generation;
 
+/// <summary>The tokenizer's BOS or EOS written by id, not as text (LLaMA-Factory's {"bos_token"} / {"eos_token"}).</summary>
+public enum SpecialToken { None, Bos, Eos }
+
+/// <summary>One piece of a rendered turn: text (tokenized on its own, as LLaMA-Factory tokenizes each slot) or a
+/// special token.</summary>
+public readonly record struct ChatPiece(string Text, SpecialToken Special = SpecialToken.None);
+
+/// <summary>A user turn and the answer to it; the last turn of a generation prompt is unanswered.</summary>
+public sealed record ChatTurn(IReadOnlyList<ChatPiece> Prompt, IReadOnlyList<ChatPiece> Answer, bool Answered);
+
 /// <summary>
-/// A chat format as LLaMA-Factory's templates define it: how system, user and assistant turns are written, and the
-/// tokens that end an assistant turn. Text leaves out BOS and EOS: <see cref="EncodeTurns"/> adds BOS through the
-/// tokenizer's own template and the EOS id after answers where the format ends answers with EOS.
+/// A chat format: how a conversation becomes prompt and answer pieces per turn, and the words that end an answer.
+/// Two kinds: LLaMA-Factory's named text templates (<see cref="Named"/>, <see cref="Known"/>) and the model's own
+/// Jinja chat_template (<see cref="FromTokenizerConfig"/>; <see cref="Detect"/> when no name is configured).
+/// Immutable and thread-safe.
 /// </summary>
-public sealed record ChatTemplate(
-    string Name,
-    string SystemFormat,          // {0} = system text; "" when the format folds the system into the first user turn
-    string UserFormat,            // {0} = user text; ends with the assistant header
-    string AssistantSuffix,       // written after an assistant answer (end-of-turn marker)
-    string? DefaultSystem = null,
-    string[]? StopTokens = null,  // extra tokens that end an answer, besides the tokenizer's EOS
-    bool SystemInFirstUser = false,
-    bool AnswerEndsWithEos = true)
+public abstract class ChatTemplate
 {
-    public static readonly IReadOnlyDictionary<string, ChatTemplate> Known = new Dictionary<string, ChatTemplate>(StringComparer.OrdinalIgnoreCase)
+    protected ChatTemplate(string name, IReadOnlyList<string> stopWords, bool replaceEos, bool efficientEos)
     {
-        ["llama3"] = new("llama3", "<|start_header_id|>system<|end_header_id|>\n\n{0}<|eot_id|>",
-            "<|start_header_id|>user<|end_header_id|>\n\n{0}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
-            "<|eot_id|>", StopTokens: ["<|eot_id|>", "<|eom_id|>"], AnswerEndsWithEos: false),
-        ["chatml"] = new("chatml", "<|im_start|>system\n{0}<|im_end|>\n", "<|im_start|>user\n{0}<|im_end|>\n<|im_start|>assistant\n",
-            "<|im_end|>\n", StopTokens: ["<|im_end|>"], AnswerEndsWithEos: false),
-        ["qwen"] = new("qwen", "<|im_start|>system\n{0}<|im_end|>\n", "<|im_start|>user\n{0}<|im_end|>\n<|im_start|>assistant\n",
-            "<|im_end|>\n", DefaultSystem: "You are a helpful assistant.", StopTokens: ["<|im_end|>"], AnswerEndsWithEos: false),
-        ["mistral"] = new("mistral", "{0}\n\n", "[INST] {0} [/INST]", "", SystemInFirstUser: true),
-        ["llama2"] = new("llama2", "<<SYS>>\n{0}\n<</SYS>>\n\n", "[INST] {0} [/INST]", "", SystemInFirstUser: true),
-        ["alpaca"] = new("alpaca", "{0}\n\n", "### Instruction:\n{0}\n\n### Response:\n", "",
-            DefaultSystem: "Below is an instruction that describes a task. Write a response that appropriately completes the request."),
-        ["plain"] = new("plain", "{0}\n", "{0}", ""),
-    };
+        Name = name;
+        StopWords = stopWords;
+        ReplaceEos = replaceEos;
+        EfficientEos = efficientEos;
+    }
+
+    public string Name { get; }
+    /// <summary>Words that end an answer besides EOS (LLaMA-Factory's stop_words).</summary>
+    public IReadOnlyList<string> StopWords { get; }
+    /// <summary>The first stop word replaces the tokenizer's EOS (LLaMA-Factory's replace_eos).</summary>
+    public bool ReplaceEos { get; }
+    /// <summary>Answers carry no EOS in the text; training labels EOS at the next prompt's first token and appends
+    /// one EOS at the end of the sequence (LLaMA-Factory's efficient_eos).</summary>
+    public bool EfficientEos { get; }
+
+    /// <summary>LLaMA-Factory's text templates by name (plus <c>plain</c>, an alias of <c>empty</c>).</summary>
+    public static IReadOnlyDictionary<string, ChatTemplate> Known => LlamaFactoryTemplates.All;
 
     public static ChatTemplate Named(string name) => Known.TryGetValue(name, out var t) ? t
-        : throw new UserError($"unknown chat template '{name}'", field: "template", hint: $"known: {string.Join(", ", Known.Keys)}");
+        : throw new UserError($"unknown chat template '{name}'", field: "template",
+            hint: $"known: {string.Join(", ", Known.Keys)}; leave template unset to use the model's own chat_template");
 
-    /// <summary>The template a tokenizer_config.json chat_template implies, recognised by its markers; plain when none.</summary>
-    public static ChatTemplate Detect(TextTokenizer tokenizer)
+    /// <summary>The template used when none is configured, as LLaMA-Factory and HF do: the model's own chat_template
+    /// (tokenizer_config.json or chat_template.jinja), else <c>empty</c>.</summary>
+    public static ChatTemplate Detect(TextTokenizer tokenizer) => FromTokenizerConfig(tokenizer.Directory) ?? Known["empty"];
+
+    /// <summary>The Jinja chat_template a model directory ships (tokenizer_config.json's chat_template, the "default"
+    /// entry when it is a list, or chat_template.jinja), with its bos_token and eos_token; null when it has none.
+    /// A template outside the supported Jinja subset fails here with a UserError naming the construct.</summary>
+    public static ChatTemplate? FromTokenizerConfig(string directory, TimeProvider? clock = null) =>
+        TokenizerChatTemplate.Load(directory, clock ?? TimeProvider.System);
+
+    /// <summary>Prompt and answer pieces per user turn. Messages: an optional system message first, then user and
+    /// assistant alternating, starting with user; the last user turn may be unanswered.</summary>
+    public abstract IReadOnlyList<ChatTurn> Turns(IReadOnlyList<ChatMessage> messages);
+
+    /// <summary>(prompt, answer) text per turn, with BOS and EOS written as the given token texts (EOS as the first
+    /// stop word where the template replaces EOS).</summary>
+    public IReadOnlyList<(string Prompt, string Answer, bool Answered)> RenderTurns(IReadOnlyList<ChatMessage> messages,
+        string bosText = "<s>", string eosText = "</s>")
     {
-        var text = tokenizer.ChatTemplateText;
-        if (string.IsNullOrEmpty(text)) return Known["plain"];
-        if (text.Contains("<|start_header_id|>", StringComparison.Ordinal)) return Known["llama3"];
-        if (text.Contains("<|im_start|>", StringComparison.Ordinal))
-            return Known[text.Contains("You are a helpful assistant", StringComparison.Ordinal) ? "qwen" : "chatml"];
-        if (text.Contains("<<SYS>>", StringComparison.Ordinal)) return Known["llama2"];
-        if (text.Contains("[INST]", StringComparison.Ordinal)) return Known["mistral"];
-        if (text.Contains("### Instruction", StringComparison.Ordinal)) return Known["alpaca"];
-        return Known["plain"];
+        string Text(IEnumerable<ChatPiece> pieces) => string.Concat(pieces.Select(p => p.Special switch
+        {
+            SpecialToken.Bos => bosText,
+            SpecialToken.Eos => ReplaceEos ? StopWords[0] : eosText,
+            _ => p.Text,
+        }));
+        return Turns(messages).Select(t => (Text(t.Prompt), Text(t.Answer), t.Answered)).ToArray();
     }
+
+    /// <summary>(prompt ids, answer ids) per user turn: each text piece tokenized on its own without the tokenizer's
+    /// added BOS (BOS appears only where the template writes it), special pieces as ids.</summary>
+    public IReadOnlyList<(int[] Prompt, int[] Answer)> EncodeTurns(TextTokenizer tokenizer, IReadOnlyList<ChatMessage> messages) =>
+        Turns(messages).Select(t => (Encode(tokenizer, t.Prompt), Encode(tokenizer, t.Answer))).ToArray();
 
     /// <summary>Token ids of a conversation up to the assistant's next answer (the generation prompt).</summary>
     public int[] EncodePrompt(TextTokenizer tokenizer, IReadOnlyList<ChatMessage> messages) =>
         EncodeTurns(tokenizer, messages).SelectMany(t => t.Prompt.Concat(t.Answer)).ToArray();
 
-    /// <summary>(prompt ids, answer ids) per user turn; BOS (if the tokenizer adds one) opens the first prompt, and
-    /// answers end with EOS where the format says so. The last, unanswered turn has no answer ids.</summary>
-    public IReadOnlyList<(int[] Prompt, int[] Answer)> EncodeTurns(TextTokenizer tokenizer, IReadOnlyList<ChatMessage> messages)
+    /// <summary>The EOS id answers end with: the first stop word's id where the template replaces EOS, else the
+    /// tokenizer's eos_token. Null when the tokenizer has none.</summary>
+    public int? EosId(TextTokenizer tokenizer)
     {
-        int? eos = tokenizer.EosIds.Count > 0 ? tokenizer.EosIds[0] : null;
-        return RenderTurns(messages).Select((turn, i) =>
-        {
-            var prompt = tokenizer.Encode(turn.Prompt, addSpecialTokens: i == 0);
-            var answer = turn.Answer.Length == 0 && !turn.Answered ? [] : tokenizer.Encode(turn.Answer);
-            if (turn.Answered && AnswerEndsWithEos && eos is int e) answer = [.. answer, e];
-            return (prompt, answer);
-        }).ToArray();
+        if (!ReplaceEos) return tokenizer.EosTokenId;
+        return tokenizer.IdOf(StopWords[0]) ?? throw new UserError(
+            $"template {Name} ends answers with {StopWords[0]}, which is not a token of this tokenizer",
+            file: Path.Combine(tokenizer.Directory, "tokenizer.json"), field: "template",
+            hint: "choose a template made for this model family, or leave template unset to use its own chat_template");
     }
 
-    /// <summary>(prompt, answer) text pairs, one per user turn; the last turn may be unanswered. Answers carry the
-    /// format's end-of-turn text but not EOS.</summary>
-    public IReadOnlyList<(string Prompt, string Answer, bool Answered)> RenderTurns(IReadOnlyList<ChatMessage> messages)
+    /// <summary>Token ids that end an answer: EOS (after replacement), the stop words the vocabulary has, and every
+    /// EOS generation_config.json lists.</summary>
+    public IReadOnlyList<int> StopTokenIds(TextTokenizer tokenizer)
     {
-        string? system = messages.FirstOrDefault(m => m.Role == ChatRole.System)?.Content ?? DefaultSystem;
-        var turns = new List<(string, string, bool)>();
-        string pending = system is not null && !SystemInFirstUser ? string.Format(SystemFormat, system) : "";
-        bool first = true;
-        string? user = null;
-        foreach (var m in messages.Where(m => m.Role != ChatRole.System))
+        int? eos = ReplaceEos ? tokenizer.IdOf(StopWords[0]) : tokenizer.EosTokenId;
+        return new[] { eos }.Concat(StopWords.Select(tokenizer.IdOf)).OfType<int>().Concat(tokenizer.EosIds).Distinct().ToArray();
+    }
+
+    /// <summary>Stop words that are not single tokens of this vocabulary: generation must stop on their text.</summary>
+    public IReadOnlyList<string> StopStrings(TextTokenizer tokenizer) => StopWords.Where(w => tokenizer.IdOf(w) is null).ToArray();
+
+    private int[] Encode(TextTokenizer tokenizer, IReadOnlyList<ChatPiece> pieces)
+    {
+        var ids = new List<int>();
+        foreach (var piece in pieces)
         {
-            if (m.Role == ChatRole.User)
+            switch (piece.Special)
             {
-                if (user is not null) throw new UserError("two user messages in a row", field: "messages");
-                var content = first && SystemInFirstUser && system is not null ? string.Format(SystemFormat, system) + m.Content : m.Content;
-                user = pending + string.Format(UserFormat, content);
-                pending = "";
-                first = false;
-            }
-            else
-            {
-                if (user is null) throw new UserError("an assistant message must follow a user message", field: "messages");
-                turns.Add((user, m.Content + AssistantSuffix, true));
-                user = null;
+                case SpecialToken.Bos when tokenizer.BosId is int bos: ids.Add(bos); break;
+                case SpecialToken.Eos:
+                    ids.Add(EosId(tokenizer) ?? throw new UserError($"template {Name} needs an EOS token, and this tokenizer has none",
+                        file: tokenizer.Directory, field: "template"));
+                    break;
+                case SpecialToken.None when piece.Text.Length > 0: ids.AddRange(tokenizer.Encode(piece.Text)); break;
             }
         }
-        if (user is not null) turns.Add((user, "", false));
-        return turns;
+        return [.. ids];
     }
 
-    /// <summary>Token ids that end an answer: the template's end-of-turn tokens the tokenizer knows, plus its EOS.</summary>
-    public IReadOnlyList<int> StopTokenIds(TextTokenizer tokenizer) =>
-        (StopTokens ?? []).Select(tokenizer.IdOf).OfType<int>().Concat(tokenizer.EosIds).Distinct().ToArray();
+    /// <summary>The system text (the last of the leading system messages, or null) and the user/assistant messages,
+    /// checked to alternate starting with user.</summary>
+    protected static (string? System, IReadOnlyList<ChatMessage> Dialogue) Split(IReadOnlyList<ChatMessage> messages)
+    {
+        int leading = messages.TakeWhile(m => m.Role == ChatRole.System).Count();
+        var dialogue = messages.Skip(leading).ToArray();
+        if (dialogue.Any(m => m.Role == ChatRole.System))
+            throw new UserError("a system message may only come first", field: "messages");
+        string? system = leading > 0 ? messages[leading - 1].Content : null;  // a sharegpt system turn wins over the column
+        for (int i = 0; i < dialogue.Length; i++)
+        {
+            var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
+            if (dialogue[i].Role != expected)
+                throw new UserError(expected == ChatRole.User ? "two assistant messages in a row, or an assistant message first"
+                    : "two user messages in a row", field: "messages", hint: "user and assistant messages must alternate, user first");
+        }
+        return (system, dialogue);
+    }
 }

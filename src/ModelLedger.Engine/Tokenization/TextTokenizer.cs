@@ -20,6 +20,8 @@ public sealed class TextTokenizer : IDisposable
     public int VocabSize { get; }
     public int? BosId { get; }
     public IReadOnlyList<int> EosIds { get; }
+    /// <summary>tokenizer_config.json's eos_token (HF's tokenizer.eos_token_id), else the first of <see cref="EosIds"/>.</summary>
+    public int? EosTokenId { get; }
     public int? PadId { get; }
     /// <summary>tokenizer_config.json's chat_template text when it is a single string.</summary>
     public string? ChatTemplateText { get; }
@@ -49,8 +51,10 @@ public sealed class TextTokenizer : IDisposable
         var eos = new List<int>();
         if (generation?["eos_token_id"] is JsonArray eosList) eos.AddRange(eosList.Select(e => e!.GetValue<int>()));
         else if (IntOf(generation?["eos_token_id"]) is int single) eos.Add(single);
-        if (IdOfConfigToken(config?["eos_token"]) is int configEos && !eos.Contains(configEos)) eos.Add(configEos);
+        var configEos = IdOfConfigToken(config?["eos_token"]);
+        if (configEos is int e && !eos.Contains(e)) eos.Add(e);
         EosIds = eos;
+        EosTokenId = configEos ?? (eos.Count > 0 ? eos[0] : null);
         PadId = IdOfConfigToken(config?["pad_token"]);
         ChatTemplateText = config?["chat_template"] is JsonValue v && v.TryGetValue<string>(out var template) ? template : null;
     }

@@ -26,13 +26,17 @@ public static class SampleEncoder
         {
             var ids = new List<int>();
             var labels = new List<int>();
-            foreach (var (prompt, answer) in template.EncodeTurns(tokenizer, example.Messages))
+            // LF's efficient_eos: answers carry no EOS; the next prompt's first token is labelled EOS, one EOS ends all.
+            int? eos = template.EfficientEos ? template.EosId(tokenizer) : null;
+            foreach (var (turn, (prompt, answer)) in template.EncodeTurns(tokenizer, example.Messages).Index())
             {
                 ids.AddRange(prompt);
                 labels.AddRange(trainOnPrompt ? prompt : Enumerable.Repeat(EncodedSample.Ignore, prompt.Length));
+                if (eos is int e && turn > 0 && !trainOnPrompt && prompt.Length > 0) labels[^prompt.Length] = e;
                 ids.AddRange(answer);
                 labels.AddRange(answer);
             }
+            if (eos is int end) { ids.Add(end); labels.Add(end); }
             if (ids.Count > cutoff) { ids.RemoveRange(cutoff, ids.Count - cutoff); labels.RemoveRange(cutoff, labels.Count - cutoff); }
             if (labels.Skip(1).All(l => l == EncodedSample.Ignore))
             {

@@ -123,13 +123,37 @@ public static class TrainingRun
     private static void WarnAboutTemplate(TrainConfig config, PretrainedModel model, TrainingData data, Action<string> log)
     {
         if (data.Template is null) return;
-        bool instructModel = model.Tokenizer.ChatTemplateText is not null;
-        var detected = Engine.Generation.ChatTemplate.Detect(model.Tokenizer);
-        if (config.Template is null) log($"template: {data.Template.Name} (detected from tokenizer_config.json)");
-        else if (instructModel && detected.Name != data.Template.Name && detected.Name != "plain")
-            log($"warning: the model's own chat template looks like '{detected.Name}' but template: {data.Template.Name} was asked for; answers may not stop");
-        else if (!instructModel && data.Template.Name is "llama3" or "chatml" or "qwen")
-            log($"warning: template {data.Template.Name} uses special tokens a base model has not learned; plain or alpaca may suit a base model better");
+        var tokenizer = model.Tokenizer;
+        if (config.Template is null)
+        {
+            log(data.Template is Engine.Generation.Templates.TokenizerChatTemplate
+                ? $"template: the model's own chat_template ({data.Template.Name})"
+                : "template: empty (the model has no chat_template; LLaMA-Factory's fallback: no BOS, no EOS after answers)");
+            return;
+        }
+        if (data.Template.StopStrings(tokenizer) is { Count: > 0 } missing)
+            log($"warning: template {data.Template.Name} ends answers with {string.Join(", ", missing)}, which this tokenizer " +
+                "does not have as a token; a base model may suit empty, default or alpaca better");
+        if (OwnAnswerEnding(tokenizer) is { } own && !own.SequenceEqual(AnswerEnding(data.Template, tokenizer)))
+            log($"warning: template {data.Template.Name} ends answers differently from the model's own chat_template; " +
+                "answers may not stop (leave template unset to use the model's own)");
+    }
+
+    private static readonly Engine.Generation.ChatMessage[] Probe =
+        [new(Engine.Generation.ChatRole.User, "Hi"), new(Engine.Generation.ChatRole.Assistant, "Hello.")];
+
+    /// <summary>The ids an answer ends with after its text: what teaches the model to stop.</summary>
+    private static int[] AnswerEnding(Engine.Generation.ChatTemplate template, Engine.Tokenization.TextTokenizer tokenizer)
+    {
+        var answer = template.EncodeTurns(tokenizer, Probe)[0].Answer;
+        int text = tokenizer.Encode("Hello.").Length;
+        return answer.Length >= text ? answer[text..] : answer;
+    }
+
+    private static int[]? OwnAnswerEnding(Engine.Tokenization.TextTokenizer tokenizer)
+    {
+        try { return Engine.Generation.ChatTemplate.FromTokenizerConfig(tokenizer.Directory) is { } own ? AnswerEnding(own, tokenizer) : null; }
+        catch (UserError) { return null; }  // a template outside the Jinja subset only matters when it is used
     }
 
     /// <summary>Weights as stored + trainable copies for gradients and two AdamW moments + activations and logits for

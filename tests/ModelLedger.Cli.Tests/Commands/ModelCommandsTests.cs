@@ -128,7 +128,7 @@ public sealed class ModelCommandsTests
         var result = CliRunner.Run(["chat", "--model", TestPaths.TinyStories, "--max-new-tokens", "8", "--temperature", "0"], stdin: "Tom\nLily\n/exit\n");
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(2, result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Contains("chat template: plain", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("chat template: empty", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -69,11 +69,29 @@ public sealed class DatasetTests : IDisposable
         var example = new Example("x", 1, [new(ChatRole.User, "Who has the ball?"), new(ChatRole.Assistant, "Tom has it.")]);
         var template = ChatTemplate.Named("alpaca");
         var masked = SampleEncoder.Supervised([example], _tokenizer, template, 512, trainOnPrompt: false).Samples.Single();
-        var answer = _tokenizer.Encode("Tom has it.");
-        Assert.Equal([.. answer, 2], masked.Labels.Where(l => l != EncodedSample.Ignore));
-        Assert.Equal(masked.Ids[^(answer.Length + 1)..], masked.Labels[^(answer.Length + 1)..]);
+        // LF's alpaca answer: {{content}}, EOS, "\n\n" — each text slot tokenized on its own.
+        int[] answer = [.. _tokenizer.Encode("Tom has it."), 2, .. _tokenizer.Encode("\n\n")];
+        Assert.Equal(answer, masked.Labels.Where(l => l != EncodedSample.Ignore));
+        Assert.Equal(masked.Ids[^answer.Length..], masked.Labels[^answer.Length..]);
         var full = SampleEncoder.Supervised([example], _tokenizer, template, 512, trainOnPrompt: true).Samples.Single();
         Assert.Equal(full.Ids, full.Labels);
+    }
+
+    [Fact]
+    public void Supervised_EfficientEos_LabelsEosAtTheNextPromptAndAppendsOne()
+    {
+        // LF's supervised processor with efficient_eos (solar): turn 2's first prompt token is labelled EOS, and one
+        // EOS (input and label) ends the sequence; answers themselves carry none.
+        var example = new Example("x", 1, [new(ChatRole.User, "Hi"), new(ChatRole.Assistant, "Hello."), new(ChatRole.User, "Bye"),
+            new(ChatRole.Assistant, "Bye.")]);
+        var template = ChatTemplate.Named("solar");
+        var turns = template.EncodeTurns(_tokenizer, example.Messages);
+        var sample = SampleEncoder.Supervised([example], _tokenizer, template, 512, trainOnPrompt: false).Samples.Single();
+        int secondPrompt = turns[0].Prompt.Length + turns[0].Answer.Length;
+        Assert.Equal(2, sample.Labels[secondPrompt]);
+        Assert.Equal(2, sample.Ids[^1]);
+        Assert.Equal(2, sample.Labels[^1]);
+        Assert.Equal([.. turns[0].Answer, 2, .. turns[1].Answer, 2], sample.Labels.Where(l => l != EncodedSample.Ignore));
     }
 
     [Fact]

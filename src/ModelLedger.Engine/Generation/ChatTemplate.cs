@@ -31,6 +31,8 @@ public abstract class ChatTemplate
     }
 
     public string Name { get; }
+    /// <summary>True for the model's own Jinja chat_template (tokenizer_config.json), false for a named template.</summary>
+    public virtual bool IsModelOwn => false;
     /// <summary>Words that end an answer besides EOS (LLaMA-Factory's stop_words).</summary>
     public IReadOnlyList<string> StopWords { get; }
     /// <summary>The first stop word replaces the tokenizer's EOS (LLaMA-Factory's replace_eos).</summary>

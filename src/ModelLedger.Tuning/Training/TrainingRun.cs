@@ -126,7 +126,7 @@ public static class TrainingRun
         var tokenizer = model.Tokenizer;
         if (config.Template is null)
         {
-            log(data.Template is Engine.Generation.Templates.TokenizerChatTemplate
+            log(data.Template.IsModelOwn
                 ? $"template: the model's own chat_template ({data.Template.Name})"
                 : "template: empty (the model has no chat_template; LLaMA-Factory's fallback: no BOS, no EOS after answers)");
             return;
@@ -139,8 +139,8 @@ public static class TrainingRun
                 "answers may not stop (leave template unset to use the model's own)");
     }
 
-    private static readonly Engine.Generation.ChatMessage[] Probe =
-        [new(Engine.Generation.ChatRole.User, "Hi"), new(Engine.Generation.ChatRole.Assistant, "Hello.")];
+    private static readonly ModelLedger.Data.Chat.ChatMessage[] Probe =
+        [new(ModelLedger.Data.Chat.ChatRole.User, "Hi"), new(ModelLedger.Data.Chat.ChatRole.Assistant, "Hello.")];
 
     /// <summary>The ids an answer ends with after its text: what teaches the model to stop.</summary>
     private static int[] AnswerEnding(Engine.Generation.ChatTemplate template, Engine.Tokenization.TextTokenizer tokenizer)

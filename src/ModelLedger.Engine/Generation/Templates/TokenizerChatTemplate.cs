@@ -14,6 +14,8 @@ namespace ModelLedger.Engine.Generation.Templates;
 /// </summary>
 internal sealed class TokenizerChatTemplate : ChatTemplate
 {
+    public override bool IsModelOwn => true;
+
     private readonly JinjaTemplate _template;
     private readonly Dictionary<string, object?> _specialTokens;
     private readonly TimeProvider _clock;

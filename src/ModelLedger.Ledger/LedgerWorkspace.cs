@@ -94,7 +94,7 @@ public sealed class LedgerWorkspace : IDisposable
         if (!File.Exists(configPath))
             throw new LedgerError(System.IO.Directory.Exists(directory)
                 ? $"{directory} is not a ledger workspace (no {ConfigFile}; run: mledger ledger init --workspace {directory} --origin NAME)"
-                : $"{directory} does not exist (run: mledger ledger init --workspace {directory} --origin NAME)");
+                : $"{directory} is not a ledger workspace (the folder does not exist; run: mledger ledger init --workspace {directory} --origin NAME)");
         var (origin, backend, legacyDb) = ReadConfig(configPath);
         var signer = ReadKey(Path.Combine(directory, KeyFile), origin);
         try

@@ -98,7 +98,7 @@ public sealed class LedgerCommandTests : IDisposable
         Assert.Equal(0, show.ExitCode);
         Assert.Contains("\"type\":\"datanet.snapshot\"", show.Stdout, StringComparison.Ordinal);
         Assert.Contains($"references entry 0 (contribution.accepted) {hash}", show.Stdout, StringComparison.Ordinal);
-        var bad = Ledger("append", "--type", "datanet.snapshot", "--payload", """{"datanet":"d","root":"x","refs":["ffff"]}""");
+        var bad = Ledger("append", "--type", "datanet.snapshot", "--payload", $$"""{"datanet":"d","root":"x","refs":["{{new string('f', 64)}}"]}""");
         Assert.Equal(ExitCodes.UserError, bad.ExitCode);
         Assert.Contains("is not the leaf hash of an earlier entry", bad.Stderr, StringComparison.Ordinal);
     }

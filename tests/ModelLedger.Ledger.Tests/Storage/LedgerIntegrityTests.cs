@@ -140,6 +140,42 @@ public abstract class LedgerIntegrityTests : IDisposable
     }
 
     [Fact]
+    public void Verify_LocatesRewrittenAndSwappedEntries_BetweenCheckpoints()
+    {
+        using var store = OpenStore();
+        var ledger = new LedgerService(store);
+        for (int i = 0; i < 8; i++)
+        {
+            ledger.Append("epoch.closed", "x", $$"""{"epoch":{{i}}}""");
+            if (i is 2 or 3 or 7) ledger.Checkpoint(_signer, "example.org/log");   // sizes 3, 4 and 8
+        }
+        // entry 3 rewritten together with its hash column: only the signed roots can tell, and sizes 3 and 4 pin it
+        var forged = store.ReadEntries(3).First().Leaf.Replace("\"epoch\":3", "\"epoch\":33", StringComparison.Ordinal);
+        store.ExecuteRaw("UPDATE entries SET leaf = @l, leaf_hash = @h WHERE idx = 3", ("l", forged), ("h", LedgerService.Hex(MerkleHash.Leaf(Encoding.UTF8.GetBytes(forged)))));
+        var report = Verify(store);
+        Assert.Equal((3L, 3L), (report.FirstBadIndex, report.FirstBadLast));
+    }
+
+    [Fact]
+    public void Verify_BoundsSwappedRows_ByTheCheckpointsAroundThem()
+    {
+        using var store = OpenStore();
+        var ledger = new LedgerService(store);
+        for (int i = 0; i < 8; i++)
+        {
+            ledger.Append("epoch.closed", "x", $$"""{"epoch":{{i}}}""");
+            if (i is 3 or 7) ledger.Checkpoint(_signer, "example.org/log");   // sizes 4 and 8
+        }
+        // whole rows 5 and 6 swapped: every row agrees with itself; the root at 8 differs, the root at 4 still matches
+        store.ExecuteRaw("UPDATE entries SET idx = -1 WHERE idx = 5");
+        store.ExecuteRaw("UPDATE entries SET idx = 5 WHERE idx = 6");
+        store.ExecuteRaw("UPDATE entries SET idx = 6 WHERE idx = -1");
+        var report = Verify(store);
+        Assert.Equal((4L, 7L), (report.FirstBadIndex, report.FirstBadLast));
+        Assert.Equal(["checkpoint row 8: the stored entries 0..7 do not hash to the signed root"], report.Problems);
+    }
+
+    [Fact]
     public void Idempotency_AnswersFromTheLog_NotFromAnEditedRow()
     {
         using var store = OpenStore();

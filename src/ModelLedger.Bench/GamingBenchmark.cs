@@ -20,9 +20,11 @@ public static class GamingBenchmark
         sb.AppendLine("| class | identities | items | share of useful data | reward share (rules) | reward share (no rules) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var c in r.Classes)
-            sb.AppendLine(inv, $"| {Name(c.Class)} | {c.Identities} | {c.Items} | {c.UsefulShare:P1} | {c.RewardShare:P1} | {c.RewardShareWithoutRules:P1} |");
+            sb.AppendLine(inv,
+                $"| {Name(c.Class)} | {c.Identities} | {c.Items} | {c.UsefulShare:P1} | {c.RewardShare:P1} | {c.RewardShareWithoutRules:P1} |");
         sb.AppendLine();
-        sb.AppendLine(inv, $"adversaries' reward share: {r.AdversaryShare:P2} with the rules (goal < 5 %), {r.AdversaryShareWithoutRules:P2} without;"
+        sb.AppendLine(inv,
+            $"adversaries' reward share: {r.AdversaryShare:P2} with the rules (goal < 5 %), {r.AdversaryShareWithoutRules:P2} without;"
             + $" their data's genuinely useful share: {r.AdversaryUsefulShare:P2}; captured beyond it: {r.AdversaryUnearnedShare:P2}");
         sb.AppendLine(inv, $"Spearman(honest rewards, leave-one-out value): {r.HonestSpearman:F3} (goal >= 0.8)");
         return sb.ToString();
@@ -30,8 +32,10 @@ public static class GamingBenchmark
 
     private static string Name(ActorClass c) => c switch
     {
-        ActorClass.Honest => "honest", ActorClass.DuplicateFlooder => "duplicate flooders", ActorClass.Paraphraser => "paraphrasers",
-        ActorClass.JunkFlood => "junk floods", ActorClass.KeywordStuffer => "keyword stuffers", ActorClass.SybilSplitter => "sybil splitter",
+        ActorClass.Honest => "honest", ActorClass.DuplicateFlooder => "duplicate flooders",
+            ActorClass.Paraphraser => "paraphrasers",
+        ActorClass.JunkFlood => "junk floods", ActorClass.KeywordStuffer => "keyword stuffers",
+            ActorClass.SybilSplitter => "sybil splitter",
         ActorClass.SelfDealer => "self-dealers", _ => "copycats",
     };
 }

@@ -9,7 +9,8 @@ namespace ModelLedger.Cli;
 internal sealed class BillingOptions
 {
     public readonly Option<string?> Bill = new("--bill") { Description = "Account that pays for this inference (fee policy of the workspace)" };
-    public readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (with --bill)" };
+    public readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger",
+        Description = "Ledger workspace folder (with --bill)" };
     public readonly Option<string?> InferenceId = new("--inference-id") { Description = "Idempotency key: a retry with the same id is billed once" };
 
     public IEnumerable<Option> All => [Bill, Workspace, InferenceId];
@@ -22,7 +23,8 @@ internal sealed class BillingOptions
         var adapters = p.GetValue(model.Adapters) ?? [];
         var adapter = p.GetValue(model.UseAdapter) is string use ? (use == "none" ? null : use)
             : adapters.Length == 0 ? null : AdapterName(adapters[^1]);
-        return BillingSession.Open(p.GetValue(Workspace)!, p.GetValue(InferenceId), caller, modelName, adapter, promptTokens, maxNewTokens);
+        return BillingSession.Open(p.GetValue(Workspace)!, p.GetValue(InferenceId), caller, modelName, adapter,
+            promptTokens, maxNewTokens);
     }
 
     private static string AdapterName(string spec)

@@ -11,10 +11,13 @@ public enum PartyKind { Person, Agent }
 /// an <c>identity.link</c> ledger event. Links only ever add: the rules join linked accounts into one party.</summary>
 public static class IdentityBook
 {
-    public static AppendResult Link(LedgerWorkspace workspace, string account, PartyKind kind, string? owner, IReadOnlyList<string> links, string actor)
+    public static AppendResult Link(LedgerWorkspace workspace, string account, PartyKind kind, string? owner,
+        IReadOnlyList<string> links, string actor)
     {
-        if (kind == PartyKind.Agent && owner is null) throw new UserError("an agent account needs an owner", field: "--owner");
-        if (owner == account || links.Contains(account)) throw new UserError("an account cannot be linked to itself", field: "--owner");
+        if (kind == PartyKind.Agent && owner is null) throw new UserError("an agent account needs an owner",
+            field: "--owner");
+        if (owner == account || links.Contains(account)) throw new UserError("an account cannot be linked to itself",
+            field: "--owner");
         PolicyBook.EnsureAccounts(workspace, [account, .. owner is null ? Array.Empty<string>() : [owner]]);
         var payload = RewardEvents.IdentityPayload(account, kind.ToString().ToLowerInvariant(), owner, links);
         return workspace.Service.Append(RewardEvents.Identity, actor, payload);

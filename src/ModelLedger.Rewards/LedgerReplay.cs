@@ -8,12 +8,14 @@ using ModelLedger.Rewards.Policy;
 namespace ModelLedger.Rewards;
 
 public sealed record PolicyVersion(long Version, long Index, FeePolicy Policy);
-public sealed record MeteredInference(InferenceRecord Record, long Epoch, long PolicyVersion, UInt128 Fee, long Index, bool Attributed);
+public sealed record MeteredInference(InferenceRecord Record, long Epoch, long PolicyVersion, UInt128 Fee, long Index,
+    bool Attributed);
 public sealed record ClosedEpoch(long Epoch, long Index, long Through, long PolicyVersion, JsonElement Payload);
 public sealed record LedgerTransfer(string Id, string Debit, string Credit, UInt128 Amount, long Index);
 /// <summary>An accepted contribution as the rules see it: its near-duplicate cluster and the cluster's first item
 /// (first-come on the ledger), optional quality in [0, 1], and when it was accepted.</summary>
-public sealed record Contribution(string Item, string Contributor, string Cluster, string FirstItem, double? Quality, DateTimeOffset Time, long Index);
+public sealed record Contribution(string Item, string Contributor, string Cluster, string FirstItem, double? Quality,
+    DateTimeOffset Time, long Index);
 public sealed record IdentityLink(string Account, string Kind, string? Owner, IReadOnlyList<string> Links, long Index);
 
 /// <summary>
@@ -65,21 +67,25 @@ public sealed class LedgerReplay
         switch (entry.Type)
         {
             case RewardEvents.Policy:
-                Policies.Add(new PolicyVersion(p.GetProperty("version").GetInt64(), index, PolicyJson.Read(p.GetProperty("policy"))));
+                Policies.Add(new PolicyVersion(p.GetProperty("version").GetInt64(), index,
+                    PolicyJson.Read(p.GetProperty("policy"))));
                 break;
             case RewardEvents.Inference when p.TryGetProperty("epoch", out var epoch):
                 var record = RewardEvents.ReadRecord(p, null);
-                Inferences[record.Id] = new MeteredInference(record, epoch.GetInt64(), p.GetProperty("policy").GetInt64(),
+                Inferences[record.Id] = new MeteredInference(record, epoch.GetInt64(),
+                    p.GetProperty("policy").GetInt64(),
                     RewardEvents.Amount(p.GetProperty("fee")), index, false);
                 _inferencePayloads[record.Id] = p.Clone();
                 break;
             case RewardEvents.Attribution:
                 var id = p.GetProperty("inference").GetString()!;
                 if (!Inferences.TryGetValue(id, out var metered)) { Orphans.Add(id); break; }
-                Inferences[id] = metered with { Record = RewardEvents.ReadRecord(_inferencePayloads[id], p), Attributed = true };
+                Inferences[id] = metered with { Record = RewardEvents.ReadRecord(_inferencePayloads[id], p),
+                    Attributed = true };
                 break;
             case RewardEvents.EpochClosed when p.TryGetProperty("through", out var through):
-                Closed[p.GetProperty("epoch").GetInt64()] = new ClosedEpoch(p.GetProperty("epoch").GetInt64(), index, through.GetInt64(),
+                Closed[p.GetProperty("epoch").GetInt64()] = new ClosedEpoch(p.GetProperty("epoch").GetInt64(), index,
+                    through.GetInt64(),
                     p.GetProperty("policy").GetInt64(), p.Clone());
                 break;
             case EventTypes.AccountCreated:
@@ -87,24 +93,30 @@ public sealed class LedgerReplay
                 if (p.GetProperty("allow_negative").GetBoolean()) NegativeAccounts.Add(p.GetProperty("id").GetString()!);
                 break;
             case EventTypes.Transfer:
-                var t = new LedgerTransfer(p.GetProperty("id").GetString()!, p.GetProperty("debit").GetString()!, p.GetProperty("credit").GetString()!,
+                var t = new LedgerTransfer(p.GetProperty("id").GetString()!, p.GetProperty("debit").GetString()!,
+                    p.GetProperty("credit").GetString()!,
                     RewardEvents.Amount(p.GetProperty("amount")), index);
                 Transfers[t.Id] = t;
                 break;
             case RewardEvents.Identity:
-                Identities.Add(new IdentityLink(p.GetProperty("account").GetString()!, p.GetProperty("kind").GetString()!,
+                Identities.Add(new IdentityLink(p.GetProperty("account").GetString()!,
+                    p.GetProperty("kind").GetString()!,
                     p.TryGetProperty("owner", out var owner) ? owner.GetString() : null,
-                    p.TryGetProperty("links", out var links) ? links.EnumerateArray().Select(l => l.GetString()!).ToArray() : [], index));
+                    p.TryGetProperty("links",
+                        out var links) ? links.EnumerateArray().Select(l => l.GetString()!).ToArray() : [], index));
                 break;
             case RewardEvents.ContributionAccepted:
                 var datanet = p.GetProperty("datanet").GetString()!;
                 var hash = p.GetProperty("content_hash").GetString()!;
-                var item = Optional(p, "item") ?? $"{hash}@{index}";   // unique even when two people send the same bytes
+                var item = Optional(p,
+                    "item") ?? $"{hash}@{index}";   // unique even when two people send the same bytes
                 var cluster = $"{datanet}/{Optional(p, "cluster") ?? hash}";
                 var first = Optional(p, "first_item") ?? (clusterFirst.TryGetValue(cluster, out var f) ? f : item);
                 clusterFirst.TryAdd(cluster, first);
-                double? quality = p.TryGetProperty("quality", out var q) && q.ValueKind == JsonValueKind.Number ? q.GetDouble() : null;
-                Contributions.Add(new Contribution(item, p.GetProperty("contributor").GetString()!, cluster, first, quality, entry.Timestamp, index));
+                double? quality = p.TryGetProperty("quality",
+                    out var q) && q.ValueKind == JsonValueKind.Number ? q.GetDouble() : null;
+                Contributions.Add(new Contribution(item, p.GetProperty("contributor").GetString()!, cluster, first,
+                    quality, entry.Timestamp, index));
                 break;
         }
     }

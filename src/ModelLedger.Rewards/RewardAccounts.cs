@@ -7,7 +7,8 @@ namespace ModelLedger.Rewards;
 /// </summary>
 public static class RewardAccounts
 {
-    public static string Contributor(string name) => name.Contains(':', StringComparison.Ordinal) ? name : "contributor:" + name;
+    public static string Contributor(string name) => name.Contains(':',
+        StringComparison.Ordinal) ? name : "contributor:" + name;
 
     /// <summary>The id of the transfer that debits an inference's fee from its caller into escrow.</summary>
     public static string FeeTransfer(string inference) => $"fee:{inference}";

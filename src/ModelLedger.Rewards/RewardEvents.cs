@@ -40,7 +40,8 @@ public static class RewardEvents
         w.WriteRawValue(PolicyJson.Write(policy));
     });
 
-    public static string IdentityPayload(string account, string kind, string? owner, IReadOnlyList<string> links) => Json(w =>
+    public static string IdentityPayload(string account, string kind, string? owner,
+        IReadOnlyList<string> links) => Json(w =>
     {
         w.WriteString("account", account);
         w.WriteString("kind", kind);
@@ -50,7 +51,8 @@ public static class RewardEvents
         w.WriteEndArray();
     });
 
-    public static string InferencePayload(InferenceRecord r, long epoch, long policyVersion, UInt128 fee, string? feeLeaf) => Json(w =>
+    public static string InferencePayload(InferenceRecord r, long epoch, long policyVersion, UInt128 fee,
+        string? feeLeaf) => Json(w =>
     {
         w.WriteString("inference", r.Id);
         w.WriteNumber("epoch", epoch);
@@ -72,7 +74,8 @@ public static class RewardEvents
         w.WriteString("inference", r.Id);
         w.WriteString("method", r.Method);
         w.WriteStartObject("scores");
-        foreach (var (name, share) in r.TrainingShares.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(name, share);
+        foreach (var (name, share) in r.TrainingShares.OrderBy(kv => kv.Key,
+            StringComparer.Ordinal)) w.WriteNumber(name, share);
         w.WriteEndObject();
         w.WriteStartArray("documents");
         foreach (var d in r.Documents.OrderBy(d => d.Document, StringComparer.Ordinal))
@@ -113,16 +116,20 @@ public static class RewardEvents
             foreach (var p in a.GetProperty("scores").EnumerateObject()) scores[p.Name] = p.Value.GetDouble();
             if (a.TryGetProperty("documents", out var docs))
                 foreach (var d in docs.EnumerateArray())
-                    documents.Add(new DocumentShare(d.GetProperty("document").GetString()!, d.GetProperty("owner").GetString()!,
+                    documents.Add(new DocumentShare(d.GetProperty("document").GetString()!,
+                        d.GetProperty("owner").GetString()!,
                         d.GetProperty("share").GetDouble(), d.GetProperty("effect").GetDouble()));
             method = a.GetProperty("method").GetString()!;
             indexRoot = a.TryGetProperty("index_root", out var root) ? root.GetString()! : "none";
         }
-        return new InferenceRecord(inference.GetProperty("inference").GetString()!, inference.GetProperty("model").GetString()!,
+        return new InferenceRecord(inference.GetProperty("inference").GetString()!,
+            inference.GetProperty("model").GetString()!,
             inference.GetProperty("adapter").GetString(), inference.GetProperty("adapter_owner").GetString(),
-            inference.GetProperty("caller").GetString()!, tokens.GetProperty("prompt").GetInt64(), tokens.GetProperty("completion").GetInt64(),
+            inference.GetProperty("caller").GetString()!, tokens.GetProperty("prompt").GetInt64(),
+                tokens.GetProperty("completion").GetInt64(),
             scores, documents, method, indexRoot);
     }
 
-    public static UInt128 Amount(JsonElement e) => UInt128.Parse(e.GetString()!, NumberStyles.None, CultureInfo.InvariantCulture);
+    public static UInt128 Amount(JsonElement e) => UInt128.Parse(e.GetString()!, NumberStyles.None,
+        CultureInfo.InvariantCulture);
 }

@@ -12,7 +12,8 @@ using Npgsql;
 namespace ModelLedger.Rewards;
 
 /// <summary>A reward table row: one recipient's slice of one inference's fee.</summary>
-public sealed record AccrualRow(string Inference, long Epoch, string Role, string Account, string Source, UInt128 Amount);
+public sealed record AccrualRow(string Inference, long Epoch, string Role, string Account, string Source,
+    UInt128 Amount);
 
 /// <summary>
 /// The <c>reward_</c> tables in the workspace database, on their own connection: policy versions, metered inferences,
@@ -44,7 +45,8 @@ public sealed class RewardStore : IDisposable
 
     public static RewardStore Open(LedgerWorkspace workspace) =>
         workspace.SqlitePath is string path
-            ? new RewardStore(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 60 }.ToString()), false)
+            ? new RewardStore(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path,
+                Pooling = false, DefaultTimeout = 60 }.ToString()), false)
             : new RewardStore(new NpgsqlConnection(workspace.PostgresConnection), true);
 
     /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
@@ -53,7 +55,8 @@ public sealed class RewardStore : IDisposable
     {
         using var tx = _postgres ? _connection.BeginTransaction() : ((SqliteConnection)_connection).BeginTransaction(deferred: false);
         if (_postgres) Execute("SELECT pg_advisory_xact_lock(7164392272)", tx);
-        long next = Convert.ToInt64(Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx), CultureInfo.InvariantCulture);
+        long next = Convert.ToInt64(Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx),
+            CultureInfo.InvariantCulture);
         foreach (var (index, leaf) in ledger.ReadEntries(next))
         {
             var entry = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf));
@@ -74,23 +77,27 @@ public sealed class RewardStore : IDisposable
         {
             case RewardEvents.Policy:
                 Execute("INSERT INTO reward_policies (version, entry_idx, policy) VALUES (@v, @i, @p) ON CONFLICT DO NOTHING", tx,
-                    ("v", p.GetProperty("version").GetInt64()), ("i", index), ("p", p.GetProperty("policy").GetRawText()));
+                    ("v", p.GetProperty("version").GetInt64()), ("i", index), ("p",
+                        p.GetProperty("policy").GetRawText()));
                 break;
             case RewardEvents.Inference when p.TryGetProperty("epoch", out var epoch):
                 Execute("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
-                    tx, ("id", p.GetProperty("inference").GetString()), ("e", epoch.GetInt64()), ("c", p.GetProperty("caller").GetString()),
+                    tx, ("id", p.GetProperty("inference").GetString()), ("e", epoch.GetInt64()), ("c",
+                        p.GetProperty("caller").GetString()),
                     ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", p.GetRawText()));
                 break;
             case RewardEvents.Attribution:
                 var id = p.GetProperty("inference").GetString()!;
-                if (InferencePayload(id, tx) is not JsonDocument inference) return;   // not one of ours; the verifier reports it
+                if (InferencePayload(id,
+                    tx) is not JsonDocument inference) return;   // not one of ours; the verifier reports it
                 using (inference)
                 {
                     long version = inference.RootElement.GetProperty("policy").GetInt64();
                     using var policyDoc = JsonDocument.Parse((string)Scalar("SELECT policy FROM reward_policies WHERE version = @v", tx, ("v", version))!);
                     foreach (var row in Accruals(PolicyJson.Read(policyDoc.RootElement), inference.RootElement, p))
                         Execute("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
-                            ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s", row.Source),
+                            ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s",
+                                row.Source),
                             ("m", row.Amount.ToString(CultureInfo.InvariantCulture)));
                 }
                 break;
@@ -118,12 +125,14 @@ public sealed class RewardStore : IDisposable
     };
 
     private JsonDocument? InferencePayload(string id, DbTransaction tx) =>
-        Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", tx, ("id", id)) is string payload ? JsonDocument.Parse(payload) : null;
+        Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", tx, ("id",
+            id)) is string payload ? JsonDocument.Parse(payload) : null;
 
     /// <summary>The newest policy version in the tables (call <see cref="Sync"/> first).</summary>
     public (long Version, FeePolicy Policy)? LatestPolicy()
     {
-        var rows = Rows("SELECT version, policy FROM reward_policies ORDER BY version DESC LIMIT 1", r => (r.GetInt64(0), r.GetString(1)));
+        var rows = Rows("SELECT version, policy FROM reward_policies ORDER BY version DESC LIMIT 1",
+            r => (r.GetInt64(0), r.GetString(1)));
         if (rows.Count == 0) return null;
         using var doc = JsonDocument.Parse(rows[0].Item2);
         return (rows[0].Item1, PolicyJson.Read(doc.RootElement));
@@ -143,10 +152,12 @@ public sealed class RewardStore : IDisposable
     }
 
     /// <summary>The open epoch: one after the last closed (epochs count from 1).</summary>
-    public long CurrentEpoch() => Convert.ToInt64(Scalar("SELECT COALESCE(MAX(epoch), 0) + 1 FROM reward_epochs", null), CultureInfo.InvariantCulture);
+    public long CurrentEpoch() => Convert.ToInt64(Scalar("SELECT COALESCE(MAX(epoch), 0) + 1 FROM reward_epochs",
+        null), CultureInfo.InvariantCulture);
 
     public IReadOnlyList<(long Version, long Index, string Policy)> ReadPolicies() =>
-        Rows("SELECT version, entry_idx, policy FROM reward_policies ORDER BY version", r => (r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+        Rows("SELECT version, entry_idx, policy FROM reward_policies ORDER BY version", r => (r.GetInt64(0),
+            r.GetInt64(1), r.GetString(2)));
 
     public IReadOnlyList<(string Inference, long Epoch, string Caller, string Fee, long Index)> ReadInferences() =>
         Rows("SELECT inference, epoch, caller, fee, entry_idx FROM reward_inferences ORDER BY entry_idx",
@@ -159,7 +170,8 @@ public sealed class RewardStore : IDisposable
                 UInt128.Parse(r.GetString(5), NumberStyles.None, CultureInfo.InvariantCulture)), ("e", epoch));
 
     public IReadOnlyList<(long Epoch, long Index, string Payload)> ReadEpochs() =>
-        Rows("SELECT epoch, entry_idx, payload FROM reward_epochs ORDER BY epoch", r => (r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+        Rows("SELECT epoch, entry_idx, payload FROM reward_epochs ORDER BY epoch", r => (r.GetInt64(0), r.GetInt64(1),
+            r.GetString(2)));
 
     /// <summary>Raw SQL for tests that tamper with reward rows the way someone with database access could.</summary>
     internal void ExecuteRaw(string sql, params (string, object?)[] parameters) => Execute(sql, null, parameters);

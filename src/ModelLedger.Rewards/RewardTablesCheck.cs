@@ -11,7 +11,8 @@ internal static class RewardTablesCheck
     {
         Diff("reward_policies", replay.Policies.Select(p => $"{p.Version}|{p.Index}|{PolicyJson.Write(p.Policy)}"),
             tables.ReadPolicies().Select(p => $"{p.Version}|{p.Index}|{p.Policy}"), problems);
-        Diff("reward_inferences", replay.Inferences.Values.Select(m => $"{m.Record.Id}|{m.Epoch}|{m.Record.Caller}|{Text(m.Fee)}|{m.Index}"),
+        Diff("reward_inferences",
+            replay.Inferences.Values.Select(m => $"{m.Record.Id}|{m.Epoch}|{m.Record.Caller}|{Text(m.Fee)}|{m.Index}"),
             tables.ReadInferences().Select(i => $"{i.Inference}|{i.Epoch}|{i.Caller}|{i.Fee}|{i.Index}"), problems);
         var expected = replay.Inferences.Values.Where(m => m.Attributed).SelectMany(m =>
         {
@@ -27,7 +28,8 @@ internal static class RewardTablesCheck
             tables.ReadEpochs().Select(e => $"{e.Epoch}|{e.Index}|{e.Payload}"), problems);
     }
 
-    private static void Diff(string table, IEnumerable<string> derived, IEnumerable<string> stored, List<string> problems)
+    private static void Diff(string table, IEnumerable<string> derived, IEnumerable<string> stored,
+        List<string> problems)
     {
         var want = derived.ToHashSet(StringComparer.Ordinal);
         var have = stored.ToHashSet(StringComparer.Ordinal);

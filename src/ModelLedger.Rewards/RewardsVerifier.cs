@@ -27,7 +27,8 @@ public static class RewardsVerifier
         CheckInferences(replay, problems);
         foreach (var epoch in replay.Closed.Values.OrderBy(c => c.Epoch)) CheckEpoch(replay, epoch, problems);
         foreach (var t in replay.Transfers.Values.Where(t => t.Id.StartsWith("reward:", StringComparison.Ordinal)))
-            if (!long.TryParse(t.Id.Split(':')[1], NumberStyles.None, CultureInfo.InvariantCulture, out var e) || !replay.Closed.ContainsKey(e))
+            if (!long.TryParse(t.Id.Split(':')[1], NumberStyles.None, CultureInfo.InvariantCulture,
+                out var e) || !replay.Closed.ContainsKey(e))
                 problems.Add($"transfer '{t.Id}' (entry {t.Index}) pays a reward for an epoch that was never closed");
         foreach (var orphan in replay.Orphans.Distinct()) problems.Add($"attribution for inference '{orphan}' has no earlier inference event");
         if (tables is not null)
@@ -73,14 +74,18 @@ public static class RewardsVerifier
         if (expected.Payload() != closed.Payload.GetRawText())
             problems.Add($"{where}: the recorded settlement differs from the replay of its inferences ({FirstDifference(recorded, expected)})");
         var payouts = expected.Payouts().ToDictionary(p => p.Account, p => p.Amount, StringComparer.Ordinal);
-        var paid = replay.Transfers.Values.Where(t => t.Id.StartsWith(RewardAccounts.SettlementPrefix(closed.Epoch), StringComparison.Ordinal)).ToList();
+        var paid = replay.Transfers.Values.Where(t => t.Id.StartsWith(RewardAccounts.SettlementPrefix(closed.Epoch),
+            StringComparison.Ordinal)).ToList();
         foreach (var t in paid)
         {
             var account = t.Id[RewardAccounts.SettlementPrefix(closed.Epoch).Length..];
-            if (!payouts.TryGetValue(account, out var amount) || t.Credit != account || t.Debit != expected.EscrowAccount || t.Amount != amount)
+            if (!payouts.TryGetValue(account,
+                out var amount) || t.Credit != account || t.Debit != expected.EscrowAccount || t.Amount != amount)
                 problems.Add($"{where}: transfer '{t.Id}' pays {t.Amount} to '{t.Credit}' but the replay pays {(payouts.TryGetValue(account, out var a) ? a : 0)} to '{account}'");
         }
-        foreach (var (account, amount) in payouts.Where(p => !paid.Any(t => t.Id == RewardAccounts.SettlementTransfer(closed.Epoch, p.Key))))
+        foreach (var (account,
+            amount) in payouts.Where(p => !paid.Any(t => t.Id == RewardAccounts.SettlementTransfer(closed.Epoch,
+                p.Key))))
             problems.Add($"{where}: payout of {amount} to '{account}' is missing (run: mledger rewards settle --epoch {closed.Epoch})");
     }
 
@@ -91,7 +96,8 @@ public static class RewardsVerifier
         var replayed = expected.Lines.ToDictionary(l => l.Account, StringComparer.Ordinal);
         foreach (var line in recorded.Lines)
         {
-            if (!replayed.TryGetValue(line.Account, out var e)) return $"'{line.Account}' is not a recipient in the replay";
+            if (!replayed.TryGetValue(line.Account,
+                out var e)) return $"'{line.Account}' is not a recipient in the replay";
             if (line.Paid != e.Paid) return $"'{line.Account}' paid {line.Paid}, replay {e.Paid}";
             if (line.Accrued != e.Accrued) return $"'{line.Account}' accrued {line.Accrued}, replay {e.Accrued}";
         }

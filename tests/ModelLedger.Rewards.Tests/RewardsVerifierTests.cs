@@ -44,9 +44,12 @@ public sealed class RewardsVerifierTests
         Policy.PolicyBook.EnsureAccounts(w.Workspace, forged.Payouts().Select(p => p.Account));
         w.Workspace.Service.Transfer([.. forged.Payouts().Select(p => new Transfer(RewardAccounts.SettlementTransfer(1, p.Account), "rewards:escrow", p.Account, p.Amount))]);
         var report = RewardsVerifier.Verify(w.Workspace.Store, w.Tables);
-        Assert.Contains(report.Problems, p => p.Contains("epoch 1", StringComparison.Ordinal) && p.Contains("differs from the replay", StringComparison.Ordinal));
-        Assert.Contains(report.Problems, p => p.Contains("'reward:1:contributor:mallory' pays 250", StringComparison.Ordinal));
-        Assert.Contains(report.Problems, p => p.Contains("payout of 250 to 'contributor:carl' is missing", StringComparison.Ordinal));
+        Assert.Contains(report.Problems, p => p.Contains("epoch 1",
+            StringComparison.Ordinal) && p.Contains("differs from the replay", StringComparison.Ordinal));
+        Assert.Contains(report.Problems, p => p.Contains("'reward:1:contributor:mallory' pays 250",
+            StringComparison.Ordinal));
+        Assert.Contains(report.Problems, p => p.Contains("payout of 250 to 'contributor:carl' is missing",
+            StringComparison.Ordinal));
     }
 
     [Fact]
@@ -56,8 +59,10 @@ public sealed class RewardsVerifierTests
         w.Tables.ExecuteRaw("UPDATE reward_accruals SET amount = '9999' WHERE account = 'contributor:carl'");
         w.Tables.ExecuteRaw("UPDATE reward_epochs SET payload = REPLACE(payload, '\"paid\":\"250\"', '\"paid\":\"260\"')");
         var problems = RewardsVerifier.Verify(w.Workspace.Store, w.Tables).Problems;
-        Assert.Contains(problems, p => p.StartsWith("reward_accruals: row i1|1|training is not derivable", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("reward_epochs: row 1|", StringComparison.Ordinal) && p.EndsWith("is not derivable from the ledger", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("reward_accruals: row i1|1|training is not derivable",
+            StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("reward_epochs: row 1|",
+            StringComparison.Ordinal) && p.EndsWith("is not derivable from the ledger", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -67,12 +72,15 @@ public sealed class RewardsVerifierTests
         // Someone pays themselves from escrow under a settlement-looking id for an epoch that never closed.
         w.Fund("rewards:escrow", 50);
         w.Fund("contributor:mallory", 0 + 1);
-        w.Workspace.Service.Transfer([new Transfer(RewardAccounts.SettlementTransfer(7, "contributor:mallory"), "rewards:escrow", "contributor:mallory", 50)]);
+        w.Workspace.Service.Transfer([new Transfer(RewardAccounts.SettlementTransfer(7, "contributor:mallory"),
+            "rewards:escrow", "contributor:mallory", 50)]);
         // And an inference event is appended without its fee transfer.
         w.Workspace.Service.Append(RewardEvents.Inference, "user:bob",
             """{"inference":"free","epoch":2,"policy":1,"model":"tiny","adapter":null,"adapter_owner":null,"caller":"user:bob","tokens":{"prompt":1000,"completion":0},"fee":"1000","refs":[]}""");
         var problems = RewardsVerifier.Verify(w.Workspace.Store, w.Tables).Problems;
-        Assert.Contains(problems, p => p.Contains("'reward:7:contributor:mallory'", StringComparison.Ordinal) && p.Contains("never closed", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.Contains("inference 'free'", StringComparison.Ordinal) && p.Contains("no fee transfer", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("'reward:7:contributor:mallory'",
+            StringComparison.Ordinal) && p.Contains("never closed", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("inference 'free'",
+            StringComparison.Ordinal) && p.Contains("no fee transfer", StringComparison.Ordinal));
     }
 }

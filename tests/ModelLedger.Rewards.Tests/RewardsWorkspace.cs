@@ -18,7 +18,8 @@ internal sealed class RewardsWorkspace : IDisposable
     /// <summary>Prices: 1,000 units per 1,000 tokens, prompt and completion, so a fee is prompt + completion tokens.
     /// Split 50 % training, 20 % documents, 10 % adapter owner, 20 % treasury.</summary>
     public static FeePolicy Policy(RuleSettings? rules = null) => new(
-        new Price(1000, 1000), new Dictionary<string, Price>(), new Dictionary<string, Price> { ["ads"] = new Price(1000, 1000, "person:olga") },
+        new Price(1000, 1000), new Dictionary<string, Price>(), new Dictionary<string,
+            Price> { ["ads"] = new Price(1000, 1000, "person:olga") },
         new SplitBps(5000, 2000, 1000, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         rules ?? new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.0));
 
@@ -45,7 +46,8 @@ internal sealed class RewardsWorkspace : IDisposable
             $"{{\"datanet\":\"ads\",\"contributor\":\"{contributor}\",\"content_hash\":\"{content}\"{q}{c}}}");
     }
 
-    public MeterResult Meter(string id, string caller, long prompt, long completion, Dictionary<string, double>? training = null,
+    public MeterResult Meter(string id, string caller, long prompt, long completion, Dictionary<string,
+        double>? training = null,
         List<DocumentShare>? documents = null, string? adapter = null) =>
         Metering.Meter(new InferenceRecord(id, "tiny", adapter, null, caller, prompt, completion,
             training ?? [], documents ?? []));

@@ -12,18 +12,22 @@ namespace ModelLedger.Cli.Commands;
 /// rewards verifier. Each verb opens the workspace and its reward tables and makes one Rewards call.</summary>
 internal static class RewardsCommand
 {
-    private static readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder" };
+    private static readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger",
+        Description = "Ledger workspace folder" };
     private static readonly Option<string?> Db = new("--db") { Description = "PostgreSQL connection string (default: SQLite in the workspace)" };
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON object on stdout" };
-    private static readonly Option<string> Actor = new("--actor") { DefaultValueFactory = _ => Environment.UserName, Description = "Who is acting (recorded)" };
+    private static readonly Option<string> Actor = new("--actor") { DefaultValueFactory = _ => Environment.UserName,
+        Description = "Who is acting (recorded)" };
 
     public static Command Create()
     {
         var policy = new Command("policy", "The fee policy in force") { PolicySet(), PolicyShow() };
-        return new Command("rewards", "Fees, settlement epochs and anti-gaming rules") { policy, Identity(), Settle(), Show(), VerifyVerb() };
+        return new Command("rewards", "Fees, settlement epochs and anti-gaming rules") { policy, Identity(), Settle(),
+            Show(), VerifyVerb() };
     }
 
-    private static Command Verb(string name, string description, Func<ParseResult, LedgerWorkspace, RewardStore, int> action, params Symbol[] symbols)
+    private static Command Verb(string name, string description, Func<ParseResult, LedgerWorkspace, RewardStore,
+        int> action, params Symbol[] symbols)
     {
         var command = new Command(name, description) { Workspace, Db };
         foreach (var s in symbols)
@@ -40,11 +44,13 @@ internal static class RewardsCommand
     private static Command PolicySet()
     {
         var file = new Argument<string>("FILE") { Description = "Policy YAML (docs/rewards.md)" };
-        return Verb("set", "Validate a policy YAML and make it the version in force (a ledger event)", (p, ws, tables) =>
+        return Verb("set", "Validate a policy YAML and make it the version in force (a ledger event)", (p, ws,
+            tables) =>
         {
             var policy = PolicyYaml.Load(p.GetValue(file)!);   // validated before anything is written
             var (version, changed) = PolicyBook.Set(ws, tables, policy, p.GetValue(Actor)!);
-            if (p.GetValue(Json)) Console.WriteLine(new JsonObject { ["version"] = version, ["changed"] = changed }.ToJsonString());
+            if (p.GetValue(Json)) Console.WriteLine(new JsonObject { ["version"] = version,
+                ["changed"] = changed }.ToJsonString());
             else Console.WriteLine(changed ? $"policy v{version} is in force" : $"unchanged: this policy is already in force (v{version})");
             return ExitCodes.Ok;
         }, file, Actor, Json);
@@ -53,9 +59,11 @@ internal static class RewardsCommand
     private static Command PolicyShow() => Verb("show", "Print the policy in force", (p, ws, tables) =>
     {
         tables.Sync(ws.Store);
-        var (version, policy) = tables.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace", hint: "mledger rewards policy set FILE");
+        var (version, policy) = tables.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace",
+            hint: "mledger rewards policy set FILE");
         if (p.GetValue(Json))
-            Console.WriteLine(new JsonObject { ["version"] = version, ["policy"] = JsonNode.Parse(PolicyJson.Write(policy)) }.ToJsonString());
+            Console.WriteLine(new JsonObject { ["version"] = version,
+                ["policy"] = JsonNode.Parse(PolicyJson.Write(policy)) }.ToJsonString());
         else
         {
             Console.WriteLine($"policy v{version}");
@@ -77,9 +85,11 @@ internal static class RewardsCommand
         var kind = new Option<PartyKind>("--kind") { Required = true, Description = "person or agent" };
         var owner = new Option<string?>("--owner") { Description = "The account that owns an agent" };
         var links = new Option<string[]>("--link") { Description = "Another account of the same party (repeatable)" };
-        return Verb("identity", "Declare an account's kind, owner and links (the rules treat linked accounts as one party)", (p, ws, _) =>
+        return Verb("identity",
+            "Declare an account's kind, owner and links (the rules treat linked accounts as one party)", (p, ws, _) =>
         {
-            var r = IdentityBook.Link(ws, p.GetValue(account)!, p.GetValue(kind), p.GetValue(owner), p.GetValue(links) ?? [], p.GetValue(Actor)!);
+            var r = IdentityBook.Link(ws, p.GetValue(account)!, p.GetValue(kind), p.GetValue(owner),
+                p.GetValue(links) ?? [], p.GetValue(Actor)!);
             Console.WriteLine(p.GetValue(Json) ? new JsonObject { ["index"] = r.Index, ["leaf_hash"] = r.LeafHash }.ToJsonString() : $"entry {r.Index}");
             return ExitCodes.Ok;
         }, account, kind, owner, links, Actor, Json);
@@ -87,8 +97,11 @@ internal static class RewardsCommand
 
     private static Command Settle()
     {
-        var epoch = new Option<long>("--epoch") { Required = true, Description = "The epoch to close (the open one), or a closed one to finish paying" };
-        return Verb("settle", "Close an epoch: apply the rules, append epoch.closed, pay from escrow (linked transfers)", (p, ws, tables) =>
+        var epoch = new Option<long>("--epoch") { Required = true,
+            Description = "The epoch to close (the open one), or a closed one to finish paying" };
+        return Verb("settle",
+            "Close an epoch: apply the rules, append epoch.closed, pay from escrow (linked transfers)", (p, ws,
+                tables) =>
         {
             var (s, already) = EpochSettler.Settle(ws, tables, p.GetValue(epoch), p.GetValue(Actor)!);
             if (p.GetValue(Json)) Console.WriteLine(ToJson(s, already ? "closed" : "settled").ToJsonString());
@@ -110,21 +123,25 @@ internal static class RewardsCommand
             var epochs = p.GetValue(epoch) is long e ? [e] : replay.Closed.Keys.Order().Append(replay.CurrentEpoch).ToList();
             var results = epochs.Select(n => replay.Closed.TryGetValue(n, out var c)
                 ? (EpochSettlement.FromPayload(c.Payload), "closed")
-                : n == replay.CurrentEpoch ? (SettlementCalculator.Compute(replay, n, replay.Size - 1), "open (preview: nothing is paid until settle)")
-                : throw new UserError($"epoch {n} does not exist (the open epoch is {replay.CurrentEpoch})", field: "--epoch")).ToList();
+                : n == replay.CurrentEpoch ? (SettlementCalculator.Compute(replay, n, replay.Size - 1),
+                    "open (preview: nothing is paid until settle)")
+                : throw new UserError($"epoch {n} does not exist (the open epoch is {replay.CurrentEpoch})",
+                    field: "--epoch")).ToList();
             if (p.GetValue(Json)) Console.WriteLine(new JsonObject { ["epochs"] = new JsonArray([.. results.Select(r => (JsonNode)ToJson(r.Item1, r.Item2))]) }.ToJsonString());
             else foreach (var (s, state) in results) { Console.WriteLine($"epoch {s.Epoch}: {state}"); Print(s); }
             return ExitCodes.Ok;
         }, epoch, Json);
     }
 
-    private static Command VerifyVerb() => Verb("verify", "Re-derive fees, settlements and reward tables from the ledger and compare", (p, ws, tables) =>
+    private static Command VerifyVerb() => Verb("verify",
+        "Re-derive fees, settlements and reward tables from the ledger and compare", (p, ws, tables) =>
     {
         var report = RewardsVerifier.Verify(ws.Store, tables);
         if (p.GetValue(Json))
             Console.WriteLine(new JsonObject
             {
-                ["ok"] = report.Ok, ["policies"] = report.Policies, ["inferences"] = report.Inferences, ["epochs"] = report.Epochs,
+                ["ok"] = report.Ok, ["policies"] = report.Policies, ["inferences"] = report.Inferences,
+                    ["epochs"] = report.Epochs,
                 ["problems"] = new JsonArray([.. report.Problems.Select(x => (JsonNode)x)]),
             }.ToJsonString());
         else

@@ -29,7 +29,8 @@ public sealed class BillingSession : IDisposable
     public string? Adapter { get; }
     public Quote Quote { get; }
 
-    private BillingSession(LedgerWorkspace workspace, string inference, string caller, string model, string? adapter, int promptTokens,
+    private BillingSession(LedgerWorkspace workspace, string inference, string caller, string model, string? adapter,
+        int promptTokens,
         int maxCompletionTokens, IAttributionHook? hook)
     {
         _workspace = workspace;
@@ -47,16 +48,19 @@ public sealed class BillingSession : IDisposable
         }
     }
 
-    public static BillingSession Open(string workspace, string? inference, string caller, string model, string? adapter, int promptTokens,
+    public static BillingSession Open(string workspace, string? inference, string caller, string model,
+        string? adapter, int promptTokens,
         int maxCompletionTokens, IAttributionHook? hook = null) =>
-        new(LedgerWorkspace.Open(workspace, null), inference ?? Guid.NewGuid().ToString("N"), caller, model, adapter, promptTokens,
+        new(LedgerWorkspace.Open(workspace, null), inference ?? Guid.NewGuid().ToString("N"), caller, model, adapter,
+            promptTokens,
             maxCompletionTokens, hook);
 
     public MeterResult Complete(int[] promptIds, int[] completionIds)
     {
         var (training, documents) = _hook?.Attribute(Inference, promptIds, completionIds)
             ?? (new Dictionary<string, double>(), Array.Empty<DocumentShare>());
-        return _metering.Meter(new InferenceRecord(Inference, Model, Adapter, null, Caller, promptIds.Length, completionIds.Length,
+        return _metering.Meter(new InferenceRecord(Inference, Model, Adapter, null, Caller, promptIds.Length,
+            completionIds.Length,
             training, documents, _hook is null ? "none" : _hook.GetType().Name));
     }
 

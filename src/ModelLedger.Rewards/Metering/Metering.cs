@@ -12,7 +12,8 @@ public sealed record Quote(string Caller, UInt128 MaxFee, long PolicyVersion);
 
 /// <summary>What metering recorded: the epoch the inference accrues to, its fee, its split, and whether this call
 /// billed it or found it already billed (a retry).</summary>
-public sealed record MeterResult(string Inference, long Epoch, long PolicyVersion, UInt128 Fee, IReadOnlyList<Accrual> Accruals, bool AlreadyBilled);
+public sealed record MeterResult(string Inference, long Epoch, long PolicyVersion, UInt128 Fee,
+    IReadOnlyList<Accrual> Accruals, bool AlreadyBilled);
 
 /// <summary>
 /// Bills inferences on the ledger. Before generating, <see cref="Reserve"/> refuses a caller whose balance cannot
@@ -31,7 +32,8 @@ public sealed class Metering(LedgerWorkspace workspace, RewardStore rewards)
         var balance = Balance(caller);
         if (balance < (BigInteger)fee)
             throw new UserError($"insufficient balance: '{caller}' has {balance}, this request may cost up to {fee} (policy v{version})",
-                field: "--bill", hint: $"fund it: mledger ledger transfer --debit MINT --credit {caller} --amount N --id ID");
+                field: "--bill",
+                    hint: $"fund it: mledger ledger transfer --debit MINT --credit {caller} --amount N --id ID");
         return new Quote(caller, fee, version);
     }
 
@@ -44,7 +46,8 @@ public sealed class Metering(LedgerWorkspace workspace, RewardStore rewards)
         if (existing is not null)
         {
             using var doc = JsonDocument.Parse(existing);
-            (epoch, version) = (doc.RootElement.GetProperty("epoch").GetInt64(), doc.RootElement.GetProperty("policy").GetInt64());
+            (epoch, version) = (doc.RootElement.GetProperty("epoch").GetInt64(),
+                doc.RootElement.GetProperty("policy").GetInt64());
         }
         else (epoch, version) = (rewards.CurrentEpoch(), PolicyInForce().Version);
         var policy = rewards.Policy(version);
@@ -54,19 +57,24 @@ public sealed class Metering(LedgerWorkspace workspace, RewardStore rewards)
         var ledger = workspace.Service;
         string? feeLeaf = null;
         if (fee > 0)
-            feeLeaf = ledger.Transfer([new Transfer(RewardAccounts.FeeTransfer(record.Id), record.Caller, policy.EscrowAccount, fee)], record.Caller)[0].LeafHash;
-        var inference = ledger.Append(RewardEvents.Inference, record.Caller, RewardEvents.InferencePayload(record, epoch, version, fee, feeLeaf),
+            feeLeaf = ledger.Transfer([new Transfer(RewardAccounts.FeeTransfer(record.Id), record.Caller,
+                policy.EscrowAccount, fee)], record.Caller)[0].LeafHash;
+        var inference = ledger.Append(RewardEvents.Inference, record.Caller, RewardEvents.InferencePayload(record,
+            epoch, version, fee, feeLeaf),
             $"inference:{record.Id}");
-        ledger.Append(RewardEvents.Attribution, record.Caller, RewardEvents.AttributionPayload(record, inference.LeafHash), $"attribution:{record.Id}");
+        ledger.Append(RewardEvents.Attribution, record.Caller, RewardEvents.AttributionPayload(record,
+            inference.LeafHash), $"attribution:{record.Id}");
         rewards.Sync(workspace.Store);
         var accruals = FeeSplit.Split(policy, fee, record.AdapterOwner, record.TrainingShares, record.Documents);
         return new MeterResult(record.Id, epoch, version, fee, accruals, inference.Status == AppendStatus.Exists);
     }
 
     private (long Version, FeePolicy Policy) PolicyInForce() =>
-        rewards.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace", hint: "mledger rewards policy set FILE");
+        rewards.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace",
+            hint: "mledger rewards policy set FILE");
 
     private BigInteger Balance(string account) =>
         workspace.Store.ReadAccounts().FirstOrDefault(a => a.Id == account)?.Balance
-        ?? throw new UserError($"account '{account}' does not exist", field: "--bill", hint: $"mledger ledger account create --id {account}, then fund it");
+        ?? throw new UserError($"account '{account}' does not exist", field: "--bill",
+            hint: $"mledger ledger account create --id {account}, then fund it");
 }

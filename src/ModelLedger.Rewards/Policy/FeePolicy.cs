@@ -48,7 +48,8 @@ public sealed record FeePolicy(
     /// unit (so no inference is free by being short). Integer arithmetic only.</summary>
     public UInt128 Fee(string model, string? adapter, long promptTokens, long completionTokens)
     {
-        if (promptTokens < 0 || completionTokens < 0) throw new ArgumentOutOfRangeException(nameof(promptTokens), "token counts are >= 0");
+        if (promptTokens < 0 || completionTokens < 0) throw new ArgumentOutOfRangeException(nameof(promptTokens),
+            "token counts are >= 0");
         var price = PriceFor(model, adapter);
         var milli = checked(price.PromptPer1K * (UInt128)promptTokens + price.CompletionPer1K * (UInt128)completionTokens);
         return milli / 1000 + (milli % 1000 == 0 ? UInt128.Zero : UInt128.One);

@@ -29,10 +29,13 @@ public static class FeeSplit
         var result = new List<Accrual>();
         var s = policy.Split;
         Pool(result, Slice(fee, s.Training), trainingShares.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => (Weight(kv.Value), new Accrual(Role.Training, RewardAccounts.Contributor(kv.Key), kv.Key, 0))));
+            .Select(kv => (Weight(kv.Value), new Accrual(Role.Training, RewardAccounts.Contributor(kv.Key), kv.Key,
+                0))));
         Pool(result, Slice(fee, s.Documents), documents.OrderBy(d => d.Document, StringComparer.Ordinal)
-            .Select(d => (Weight(d.Share), new Accrual(Role.Document, RewardAccounts.Contributor(d.Owner), d.Document, 0, d.Effect))));
-        if (adapterOwner is not null) Add(result, new Accrual(Role.AdapterOwner, adapterOwner, "", Slice(fee, s.AdapterOwner)));
+            .Select(d => (Weight(d.Share), new Accrual(Role.Document, RewardAccounts.Contributor(d.Owner), d.Document,
+                0, d.Effect))));
+        if (adapterOwner is not null) Add(result, new Accrual(Role.AdapterOwner, adapterOwner, "", Slice(fee,
+            s.AdapterOwner)));
         Add(result, new Accrual(Role.Treasury, policy.TreasuryAccount, "", Slice(fee, s.Treasury)));
         UInt128 given = UInt128.Zero;
         foreach (var a in result) given += a.Amount;
@@ -46,7 +49,8 @@ public static class FeeSplit
 
     public static UInt128 Weight(double share)
     {
-        if (!double.IsFinite(share) || share < 0 || share > 1) throw new ArgumentOutOfRangeException(nameof(share), $"a share must be in [0, 1] (got {share})");
+        if (!double.IsFinite(share) || share < 0 || share > 1) throw new ArgumentOutOfRangeException(nameof(share),
+            $"a share must be in [0, 1] (got {share})");
         return (UInt128)Math.Round(share * WeightScale, MidpointRounding.ToEven);
     }
 

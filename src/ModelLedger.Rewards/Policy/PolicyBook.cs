@@ -7,15 +7,18 @@ namespace ModelLedger.Rewards.Policy;
 /// Creates the escrow, treasury and remainder accounts the policy names.</summary>
 public static class PolicyBook
 {
-    public static (long Version, bool Changed) Set(LedgerWorkspace workspace, RewardStore rewards, FeePolicy policy, string actor)
+    public static (long Version, bool Changed) Set(LedgerWorkspace workspace, RewardStore rewards, FeePolicy policy,
+        string actor)
     {
         rewards.Sync(workspace.Store);
         var latest = rewards.LatestPolicy();
-        if (latest is var (current, inForce) && PolicyJson.Write(inForce) == PolicyJson.Write(policy)) return (current, false);
+        if (latest is var (current,
+            inForce) && PolicyJson.Write(inForce) == PolicyJson.Write(policy)) return (current, false);
         long version = (latest?.Version ?? 0) + 1;
         EnsureAccounts(workspace, [policy.EscrowAccount, policy.TreasuryAccount, policy.RemainderAccount,
             .. policy.Adapters.Values.Select(p => p.Owner).OfType<string>()]);
-        workspace.Service.Append(RewardEvents.Policy, actor, RewardEvents.PolicyPayload(version, policy), $"rewards.policy:{version}");
+        workspace.Service.Append(RewardEvents.Policy, actor, RewardEvents.PolicyPayload(version, policy),
+            $"rewards.policy:{version}");
         rewards.Sync(workspace.Store);
         return (version, true);
     }

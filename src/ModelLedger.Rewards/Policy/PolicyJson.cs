@@ -98,7 +98,8 @@ public static class PolicyJson
                 NullableDouble(rules.GetProperty("min_quality")),
                 rules.GetProperty("group_cap_bps") is { ValueKind: JsonValueKind.Number } cap ? cap.GetInt32() : null,
                 rate.ValueKind == JsonValueKind.Null ? null
-                    : new RateLimit(rate.GetProperty("max_contributions").GetInt32(), rate.GetProperty("window_seconds").GetInt64())));
+                    : new RateLimit(rate.GetProperty("max_contributions").GetInt32(),
+                        rate.GetProperty("window_seconds").GetInt64())));
     }
 
     private static double? NullableDouble(JsonElement e) => e.ValueKind == JsonValueKind.Null ? null : e.GetDouble();

@@ -14,14 +14,16 @@ public static class PolicyYaml
     private sealed class Problems(string file)
     {
         public readonly List<(int Line, string Field, string Message)> List = [];
-        public void Add(YamlNode node, string field, string message) => List.Add(((int)node.Start.Line, field, message));
+        public void Add(YamlNode node, string field, string message) => List.Add(((int)node.Start.Line, field,
+            message));
 
         public void ThrowIfAny()
         {
             if (List.Count == 0) return;
             var (line, field, message) = List[0];
             var rest = List.Skip(1).Select(p => $"line {p.Line}: {p.Field}: {p.Message}").ToList();
-            throw new UserError(message, file, line, field, rest.Count == 0 ? null : "also: " + string.Join("; ", rest));
+            throw new UserError(message, file, line, field, rest.Count == 0 ? null : "also: " + string.Join("; ",
+                rest));
         }
     }
 
@@ -36,7 +38,8 @@ public static class PolicyYaml
         }
         catch (YamlException e)
         {
-            throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: path, line: (int)e.Start.Line);
+            throw new UserError($"not valid YAML: {e.InnerException?.Message ?? e.Message}", file: path,
+                line: (int)e.Start.Line);
         }
         if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
             throw new UserError("the top level must be a mapping (see docs/rewards.md)", file: path, line: 1);
@@ -48,18 +51,21 @@ public static class PolicyYaml
 
     private static FeePolicy? Parse(YamlMappingNode root, Problems problems)
     {
-        var top = Fields(root, "", problems, ["version", "treasury_account", "remainder_account", "escrow_account", "prices", "split_bps", "rules"]);
+        var top = Fields(root, "", problems, ["version", "treasury_account", "remainder_account", "escrow_account",
+            "prices", "split_bps", "rules"]);
         if (top.TryGetValue("version", out var v) && Scalar(v, "version", problems) is string version && version != "1")
             problems.Add(v, "version", $"unsupported policy version {version} (this build reads 1)");
         var treasury = Account(top, "treasury_account", "rewards:treasury", problems);
         var remainder = Account(top, "remainder_account", treasury, problems);
         var escrow = Account(top, "escrow_account", "rewards:escrow", problems);
         if (escrow == treasury || escrow == remainder)
-            problems.Add(top.GetValueOrDefault("escrow_account") ?? root, "escrow_account", "must differ from the treasury and remainder accounts");
+            problems.Add(top.GetValueOrDefault("escrow_account") ?? root, "escrow_account",
+                "must differ from the treasury and remainder accounts");
 
         Price? defaultPrice = null;
         Dictionary<string, Price> models = new(StringComparer.Ordinal), adapters = new(StringComparer.Ordinal);
-        if (!top.TryGetValue("prices", out var pricesNode)) problems.Add(root, "prices", "required (at least prices.default)");
+        if (!top.TryGetValue("prices", out var pricesNode)) problems.Add(root, "prices",
+            "required (at least prices.default)");
         else if (Mapping(pricesNode, "prices", problems) is YamlMappingNode prices)
         {
             var p = Fields(prices, "prices.", problems, ["default", "models", "adapters"]);
@@ -74,9 +80,11 @@ public static class PolicyYaml
         else if (Mapping(splitNode, "split_bps", problems) is YamlMappingNode s)
         {
             var f = Fields(s, "split_bps.", problems, ["training", "documents", "adapter_owner", "treasury"]);
-            int Part(string key) => f.TryGetValue(key, out var n) ? Integer(n, $"split_bps.{key}", 0, SplitBps.Whole, problems) ?? 0 : 0;
+            int Part(string key) => f.TryGetValue(key, out var n) ? Integer(n, $"split_bps.{key}", 0, SplitBps.Whole,
+                problems) ?? 0 : 0;
             split = new SplitBps(Part("training"), Part("documents"), Part("adapter_owner"), Part("treasury"));
-            if (split.Sum != SplitBps.Whole) problems.Add(s, "split_bps", $"parts must sum to {SplitBps.Whole} basis points (got {split.Sum})");
+            if (split.Sum != SplitBps.Whole) problems.Add(s, "split_bps",
+                $"parts must sum to {SplitBps.Whole} basis points (got {split.Sum})");
         }
 
         var rules = top.TryGetValue("rules", out var rulesNode) ? ParseRules(rulesNode, problems) : new RuleSettings();
@@ -87,30 +95,40 @@ public static class PolicyYaml
     private static RuleSettings? ParseRules(YamlNode node, Problems problems)
     {
         if (Mapping(node, "rules", problems) is not YamlMappingNode m) return null;
-        var f = Fields(m, "rules.", problems, ["duplicates", "self_dealing", "ablation_min_effect", "min_quality", "group_cap_bps", "rate_limit"]);
+        var f = Fields(m, "rules.", problems, ["duplicates", "self_dealing", "ablation_min_effect", "min_quality",
+            "group_cap_bps", "rate_limit"]);
         var d = new RuleSettings();
-        bool Flag(string key, bool fallback) => f.TryGetValue(key, out var n) ? Bool(n, $"rules.{key}", problems) ?? fallback : fallback;
+        bool Flag(string key, bool fallback) => f.TryGetValue(key, out var n) ? Bool(n, $"rules.{key}",
+            problems) ?? fallback : fallback;
         double? Threshold(string key, double? fallback, double min, double max) =>
             !f.TryGetValue(key, out var n) ? fallback : IsOff(n) ? null : Real(n, $"rules.{key}", min, max, problems);
-        int? cap = !f.TryGetValue("group_cap_bps", out var c) || IsOff(c) ? null : Integer(c, "rules.group_cap_bps", 1, SplitBps.Whole, problems);
+        int? cap = !f.TryGetValue("group_cap_bps", out var c) || IsOff(c) ? null : Integer(c, "rules.group_cap_bps",
+            1, SplitBps.Whole, problems);
         RateLimit? rate = null;
-        if (f.TryGetValue("rate_limit", out var r) && !IsOff(r) && Mapping(r, "rules.rate_limit", problems) is YamlMappingNode rm)
+        if (f.TryGetValue("rate_limit", out var r) && !IsOff(r) && Mapping(r, "rules.rate_limit",
+            problems) is YamlMappingNode rm)
         {
             var rf = Fields(rm, "rules.rate_limit.", problems, ["max_contributions", "window_seconds"]);
-            int? max = rf.TryGetValue("max_contributions", out var mx) ? Integer(mx, "rules.rate_limit.max_contributions", 1, int.MaxValue, problems) : null;
-            int? window = rf.TryGetValue("window_seconds", out var w) ? Integer(w, "rules.rate_limit.window_seconds", 1, int.MaxValue, problems) : null;
-            if (max is null || window is null) problems.Add(rm, "rules.rate_limit", "needs max_contributions and window_seconds (or write: off)");
+            int? max = rf.TryGetValue("max_contributions", out var mx) ? Integer(mx,
+                "rules.rate_limit.max_contributions", 1, int.MaxValue, problems) : null;
+            int? window = rf.TryGetValue("window_seconds", out var w) ? Integer(w, "rules.rate_limit.window_seconds",
+                1, int.MaxValue, problems) : null;
+            if (max is null || window is null) problems.Add(rm, "rules.rate_limit",
+                "needs max_contributions and window_seconds (or write: off)");
             else rate = new RateLimit(max.Value, window.Value);
         }
         return new RuleSettings(Flag("duplicates", d.Duplicates), Flag("self_dealing", d.SelfDealing),
-            Threshold("ablation_min_effect", d.AblationMinEffect, double.MinValue, double.MaxValue), Threshold("min_quality", d.MinQuality, 0, 1), cap, rate);
+            Threshold("ablation_min_effect", d.AblationMinEffect, double.MinValue, double.MaxValue),
+                Threshold("min_quality", d.MinQuality, 0, 1), cap, rate);
     }
 
     private static bool IsOff(YamlNode n) => n is YamlScalarNode { Value: "off" or "null" or "~" or "" };
 
-    private static void ReadPriceMap(Dictionary<string, YamlNode> parent, string key, Dictionary<string, Price> into, Problems problems)
+    private static void ReadPriceMap(Dictionary<string, YamlNode> parent, string key, Dictionary<string, Price> into,
+        Problems problems)
     {
-        if (!parent.TryGetValue(key, out var node) || Mapping(node, $"prices.{key}", problems) is not YamlMappingNode m) return;
+        if (!parent.TryGetValue(key, out var node) || Mapping(node, $"prices.{key}",
+            problems) is not YamlMappingNode m) return;
         foreach (var (k, v) in m.Children)
         {
             var name = (k as YamlScalarNode)?.Value ?? "";
@@ -122,7 +140,8 @@ public static class PolicyYaml
     private static Price? ParsePrice(YamlNode node, string field, Problems problems, bool allowOwner)
     {
         if (Mapping(node, field, problems) is not YamlMappingNode m) return null;
-        var f = Fields(m, field + ".", problems, allowOwner ? ["prompt", "completion", "owner"] : ["prompt", "completion"]);
+        var f = Fields(m, field + ".", problems, allowOwner ? ["prompt", "completion", "owner"] : ["prompt",
+            "completion"]);
         UInt128? Amount(string key)
         {
             if (!f.TryGetValue(key, out var n)) { problems.Add(m, $"{field}.{key}", "required (units per 1,000 tokens)"); return null; }
@@ -134,7 +153,8 @@ public static class PolicyYaml
         var prompt = Amount("prompt");
         var completion = Amount("completion");
         string? owner = f.TryGetValue("owner", out var o) ? Scalar(o, $"{field}.owner", problems) : null;
-        if (owner is not null && !ValidAccount(owner)) problems.Add(o!, $"{field}.owner", "must be 1..200 printable characters");
+        if (owner is not null && !ValidAccount(owner)) problems.Add(o!, $"{field}.owner",
+            "must be 1..200 printable characters");
         return prompt is null || completion is null ? null : new Price(prompt.Value, completion.Value, owner);
     }
 
@@ -149,7 +169,8 @@ public static class PolicyYaml
 
     private static bool ValidAccount(string id) => !string.IsNullOrWhiteSpace(id) && id.Length <= 200 && !id.Any(char.IsControl);
 
-    private static Dictionary<string, YamlNode> Fields(YamlMappingNode m, string prefix, Problems problems, string[] known)
+    private static Dictionary<string, YamlNode> Fields(YamlMappingNode m, string prefix, Problems problems,
+        string[] known)
     {
         var result = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         foreach (var (k, v) in m.Children)
@@ -178,7 +199,8 @@ public static class PolicyYaml
     private static int? Integer(YamlNode node, string field, int min, int max, Problems problems)
     {
         if (Scalar(node, field, problems) is not string s) return null;
-        if (int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max) return v;
+        if (int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture,
+            out var v) && v >= min && v <= max) return v;
         problems.Add(node, field, $"must be a whole number in {min}..{max} (got '{s}')");
         return null;
     }
@@ -186,8 +208,10 @@ public static class PolicyYaml
     private static double? Real(YamlNode node, string field, double min, double max, Problems problems)
     {
         if (Scalar(node, field, problems) is not string s) return null;
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && v >= min && v <= max) return v;
-        problems.Add(node, field, min == double.MinValue ? $"must be a number (got '{s}')" : $"must be a number in {min}..{max} (got '{s}')");
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture,
+            out var v) && double.IsFinite(v) && v >= min && v <= max) return v;
+        problems.Add(node, field,
+            min == double.MinValue ? $"must be a number (got '{s}')" : $"must be a number in {min}..{max} (got '{s}')");
         return null;
     }
 

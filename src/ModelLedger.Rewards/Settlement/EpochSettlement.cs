@@ -5,7 +5,8 @@ namespace ModelLedger.Rewards.Settlement;
 
 /// <summary>One account's result for an epoch: what it accrued, what it is paid, and what each rule withheld.
 /// Accrued = paid + the sum of withheld, always.</summary>
-public sealed record SettlementLine(string Account, UInt128 Accrued, UInt128 Paid, IReadOnlyDictionary<string, UInt128> Withheld);
+public sealed record SettlementLine(string Account, UInt128 Accrued, UInt128 Paid, IReadOnlyDictionary<string,
+    UInt128> Withheld);
 
 /// <summary>
 /// An epoch's settlement: the inferences it covers (those of the epoch up to ledger entry <see cref="Through"/>), the
@@ -16,7 +17,8 @@ public sealed record SettlementLine(string Account, UInt128 Accrued, UInt128 Pai
 public sealed record EpochSettlement(long Epoch, long PolicyVersion, long Through, int Inferences, UInt128 Fees,
     IReadOnlyList<SettlementLine> Lines, string TreasuryAccount, string EscrowAccount)
 {
-    public UInt128 WithheldTotal => Lines.Aggregate(UInt128.Zero, (s, l) => s + l.Withheld.Values.Aggregate(UInt128.Zero, (a, b) => a + b));
+    public UInt128 WithheldTotal => Lines.Aggregate(UInt128.Zero, (s,
+        l) => s + l.Withheld.Values.Aggregate(UInt128.Zero, (a, b) => a + b));
 
     /// <summary>Amount per receiving account (sorted), summing to <see cref="Fees"/>.</summary>
     public IReadOnlyList<(string Account, UInt128 Amount)> Payouts()
@@ -50,7 +52,8 @@ public sealed record EpochSettlement(long Epoch, long PolicyVersion, long Throug
             w.WriteString("accrued", Text(line.Accrued));
             w.WriteString("paid", Text(line.Paid));
             w.WriteStartObject("withheld");
-            foreach (var (rule, amount) in line.Withheld.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(rule, Text(amount));
+            foreach (var (rule, amount) in line.Withheld.OrderBy(kv => kv.Key,
+                StringComparer.Ordinal)) w.WriteString(rule, Text(amount));
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -62,7 +65,8 @@ public sealed record EpochSettlement(long Epoch, long PolicyVersion, long Throug
         p.GetProperty("inferences").GetInt32(), RewardEvents.Amount(p.GetProperty("fees")),
         p.GetProperty("recipients").EnumerateArray().Select(r => new SettlementLine(r.GetProperty("account").GetString()!,
             RewardEvents.Amount(r.GetProperty("accrued")), RewardEvents.Amount(r.GetProperty("paid")),
-            r.GetProperty("withheld").EnumerateObject().ToDictionary(w => w.Name, w => RewardEvents.Amount(w.Value), StringComparer.Ordinal))).ToList(),
+            r.GetProperty("withheld").EnumerateObject().ToDictionary(w => w.Name, w => RewardEvents.Amount(w.Value),
+                StringComparer.Ordinal))).ToList(),
         p.GetProperty("treasury_account").GetString()!, p.GetProperty("escrow_account").GetString()!);
 
     private static string Text(UInt128 v) => v.ToString(CultureInfo.InvariantCulture);

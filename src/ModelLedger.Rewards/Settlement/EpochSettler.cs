@@ -13,7 +13,8 @@ namespace ModelLedger.Rewards.Settlement;
 /// </summary>
 public static class EpochSettler
 {
-    public static (EpochSettlement Settlement, bool AlreadyClosed) Settle(LedgerWorkspace workspace, RewardStore rewards, long epoch, string actor)
+    public static (EpochSettlement Settlement, bool AlreadyClosed) Settle(LedgerWorkspace workspace,
+        RewardStore rewards, long epoch, string actor)
     {
         var replay = LedgerReplay.Read(workspace.Store);
         bool closed = replay.Closed.TryGetValue(epoch, out var recorded);
@@ -22,7 +23,8 @@ public static class EpochSettler
         else
         {
             if (epoch != replay.CurrentEpoch)
-                throw new UserError($"epoch {epoch} cannot be settled: the open epoch is {replay.CurrentEpoch}", field: "--epoch",
+                throw new UserError($"epoch {epoch} cannot be settled: the open epoch is {replay.CurrentEpoch}",
+                    field: "--epoch",
                     hint: replay.Closed.Count == 0 ? null : $"closed epochs: {string.Join(", ", replay.Closed.Keys.Order())}");
             settlement = SettlementCalculator.Compute(replay, epoch, replay.Size - 1);
             workspace.Service.Append(RewardEvents.EpochClosed, actor, settlement.Payload(), $"epoch:{epoch}");
@@ -32,7 +34,8 @@ public static class EpochSettler
         {
             PolicyBook.EnsureAccounts(workspace, payouts.Select(p => p.Account));
             workspace.Service.Transfer(payouts.Select(p =>
-                new Transfer(RewardAccounts.SettlementTransfer(epoch, p.Account), settlement.EscrowAccount, p.Account, p.Amount)).ToList(), actor);
+                new Transfer(RewardAccounts.SettlementTransfer(epoch, p.Account), settlement.EscrowAccount, p.Account,
+                    p.Amount)).ToList(), actor);
         }
         rewards.Sync(workspace.Store);
         return (settlement, closed);

@@ -20,10 +20,12 @@ public sealed class IdentityGraph
             if (link.Owner is not null) graph.Union(link.Account, link.Owner);
             foreach (var other in link.Links) graph.Union(link.Account, other);
         }
-        var system = new HashSet<string>([policy.EscrowAccount, policy.TreasuryAccount, policy.RemainderAccount], StringComparer.Ordinal);
+        var system = new HashSet<string>([policy.EscrowAccount, policy.TreasuryAccount, policy.RemainderAccount],
+            StringComparer.Ordinal);
         foreach (var t in replay.Transfers.Values.Where(t => t.Index <= through))
         {
-            if (t.Id.StartsWith("fee:", StringComparison.Ordinal) || t.Id.StartsWith("reward:", StringComparison.Ordinal)) continue;
+            if (t.Id.StartsWith("fee:", StringComparison.Ordinal) || t.Id.StartsWith("reward:",
+                StringComparison.Ordinal)) continue;
             if (replay.NegativeAccounts.Contains(t.Debit) || replay.NegativeAccounts.Contains(t.Credit)) continue;
             if (system.Contains(t.Debit) || system.Contains(t.Credit)) continue;
             graph.Union(t.Debit, t.Credit);

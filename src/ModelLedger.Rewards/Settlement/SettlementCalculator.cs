@@ -16,14 +16,19 @@ public static class SettlementCalculator
     {
         public UInt128 Accrued, Earned, Other;
         public readonly Dictionary<string, UInt128> Withheld = new(StringComparer.Ordinal);
-        public void Withhold(string rule, UInt128 amount) { if (amount > 0) Withheld[rule] = Withheld.GetValueOrDefault(rule) + amount; }
+        public void Withhold(string rule, UInt128 amount)
+        {
+            if (amount > 0) Withheld[rule] = Withheld.GetValueOrDefault(rule) + amount;
+        }
     }
 
     /// <param name="rulesOverride">Counterfactual rules (the gaming benchmark's "no rules" baseline); null in
     /// settle and verify.</param>
-    public static EpochSettlement Compute(LedgerReplay replay, long epoch, long through, RuleSettings? rulesOverride = null)
+    public static EpochSettlement Compute(LedgerReplay replay, long epoch, long through,
+        RuleSettings? rulesOverride = null)
     {
-        var inForce = replay.PolicyAt(through) ?? throw new UserError("no fee policy is in force (run: mledger rewards policy set FILE)");
+        var inForce = replay.PolicyAt(through)
+            ?? throw new UserError("no fee policy is in force", hint: "mledger rewards policy set FILE");
         var policy = inForce.Policy;
         var rules = rulesOverride ?? policy.Rules;
         var inferences = replay.Inferences.Values.Where(m => m.Epoch == epoch && m.Index <= through).OrderBy(m => m.Index).ToList();
@@ -42,26 +47,32 @@ public static class SettlementCalculator
         {
             fees += m.Fee;
             var splitPolicy = replay.Policies.First(v => v.Version == m.PolicyVersion).Policy;
-            foreach (var a in FeeSplit.Split(splitPolicy, m.Fee, m.Record.AdapterOwner, m.Record.TrainingShares, m.Record.Documents))
+            foreach (var a in FeeSplit.Split(splitPolicy, m.Fee, m.Record.AdapterOwner, m.Record.TrainingShares,
+                m.Record.Documents))
             {
                 var tally = Of(a.Account);
                 tally.Accrued += a.Amount;
                 if (a.Role is Role.Training or Role.Document) contributorPools += a.Amount;
                 if (a.Role is Role.Treasury or Role.Remainder) tally.Other += a.Amount;
-                else if (rules.SelfDealing && graph.Linked(m.Record.Caller, a.Account)) tally.Withhold(SelfDealing, a.Amount);
+                else if (rules.SelfDealing && graph.Linked(m.Record.Caller, a.Account))
+                    tally.Withhold(SelfDealing, a.Amount);
                 else if (a.Role is Role.AdapterOwner) tally.Other += a.Amount;
-                else if (a.Role is Role.Training) trainingPending[a.Account] = trainingPending.GetValueOrDefault(a.Account) + a.Amount;
-                else if (rules.AblationMinEffect is double min && a.Effect is double effect && effect <= min) tally.Withhold(NoEffect, a.Amount);
+                else if (a.Role is Role.Training)
+                    trainingPending[a.Account] = trainingPending.GetValueOrDefault(a.Account) + a.Amount;
+                else if (rules.AblationMinEffect is double min && a.Effect is double effect && effect <= min)
+                    tally.Withhold(NoEffect, a.Amount);
                 else if (documentRule.TryGetValue(a.Source, out var rule) && rule is not null) tally.Withhold(rule, a.Amount);
                 else tally.Earned += a.Amount;
             }
         }
-        foreach (var (account, amount) in trainingPending) ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
+        foreach (var (account, amount) in trainingPending)
+            ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
         if (rules.GroupCapBps is int capBps) ApplyGroupCap(tallies, graph, FeeSplit.Slice(contributorPools, capBps));
 
         var lines = tallies.Select(kv => new SettlementLine(kv.Key, kv.Value.Accrued, kv.Value.Earned + kv.Value.Other,
             new SortedDictionary<string, UInt128>(kv.Value.Withheld, StringComparer.Ordinal))).ToList();
-        return new EpochSettlement(epoch, inForce.Version, through, inferences.Count, fees, lines, policy.TreasuryAccount, policy.EscrowAccount);
+        return new EpochSettlement(epoch, inForce.Version, through, inferences.Count, fees, lines,
+            policy.TreasuryAccount, policy.EscrowAccount);
     }
 
     /// <summary>A contributor's training credit is shared by its accepted items: the fraction held by items a rule

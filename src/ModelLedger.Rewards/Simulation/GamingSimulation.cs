@@ -9,10 +9,13 @@ namespace ModelLedger.Rewards.Simulation;
 
 /// <summary>Per class: identities, share of the genuinely useful data, share of contributor rewards with the rules
 /// and without them (same ledger, rules switched off in a counterfactual settlement).</summary>
-public sealed record ClassResult(ActorClass Class, int Identities, int Items, double UsefulShare, double RewardShare, double RewardShareWithoutRules);
+public sealed record ClassResult(ActorClass Class, int Identities, int Items, double UsefulShare, double RewardShare,
+    double RewardShareWithoutRules);
 
-public sealed record SimulationReport(int Seed, int Inferences, int Epochs, string Fees, IReadOnlyList<ClassResult> Classes,
-    double AdversaryShare, double AdversaryShareWithoutRules, double AdversaryUsefulShare, double AdversaryUnearnedShare,
+public sealed record SimulationReport(int Seed, int Inferences, int Epochs, string Fees,
+    IReadOnlyList<ClassResult> Classes,
+    double AdversaryShare, double AdversaryShareWithoutRules, double AdversaryUsefulShare,
+        double AdversaryUnearnedShare,
     double HonestSpearman, bool Verified, IReadOnlyList<string> Problems);
 
 /// <summary>
@@ -29,11 +32,13 @@ public static class GamingSimulation
         new Price(100_000, 300_000), new Dictionary<string, Price>(),
         new Dictionary<string, Price> { ["ads-lora"] = new Price(100_000, 300_000, "person:operator") },
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
-        new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5, GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600)));
+        new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5,
+            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600)));
 
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 
-    public static SimulationReport Run(int seed, string workDir, int inferences = 600, int epochs = 2, Action<string>? log = null)
+    public static SimulationReport Run(int seed, string workDir, int inferences = 600, int epochs = 2,
+        Action<string>? log = null)
     {
         var rng = new Random(seed);
         var population = Population.Generate(rng);
@@ -42,7 +47,8 @@ public static class GamingSimulation
         PolicyBook.Set(workspace, tables, Policy, "bench");
         var callers = SetUpAccounts(workspace, population, rng);
         log?.Invoke($"{population.Identities.Count} identities, {population.Items.Count} items; metering {inferences} inferences over {epochs} epochs");
-        workspace.Service.AppendBatch([.. population.Items.Select(i => (RewardEvents.ContributionAccepted, i.Owner, ContributionPayload(i), (string?)null))]);
+        workspace.Service.AppendBatch([.. population.Items.Select(i => (RewardEvents.ContributionAccepted, i.Owner,
+            ContributionPayload(i), (string?)null))]);
 
         var demand = Enumerable.Range(0, Population.Topics).Select(t => 1.0 / (t + 1)).ToArray();
         var metering = new Metering.Metering(workspace, tables);
@@ -52,7 +58,8 @@ public static class GamingSimulation
             if ((k + 1) % (inferences / epochs) == 0 || k == inferences - 1)
             {
                 var epoch = tables.CurrentEpoch();
-                if (tables.ReadInferences().Any(i => i.Epoch == epoch)) EpochSettler.Settle(workspace, tables, epoch, "bench");
+                if (tables.ReadInferences().Any(i => i.Epoch == epoch)) EpochSettler.Settle(workspace, tables, epoch,
+                    "bench");
                 log?.Invoke($"settled epoch {epoch} after {k + 1} inferences");
             }
         }
@@ -64,18 +71,21 @@ public static class GamingSimulation
         var ledger = workspace.Service;
         ledger.CreateAccount("mint", allowNegative: true);
         var users = Enumerable.Range(0, 10).Select(i => $"user:u{i}").ToList();
-        PolicyBook.EnsureAccounts(workspace, [.. users, "wallet:sybil", .. population.Identities.Select(i => RewardAccounts.Contributor(i.Name))]);
+        PolicyBook.EnsureAccounts(workspace, [.. users, "wallet:sybil",
+            .. population.Identities.Select(i => RewardAccounts.Contributor(i.Name))]);
         var funding = users.Select(u => new Transfer($"fund:{u}", "mint", u, 1_000_000_000_000)).ToList();
         funding.Add(new Transfer("fund:wallet:sybil", "mint", "wallet:sybil", 1000));
         // The sybil actor's wallet funds about half of its identities: those are linked on the ledger, the rest are not.
-        funding.AddRange(population.FundedBy.Select(kv => new Transfer($"fund:{kv.Key}", kv.Value, RewardAccounts.Contributor(kv.Key), 1)));
+        funding.AddRange(population.FundedBy.Select(kv => new Transfer($"fund:{kv.Key}", kv.Value,
+            RewardAccounts.Contributor(kv.Key), 1)));
         foreach (var (agent, owner) in population.Agents)
         {
             // A self-dealer funds its agent; half of them also declare the agent (an API key) as theirs.
             funding.Add(new Transfer($"fund:{owner}", "mint", RewardAccounts.Contributor(owner), 1_000_000_000_000));
             PolicyBook.EnsureAccounts(workspace, [agent]);
             funding.Add(new Transfer($"fund:{agent}", RewardAccounts.Contributor(owner), agent, 500_000_000_000));
-            if (rng.NextDouble() < 0.5) IdentityBook.Link(workspace, agent, PartyKind.Agent, RewardAccounts.Contributor(owner), [], "bench");
+            if (rng.NextDouble() < 0.5) IdentityBook.Link(workspace, agent, PartyKind.Agent,
+                RewardAccounts.Contributor(owner), [], "bench");
         }
         ledger.Transfer(funding, "bench");
         return users;
@@ -95,7 +105,8 @@ public static class GamingSimulation
     /// <see cref="SimItem.Influence"/> times topic relevance times log-normal noise, summed per contributor; half the
     /// inferences also retrieve 3 documents by a noisy relevance score (stuffed documents score high on every topic)
     /// whose ablation effect is the document's <see cref="SimItem.Effect"/> when on topic.</summary>
-    private static InferenceRecord Inference(int k, Population population, List<string> users, double[] demand, Random rng)
+    private static InferenceRecord Inference(int k, Population population, List<string> users, double[] demand,
+        Random rng)
     {
         string caller;
         string? favoured = null;
@@ -123,14 +134,16 @@ public static class GamingSimulation
         if (rng.NextDouble() < 0.5)
         {
             var retrieved = population.Items.Where(i => i.IsDocument)
-                .Select(i => (Item: i, Score: (i.Stuffed ? 1.5 : i.Topic == topic ? 1 : 0.05) * Noise() * (i.Owner == favoured ? 50 : 1)))
+                .Select(i => (Item: i,
+                    Score: (i.Stuffed ? 1.5 : i.Topic == topic ? 1 : 0.05) * Noise() * (i.Owner == favoured ? 50 : 1)))
                 .OrderByDescending(x => x.Score).Take(3).ToList();
             double total = retrieved.Sum(x => x.Score);
             documents.AddRange(retrieved.Select(x => new DocumentShare(x.Item.Id, x.Item.Owner, x.Score / total,
                 x.Item.Topic == topic || x.Item.Stuffed ? x.Item.Effect : 0.005)));
             Normalise(documents);
         }
-        return new InferenceRecord($"sim-{k:D5}", "tiny-ads", "ads-lora", null, caller, rng.Next(50, 401), rng.Next(20, 201),
+        return new InferenceRecord($"sim-{k:D5}", "tiny-ads", "ads-lora", null, caller, rng.Next(50, 401),
+            rng.Next(20, 201),
             Normalised(training), documents, "simulated", "none");
     }
 
@@ -157,7 +170,8 @@ public static class GamingSimulation
         return weights.Length - 1;
     }
 
-    private static SimulationReport Measure(int seed, Population population, LedgerWorkspace workspace, RewardStore tables, double[] demand)
+    private static SimulationReport Measure(int seed, Population population, LedgerWorkspace workspace,
+        RewardStore tables, double[] demand)
     {
         var replay = LedgerReplay.Read(workspace.Store);
         var paid = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -178,15 +192,18 @@ public static class GamingSimulation
             double total = population.Identities.Sum(i => amounts.GetValueOrDefault(i.Name));
             return total == 0 ? 0 : population.Identities.Where(i => i.Class == c).Sum(i => amounts.GetValueOrDefault(i.Name)) / total;
         }
-        var classes = Enum.GetValues<ActorClass>().Select(c => new ClassResult(c, population.Identities.Count(i => i.Class == c),
-            population.Items.Count(i => byIdentity[i.Owner] == c), population.Items.Where(i => byIdentity[i.Owner] == c).Sum(Value) / usefulTotal,
+        var classes = Enum.GetValues<ActorClass>().Select(c => new ClassResult(c,
+            population.Identities.Count(i => i.Class == c),
+            population.Items.Count(i => byIdentity[i.Owner] == c),
+                population.Items.Where(i => byIdentity[i.Owner] == c).Sum(Value) / usefulTotal,
             Share(paid, c), Share(baseline, c))).ToList();
         var honest = population.Identities.Where(i => i.Class == ActorClass.Honest).Select(i => i.Name).ToList();
         // Leave-one-out value: in this additive model, removing a contributor loses exactly its items' demand-weighted value.
         var loo = honest.Select(h => population.Items.Where(i => i.Owner == h).Sum(Value)).ToArray();
         var rewards = honest.Select(h => paid.GetValueOrDefault(h)).ToArray();
         var report = RewardsVerifier.Verify(workspace.Store, tables);
-        return new SimulationReport(seed, replay.Inferences.Count, replay.Closed.Count, fees.ToString(CultureInfo.InvariantCulture), classes,
+        return new SimulationReport(seed, replay.Inferences.Count, replay.Closed.Count,
+            fees.ToString(CultureInfo.InvariantCulture), classes,
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShare),
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShareWithoutRules),
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.UsefulShare),

@@ -1,12 +1,14 @@
 namespace ModelLedger.Rewards.Simulation;
 
 /// <summary>The kinds of actor in the gaming simulation.</summary>
-public enum ActorClass { Honest, DuplicateFlooder, Paraphraser, JunkFlood, KeywordStuffer, SybilSplitter, SelfDealer, Copycat }
+public enum ActorClass { Honest, DuplicateFlooder, Paraphraser, JunkFlood, KeywordStuffer, SybilSplitter, SelfDealer,
+    Copycat }
 
 /// <summary>One simulated item. <see cref="Value"/> is its genuine usefulness (ground truth the rules never see);
 /// <see cref="Influence"/> is how much attribution credits it (what a gradient or retrieval score would show);
 /// duplicates and paraphrases copy an original's influence, which is exactly why attribution alone can be gamed.</summary>
-public sealed record SimItem(string Id, string Owner, ActorClass Class, bool IsDocument, int Topic, double Value, double Influence,
+public sealed record SimItem(string Id, string Owner, ActorClass Class, bool IsDocument, int Topic, double Value,
+    double Influence,
     double Quality, string Cluster, double Effect, bool Stuffed);
 
 /// <summary>One identity (a ledger account) and the class of the actor behind it.</summary>
@@ -49,7 +51,8 @@ public sealed class Population
                 double v = skill * LogNormal(0.8);
                 bool doc = rng.NextDouble() < 0.3;
                 var id = Id();
-                honestItems.Add(new SimItem(id, name, ActorClass.Honest, doc, rng.Next(Topics), v, v, 0.6 + 0.4 * rng.NextDouble(), id,
+                honestItems.Add(new SimItem(id, name, ActorClass.Honest, doc, rng.Next(Topics), v, v,
+                    0.6 + 0.4 * rng.NextDouble(), id,
                     0.05 + 0.1 * v, false));
             }
         }
@@ -57,7 +60,8 @@ public sealed class Population
         SimItem Copy(SimItem original, string owner, ActorClass c, double influence, string cluster) =>
             original with { Id = Id(), Owner = owner, Class = c, Value = 0, Influence = influence, Cluster = cluster };
         foreach (var (cls, prefix, identities, perIdentity) in new[]
-                 { (ActorClass.DuplicateFlooder, "dupe", 2, 40), (ActorClass.Paraphraser, "para", 2, 30), (ActorClass.Copycat, "copy", 2, 15) })
+                 { (ActorClass.DuplicateFlooder, "dupe", 2, 40), (ActorClass.Paraphraser, "para", 2, 30),
+                     (ActorClass.Copycat, "copy", 2, 15) })
             for (int a = 0; a < identities; a++)
             {
                 var name = $"{prefix}{a}";
@@ -66,8 +70,11 @@ public sealed class Population
                 {
                     var original = honestItems[rng.Next(honestItems.Count)];
                     var caught = cls != ActorClass.Paraphraser || rng.NextDouble() < 0.85;
-                    var copy = Copy(original, name, cls, cls == ActorClass.Paraphraser ? 0.8 * original.Influence : original.Influence, original.Cluster);
-                    p.Items.Add(caught ? copy : copy with { Cluster = copy.Id, Quality = 0.55 + 0.3 * rng.NextDouble() });
+                    var copy = Copy(original, name, cls,
+                        cls == ActorClass.Paraphraser ? 0.8 * original.Influence : original.Influence,
+                            original.Cluster);
+                    p.Items.Add(caught ? copy : copy with { Cluster = copy.Id,
+                        Quality = 0.55 + 0.3 * rng.NextDouble() });
                 }
             }
         for (int a = 0; a < 2; a++)
@@ -77,7 +84,8 @@ public sealed class Population
             for (int i = 0; i < 200; i++)
             {
                 var id = Id();
-                p.Items.Add(new SimItem(id, name, ActorClass.JunkFlood, rng.NextDouble() < 0.3, rng.Next(Topics), 0, 0.08 * LogNormal(0.5),
+                p.Items.Add(new SimItem(id, name, ActorClass.JunkFlood, rng.NextDouble() < 0.3, rng.Next(Topics), 0,
+                    0.08 * LogNormal(0.5),
                     0.3 * rng.NextDouble(), id, 0.01 * rng.NextDouble(), false));
             }
         }
@@ -88,7 +96,8 @@ public sealed class Population
             for (int i = 0; i < 20; i++)
             {
                 var id = Id();
-                p.Items.Add(new SimItem(id, name, ActorClass.KeywordStuffer, true, rng.Next(Topics), 0, 1.0, 0.6 + 0.3 * rng.NextDouble(), id,
+                p.Items.Add(new SimItem(id, name, ActorClass.KeywordStuffer, true, rng.Next(Topics), 0, 1.0,
+                    0.6 + 0.3 * rng.NextDouble(), id,
                     0.015 * rng.NextDouble(), true));
             }
         }
@@ -103,7 +112,8 @@ public sealed class Population
         {
             var id = Id();
             double v = 0.3 * LogNormal(0.8);
-            p.Items.Add(new SimItem(id, $"sybil{i % 8}", ActorClass.SybilSplitter, rng.NextDouble() < 0.3, rng.Next(Topics), v, v,
+            p.Items.Add(new SimItem(id, $"sybil{i % 8}", ActorClass.SybilSplitter, rng.NextDouble() < 0.3,
+                rng.Next(Topics), v, v,
                 0.5 + 0.2 * rng.NextDouble(), id, 0.05 + 0.1 * v, false));
         }
         for (int a = 0; a < 2; a++)
@@ -115,7 +125,8 @@ public sealed class Population
             {
                 var id = Id();
                 double v = 0.3 * LogNormal(0.8);
-                p.Items.Add(new SimItem(id, owner, ActorClass.SelfDealer, rng.NextDouble() < 0.3, rng.Next(Topics), v, v, 0.6 + 0.3 * rng.NextDouble(), id,
+                p.Items.Add(new SimItem(id, owner, ActorClass.SelfDealer, rng.NextDouble() < 0.3, rng.Next(Topics), v,
+                    v, 0.6 + 0.3 * rng.NextDouble(), id,
                     0.05 + 0.1 * v, false));
             }
         }

@@ -21,7 +21,8 @@ public sealed class MeteringTests
         Assert.Equal((UInt128)1000, w.Balance("rewards:escrow"));
         // Training pool 500 → 375 / 125; documents 200; adapter owner (the policy's owner of "ads") 100; treasury 200.
         Assert.Equal(
-            [("adapter_owner", "person:olga", 100), ("document", "contributor:dora", 200), ("training", "contributor:alice", 375),
+            [("adapter_owner", "person:olga", 100), ("document", "contributor:dora", 200), ("training",
+                "contributor:alice", 375),
              ("training", "contributor:carl", 125), ("treasury", "rewards:treasury", 200)],
             w.Tables.ReadAccruals(1).Select(a => (a.Role, a.Account, (int)a.Amount)).Order());
         using var verifier = NoteVerifierFor(w);

@@ -12,10 +12,15 @@ public sealed class FeeSplitTests
         {
             var cuts = new[] { rng.Next(10_001), rng.Next(10_001), rng.Next(10_001) }.Order().ToArray();
             var split = new SplitBps(cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], 10_000 - cuts[2]);
-            UInt128 fee = trial % 3 == 0 ? (UInt128)rng.Next(0, 50) : trial % 3 == 1 ? (UInt128)rng.NextInt64() : new UInt128((ulong)rng.NextInt64(), (ulong)rng.NextInt64());
-            var training = RandomShares(rng, rng.Next(0, 6)).Select((s, i) => ($"c{i}", s)).ToDictionary(x => x.Item1, x => x.s);
-            var documents = RandomShares(rng, rng.Next(0, 4)).Select((s, i) => new DocumentShare($"d{i}", $"o{i % 2}", s, rng.NextDouble())).ToList();
-            var slices = FeeSplit.Split(WithSplit(split), fee, rng.Next(2) == 0 ? null : "person:olga", training, documents);
+            UInt128 fee = trial % 3 == 0 ? (UInt128)rng.Next(0,
+                50) : trial % 3 == 1 ? (UInt128)rng.NextInt64() : new UInt128((ulong)rng.NextInt64(),
+                    (ulong)rng.NextInt64());
+            var training = RandomShares(rng, rng.Next(0, 6)).Select((s, i) => ($"c{i}", s)).ToDictionary(x => x.Item1,
+                x => x.s);
+            var documents = RandomShares(rng, rng.Next(0, 4)).Select((s, i) => new DocumentShare($"d{i}", $"o{i % 2}",
+                s, rng.NextDouble())).ToList();
+            var slices = FeeSplit.Split(WithSplit(split), fee, rng.Next(2) == 0 ? null : "person:olga", training,
+                documents);
             var total = slices.Aggregate(UInt128.Zero, (s, a) => s + a.Amount);
             Assert.Equal(fee, total);
             Assert.All(slices, a => Assert.True(a.Amount > 0));
@@ -37,11 +42,14 @@ public sealed class FeeSplitTests
         // adapter 10 % = 10; treasury 20 % = 20. Paid 98; the remainder 2 goes to the remainder account.
         var policy = RewardsWorkspace.Policy() with { RemainderAccount = "rewards:dust" };
         var third = 1.0 / 3;
-        var slices = FeeSplit.Split(policy, 100, "person:olga", new Dictionary<string, double> { ["a"] = third, ["b"] = third, ["c"] = third },
+        var slices = FeeSplit.Split(policy, 100, "person:olga", new Dictionary<string, double> { ["a"] = third,
+            ["b"] = third, ["c"] = third },
             [new DocumentShare("doc1", "dora", 1.0, 0.5)]);
         Assert.Equal(
-            [(Role.Training, "contributor:a", 16), (Role.Training, "contributor:b", 16), (Role.Training, "contributor:c", 16),
-             (Role.Document, "contributor:dora", 20), (Role.AdapterOwner, "person:olga", 10), (Role.Treasury, "rewards:treasury", 20),
+            [(Role.Training, "contributor:a", 16), (Role.Training, "contributor:b", 16), (Role.Training,
+                "contributor:c", 16),
+             (Role.Document, "contributor:dora", 20), (Role.AdapterOwner, "person:olga", 10), (Role.Treasury,
+                 "rewards:treasury", 20),
              (Role.Remainder, "rewards:dust", 2)],
             slices.Select(s => (s.Role, s.Account, (int)s.Amount)));
     }

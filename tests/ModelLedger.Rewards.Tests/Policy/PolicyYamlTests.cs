@@ -43,7 +43,8 @@ public sealed class PolicyYamlTests : IDisposable
         Assert.Equal(new Price(20, 60, "person:olga"), p.Adapters["ads"]);
         Assert.Equal(new Price(5, 15), p.PriceFor("TinyStories-656K", null));
         Assert.Equal(new SplitBps(5000, 2000, 1000, 2000), p.Split);
-        Assert.Equal(("rewards:treasury", "rewards:treasury", "rewards:escrow"), (p.TreasuryAccount, p.RemainderAccount, p.EscrowAccount));
+        Assert.Equal(("rewards:treasury", "rewards:treasury", "rewards:escrow"), (p.TreasuryAccount,
+            p.RemainderAccount, p.EscrowAccount));
         Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600)), p.Rules);
     }
 
@@ -67,7 +68,8 @@ public sealed class PolicyYamlTests : IDisposable
     [Fact]
     public void Load_ReportsEveryProblem_UnknownKeysAndBadNumbersIncluded()
     {
-        var path = Write(Valid.Replace("prompt: 5,", "prompt: -5,", StringComparison.Ordinal).Replace("  min_quality: 0.5", "  min_qualty: 0.5", StringComparison.Ordinal));
+        var path = Write(Valid.Replace("prompt: 5,", "prompt: -5,",
+            StringComparison.Ordinal).Replace("  min_quality: 0.5", "  min_qualty: 0.5", StringComparison.Ordinal));
         var e = Assert.Throws<UserError>(() => PolicyYaml.Load(path));
         Assert.Equal(6, e.Line);
         Assert.Equal("prices.models.TinyStories-656K.prompt", e.Field);

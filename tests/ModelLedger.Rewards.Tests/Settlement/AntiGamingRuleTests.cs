@@ -8,7 +8,8 @@ public sealed class AntiGamingRuleTests
 {
     private static SettlementLine Line(EpochSettlement s, string account) => s.Lines.Single(l => l.Account == account);
 
-    private static EpochSettlement MeterAndSettle(RewardsWorkspace w, string caller, Dictionary<string, double>? training,
+    private static EpochSettlement MeterAndSettle(RewardsWorkspace w, string caller, Dictionary<string,
+        double>? training,
         List<DocumentShare>? documents = null)
     {
         if (w.Balance(caller) < 1000) w.Fund(caller, 10_000);
@@ -42,7 +43,8 @@ public sealed class AntiGamingRuleTests
         foreach (var h in new[] { "m1", "m2", "m3", "h1" }) w.Contribute("mixed", h);
         // mixed has 4 items, 1 a copy of alice's: floor(500 × 1/4) = 125 withheld, 375 paid.
         var s = MeterAndSettle(w, "user:bob", new() { ["mixed"] = 1.0 });
-        Assert.Equal(((UInt128)375, (UInt128)125), (Line(s, "contributor:mixed").Paid, Line(s, "contributor:mixed").Withheld["duplicate"]));
+        Assert.Equal(((UInt128)375, (UInt128)125), (Line(s, "contributor:mixed").Paid, Line(s,
+            "contributor:mixed").Withheld["duplicate"]));
     }
 
     [Fact]
@@ -53,7 +55,8 @@ public sealed class AntiGamingRuleTests
         var s = MeterAndSettle(w, "user:bob", null,
             [new DocumentShare("d-real", "dora", 0.5, 0.4), new DocumentShare("d-stuffed", "kw", 0.5, 0.0)]);
         Assert.Equal((UInt128)100, Line(s, "contributor:dora").Paid);
-        Assert.Equal(((UInt128)0, (UInt128)100), (Line(s, "contributor:kw").Paid, Line(s, "contributor:kw").Withheld["no_effect"]));
+        Assert.Equal(((UInt128)0, (UInt128)100), (Line(s, "contributor:kw").Paid, Line(s,
+            "contributor:kw").Withheld["no_effect"]));
     }
 
     [Fact]
@@ -63,7 +66,8 @@ public sealed class AntiGamingRuleTests
         IdentityBook.Link(w.Workspace, "agent:bot", PartyKind.Agent, "contributor:alice", [], "test");
         w.Fund("agent:bot", 10_000);
         var s = MeterAndSettle(w, "agent:bot", new() { ["alice"] = 0.5, ["carl"] = 0.5 });
-        Assert.Equal(((UInt128)0, (UInt128)250), (Line(s, "contributor:alice").Paid, Line(s, "contributor:alice").Withheld["self_dealing"]));
+        Assert.Equal(((UInt128)0, (UInt128)250), (Line(s, "contributor:alice").Paid, Line(s,
+            "contributor:alice").Withheld["self_dealing"]));
         Assert.Equal((UInt128)250, Line(s, "contributor:carl").Paid);
     }
 
@@ -94,11 +98,13 @@ public sealed class AntiGamingRuleTests
     [Fact]
     public void RateLimit_WithholdsTheShareOfItemsBeyondTheWindowLimit()
     {
-        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(RateLimit: new RateLimit(2, 3600))));
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(RateLimit: new RateLimit(2,
+            3600))));
         for (int i = 0; i < 5; i++) w.Contribute("flood", $"f{i}");   // 5 items within seconds, 2 allowed per hour
         // 3 of 5 items are over the limit: floor(500 × 3/5) = 300 withheld, 200 paid.
         var s = MeterAndSettle(w, "user:bob", new() { ["flood"] = 1.0 });
-        Assert.Equal(((UInt128)200, (UInt128)300), (Line(s, "contributor:flood").Paid, Line(s, "contributor:flood").Withheld["rate_limit"]));
+        Assert.Equal(((UInt128)200, (UInt128)300), (Line(s, "contributor:flood").Paid, Line(s,
+            "contributor:flood").Withheld["rate_limit"]));
     }
 
     [Fact]
@@ -120,8 +126,10 @@ public sealed class AntiGamingRuleTests
             // floor(125 × 250 / 375) = 83, so 249 in all — not more than unsplit.
             w.Fund("user:sybil", 10);
             foreach (var s in new[] { "s1", "s2", "s3" }) w.Fund("contributor:" + s, 1, from: "user:sybil");
-            var result = MeterAndSettle(w, "user:bob", new() { ["honest"] = 0.25, ["s1"] = 0.25, ["s2"] = 0.25, ["s3"] = 0.25 });
-            split = new[] { "s1", "s2", "s3" }.Aggregate(UInt128.Zero, (t, s) => t + Line(result, "contributor:" + s).Paid);
+            var result = MeterAndSettle(w, "user:bob", new() { ["honest"] = 0.25, ["s1"] = 0.25, ["s2"] = 0.25,
+                ["s3"] = 0.25 });
+            split = new[] { "s1", "s2", "s3" }.Aggregate(UInt128.Zero, (t, s) => t + Line(result,
+                "contributor:" + s).Paid);
             Assert.Equal((UInt128)249, split);
         }
         Assert.True(split <= unsplit);

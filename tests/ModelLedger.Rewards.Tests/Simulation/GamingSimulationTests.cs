@@ -15,12 +15,13 @@ public sealed class GamingSimulationTests
     }
 
     [Fact]
+    [Trait("speed", "slow")]   // ~100 durable ledger commits (fsync-bound)
     public void Run_SettlesAVerifiableLedger_AndTheRulesCutWhatAdversariesCapture()
     {
         using var dir = new TempDirectory();
-        var report = GamingSimulation.Run(seed: 7, dir.Path, inferences: 60, epochs: 2);
+        var report = GamingSimulation.Run(seed: 7, dir.Path, inferences: 20, epochs: 2);
         Assert.True(report.Verified, string.Join("; ", report.Problems));
-        Assert.Equal((60, 2), (report.Inferences, report.Epochs));
+        Assert.Equal((20, 2), (report.Inferences, report.Epochs));
         Assert.Equal(1.0, report.Classes.Sum(c => c.RewardShare), 9);
         Assert.Equal(1.0, report.Classes.Sum(c => c.UsefulShare), 9);
         Assert.True(report.AdversaryShare < report.AdversaryShareWithoutRules);

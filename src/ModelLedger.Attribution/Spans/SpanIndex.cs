@@ -96,8 +96,11 @@ internal sealed unsafe class SpanIndex : IDisposable
     /// <summary>The token at a position, or the separator past the end.</summary>
     private int At(int position) => position < _tokenCount ? _tokens[position] : TokenCorpus.Separator;
 
-    /// <summary>The raw arrays, for verification against a rebuild.</summary>
-    public ReadOnlySpan<byte> Body => new(_base + SpanIndexFile.HeaderBytes, (int)Math.Min(int.MaxValue, Header.FileBytes - SpanIndexFile.HeaderBytes));
+    // The stored arrays, for verification against a rebuild.
+    public ReadOnlySpan<int> Tokens => new(_tokens, _tokenCount);
+    public ReadOnlySpan<int> Suffixes => new(_suffixes, _suffixCount);
+    public ReadOnlySpan<int> SegmentStarts => new(_segmentStarts, _segmentCount);
+    public ReadOnlySpan<int> SegmentRows => new(_segmentRows, _segmentCount);
 
     public void Dispose()
     {

@@ -61,6 +61,23 @@ public sealed class SpanAttributionTests
     }
 
     [Fact]
+    public void Verify_FindsTwoSwappedSuffixes()
+    {
+        using var dir = new TempDirectory();
+        var folder = WriteSnapshot(dir, ("alice", "Lily had a big red ball."), ("bob", "Tom saw a small dog."));
+        using var tokenizer = TextTokenizer.Load(TestPaths.TinyStories);
+        var (index, _) = SpanIndexStore.OpenOrBuild(SnapshotFolder.Open(folder), tokenizer, null, rebuild: false);
+        var (path, tokens) = (index.Path, (int)index.Header.Tokens);
+        index.Dispose();
+        var bytes = File.ReadAllBytes(path);
+        int first = SpanIndexFile.HeaderBytes + 4 * tokens;   // suffix array entries 0 and 1
+        for (int b = 0; b < 4; b++) (bytes[first + b], bytes[first + 4 + b]) = (bytes[first + 4 + b], bytes[first + b]);
+        File.WriteAllBytes(path, bytes);
+        using var corrupt = SpanIndex.Open(path);
+        Assert.Equal("the suffix array differs from a fresh build", SpanIndexStore.Verify(SnapshotFolder.Open(folder), tokenizer, corrupt));
+    }
+
+    [Fact]
     public void Open_NamesTheProvenanceLineThatLacksAContributor()
     {
         using var dir = new TempDirectory();

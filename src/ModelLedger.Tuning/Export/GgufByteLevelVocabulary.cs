@@ -17,7 +17,8 @@ internal static class GgufByteLevelVocabulary
 
     /// <summary>True when tokenizer.json is a byte-level BPE (a ByteLevel pre-tokenizer, no byte fallback).</summary>
     public static bool Matches(JsonObject json) =>
-        json["model"]?["type"]?.GetValue<string>() == "BPE" && json["model"]?["byte_fallback"]?.GetValue<bool>() != true &&
+        json["model"]?["type"]?.GetValue<string>() == "BPE"
+            && json["model"]?["byte_fallback"]?.GetValue<bool>() != true &&
         PreTokenizers(json["pre_tokenizer"]).Any(p => Type(p) == "ByteLevel");
 
     public static void Add(GgufWriter gguf, PretrainedModel model, JsonObject json, string path)
@@ -34,10 +35,12 @@ internal static class GgufByteLevelVocabulary
         foreach (var added in json["added_tokens"]?.AsArray().OfType<JsonObject>() ?? [])
         {
             int i = added["id"]!.GetValue<int>();
-            if (i < size) (tokens[i], types[i]) = (added["content"]!.GetValue<string>(), added["special"]?.GetValue<bool>() == true ? 3 : 4);
+            if (i < size) (tokens[i], types[i]) = (added["content"]!.GetValue<string>(),
+                added["special"]?.GetValue<bool>() == true ? 3 : 4);
         }
         var merges = json["model"]!["merges"]!.AsArray()
-            .Select(m => m is JsonArray pair ? pair[0]!.GetValue<string>() + " " + pair[1]!.GetValue<string>() : m!.GetValue<string>())
+            .Select(m => m is JsonArray pair
+                ? pair[0]!.GetValue<string>() + " " + pair[1]!.GetValue<string>() : m!.GetValue<string>())
             .ToArray();
         gguf.Add("tokenizer.ggml.model", "gpt2");
         gguf.Add("tokenizer.ggml.pre", pre);
@@ -57,7 +60,8 @@ internal static class GgufByteLevelVocabulary
     private static string PreName(JsonObject json, string path)
     {
         var steps = PreTokenizers(json["pre_tokenizer"]).ToList();
-        var split = steps.Where(p => Type(p) == "Split").Select(p => p["pattern"]?["Regex"]?.GetValue<string>()).ToList();
+        var split = steps.Where(p => Type(p) == "Split").Select(p
+            => p["pattern"]?["Regex"]?.GetValue<string>()).ToList();
         bool gpt2Regex = steps.Any(p => Type(p) == "ByteLevel" && p["use_regex"]?.GetValue<bool>() != false);
         bool singleDigits = steps.Any(p => Type(p) == "Digits" && p["individual_digits"]?.GetValue<bool>() == true);
         return (split, gpt2Regex, singleDigits) switch
@@ -67,7 +71,8 @@ internal static class GgufByteLevelVocabulary
             ([], true, true) => "smollm",
             ([], true, false) => "gpt2",
             _ => throw new UserError("GGUF export: this byte-level pre-tokenizer has no llama.cpp counterpart we recognise", file: path,
-                field: "pre_tokenizer", hint: "supported: Llama 3's and Qwen2's Split regex, SmolLM's digits + ByteLevel, GPT-2's ByteLevel"),
+                field: "pre_tokenizer",
+                    hint: "supported: Llama 3's and Qwen2's Split regex, SmolLM's digits + ByteLevel, GPT-2's ByteLevel"),
         };
     }
 

@@ -50,7 +50,8 @@ public abstract class ChatTemplate
 
     /// <summary>The template used when none is configured, as LLaMA-Factory and HF do: the model's own chat_template
     /// (tokenizer_config.json or chat_template.jinja), else <c>empty</c>.</summary>
-    public static ChatTemplate Detect(TextTokenizer tokenizer) => FromTokenizerConfig(tokenizer.Directory) ?? Known["empty"];
+    public static ChatTemplate Detect(TextTokenizer tokenizer) => FromTokenizerConfig(tokenizer.Directory)
+        ?? Known["empty"];
 
     /// <summary>The Jinja chat_template a model directory ships (tokenizer_config.json's chat_template, the "default"
     /// entry when it is a list, or chat_template.jinja), with its bos_token and eos_token; null when it has none.
@@ -78,7 +79,8 @@ public abstract class ChatTemplate
 
     /// <summary>(prompt ids, answer ids) per user turn: each text piece tokenized on its own without the tokenizer's
     /// added BOS (BOS appears only where the template writes it), special pieces as ids.</summary>
-    public IReadOnlyList<(int[] Prompt, int[] Answer)> EncodeTurns(TextTokenizer tokenizer, IReadOnlyList<ChatMessage> messages) =>
+    public IReadOnlyList<(int[] Prompt, int[] Answer)> EncodeTurns(TextTokenizer tokenizer,
+        IReadOnlyList<ChatMessage> messages) =>
         Turns(messages).Select(t => (Encode(tokenizer, t.Prompt), Encode(tokenizer, t.Answer))).ToArray();
 
     /// <summary>Token ids of a conversation up to the assistant's next answer (the generation prompt).</summary>
@@ -101,11 +103,13 @@ public abstract class ChatTemplate
     public IReadOnlyList<int> StopTokenIds(TextTokenizer tokenizer)
     {
         int? eos = ReplaceEos ? tokenizer.IdOf(StopWords[0]) : tokenizer.EosTokenId;
-        return new[] { eos }.Concat(StopWords.Select(tokenizer.IdOf)).OfType<int>().Concat(tokenizer.EosIds).Distinct().ToArray();
+        return new[] { eos }.Concat(StopWords
+            .Select(tokenizer.IdOf)).OfType<int>().Concat(tokenizer.EosIds).Distinct().ToArray();
     }
 
     /// <summary>Stop words that are not single tokens of this vocabulary: generation must stop on their text.</summary>
-    public IReadOnlyList<string> StopStrings(TextTokenizer tokenizer) => StopWords.Where(w => tokenizer.IdOf(w) is null).ToArray();
+    public IReadOnlyList<string> StopStrings(TextTokenizer tokenizer) => StopWords.Where(w
+        => tokenizer.IdOf(w) is null).ToArray();
 
     private int[] Encode(TextTokenizer tokenizer, IReadOnlyList<ChatPiece> pieces)
     {
@@ -116,7 +120,8 @@ public abstract class ChatTemplate
             {
                 case SpecialToken.Bos when tokenizer.BosId is int bos: ids.Add(bos); break;
                 case SpecialToken.Eos:
-                    ids.Add(EosId(tokenizer) ?? throw new UserError($"template {Name} needs an EOS token, and this tokenizer has none",
+                    ids.Add(EosId(tokenizer)
+                        ?? throw new UserError($"template {Name} needs an EOS token, and this tokenizer has none",
                         file: tokenizer.Directory, field: "template"));
                     break;
                 case SpecialToken.None when piece.Text.Length > 0: ids.AddRange(tokenizer.Encode(piece.Text)); break;
@@ -133,13 +138,16 @@ public abstract class ChatTemplate
         var dialogue = messages.Skip(leading).ToArray();
         if (dialogue.Any(m => m.Role == ChatRole.System))
             throw new UserError("a system message may only come first", field: "messages");
-        string? system = leading > 0 ? messages[leading - 1].Content : null;  // a sharegpt system turn wins over the column
+        string? system = leading > 0
+            ? messages[leading - 1].Content : null;  // a sharegpt system turn wins over the column
         for (int i = 0; i < dialogue.Length; i++)
         {
             var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
             if (dialogue[i].Role != expected)
-                throw new UserError(expected == ChatRole.User ? "two assistant messages in a row, or an assistant message first"
-                    : "two user messages in a row", field: "messages", hint: "user and assistant messages must alternate, user first");
+                throw new UserError(expected == ChatRole.User
+                    ? "two assistant messages in a row, or an assistant message first"
+                    : "two user messages in a row", field: "messages",
+                        hint: "user and assistant messages must alternate, user first");
         }
         return (system, dialogue);
     }

@@ -8,7 +8,7 @@ namespace ModelLedger.Tuning.Export;
 /// <summary>
 /// A Llama/Mistral checkpoint as a GGUF file llama.cpp loads: llama.cpp tensor names, q/k rows permuted from HF's
 /// rotate-half layout to GGML's interleaved RoPE layout, hyperparameters and the tokenizer (a sentencepiece-style
-/// "llama" vocabulary whose scores follow the BPE merge ranks) as metadata. Norms stay F32; matrices are F32, F16 or
+/// "llama" vocabulary whose scores follow the BPE merge ranks, or a byte-level "gpt2" one) as metadata. Norms stay F32; matrices are F32, F16 or
 /// Q8_0 (blocks of 32 int8 with an f16 scale).
 /// </summary>
 internal static class GgufExport
@@ -17,7 +17,7 @@ internal static class GgufExport
     {
         var c = model.Config;
         if (c.Architecture == LlamaArchitecture.Qwen2)
-            throw new UserError("GGUF export supports Llama and Mistral checkpoints; Qwen2 (byte-level BPE vocabulary, q/k/v bias) is not written yet", field: "--format");
+            throw new UserError("GGUF export supports Llama and Mistral checkpoints; Qwen2 (q/k/v bias) is not written yet", field: "--format");
         var gguf = new GgufWriter();
         gguf.Add("general.architecture", "llama");
         gguf.Add("general.name", Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Directory)));
@@ -106,9 +106,10 @@ internal static class GgufExport
     {
         var path = Path.Combine(model.Directory, "tokenizer.json");
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        if (GgufByteLevelVocabulary.Matches(json)) { GgufByteLevelVocabulary.Add(gguf, model, json, path); return; }
         if (json["model"]?["type"]?.GetValue<string>() != "BPE" || json["model"]?["byte_fallback"]?.GetValue<bool>() != true)
-            throw new UserError("GGUF export needs a sentencepiece-style BPE tokenizer with byte fallback (Llama 2 / Mistral style)", file: path,
-                hint: "byte-level BPE vocabularies (Llama 3, Qwen2) are not written yet");
+            throw new UserError("GGUF export needs a BPE tokenizer: sentencepiece-style with byte fallback (Llama 2, Mistral) " +
+                "or byte-level (Llama 3, SmolLM)", file: path);
         int size = model.Config.VocabSize;
         var tokens = Enumerable.Range(0, size).Select(i => $"[PAD{i}]").ToArray();
         var types = Enumerable.Repeat(5, size).ToArray();   // 5 = unused, until a real token claims the id

@@ -49,6 +49,22 @@ public sealed class GgufExportTests : IDisposable
     }
 
     [Fact]
+    public void Gguf_ByteLevelVocabulary_TokenizesAndDecodesInLlamaCppLikeOurEngine()
+    {
+        var dir = ByteLevelCheckpoint.Create(_dir.Path);
+        var file = ExportJob.Run(dir, null, _dir.Sub("out"), ExportFormat.Gguf, GgmlType.F32, _ => { });
+        using var model = PretrainedModel.Load(dir);
+        const string text = "Tom and Lily were playing in the park. They don't stop: 12345 balls!\n  Happy days.";
+        var ours = model.Tokenizer.Encode(text);
+        var parameters = new ModelParams(file) { ContextSize = 128, GpuLayerCount = 0, BatchSize = 128 };
+        using (var weights = LLamaWeights.LoadFromFile(parameters))
+        using (var context = weights.CreateContext(parameters))
+            Assert.Equal(ours, context.Tokenize(text, false, false).Select(t => (int)t));
+        var greedy = new TextGenerator(model).Generate([[1]], new GenerationOptions { MaxNewTokens = 10 })[0].TokenIds;
+        Assert.Equal(greedy, LlamaCppGreedy(file, 10));
+    }
+
+    [Fact]
     public void MergedHfExport_GeneratesLikeBasePlusAdapter()
     {
         var adapterDir = _dir.Sub("adapter");

@@ -19,16 +19,20 @@ internal sealed class JinjaBuiltins
         {
             ["namespace"] = (JinjaFunction)((args, kwargs) => MakeNamespace(args, kwargs)),
             ["raise_exception"] = (JinjaFunction)((args, _) =>
-                throw new UserError($"the chat template rejected the conversation: {ToText(args.FirstOrDefault())}", field: "messages")),
-            ["strftime_now"] = (JinjaFunction)((args, _) => Strftime(_clock.GetLocalNow(), args.FirstOrDefault() as string ?? "")),
+                throw new UserError($"the chat template rejected the conversation: {ToText(args.FirstOrDefault())}",
+                    field: "messages")),
+            ["strftime_now"] = (JinjaFunction)((args, _) => Strftime(_clock.GetLocalNow(),
+                args.FirstOrDefault() as string ?? "")),
             ["range"] = (JinjaFunction)((args, _) => Range(args)),
-            ["dict"] = (JinjaFunction)((_, kwargs) => kwargs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal)),
+            ["dict"] = (JinjaFunction)((_, kwargs) => kwargs.ToDictionary(p => p.Key, p => p.Value,
+                StringComparer.Ordinal)),
         };
     }
 
     public IReadOnlyDictionary<string, object?> Globals { get; }
 
-    /// <summary>a.b: a dict's methods (items, keys, values, get) first, then its key, as Jinja's getattr does.</summary>
+    /// <summary>a.b: a dict's methods (items, keys, values, get) first, then its key, as Jinja's getattr
+    /// does.</summary>
     public object? GetAttribute(object? target, string name, int line) => target switch
     {
         Dictionary<string, object?> dict when Method(dict, name) is JinjaFunction method => method,
@@ -86,10 +90,12 @@ internal sealed class JinjaBuiltins
         return target is string ? string.Concat(result.Cast<string>()) : result;
     }
 
-    public object? Filter(string name, object? value, (List<object?> Positional, Dictionary<string, object?> Named) args, int line)
+    public object? Filter(string name, object? value, (List<object?> Positional, Dictionary<string,
+        object?> Named) args, int line)
     {
         var (p, named) = args;
-        object? Arg(int i, string key, object? fallback) => i < p.Count ? p[i] : named.TryGetValue(key, out var v) ? v : fallback;
+        object? Arg(int i, string key, object? fallback) => i < p.Count ? p[i] : named.TryGetValue(key,
+            out var v) ? v : fallback;
         return name switch
         {
             "trim" => ToText(value).Trim(),
@@ -100,25 +106,33 @@ internal sealed class JinjaBuiltins
             "string" => ToText(value),
             "length" or "count" => Length(value, line),
             "tojson" => ToJson(value, Arg(0, "indent", null) as long? is long n ? (int)n : null, line),
-            "default" or "d" => value is Undefined || (IsTrue(Arg(1, "boolean", false)) && !IsTrue(value)) ? Arg(0, "default_value", "") : value,
+            "default" or "d" => value is Undefined || (IsTrue(Arg(1, "boolean", false)) && !IsTrue(value)) ? Arg(0,
+                "default_value", "") : value,
             "items" => value is Dictionary<string, object?> dict ? Pairs(dict)
                 : value is Undefined ? new List<object?>() : throw Error(line, $"items of a {TypeName(value)}"),
             "list" => Iterate(value, line).ToList(),
             "first" => Iterate(value, line).FirstOrDefault(Undefined.Instance),
             "last" => Iterate(value, line).LastOrDefault(Undefined.Instance),
-            "reverse" => value is string s ? new string(s.Reverse().ToArray()) : Iterate(value, line).Reverse().ToList(),
-            "join" => string.Join(ToText(Arg(0, "d", "")), Iterate(value, line).Select(x => ToText(Arg(1, "attribute", null) is string a ? GetAttribute(x, a, line) : x))),
-            "replace" => ToText(value).Replace(ToText(Arg(0, "old", "")), ToText(Arg(1, "new", "")), StringComparison.Ordinal),
+            "reverse" => value is string s ? new string(s.Reverse().ToArray()) : Iterate(value,
+                line).Reverse().ToList(),
+            "join" => string.Join(ToText(Arg(0, "d", "")), Iterate(value, line).Select(x => ToText(Arg(1, "attribute",
+                null) is string a ? GetAttribute(x, a, line) : x))),
+            "replace" => ToText(value).Replace(ToText(Arg(0, "old", "")), ToText(Arg(1, "new", "")),
+                StringComparison.Ordinal),
             "int" => ToInteger(value),
-            "float" => IsNumber(value) ? ToDouble(value) : double.TryParse(ToText(value), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0.0,
+            "float" => IsNumber(value) ? ToDouble(value) : double.TryParse(ToText(value), NumberStyles.Float,
+                CultureInfo.InvariantCulture, out var d) ? d : 0.0,
             "abs" => value is long l ? (object)Math.Abs(l) : Math.Abs(ToDouble(value)),
-            "unique" => Iterate(value, line).Aggregate(new List<object?>(), (acc, x) => { if (!acc.Any(y => PyEquals(x, y))) acc.Add(x); return acc; }),
-            "map" => Iterate(value, line).Select(x => named.TryGetValue("attribute", out var a) ? GetAttribute(x, ToText(a), line)
+            "unique" => Iterate(value, line).Aggregate(new List<object?>(), (acc,
+                x) => { if (!acc.Any(y => PyEquals(x, y))) acc.Add(x); return acc; }),
+            "map" => Iterate(value, line).Select(x => named.TryGetValue("attribute", out var a) ? GetAttribute(x,
+                ToText(a), line)
                 : Filter(ToText(p.FirstOrDefault()), x, (p.Skip(1).ToList(), []), line)).ToList(),
             "selectattr" or "rejectattr" => Iterate(value, line).Where(x =>
                 SelectAttribute(x, p, line) == (name == "selectattr")).ToList(),
             "select" or "reject" => Iterate(value, line).Where(x =>
-                (p.Count == 0 ? IsTrue(x) : Test(ToText(p[0]), x, p.Skip(1).ToList(), line)) == (name == "select")).ToList(),
+                (p.Count == 0 ? IsTrue(x) : Test(ToText(p[0]), x, p.Skip(1).ToList(),
+                    line)) == (name == "select")).ToList(),
             _ => throw Error(line, $"the '{name}' filter is not supported by this Jinja subset"),
         };
     }
@@ -162,7 +176,8 @@ internal sealed class JinjaBuiltins
         "items" => (_, _) => Pairs(dict),
         "keys" => (_, _) => dict.Keys.Cast<object?>().ToList(),
         "values" => (_, _) => dict.Values.ToList(),
-        "get" => (args, _) => dict.TryGetValue(ToText(args.FirstOrDefault()), out var v) ? v : args.Count > 1 ? args[1] : null,
+        "get" => (args, _) => dict.TryGetValue(ToText(args.FirstOrDefault()),
+            out var v) ? v : args.Count > 1 ? args[1] : null,
         _ => null,
     };
 
@@ -183,12 +198,14 @@ internal sealed class JinjaBuiltins
             "replace" => (args, _) => s.Replace(ToText(args[0]), ToText(args[1]), StringComparison.Ordinal),
             "find" => (args, _) => (long)s.IndexOf(ToText(args.FirstOrDefault()), StringComparison.Ordinal),
             "join" => (args, _) => string.Join(s, Iterate(args.FirstOrDefault(), line).Select(ToText)),
-            "split" => (args, _) => Split(s, args.Count > 0 ? args[0] as string : null, args.Count > 1 ? args[1] as long? ?? -1 : -1),
+            "split" => (args, _) => Split(s, args.Count > 0 ? args[0] as string : null,
+                args.Count > 1 ? args[1] as long? ?? -1 : -1),
             _ => null,
         };
     }
 
-    /// <summary>Python's str.split: on a separator (optionally at most maxsplit times), or on runs of whitespace.</summary>
+    /// <summary>Python's str.split: on a separator (optionally at most maxsplit times), or on runs of
+    /// whitespace.</summary>
     private static List<object?> Split(string s, string? separator, long maxSplit)
     {
         int count = maxSplit < 0 ? int.MaxValue : (int)maxSplit + 1;
@@ -202,7 +219,8 @@ internal sealed class JinjaBuiltins
     private static List<object?> Pairs(Dictionary<string, object?> dict) =>
         dict.Select(p => (object?)new List<object?> { p.Key, p.Value }).ToList();
 
-    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
+    private static string Capitalize(string s) => s.Length == 0
+        ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
 
     private static long ToInteger(object? value) => value switch
     {
@@ -225,13 +243,15 @@ internal sealed class JinjaBuiltins
     private static List<object?> Range(IReadOnlyList<object?> args)
     {
         var n = args.Select(ToInteger).ToArray();
-        var (start, stop, step) = n.Length switch { 1 => (0L, n[0], 1L), 2 => (n[0], n[1], 1L), _ => (n[0], n[1], n[2]) };
+        var (start, stop, step) = n.Length switch { 1 => (0L, n[0], 1L), 2 => (n[0], n[1], 1L), _ => (n[0], n[1],
+            n[2]) };
         var result = new List<object?>();
         for (long i = start; step > 0 ? i < stop : i > stop; i += step) result.Add(i);
         return result;
     }
 
-    /// <summary>Python's strftime for the directives chat templates use (%d %b %B %Y %y %m %H %M %S %a %A %p %%).</summary>
+    /// <summary>Python's strftime for the directives chat templates use (%d %b %B %Y %y %m %H %M %S %a %A %p
+    /// %%).</summary>
     public static string Strftime(DateTimeOffset time, string format)
     {
         var text = new System.Text.StringBuilder();
@@ -254,7 +274,8 @@ internal sealed class JinjaBuiltins
                 'A' => time.ToString("dddd", CultureInfo.InvariantCulture),
                 'p' => time.Hour < 12 ? "AM" : "PM",
                 '%' => "%",
-                _ => throw new UserError($"strftime_now: the %{directive} directive is not supported", field: "chat_template"),
+                _ => throw new UserError($"strftime_now: the %{directive} directive is not supported",
+                    field: "chat_template"),
             });
         }
         return text.ToString();

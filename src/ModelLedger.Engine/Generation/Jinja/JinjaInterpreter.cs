@@ -39,7 +39,8 @@ internal sealed class JinjaInterpreter
         foreach (var (name, value) in context) _scope.Set(name, value);
     }
 
-    public static string Render(IReadOnlyList<Node> template, IReadOnlyDictionary<string, object?> context, JinjaBuiltins builtins)
+    public static string Render(IReadOnlyList<Node> template, IReadOnlyDictionary<string, object?> context,
+        JinjaBuiltins builtins)
     {
         var interpreter = new JinjaInterpreter(context, builtins);
         if (interpreter.Run(template) != Flow.Normal) throw Error(0, "break or continue outside a loop");
@@ -76,7 +77,8 @@ internal sealed class JinjaInterpreter
     private Flow ExecuteFor(ForNode loop)
     {
         var items = Iterate(Evaluate(loop.Items), loop.Line);
-        if (loop.Filter is not null) items = items.Where(item => WithIteration(loop, item, null, () => IsTrue(Evaluate(loop.Filter)))).ToList();
+        if (loop.Filter is not null) items = items.Where(item => WithIteration(loop, item, null,
+            () => IsTrue(Evaluate(loop.Filter)))).ToList();
         if (items.Count == 0) return Run(loop.Else);
         for (int i = 0; i < items.Count; i++)
         {
@@ -96,8 +98,10 @@ internal sealed class JinjaInterpreter
             if (loop.Targets.Count == 1) _scope.Set(loop.Targets[0], item);
             else
             {
-                var parts = item as List<object?> ?? throw Error(loop.Line, $"cannot unpack a {TypeName(item)} into {loop.Targets.Count} names");
-                if (parts.Count != loop.Targets.Count) throw Error(loop.Line, $"cannot unpack {parts.Count} values into {loop.Targets.Count} names");
+                var parts = item as List<object?> ?? throw Error(loop.Line,
+                    $"cannot unpack a {TypeName(item)} into {loop.Targets.Count} names");
+                if (parts.Count != loop.Targets.Count) throw Error(loop.Line,
+                    $"cannot unpack {parts.Count} values into {loop.Targets.Count} names");
                 for (int t = 0; t < parts.Count; t++) _scope.Set(loop.Targets[t], parts[t]);
             }
             return body();
@@ -119,15 +123,20 @@ internal sealed class JinjaInterpreter
         LiteralExpr literal => literal.Value,
         NameExpr name => _scope.TryGet(name.Name, out var value) ? value : Undefined.Instance,
         ListExpr list => list.Items.Select(Evaluate).ToList(),
-        DictExpr dict => dict.Items.ToDictionary(p => ToText(Evaluate(p.Key)), p => Evaluate(p.Value), StringComparer.Ordinal),
+        DictExpr dict => dict.Items.ToDictionary(p => ToText(Evaluate(p.Key)), p => Evaluate(p.Value),
+            StringComparer.Ordinal),
         AttributeExpr attribute => _builtins.GetAttribute(Evaluate(attribute.Target), attribute.Name, attribute.Line),
         ItemExpr item => _builtins.GetItem(Evaluate(item.Target), Evaluate(item.Key), item.Line),
-        SliceExpr slice => JinjaBuiltins.Slice(Evaluate(slice.Target), EvaluateOptional(slice.Start), EvaluateOptional(slice.Stop),
+        SliceExpr slice => JinjaBuiltins.Slice(Evaluate(slice.Target), EvaluateOptional(slice.Start),
+            EvaluateOptional(slice.Stop),
             EvaluateOptional(slice.Step), slice.Line),
         CallExpr call => Call(call),
-        FilterExpr filter => _builtins.Filter(filter.Name, Evaluate(filter.Value), EvaluateArgs(filter.Args), filter.Line),
-        TestExpr test => _builtins.Test(test.Name, Evaluate(test.Value), EvaluateArgs(test.Args).Positional, test.Line) != test.Negated,
-        UnaryExpr unary => unary.Operator == "not" ? !IsTrue(Evaluate(unary.Operand)) : JinjaOperators.Negate(Evaluate(unary.Operand), unary.Line),
+        FilterExpr filter => _builtins.Filter(filter.Name, Evaluate(filter.Value), EvaluateArgs(filter.Args),
+            filter.Line),
+        TestExpr test => _builtins.Test(test.Name, Evaluate(test.Value), EvaluateArgs(test.Args).Positional,
+            test.Line) != test.Negated,
+        UnaryExpr unary => unary.Operator == "not"
+            ? !IsTrue(Evaluate(unary.Operand)) : JinjaOperators.Negate(Evaluate(unary.Operand), unary.Line),
         BinaryExpr binary => EvaluateBinary(binary),
         ConditionalExpr conditional => IsTrue(Evaluate(conditional.Condition)) ? Evaluate(conditional.Then)
             : conditional.Else is null ? Undefined.Instance : Evaluate(conditional.Else),
@@ -148,13 +157,16 @@ internal sealed class JinjaInterpreter
     }
 
     private (List<object?> Positional, Dictionary<string, object?> Named) EvaluateArgs(Arguments args) =>
-        (args.Positional.Select(Evaluate).ToList(), args.Named.ToDictionary(p => p.Name, p => Evaluate(p.Value), StringComparer.Ordinal));
+        (args.Positional.Select(Evaluate).ToList(), args.Named.ToDictionary(p => p.Name, p => Evaluate(p.Value),
+            StringComparer.Ordinal));
 
     private object? Call(CallExpr call)
     {
         var function = Evaluate(call.Function);
         if (function is not JinjaFunction f)
-            throw Error(call.Line, function is Undefined ? $"{Describe(call.Function)} is undefined" : $"a {TypeName(function)} cannot be called");
+            throw Error(call.Line,
+                function is Undefined
+                    ? $"{Describe(call.Function)} is undefined" : $"a {TypeName(function)} cannot be called");
         var (positional, named) = EvaluateArgs(call.Args);
         return f(positional, named);
     }

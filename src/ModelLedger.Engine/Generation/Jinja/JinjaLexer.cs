@@ -3,7 +3,8 @@ using System.Text;
 
 namespace ModelLedger.Engine.Generation.Jinja;
 
-internal enum TokenKind { Data, VariableBegin, VariableEnd, BlockBegin, BlockEnd, Name, String, Integer, Float, Operator, End }
+internal enum TokenKind { Data, VariableBegin, VariableEnd, BlockBegin, BlockEnd, Name, String, Integer, Float,
+    Operator, End }
 
 internal readonly record struct Token(TokenKind Kind, string Text, int Line, object? Value = null);
 
@@ -16,7 +17,8 @@ internal readonly record struct Token(TokenKind Kind, string Text, int Line, obj
 internal sealed class JinjaLexer
 {
     private static readonly string[] Operators =
-        ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")", "[", "]", "{", "}", "="];
+        ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")",
+            "[", "]", "{", "}", "="];
 
     private readonly string _source;
     private readonly List<Token> _tokens = [];
@@ -40,7 +42,8 @@ internal sealed class JinjaLexer
             int open = NextTagStart(_pos);
             var data = _source[_pos..(open < 0 ? _source.Length : open)];
             if (stripNext) data = data.TrimStart();
-            else if (trimNewline) data = data.StartsWith("\r\n", StringComparison.Ordinal) ? data[2..] : data.StartsWith('\n') ? data[1..] : data;
+            else if (trimNewline) data = data.StartsWith("\r\n",
+                StringComparison.Ordinal) ? data[2..] : data.StartsWith('\n') ? data[1..] : data;
             if (open < 0) { AddData(data); break; }
 
             char kind = _source[open + 1];
@@ -101,7 +104,8 @@ internal sealed class JinjaLexer
             if (_pos >= _source.Length) throw Error($"a tag is never closed with {closer}");
             char c = _source[_pos];
             if (c is '-' or '+' && At(_pos + 1, closer)) { _pos += 1 + closer.Length; break; }
-            if (At(_pos, closer)) { _pos += closer.Length; _tokens.Add(new Token(end, "", _line)); return (false, blockLike); }
+            if (At(_pos, closer)) { _pos += closer.Length; _tokens.Add(new Token(end, "", _line)); return (false,
+                blockLike); }
             if (char.IsLetter(c) || c == '_') ReadName();
             else if (char.IsAsciiDigit(c)) ReadNumber();
             else if (c is '\'' or '"') ReadString(c);
@@ -146,7 +150,8 @@ internal sealed class JinjaLexer
             : new Token(TokenKind.Integer, text, _line, long.Parse(text, CultureInfo.InvariantCulture)));
     }
 
-    /// <summary>A Python string literal: backslash escapes \n \t \r \\ \' \" \uXXXX; other escapes keep the backslash.</summary>
+    /// <summary>A Python string literal: backslash escapes \n \t \r \\ \' \" \uXXXX; other escapes keep the
+    /// backslash.</summary>
     private void ReadString(char quote)
     {
         int startLine = _line;
@@ -167,7 +172,8 @@ internal sealed class JinjaLexer
                 case 'r': text.Append('\r'); break;
                 case '\\' or '\'' or '"': text.Append(e); break;
                 case 'u' when _pos + 4 <= _source.Length:
-                    text.Append((char)int.Parse(_source.AsSpan(_pos, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                    text.Append((char)int.Parse(_source.AsSpan(_pos, 4), NumberStyles.HexNumber,
+                        CultureInfo.InvariantCulture));
                     _pos += 4;
                     break;
                 default: text.Append('\\').Append(e); break;

@@ -8,7 +8,8 @@ internal sealed record IfNode(int Line, IReadOnlyList<(Expr Condition, IReadOnly
     IReadOnlyList<Node> Else) : Node(Line);
 internal sealed record ForNode(int Line, IReadOnlyList<string> Targets, Expr Items, Expr? Filter,
     IReadOnlyList<Node> Body, IReadOnlyList<Node> Else) : Node(Line);
-/// <summary><c>set name = value</c>, or <c>set ns.attribute = value</c> when <see cref="Attribute"/> is given.</summary>
+/// <summary><c>set name = value</c>, or <c>set ns.attribute = value</c> when <see cref="Attribute"/> is
+/// given.</summary>
 internal sealed record SetNode(int Line, string Name, string? Attribute, Expr Value) : Node(Line);
 internal sealed record LoopControlNode(int Line, bool IsBreak) : Node(Line);
 

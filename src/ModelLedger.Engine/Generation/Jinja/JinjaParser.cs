@@ -46,7 +46,8 @@ internal sealed class JinjaParser
                     break;
                 case TokenKind.BlockBegin:
                     var keyword = _tokens[_pos + 1];
-                    if (keyword.Kind == TokenKind.Name && endTags.Contains(keyword.Text)) { _pos += 2; return (body, keyword.Text); }
+                    if (keyword.Kind == TokenKind.Name && endTags.Contains(keyword.Text)) { _pos += 2; return (body,
+                        keyword.Text); }
                     _pos += 2;
                     body.Add(ParseStatement(keyword));
                     break;
@@ -255,7 +256,8 @@ internal sealed class JinjaParser
         while (true)
         {
             int line = Current.Line;
-            if (Accept(".")) target = new AttributeExpr(line, target, Current.Kind == TokenKind.Integer ? _tokens[_pos++].Text : ExpectName());
+            if (Accept(".")) target = new AttributeExpr(line, target,
+                Current.Kind == TokenKind.Integer ? _tokens[_pos++].Text : ExpectName());
             else if (Accept("[")) target = ParseSubscript(line, target);
             else if (Accept("(")) target = new CallExpr(line, target, ParseArguments());
             else return target;
@@ -307,14 +309,16 @@ internal sealed class JinjaParser
             {
                 bool negated = AcceptName("not");
                 var name = ExpectName();
-                var args = Accept("(") ? ParseArguments() : StartsTestArgument() ? new Arguments([ParsePostfix(ParsePrimary())], []) : Arguments.None;
+                var args = Accept("(") ? ParseArguments() : StartsTestArgument()
+                    ? new Arguments([ParsePostfix(ParsePrimary())], []) : Arguments.None;
                 value = new TestExpr(line, value, name, args, negated);
             }
             else return value;
         }
     }
 
-    /// <summary>Jinja allows one argument without parentheses: <c>x is sameas false</c>, <c>x is divisibleby 3</c>.</summary>
+    /// <summary>Jinja allows one argument without parentheses: <c>x is sameas false</c>, <c>x is divisibleby
+    /// 3</c>.</summary>
     private bool StartsTestArgument() => Current.Kind switch
     {
         TokenKind.String or TokenKind.Integer or TokenKind.Float => true,

@@ -27,7 +27,8 @@ public sealed class JinjaTemplate
         null or string or bool or long or double => value,
         int i => (long)i,
         float f => (double)f,
-        IReadOnlyDictionary<string, object?> map => map.ToDictionary(p => p.Key, p => FromClr(p.Value), StringComparer.Ordinal),
+        IReadOnlyDictionary<string, object?> map => map.ToDictionary(p => p.Key, p => FromClr(p.Value),
+            StringComparer.Ordinal),
         System.Collections.IEnumerable list => list.Cast<object?>().Select(FromClr).ToList(),
         _ => throw new ArgumentException($"a {value.GetType().Name} cannot be passed to a template", nameof(value)),
     };

@@ -3,7 +3,8 @@ using System.Text;
 
 namespace ModelLedger.Engine.Generation.Jinja;
 
-/// <summary>A missing variable, attribute or item: renders as "", is false, iterates as empty (Jinja's Undefined).</summary>
+/// <summary>A missing variable, attribute or item: renders as "", is false, iterates as empty (Jinja's
+/// Undefined).</summary>
 internal sealed class Undefined
 {
     public static readonly Undefined Instance = new();
@@ -71,10 +72,12 @@ internal static class JinjaValues
         bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d => FloatText(d),
-        string s => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)
+        string s => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'",
+            StringComparison.Ordinal)
             .Replace("\n", "\\n", StringComparison.Ordinal) + "'",
         List<object?> list => "[" + string.Join(", ", list.Select(Repr)) + "]",
-        Dictionary<string, object?> dict => "{" + string.Join(", ", dict.Select(p => Repr(p.Key) + ": " + Repr(p.Value))) + "}",
+        Dictionary<string, object?> dict => "{" + string.Join(", ",
+            dict.Select(p => Repr(p.Key) + ": " + Repr(p.Value))) + "}",
         _ => value.ToString() ?? "",
     };
 
@@ -84,7 +87,8 @@ internal static class JinjaValues
         if (double.IsNaN(d)) return "nan";
         if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
         var text = d.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
+        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E',
+            StringComparison.Ordinal) ? text : text + ".0";
     }
 
     public static bool PyEquals(object? a, object? b)
@@ -170,10 +174,12 @@ internal static class JinjaValues
             case null: text.Append("null"); break;
             case bool b: text.Append(b ? "true" : "false"); break;
             case long l: text.Append(l.ToString(CultureInfo.InvariantCulture)); break;
-            case double d: text.Append(double.IsFinite(d) ? FloatText(d) : d > 0 ? "Infinity" : d < 0 ? "-Infinity" : "NaN"); break;
+            case double d: text.Append(double.IsFinite(d) ? FloatText(d) : d > 0 ? "Infinity" : d < 0
+                ? "-Infinity" : "NaN"); break;
             case string s: WriteJsonString(text, s); break;
             case List<object?> list:
-                WriteJsonContainer(text, '[', ']', list.Count, indent, depth, i => WriteJson(text, list[i], indent, depth + 1, line));
+                WriteJsonContainer(text, '[', ']', list.Count, indent, depth, i => WriteJson(text, list[i], indent,
+                    depth + 1, line));
                 break;
             case Dictionary<string, object?> dict:
                 var pairs = dict.ToList();
@@ -188,7 +194,8 @@ internal static class JinjaValues
         }
     }
 
-    private static void WriteJsonContainer(StringBuilder text, char open, char close, int count, int? indent, int depth, Action<int> item)
+    private static void WriteJsonContainer(StringBuilder text, char open, char close, int count, int? indent,
+        int depth, Action<int> item)
     {
         text.Append(open);
         if (count == 0) { text.Append(close); return; }

@@ -39,7 +39,8 @@ internal sealed class SlotChatTemplate(
             if (i == 0)
             {
                 prompt.AddRange(prefix);
-                if (systemText.Length > 0 && SystemInFirstUser) userText = FirstText(Fill(system, systemText)) + userText;
+                if (systemText.Length > 0 && SystemInFirstUser) userText = FirstText(Fill(system,
+                    systemText)) + userText;
                 else if (systemText.Length > 0) prompt.AddRange(Fill(system, systemText));
             }
             prompt.AddRange(Fill(user, userText));
@@ -50,11 +51,13 @@ internal sealed class SlotChatTemplate(
     }
 
     /// <summary>LF's StringFormatter: the first {{content}} of each text slot replaced.</summary>
-    private static ChatPiece[] Fill(ChatPiece[] slots, string content) => slots.Select(s => s.Special != SpecialToken.None ? s
+    private static ChatPiece[] Fill(ChatPiece[] slots,
+        string content) => slots.Select(s => s.Special != SpecialToken.None ? s
         : new ChatPiece(ReplaceFirst(s.Text, content))).ToArray();
 
     /// <summary>LF's Llama2Template takes the system format's first slot as text.</summary>
-    private string FirstText(ChatPiece[] pieces) => pieces.Length > 0 && pieces[0].Special == SpecialToken.None ? pieces[0].Text
+    private string FirstText(ChatPiece[] pieces) => pieces.Length > 0 && pieces[0].Special == SpecialToken.None
+        ? pieces[0].Text
         : throw new InvalidOperationException($"template {Name}: the system format must start with text");
 
     private static string ReplaceFirst(string text, string content)

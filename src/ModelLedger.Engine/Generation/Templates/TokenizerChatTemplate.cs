@@ -20,7 +20,8 @@ internal sealed class TokenizerChatTemplate : ChatTemplate
     private readonly Dictionary<string, object?> _specialTokens;
     private readonly TimeProvider _clock;
 
-    public TokenizerChatTemplate(string source, string origin, IReadOnlyDictionary<string, string> specialTokens, TimeProvider clock)
+    public TokenizerChatTemplate(string source, string origin, IReadOnlyDictionary<string, string> specialTokens,
+        TimeProvider clock)
         : base(origin, [], replaceEos: false, efficientEos: false)
     {
         _template = JinjaTemplate.Parse(source);
@@ -45,14 +46,18 @@ internal sealed class TokenizerChatTemplate : ChatTemplate
             if (config?["chat_template"] is JsonArray list)
             {
                 var entry = list.OfType<JsonObject>().FirstOrDefault(e => e["name"]?.GetValue<string>() == "default")
-                    ?? throw new UserError("chat_template is a list without a \"default\" entry", file: configPath, field: "chat_template");
-                return new TokenizerChatTemplate(entry["template"]?.GetValue<string>() ?? "", "tokenizer_config.json", tokens, clock);
+                    ?? throw new UserError("chat_template is a list without a \"default\" entry", file: configPath,
+                        field: "chat_template");
+                return new TokenizerChatTemplate(entry["template"]?.GetValue<string>() ?? "", "tokenizer_config.json",
+                    tokens, clock);
             }
-            return File.Exists(jinjaPath) ? new TokenizerChatTemplate(File.ReadAllText(jinjaPath), "chat_template.jinja", tokens, clock) : null;
+            return File.Exists(jinjaPath) ? new TokenizerChatTemplate(File.ReadAllText(jinjaPath),
+                "chat_template.jinja", tokens, clock) : null;
         }
         catch (UserError e) when (e.File is null)
         {
-            throw new UserError(e.Message, file: config?["chat_template"] is null ? jinjaPath : configPath, field: e.Field,
+            throw new UserError(e.Message, file: config?["chat_template"] is null ? jinjaPath : configPath,
+                field: e.Field,
                 hint: "set template: to one of LLaMA-Factory's names instead");
         }
     }
@@ -86,18 +91,22 @@ internal sealed class TokenizerChatTemplate : ChatTemplate
             var prompt = Render(messages.Take(leading + i + 1).ToArray(), addGenerationPrompt: true);
             if (!prompt.StartsWith(previous, StringComparison.Ordinal)) return SingleTurn(messages);
             bool answered = i + 1 < dialogue.Count;
-            var answer = answered ? Render(messages.Take(leading + i + 2).ToArray(), addGenerationPrompt: false) : prompt;
+            var answer = answered ? Render(messages.Take(leading + i + 2).ToArray(),
+                addGenerationPrompt: false) : prompt;
             if (!answer.StartsWith(prompt, StringComparison.Ordinal)) return SingleTurn(messages);
-            turns.Add(new ChatTurn([new(prompt[previous.Length..])], answered ? [new(answer[prompt.Length..])] : [], answered));
+            turns.Add(new ChatTurn([new(prompt[previous.Length..])], answered ? [new(answer[prompt.Length..])] : [],
+                answered));
             previous = answer;
         }
         return turns;
     }
 
-    /// <summary>A generation prompt can still be rendered whole; a training example cannot be split into turns.</summary>
+    /// <summary>A generation prompt can still be rendered whole; a training example cannot be split into
+    /// turns.</summary>
     private List<ChatTurn> SingleTurn(IReadOnlyList<ChatMessage> messages)
     {
-        if (messages[^1].Role == ChatRole.User) return [new ChatTurn([new(Render(messages, addGenerationPrompt: true))], [], false)];
+        if (messages[^1].Role == ChatRole.User) return [new ChatTurn([new(Render(messages,
+            addGenerationPrompt: true))], [], false)];
         throw new UserError("the model's chat_template renders earlier turns differently as the conversation grows (Mistral v0.3 " +
             "moves the system message into the last user turn, and drops it when an answer ends the conversation), so prompt " +
             "and answer tokens cannot be told apart", field: "template",

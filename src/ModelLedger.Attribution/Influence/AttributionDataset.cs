@@ -18,7 +18,7 @@ public sealed record AttributedExample(string Item, string Contributor, EncodedS
 public sealed record AttributionDataset(IReadOnlyList<AttributedExample> Examples, int Dropped, string? SnapshotRoot, string? SnapshotLeaf)
 {
     public static AttributionDataset Load(string datasetDir, string datasetNames, TextTokenizer tokenizer, ChatTemplate template,
-        int cutoffLen, bool trainOnPrompt = false, Action<string>? log = null)
+        int cutoffLen, bool trainOnPrompt = false, Action<string>? log = null, int? maxSamples = null)
     {
         var provenancePath = Path.Combine(datasetDir, Provenance.FileName);
         var snapshotOwners = File.Exists(provenancePath) ? Provenance.ReadSnapshot(provenancePath) : null;
@@ -27,6 +27,7 @@ public sealed record AttributionDataset(IReadOnlyList<AttributedExample> Example
         foreach (var spec in DatasetInfo.Resolve(datasetDir, datasetNames))
         {
             var (read, rejected) = DatasetReader.Read(spec, rawText: false);
+            if (maxSamples is int max) read = read.Take(max).ToList();   // as training's max_samples does
             foreach (var r in rejected.Take(3)) log?.Invoke($"skipped {r}");
             dropped += rejected.Count;
             var columnOwners = snapshotOwners is null ? Provenance.ReadColumn(spec.File) : null;

@@ -39,6 +39,9 @@ public sealed record IndexManifest(
     [property: JsonPropertyName("owners_sha256")] string OwnersSha256)
 {
     public const int CurrentVersion = 1;
+
+    /// <summary>Training's max_samples: only the first N records of each dataset were indexed (null: all).</summary>
+    [JsonPropertyName("max_samples")] public int? MaxSamples { get; init; }
 }
 
 /// <summary>

@@ -25,7 +25,8 @@ public sealed record IndexOptions(int Dims = 512, int Seed = 0, int MaxCheckpoin
 /// <summary>What <c>mledger attribution index</c> needs. The base model defaults to the adapter's
 /// base_model_name_or_path, the template to the tokenizer's; both must be what training used.</summary>
 public sealed record IndexRequest(string Adapter, string DatasetDir, string Dataset, string? BaseModel = null, string? Template = null,
-    int CutoffLen = 1024, int? QuantizationBit = null, string? Out = null, bool Overwrite = false, IndexOptions? Options = null, string Device = "cpu")
+    int CutoffLen = 1024, int? QuantizationBit = null, string? Out = null, bool Overwrite = false, IndexOptions? Options = null, string Device = "cpu",
+    int? MaxSamples = null)
 {
     public string OutDir => Out ?? Path.Combine(Adapter, "attribution");
 }
@@ -45,7 +46,7 @@ public static class GradientIndexBuilder
     /// run's own dataset at its own checkpoints into <c>output_dir/attribution</c>.</summary>
     public static IndexSummary BuildForRun(TrainConfig config, Action<string> log, CancellationToken cancellation, IndexOptions? options = null) =>
         Run(new IndexRequest(config.OutputDir, config.DatasetDir, config.Dataset, config.ModelNameOrPath, config.Template, config.CutoffLen,
-            config.QuantizationBit, Overwrite: true, Options: options, Device: config.Device), log, cancellation);
+            config.QuantizationBit, Overwrite: true, Options: options, Device: config.Device, MaxSamples: config.MaxSamples), log, cancellation);
 
     public static IndexSummary Run(IndexRequest request, Action<string> log, CancellationToken cancellation)
     {
@@ -58,11 +59,14 @@ public static class GradientIndexBuilder
             throw new UserError("already exists and is not empty", file: request.OutDir, hint: "choose another --out, or pass --overwrite to replace it");
         using var model = PretrainedModel.Load(baseModel, TorchRuntime.ParseDevice(request.Device));
         var template = request.Template is string t ? ChatTemplate.Named(t) : ChatTemplate.Detect(model.Tokenizer);
-        var dataset = AttributionDataset.Load(request.DatasetDir, request.Dataset, model.Tokenizer, template, request.CutoffLen, log: log);
+        var dataset = AttributionDataset.Load(request.DatasetDir, request.Dataset, model.Tokenizer, template, request.CutoffLen, log: log, maxSamples: request.MaxSamples);
         using var gradients = GradientModel.Attach(model, request.Adapter, request.QuantizationBit);
         var manifest = new IndexManifest(IndexManifest.CurrentVersion, "tracin-cp", "countsketch", options.Dims, options.Seed, options.DampingRatio,
             Path.GetFullPath(baseModel), Path.GetFullPath(request.Adapter), gradients.Kind, request.QuantizationBit, template.Name, request.CutoffLen,
-            Path.GetFullPath(request.DatasetDir), request.Dataset, dataset.SnapshotRoot, dataset.SnapshotLeaf, dataset.Examples.Count, [], "", "");
+            Path.GetFullPath(request.DatasetDir), request.Dataset, dataset.SnapshotRoot, dataset.SnapshotLeaf, dataset.Examples.Count, [], "", "")
+        {
+            MaxSamples = request.MaxSamples,
+        };
         var watch = Stopwatch.StartNew();
         using var index = Build(gradients, checkpoints, dataset.Examples, manifest, options, log, cancellation);
         double seconds = watch.Elapsed.TotalSeconds;

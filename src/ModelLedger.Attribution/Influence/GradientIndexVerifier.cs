@@ -20,7 +20,8 @@ public static class GradientIndexVerifier
         using var index = GradientIndex.Load(indexDir, checkHashes: true);
         var m = index.Manifest;
         using var model = PretrainedModel.Load(m.BaseModel, TorchRuntime.ParseDevice(device));
-        var dataset = AttributionDataset.Load(m.DatasetDir, m.Dataset, model.Tokenizer, ChatTemplate.Named(m.Template), m.CutoffLen);
+        var dataset = AttributionDataset.Load(m.DatasetDir, m.Dataset, model.Tokenizer, ChatTemplate.Named(m.Template), m.CutoffLen,
+            maxSamples: m.MaxSamples);
         if (dataset.Examples.Count != m.Examples) return new(false, $"the dataset now has {dataset.Examples.Count} usable examples, the index {m.Examples}");
         for (int i = 0; i < m.Examples; i++)
             if (dataset.Examples[i].Item != index.Owners[i].Item || dataset.Examples[i].Contributor != index.Owners[i].Contributor)

@@ -18,6 +18,7 @@ internal static class AttributionCommand
         var model = new Option<string?>("--model") { Description = "Base model (default: the adapter's base_model_name_or_path)" };
         var template = new Option<string?>("--template") { Description = "Chat template used in training (default: detected)" };
         var cutoff = new Option<int>("--cutoff-len") { DefaultValueFactory = _ => 1024, Description = "cutoff_len used in training" };
+        var maxSamples = new Option<int?>("--max-samples") { Description = "max_samples used in training (first N records per dataset)" };
         var quantization = new Option<int?>("--quantization-bit") { Description = "4 or 8 when the adapter was trained on a quantized base (QLoRA)" };
         var dims = new Option<int>("--dims") { DefaultValueFactory = _ => 512, Description = "Projection width k" };
         var checkpoints = new Option<int>("--checkpoints") { DefaultValueFactory = _ => 3, Description = "Most checkpoints TracIn-CP samples" };
@@ -28,13 +29,14 @@ internal static class AttributionCommand
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
         var command = new Command("index", "Per-example gradient sketches at the run's checkpoints (TracIn-CP)")
         {
-            adapter, dataset, datasetDir, model, template, cutoff, quantization, dims, checkpoints, seed, output, overwrite, device, json,
+            adapter, dataset, datasetDir, model, template, cutoff, maxSamples, quantization, dims, checkpoints, seed, output, overwrite, device, json,
         };
         command.SetAction((p, ct) =>
         {
             var request = new IndexRequest(p.GetValue(adapter)!, p.GetValue(datasetDir)!, p.GetValue(dataset)!, p.GetValue(model), p.GetValue(template),
                 p.GetValue(cutoff), p.GetValue(quantization), p.GetValue(output), p.GetValue(overwrite),
-                new IndexOptions(p.GetValue(dims), p.GetValue(seed), p.GetValue(checkpoints)), p.GetValue(device)!);
+                new IndexOptions(p.GetValue(dims), p.GetValue(seed), p.GetValue(checkpoints)), p.GetValue(device)!,
+                p.GetValue(maxSamples));
             var summary = GradientIndexBuilder.Run(request, Console.Error.WriteLine, ct);
             if (p.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
             return Task.FromResult(ExitCodes.Ok);

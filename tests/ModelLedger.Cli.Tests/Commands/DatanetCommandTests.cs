@@ -81,7 +81,7 @@ public sealed class DatanetCommandTests
             dataset: stories
             dataset_dir: {snapshotDir}
             template: alpaca
-            cutoff_len: 64
+            cutoff_len: 128
             max_steps: 2
             per_device_train_batch_size: 2
             output_dir: {dir.File("out")}

@@ -21,7 +21,8 @@ internal static class DatanetFormats
         "sharegpt" => DatanetFormat.ShareGpt,
         "text" => DatanetFormat.Text,
         "documents" => DatanetFormat.Documents,
-        _ => throw new UserError($"unknown format '{text}'", field: "--format", hint: "use alpaca, sharegpt, text or documents"),
+        _ => throw new UserError($"unknown format '{text}'", field: "--format",
+            hint: "use alpaca, sharegpt, text or documents"),
     };
 
     /// <summary>The record fields in canonical order (the keys of a data.jsonl line).</summary>
@@ -34,7 +35,8 @@ internal static class DatanetFormats
     };
 
     /// <summary>Largest canonical record in bytes: documents are whole files, the others single examples.</summary>
-    public static int MaxRecordBytes(this DatanetFormat format) => format == DatanetFormat.Documents ? 1 << 20 : 64 << 10;
+    public static int MaxRecordBytes(this DatanetFormat format) =>
+        format == DatanetFormat.Documents ? 1 << 20 : 64 << 10;
 
     /// <summary>The snapshot's dataset_info.json entry, so LLaMA-Factory (and <c>mledger train</c>) reads data.jsonl.
     /// Text and documents train on their text column (pre-training shape); documents' titles are provenance.</summary>

@@ -23,7 +23,8 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
     public DatanetStore Store { get; } = DatanetStore.Open(workspace);
     public LedgerWorkspace Workspace => workspace;
 
-    private string Now() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private string Now() =>
+        _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Creates the key (never replacing one), registers its public key on the ledger, stores the row.
     /// A key left by an interrupted earlier call is registered rather than refused.</summary>

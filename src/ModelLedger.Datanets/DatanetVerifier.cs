@@ -30,9 +30,10 @@ public static class DatanetVerifier
         var ledger = ReadLedger(workspace, datanet);
         var contributors = store.Contributors().ToDictionary(c => c.Name);
         foreach (var c in contributors.Values)
-            if (ledger.Contributors.TryGetValue(c.Name, out var key) && key.PublicKey == c.PublicKey && key.Leaf == c.LeafHash)
-                continue;
-            else problems.Add($"contributor '{c.Name}': public key or entry differs from its contributor.registered entry");
+            if (!ledger.Contributors.TryGetValue(c.Name, out var key) || key.PublicKey != c.PublicKey
+                || key.Leaf != c.LeafHash)
+                problems.Add($"contributor '{c.Name}': public key or entry differs from its contributor.registered "
+                    + "entry");
         if (ledger.Created != net.LeafHash) problems.Add($"datanet '{datanet}': no matching datanet.created entry");
         var items = store.Items(datanet).ToList();
         var accepted = new List<Accepted>();
@@ -53,8 +54,8 @@ public static class DatanetVerifier
         var inLedger = accepted.Select((a, i) => (a.ContentHash, i)).ToDictionary(x => x.ContentHash, x => x.i);
         for (int i = 0; i < accepted.Count; i++)
             if (!stored.TryGetValue(accepted[i].ContentHash, out var position))
-                problems.Add($"item {accepted[i].ContentHash}: accepted by ledger entry {accepted[i].Index} but missing "
-                    + "from the database");
+                problems.Add($"item {accepted[i].ContentHash}: accepted by ledger entry {accepted[i].Index} but "
+                    + "missing from the database");
             else if (position != i)
                 problems.Add($"item {accepted[i].ContentHash}: stored at position {position} but accepted at "
                     + $"position {i} (items reordered)");
@@ -63,7 +64,8 @@ public static class DatanetVerifier
             if (!inLedger.ContainsKey(items[i].Item))
                 problems.Add($"item {items[i].Item}: in the database (position {i}) but no contribution.accepted entry "
                     + "records it (changed or inserted)");
-            if (items[i].Seq != i) problems.Add($"item {items[i].Item}: sequence number {items[i].Seq} at position {i}");
+            if (items[i].Seq != i)
+                problems.Add($"item {items[i].Item}: sequence number {items[i].Seq} at position {i}");
         }
         foreach (var (a, item) in accepted.Join(items, a => a.ContentHash, i => i.Item, (a, i) => (a, i)))
             if (a.Contributor != item.Contributor || a.Signature != item.Signature || a.Leaf != item.LeafHash)
@@ -80,8 +82,8 @@ public static class DatanetVerifier
             return;
         }
         if (!contributors.TryGetValue(item.Contributor, out var c) || c.KeyId != item.KeyId
-            || !ContributorKey.Verify(ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)), net.Name, item.Item,
-                Convert.FromHexString(item.Signature)))
+            || !ContributorKey.Verify(ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)), net.Name,
+                item.Item, Convert.FromHexString(item.Signature)))
             problems.Add($"item {item.Item}: signature does not verify with contributor '{item.Contributor}''s key");
         ContentRecord? record;
         try
@@ -110,12 +112,14 @@ public static class DatanetVerifier
             problems.Add($"snapshot {s.Root}: the ledger's first {s.Items} accepted items do not give this root");
         if (items.Count < s.Items)
         {
-            problems.Add($"snapshot {s.Root}: has {s.Items} items but the database holds {items.Count} (items removed)");
+            problems.Add($"snapshot {s.Root}: has {s.Items} items but the database holds {items.Count} "
+                + "(items removed)");
             return;
         }
         var root = SnapshotRoot.Of(items.Take((int)s.Items).Select(i => ContentRecord.HashOf(i.Content)));
         if (root != s.Root)
-            problems.Add($"snapshot {s.Root}: the stored items now give root {root} (items reordered, removed or changed)");
+            problems.Add($"snapshot {s.Root}: the stored items now give root {root} "
+                + "(items reordered, removed or changed)");
     }
 
     private sealed record Accepted(long Index, string ContentHash, string Contributor, string Signature, string Leaf);
@@ -143,7 +147,8 @@ public static class DatanetVerifier
             else if (Get("datanet") != datanet) continue;
             else if (entry.Type == "datanet.created") created = leafHash;
             else if (entry.Type == "contribution.accepted")
-                view.Accepted.Add(new Accepted(index, Get("content_hash"), Get("contributor"), Get("signature"), leafHash));
+                view.Accepted.Add(new Accepted(index, Get("content_hash"), Get("contributor"), Get("signature"),
+                    leafHash));
             else view.Snapshots[leafHash] = (Get("root"), long.Parse(Get("items"), CultureInfo.InvariantCulture));
         }
         return view with { Created = created };

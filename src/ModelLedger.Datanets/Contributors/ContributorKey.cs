@@ -29,7 +29,8 @@ public sealed class ContributorKey : IDisposable
 
     public static string KeyIdOf(byte[] publicKey) => Convert.ToHexStringLower(SHA256.HashData(publicKey).AsSpan(0, 8));
 
-    public static string PathOf(string workspace, string name) => Path.Combine(workspace, "contributors", $"{name}.key");
+    public static string PathOf(string workspace, string name) =>
+        Path.Combine(workspace, "contributors", $"{name}.key");
 
     /// <summary>Creates the key file; refuses when it exists (a key is never replaced).</summary>
     public static ContributorKey Create(string workspace, string name)
@@ -38,7 +39,8 @@ public sealed class ContributorKey : IDisposable
         var path = PathOf(workspace, name);
         if (File.Exists(path))
             throw new UserError($"contributor '{name}' already has a key; it is never replaced", file: path);
-        var key = Key.Create(Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+        var key = Key.Create(Ed25519,
+            new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -57,7 +59,8 @@ public sealed class ContributorKey : IDisposable
                 hint: $"create one: mledger contributor create --name {name}");
         var parts = File.ReadAllText(path).Trim().Split(' ');
         byte[] seed;
-        try { seed = parts.Length == 3 && parts[0] == Header && parts[1] == name ? Convert.FromBase64String(parts[2]) : []; }
+        bool shaped = parts.Length == 3 && parts[0] == Header && parts[1] == name;
+        try { seed = shaped ? Convert.FromBase64String(parts[2]) : []; }
         catch (FormatException) { seed = []; }
         if (seed.Length != 32) throw new UserError("is not a contributor key file", file: path);
         var key = Key.Import(Ed25519, seed, KeyBlobFormat.RawPrivateKey,

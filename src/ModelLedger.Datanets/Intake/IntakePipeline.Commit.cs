@@ -42,10 +42,11 @@ public sealed partial class IntakePipeline
             var cluster = d.ClusterSeq == seq ? c.Record.ContentHash
                 : d.ClusterSeq >= start ? pending[(int)(d.ClusterSeq - start)].C.Record.ContentHash
                 : _store.ItemAt(_datanet.Name, d.ClusterSeq)!.Item;
-            double? perplexity = scorer?.Perplexity(c.Record.Text) is double v && double.IsFinite(v) ? Math.Round(v, 4) : null;
+            double? perplexity = scorer?.Perplexity(c.Record.Text) is double v && double.IsFinite(v)
+                ? Math.Round(v, 4) : null;
             items.Add(new ItemRow(seq++, c.Record.ContentHash, c.Contributor, keyIds[c.Contributor],
-                Convert.ToHexStringLower(c.Signature), c.Record.Json, a.NormHash, MinHash.ToBytes(a.Signature), a.Length,
-                a.Words, a.Quality, cluster, perplexity, source, leaves[i]));
+                Convert.ToHexStringLower(c.Signature), c.Record.Json, a.NormHash, MinHash.ToBytes(a.Signature),
+                a.Length, a.Words, a.Quality, cluster, perplexity, source, leaves[i]));
         }
         _store.AddOutcome(_datanet.Name, start, items, rejections);
         return new IntakeResult(items.Select(x => x.Item).ToList(), rejected);
@@ -67,7 +68,8 @@ public sealed partial class IntakePipeline
     private sealed class IncrementalHash
     {
         private readonly System.Security.Cryptography.IncrementalHash _sha =
-            System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            System.Security.Cryptography.IncrementalHash.CreateHash(
+                System.Security.Cryptography.HashAlgorithmName.SHA256);
 
         public void Add(string text) => _sha.AppendData(Encoding.UTF8.GetBytes(text));
 

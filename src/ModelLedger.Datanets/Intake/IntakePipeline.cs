@@ -90,7 +90,8 @@ public sealed partial class IntakePipeline
             if (NormHashAt(seq, pending, start) == a.NormHash)
             {
                 var original = ItemAt(seq, pending, start);
-                return new(RejectionCodes.Duplicate, $"duplicate: same text after normalisation as item {original}", original);
+                return new(RejectionCodes.Duplicate, $"duplicate: same text after normalisation as item {original}",
+                    original);
             }
         var (near, similarity, related) = Nearest(a, pending, start, threshold);
         if (near is long n)
@@ -127,7 +128,8 @@ public sealed partial class IntakePipeline
     {
         if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
         if (_shingleCache.TryGetValue(seq, out var cached)) return cached;
-        var item = _store.ItemAt(_datanet.Name, seq) ?? throw new LedgerError($"item {seq} of '{_datanet.Name}' vanished");
+        var item = _store.ItemAt(_datanet.Name, seq)
+            ?? throw new LedgerError($"item {seq} of '{_datanet.Name}' vanished");
         var text = RecordParser.Parse(_datanet.Format, JsonNode.Parse(item.Content), new RecordSource("db", 0, null), [])
             ?.Text ?? "";
         return _shingleCache[seq] = Analysis.Of(text).Shingles;

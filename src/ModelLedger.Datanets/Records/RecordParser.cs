@@ -11,7 +11,8 @@ namespace ModelLedger.Datanets.Records;
 /// </summary>
 internal static class RecordParser
 {
-    public static ContentRecord? Parse(DatanetFormat format, JsonNode? node, RecordSource source, List<RecordProblem> problems)
+    public static ContentRecord? Parse(DatanetFormat format, JsonNode? node, RecordSource source,
+        List<RecordProblem> problems)
     {
         int before = problems.Count;
         void Bad(string field, string message) => problems.Add(new RecordProblem(source, field, message));
@@ -37,7 +38,8 @@ internal static class RecordParser
                 var instruction = String(o, "instruction", required: true, Bad);
                 var input = String(o, "input", required: false, Bad);
                 var output = String(o, "output", required: true, Bad);
-                canonical = new JsonObject { ["instruction"] = instruction, ["input"] = input ?? "", ["output"] = output };
+                canonical = new JsonObject
+                    { ["instruction"] = instruction, ["input"] = input ?? "", ["output"] = output };
                 text = string.Join('\n', new[] { instruction, input, output }.Where(s => !string.IsNullOrEmpty(s)));
                 break;
             }

@@ -15,7 +15,8 @@ internal static class SubmissionReader
     public const long MaxSubmissionBytes = 512L << 20;
     public const int MaxSubmissionRecords = 1_000_000;
     private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding StrictUtf8 =
+        new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static IReadOnlyList<ContentRecord> Read(DatanetFormat format, IReadOnlyList<string> files)
     {
@@ -47,7 +48,8 @@ internal static class SubmissionReader
         return records;
     }
 
-    private static void ReadFile(DatanetFormat format, string file, List<ContentRecord> records, List<RecordProblem> problems)
+    private static void ReadFile(DatanetFormat format, string file, List<ContentRecord> records,
+        List<RecordProblem> problems)
     {
         string text;
         try { text = StrictUtf8.GetString(File.ReadAllBytes(file)); }

@@ -107,7 +107,8 @@ public sealed partial class DatanetStore : IDisposable
     }
 
     private static long Long(DbDataReader r, int i) => Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
-    private static double Double(DbDataReader r, int i) => Convert.ToDouble(r.GetValue(i), CultureInfo.InvariantCulture);
+    private static double Double(DbDataReader r, int i) =>
+        Convert.ToDouble(r.GetValue(i), CultureInfo.InvariantCulture);
     private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     /// <summary>Raw SQL, for tests that tamper with rows the way someone with database access could.</summary>

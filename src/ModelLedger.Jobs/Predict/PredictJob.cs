@@ -4,13 +4,9 @@ namespace ModelLedger.Jobs.Predict;
 
 /// <summary>Batch prediction with LLaMA-Factory's predict metrics (<c>mledger eval</c>, a do_predict config, the
 /// quickstart's evaluation): <see cref="StepEvent"/>s count examples done, the result is typed.</summary>
-public sealed class PredictJob : IJob<PredictRequest, PredictScores>
+public sealed class PredictJob : ThreadJob<PredictRequest, PredictScores>
 {
-    public Task<PredictScores> RunAsync(PredictRequest request, IProgress<JobEvent> events, CancellationToken ct) =>
-        Task.Run(() => Run(request, events, ct), CancellationToken.None);
-
-    /// <summary>Runs on the calling thread (libtorch work and every event included).</summary>
-    public PredictScores Run(PredictRequest request, IProgress<JobEvent> events, CancellationToken ct)
+    public override PredictScores Run(PredictRequest request, IProgress<JobEvent> events, CancellationToken ct)
     {
         events.Report(new PhaseEvent("predicting"));
         var json = BatchPrediction.Run(request, line => events.Report(new MessageEvent(line)), ct,

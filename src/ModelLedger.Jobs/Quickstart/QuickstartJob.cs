@@ -22,15 +22,11 @@ public sealed record QuickstartResult(string Workspace, string Data, string Base
 /// on the held-out split. Each training stage is the same <see cref="TrainJob"/> <c>mledger train</c> runs, from a
 /// YAML file left in the workspace. Phases are reported as "[i/5] …"; training steps at each logging window.
 /// </summary>
-public sealed class QuickstartJob : IJob<QuickstartRequest, QuickstartResult>
+public sealed class QuickstartJob : ThreadJob<QuickstartRequest, QuickstartResult>
 {
     private const int LoggingSteps = 50;
 
-    public Task<QuickstartResult> RunAsync(QuickstartRequest request, IProgress<JobEvent> events,
-        CancellationToken ct) =>
-        Task.Run(() => Run(request, events, ct), CancellationToken.None);
-
-    public QuickstartResult Run(QuickstartRequest request, IProgress<JobEvent> events, CancellationToken ct)
+    public override QuickstartResult Run(QuickstartRequest request, IProgress<JobEvent> events, CancellationToken ct)
     {
         var dir = Path.GetFullPath(request.Workspace);
         int n = request.Steps;

@@ -10,13 +10,9 @@ namespace ModelLedger.Jobs.Train;
 /// config, records a <c>training.run</c> ledger event for a completed run, and ends the stream with a
 /// <see cref="ResultEvent"/>. Cancellation ends the run at the next step with a checkpoint (Interrupted result).
 /// </summary>
-public sealed class TrainJob : IJob<TrainRequest, TrainJobResult>
+public sealed class TrainJob : ThreadJob<TrainRequest, TrainJobResult>
 {
-    public Task<TrainJobResult> RunAsync(TrainRequest request, IProgress<JobEvent> events, CancellationToken ct) =>
-        Task.Run(() => Run(request, events, ct), CancellationToken.None);
-
-    /// <summary>Runs on the calling thread (libtorch work and every event included).</summary>
-    public TrainJobResult Run(TrainRequest request, IProgress<JobEvent> events, CancellationToken ct)
+    public override TrainJobResult Run(TrainRequest request, IProgress<JobEvent> events, CancellationToken ct)
     {
         var config = request.Config;
         events.Report(new PhaseEvent("checking"));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelLedger.Attribution.Influence;
 using ModelLedger.Tuning.Training;
 
 namespace ModelLedger.Jobs.Train;
@@ -26,6 +27,15 @@ public sealed class TrainJob : ThreadJob<TrainRequest, TrainJobResult>
             Step = p => events.Report(new StepEvent(p.Step, p.TotalSteps, p.Loss, p.TokensPerSecond, p.EtaSeconds)),
             SaveOnInterrupt = request.SaveOnInterrupt,
         }, ct);
+        if (config.Attribution && !run.Interrupted)
+        {
+            // attribution: true — index the run's own examples at its own checkpoints (TracIn-CP sketches) into
+            // output_dir/attribution, before hashing, so the recorded weights hash covers what was trained only.
+            events.Report(new PhaseEvent("attribution index"));
+            var index = GradientIndexBuilder.BuildForRun(config, line => events.Report(new MessageEvent(line)), ct);
+            events.Report(new MessageEvent($"attribution index: {index.Examples} examples x {index.Checkpoints} " +
+                $"checkpoints, {index.BytesPerExample} bytes/example in {index.Directory}"));
+        }
         var weights = !run.Interrupted || request.SaveOnInterrupt ? WeightsHash.Of(config.OutputDir) : null;
         var configHash = config.CanonicalHash();
         LedgerRecord? record = null;

@@ -97,6 +97,8 @@ public sealed record TrainConfig
         if (config.QuantizationBit == 8 && config.QuantizationType == QuantizationType.Fp4)
             reader.Problem("quantization_type", "fp4 is a 4-bit code; 8-bit bases are stored as int8 rows " +
                 "(use quantization_bit: 4 for fp4, or drop quantization_type)");
+        if (config.Attribution && config.FinetuningType is not (FinetuningType.Lora or FinetuningType.Ptuning))
+            reader.Problem("attribution", "gradient sketches cover adapters: use finetuning_type lora or ptuning");
         if (config.MaxSteps <= 0 && config.NumTrainEpochs <= 0)
             reader.Problem("num_train_epochs", "set num_train_epochs > 0 or max_steps > 0");
     }

@@ -125,4 +125,34 @@ public sealed class TrainJobTests : IDisposable
         Assert.Equal("ledger_leaf_hash", error.Field);
         Assert.False(Directory.Exists(config.OutputDir));
     }
+
+    [Fact]
+    public void Attribution_IndexesEveryTrainingExample_BesideTheAdapter()
+    {
+        var config = TrainConfig.From(RawConfig.Parse($$"""
+            {"model_name_or_path": "{{TestPaths.TinyStories}}", "dataset": "stories", "dataset_dir":
+             "{{TestPaths.Datasets}}", "template": "alpaca", "cutoff_len": 96, "max_samples": 6, "max_steps": 4,
+             "per_device_train_batch_size": 2, "save_steps": 2, "attribution": true,
+             "output_dir": "{{Path.Combine(_dir.Path, "attributed")}}"}
+            """, "test.json", []));
+        var events = new List<JobEvent>();
+        var result = new TrainJob().Run(new TrainRequest(config), new JobEvents(events.Add), CancellationToken.None);
+        Assert.Contains(events.OfType<PhaseEvent>(), p => p.Phase == "attribution index");
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(result.OutputDir, "attribution", "index.json")));
+        // 6 = max_samples above: every record of the run is one indexed example
+        Assert.Equal(6, manifest.RootElement.GetProperty("examples").GetInt32());
+        // the recorded weights hash stays the adapter's own SHA-256 (the index is not part of the weights)
+        var adapter = Path.Combine(result.OutputDir, "adapter_model.safetensors");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(adapter))), result.WeightsHash);
+    }
+
+    [Fact]
+    public void Attribution_WithFullFineTuning_IsRefusedBeforeTraining()
+    {
+        var error = Assert.Throws<UserError>(() => TrainConfig.From(RawConfig.Parse($$"""
+            {"model_name_or_path": "m", "dataset": "d", "finetuning_type": "full", "attribution": true,
+             "output_dir": "o"}
+            """, "test.json", [])));
+        Assert.Contains("attribution", error.Describe(), StringComparison.Ordinal);
+    }
 }

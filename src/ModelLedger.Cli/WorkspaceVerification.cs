@@ -25,7 +25,14 @@ internal static class WorkspaceVerification
         {
             using var store = DatanetStore.Open(workspace);
             foreach (var name in datanets.Union(store.Datanets().Select(d => d.Name)).Order(StringComparer.Ordinal))
+            {
+                if (store.Datanet(name) is null)
+                {
+                    problems.Add($"datanet {name}: created on the ledger but missing from the datanet tables");
+                    continue;
+                }
                 problems.AddRange(DatanetVerifier.Verify(workspace, store, name).Select(p => $"datanet {name}: {p}"));
+            }
         }
         if (rewards)
         {
@@ -42,7 +49,10 @@ internal static class WorkspaceVerification
         foreach (var (_, leaf) in workspace.Store.ReadEntries(0))
         {
             var entry = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf));
-            if (entry.Type == "datanet.created")
+            // Only datanets the datanets capability created (its client ids) have tables to check; a datanet.created
+            // event appended by hand with `ledger append` is a plain log entry.
+            if (entry.Type == "datanet.created"
+                && entry.ClientId?.StartsWith("datanet:", StringComparison.Ordinal) == true)
             {
                 using var payload = entry.ParsePayload();
                 if (payload.RootElement.TryGetProperty("datanet", out var name) && name.GetString() is string n)

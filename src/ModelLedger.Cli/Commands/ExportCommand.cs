@@ -1,4 +1,6 @@
 using System.CommandLine;
+using ModelLedger.Jobs;
+using ModelLedger.Jobs.Export;
 using ModelLedger.Tuning.Export;
 
 namespace ModelLedger.Cli.Commands;
@@ -32,9 +34,13 @@ internal static class ExportCommand
                 "q8_0" => GgmlType.Q8_0,
                 var other => throw new UserError($"unknown GGUF type '{other}'", field: "--gguf-type", hint: "use f32, f16 or q8_0"),
             };
-            var written = ExportJob.Run(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(output)!, fmt, type,
-                Console.Error.WriteLine, p.GetValue(overwrite));
-            Console.WriteLine(written);
+            var request = new ExportRequest(p.GetValue(model)!, p.GetValue(adapter), p.GetValue(output)!, fmt, type,
+                p.GetValue(overwrite));
+            var result = new ModelExportJob().Run(request, new JobEvents(e =>
+            {
+                if (e is MessageEvent m) Console.Error.WriteLine(m.Message);
+            }), CancellationToken.None);
+            Console.WriteLine(result.Path);
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -19,7 +19,7 @@ internal sealed class DatanetDocuments : IDatanetDocuments
         using var service = new DatanetService(ws);
         var format = service.Store.RequireDatanet(datanet).Format;
         if (format != DatanetFormat.Documents)
-            throw new UserError($"is a '{format.Name()}' datanet; rag needs a 'documents' one", field: "--datanet",
+            throw new UserError($"is a '{format.ToString().ToLowerInvariant()}' datanet; rag needs a 'documents' one", field: "--datanet",
                 hint: "mledger datanet create NAME --format documents");
         var (root, count, recorded) = service.Current(datanet);
         var documents = service.Store.Items(datanet, count).Select((item, row) => Document(row, item)).ToArray();

@@ -107,13 +107,18 @@ public static class AttributionBenchmark
         if (o.Subsets < 3) throw new UserError($"a rank correlation needs at least 3 subsets (got {o.Subsets})", field: "--subsets");
     }
 
+    /// <summary>Where <see cref="Run"/> leaves the base model every adapter is trained on (the RAG and span checks of
+    /// <c>mledger bench attribution</c> reuse it).</summary>
+    public static string BaseModelDirectory(string workDir, AttributionBenchOptions o) =>
+        Path.Combine(workDir, o.BaseSteps == 0 ? "init-model" : "base-model");
+
     /// <summary>The quickstart's model shape (hidden 128, 4 layers) on the sample tokenizer, pre-trained on the ad copy.</summary>
     private static string BaseModel(string workDir, AttributionBenchOptions o, Action<string> log, CancellationToken ct)
     {
         var init = Path.Combine(workDir, "init-model");
         RandomInit.Write(new ModelShape(LlamaArchitecture.Llama, 128, 4, 4, 2, 352, 256), Path.Combine(AppContext.BaseDirectory, "samples", "tokenizer"), init, seed: 0);
         if (o.BaseSteps == 0) return init;
-        var output = Path.Combine(workDir, "base-model");
+        var output = BaseModelDirectory(workDir, o);
         var config = new TrainConfig
         {
             ModelNameOrPath = init, Stage = Stage.Pt, FinetuningType = FinetuningType.Full, Dataset = "adgen_corpus", DatasetDir = Path.Combine(workDir, "adgen"),

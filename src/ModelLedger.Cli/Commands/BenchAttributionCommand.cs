@@ -69,7 +69,8 @@ internal static class BenchAttributionCommand
             Console.WriteLine(p.GetValue(json)
                 ? JsonSerializer.Serialize(new { attribution = result, rag = ragRows, spans = spanRows }) : markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
-            return Task.FromResult(ExitCodes.Ok);
+            // As bench spans: a reported span the brute-force scan does not confirm fails the run.
+            return Task.FromResult(spanRows.All(r => r.SpansConfirmed == r.SpansChecked) ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });
         return command;
     }

@@ -107,16 +107,21 @@ public static class AttributionBenchmark
         if (o.Subsets < 3) throw new UserError($"a rank correlation needs at least 3 subsets (got {o.Subsets})", field: "--subsets");
     }
 
+    /// <summary>Where <see cref="Run"/> leaves the base model every adapter is trained on (the RAG and span checks of
+    /// <c>mledger bench attribution</c> reuse it).</summary>
+    public static string BaseModelDirectory(string workDir, AttributionBenchOptions o) =>
+        Path.Combine(workDir, o.BaseSteps == 0 ? "init-model" : "base-model");
+
     /// <summary>The quickstart's model shape (hidden 128, 4 layers) on the sample tokenizer, pre-trained on the ad copy.</summary>
     private static string BaseModel(string workDir, AttributionBenchOptions o, Action<string> log, CancellationToken ct)
     {
         var init = Path.Combine(workDir, "init-model");
         RandomInit.Write(new ModelShape(LlamaArchitecture.Llama, 128, 4, 4, 2, 352, 256), Path.Combine(AppContext.BaseDirectory, "samples", "tokenizer"), init, seed: 0);
         if (o.BaseSteps == 0) return init;
-        var output = Path.Combine(workDir, "base-model");
-        var config = new TrainConfig
+        var output = BaseModelDirectory(workDir, o);
+        var config = Defaults(init) with
         {
-            ModelNameOrPath = init, Stage = Stage.Pt, FinetuningType = FinetuningType.Full, Dataset = "adgen_corpus", DatasetDir = Path.Combine(workDir, "adgen"),
+            Stage = Stage.Pt, FinetuningType = FinetuningType.Full, Dataset = "adgen_corpus", DatasetDir = Path.Combine(workDir, "adgen"),
             CutoffLen = 128, LearningRate = 3e-3, LrSchedulerType = SchedulerType.Cosine, WarmupRatio = 0.05, MaxSteps = o.BaseSteps,
             PerDeviceTrainBatchSize = 8, LoggingSteps = 50, SaveSteps = 1_000_000, Seed = 0, OutputDir = output, OverwriteOutputDir = true,
         };
@@ -125,11 +130,18 @@ public static class AttributionBenchmark
         return output;
     }
 
+    /// <summary>A config through the key table (<see cref="TrainConfig.From"/>), so every key not set in code keeps its
+    /// documented default (gradient_accumulation_steps 1, max_grad_norm 1, device cpu, ...); the required dataset and
+    /// output_dir are placeholders every caller replaces.</summary>
+    private static TrainConfig Defaults(string model) =>
+        TrainConfig.From(RawConfig.Parse($"model_name_or_path: '{model}'\ndataset: set-below\noutput_dir: set-below",
+            "bench attribution", []));
+
     private static void Train(string baseModel, string dataDir, string output, AttributionBenchOptions o, long seed, int saveSteps, CancellationToken ct)
     {
-        var config = new TrainConfig
+        var config = Defaults(baseModel) with
         {
-            ModelNameOrPath = baseModel, FinetuningType = FinetuningType.Lora, LoraRank = 8, LoraAlpha = 16, LoraTarget = "all",
+            FinetuningType = FinetuningType.Lora, LoraRank = 8, LoraAlpha = 16, LoraTarget = "all",
             Dataset = "bench", DatasetDir = dataDir, Template = Template, CutoffLen = CutoffLen, LearningRate = 3e-3, LrSchedulerType = SchedulerType.Cosine,
             WarmupRatio = 0.05, MaxSteps = o.Steps, PerDeviceTrainBatchSize = 8, LoggingSteps = 1, SaveSteps = saveSteps, Seed = seed,
             OutputDir = output, OverwriteOutputDir = true,

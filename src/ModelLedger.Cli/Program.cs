@@ -9,7 +9,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     QuickstartCommand.Create(), BenchCommand.Create(), TrainCommand.Create(), ExportCommand.Create(), LedgerCommand.Create(), MetricsCommand.Create(), EvalCommand.Create(), DataCommand.Create(),
     ContributorCommand.Create(), DatanetCommand.Create(),
     AttributeCommand.Create(), AttributionCommand.Create(),
-    SpansCommand.Create(), RagCommand.Create(),
+    SpansCommand.Create(), RagCommand.Create(new ModelLedger.Attribution.Rag.DatanetDocuments()),
     RewardsCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();

@@ -88,11 +88,7 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
     {
         var net = Store.RequireDatanet(datanet);
         SnapshotFolder.CheckTarget(outDir);
-        var ids = Store.Items(datanet).Select(i => i.Item).ToList();
-        long count = ids.Count;
-        if (count == 0) throw new UserError($"datanet '{datanet}' has no accepted items to snapshot");
-        var root = SnapshotRoot.Of(ids);
-        var snapshot = Store.Snapshots(datanet).FirstOrDefault(s => s.Root == root);
+        var (root, count, snapshot) = Current(datanet);
         if (snapshot is null)
         {
             var payload = CanonicalJson.Object(("datanet", datanet), ("root", root), ("items", count),
@@ -104,6 +100,18 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
         }
         SnapshotFolder.Write(outDir, net, Store.Items(datanet, snapshot.Items), snapshot);
         return snapshot;
+    }
+
+    /// <summary>What a snapshot taken now would freeze: the root over the accepted items' content hashes in acceptance
+    /// order, their count (read them with <c>Store.Items(datanet, Items)</c>: items are only ever appended), and the
+    /// recorded snapshot with that root if one was taken. A datanet without accepted items is refused.</summary>
+    public (string Root, long Items, SnapshotRow? Recorded) Current(string datanet)
+    {
+        Store.RequireDatanet(datanet);
+        var ids = Store.Items(datanet).Select(i => i.Item).ToList();
+        if (ids.Count == 0) throw new UserError($"datanet '{datanet}' has no accepted items");
+        var root = SnapshotRoot.Of(ids);
+        return (root, ids.Count, Store.Snapshots(datanet).FirstOrDefault(s => s.Root == root));
     }
 
     /// <summary>The snapshot with this root and, per contributor of its items, the count and registered key.</summary>

@@ -2,11 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using ModelLedger.Bench;
+using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Runtime;
 
 namespace ModelLedger.Cli.Commands;
 
 /// <summary><c>mledger bench attribution</c>: validation of training-data attribution by retraining (see
-/// <see cref="AttributionBenchmark"/>). Every size is a flag, so a smoke run takes seconds.</summary>
+/// <see cref="AttributionBenchmark"/>), then the RAG (<see cref="RagValidation"/>, on the benchmark's base model unless
+/// --rag-model names one) and exact-span (<see cref="SpanValidation"/>) checks, so one command prints the whole
+/// validation table. Every size is a flag, so a smoke run takes seconds.</summary>
 internal static class BenchAttributionCommand
 {
     public static Command Create()
@@ -26,11 +30,18 @@ internal static class BenchAttributionCommand
         var seeds = Int("--seeds", d.Seeds, "Training seeds of the counterfactual");
         var subsets = Int("--subsets", d.Subsets, "Random 50% subsets for the linear datamodeling score");
         var sizes = new Option<string>("--latency-sizes") { DefaultValueFactory = _ => string.Join(",", d.LatencySizes), Description = "Index sizes for the query-latency rows" };
+        var ragQuestions = Int("--rag-questions", 4, "RAG questions per setting (the full table used 20)");
+        var ragSettings = new Option<string>("--rag-settings") { DefaultValueFactory = _ => "4:0", Description = "RAG k:ablations pairs, e.g. 4:0,10:64" };
+        var ragModel = new Option<string?>("--rag-model") { Description = "HF model directory for the RAG check (default: the benchmark's base model)" };
+        var spanSizes = new Option<string>("--span-sizes") { DefaultValueFactory = _ => "100000", Description = "Span corpus sizes in tokens, e.g. 1000000,10000000" };
+        var spanQueries = Int("--span-queries", 100, "Timed span queries per size");
+        var spanCheck = Int("--span-check", 10, "Span queries checked by brute force");
         var json = new Option<bool>("--json") { Description = "The report as one JSON object on stdout" };
         var report = new Option<string?>("--report") { Description = "Also write the markdown tables to this file" };
         var command = new Command("attribution", "Counterfactual, LDS, canary and latency validation of training-data attribution")
         {
-            train, contributors, canaries, copies, queries, baseSteps, steps, checkpoints, dims, topK, seeds, subsets, sizes, json, report,
+            train, contributors, canaries, copies, queries, baseSteps, steps, checkpoints, dims, topK, seeds, subsets, sizes,
+            ragQuestions, ragSettings, ragModel, spanSizes, spanQueries, spanCheck, json, report,
         };
         command.SetAction((p, ct) =>
         {
@@ -42,12 +53,24 @@ internal static class BenchAttributionCommand
                 LatencySizes = p.GetValue(sizes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UserError($"'{s}' is not a positive integer", field: "--latency-sizes")).ToList(),
             };
+            var settings = RagCommand.ParseSettings(p.GetValue(ragSettings)!, "--rag-settings");
+            var spanSizeList = SpansCommand.ParseSizes(p.GetValue(spanSizes)!, "--span-sizes");
+            if (p.GetValue(ragQuestions) < 1) throw new UserError("must be ≥ 1", field: "--rag-questions");
+            if (p.GetValue(spanQueries) < 10) throw new UserError("must be ≥ 10", field: "--span-queries");
             using var work = new TempFolder();
             var result = AttributionBenchmark.Run(work.Path, options, Console.Error.WriteLine, ct);
-            var markdown = AttributionBenchReportMarkdown.Render(result);
-            Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result) : markdown);
+            IReadOnlyList<RagBenchRow> ragRows;
+            using (var model = PretrainedModel.Load(p.GetValue(ragModel) ?? AttributionBenchmark.BaseModelDirectory(work.Path, options),
+                TorchRuntime.ParseDevice("cpu"), TorchRuntime.ParseDType("float32")))
+                ragRows = RagValidation.Run(model, p.GetValue(ragQuestions), settings, Console.Error.WriteLine);
+            var spanRows = SpanValidation.Run(work.Path, spanSizeList, p.GetValue(spanQueries), p.GetValue(spanCheck), Console.Error.WriteLine);
+            var markdown = AttributionBenchReportMarkdown.Render(result) + "\nRAG (remove the top-attributed vs a random retrieved document):\n\n"
+                + RagCommand.Markdown(ragRows) + "\nExact spans (every reported span checked by brute force on a sample):\n\n" + SpansCommand.Markdown(spanRows);
+            Console.WriteLine(p.GetValue(json)
+                ? JsonSerializer.Serialize(new { attribution = result, rag = ragRows, spans = spanRows }) : markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
-            return Task.FromResult(ExitCodes.Ok);
+            // As bench spans: a reported span the brute-force scan does not confirm fails the run.
+            return Task.FromResult(spanRows.All(r => r.SpansConfirmed == r.SpansChecked) ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });
         return command;
     }

@@ -65,23 +65,30 @@ internal static class RagCommand
         command.With(model.All);
         command.SetAction((p, _) =>
         {
-            var pairs = p.GetValue(settings)!.Split(',').Select(x => x.Split(':') is [var a, var b]
-                && int.TryParse(a, CultureInfo.InvariantCulture, out int k) && int.TryParse(b, CultureInfo.InvariantCulture, out int n) && k >= 2
-                ? (k, n) : throw new UserError($"'{x}' is not k:ablations with k ≥ 2", field: "--settings")).ToList();
+            var pairs = ParseSettings(p.GetValue(settings)!, "--settings");
             if (p.GetValue(questions) < 1) throw new UserError("must be ≥ 1", field: "--questions");
             var (loaded, adapters) = model.Load(p);
             using var _loaded = loaded;
             using var _adapters = adapters;
             var rows = Bench.RagValidation.Run(loaded, p.GetValue(questions), pairs, Console.Error.WriteLine);
-            var markdown = "| method | k | questions | top beats random | top is gold | BM25 first is gold | top drop (nats) | random drop (nats) | ms/question |\n"
-                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Method} | {r.K} | {r.Questions} | {r.TopBeatsRandom:P0} | {r.TopIsGold:P0} | {r.Bm25TopIsGold:P0} | {r.MeanTopDropNats:F3} | {r.MeanRandomDropNats:F3} | {r.MsPerQuestion:F0} |\n")));
+            var markdown = Markdown(rows);
             Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { model = loaded.Directory, rows }, SpansCommand.Json) : markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
+
+    /// <summary>k:ablations pairs ("4:0,10:64") as <c>bench rag</c> and <c>bench attribution</c> take them.</summary>
+    internal static List<(int K, int Ablations)> ParseSettings(string text, string field) =>
+        text.Split(',').Select(x => x.Split(':') is [var a, var b]
+            && int.TryParse(a, CultureInfo.InvariantCulture, out int k) && int.TryParse(b, CultureInfo.InvariantCulture, out int n) && k >= 2
+            ? (k, n) : throw new UserError($"'{x}' is not k:ablations with k ≥ 2", field: field)).ToList();
+
+    internal static string Markdown(IEnumerable<Bench.RagBenchRow> rows) =>
+        "| method | k | questions | top beats random | top is gold | BM25 first is gold | top drop (nats) | random drop (nats) | ms/question |\n"
+        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Method} | {r.K} | {r.Questions} | {r.TopBeatsRandom:P0} | {r.TopIsGold:P0} | {r.Bm25TopIsGold:P0} | {r.MeanTopDropNats:F3} | {r.MeanRandomDropNats:F3} | {r.MsPerQuestion:F0} |\n")));
 
     private static void Render(RagResult result)
     {

@@ -55,20 +55,27 @@ internal static class SpansCommand
         var command = new Command("spans", "Exact-span index: build time, bytes/token, query latency, brute-force check") { sizes, queries, check, report, json };
         command.SetAction((p, _) =>
         {
-            var sizeList = p.GetValue(sizes)!.Split(',').Select(x => int.TryParse(x, CultureInfo.InvariantCulture, out int n) && n > 100 ? n
-                : throw new UserError($"'{x}' is not a size above 100", field: "--sizes")).ToList();
+            var sizeList = ParseSizes(p.GetValue(sizes)!, "--sizes");
             if (p.GetValue(queries) < 10) throw new UserError("must be ≥ 10", field: "--queries");
             using var work = new TempFolder();
             var rows = Bench.SpanValidation.Run(work.Path, sizeList, p.GetValue(queries), p.GetValue(check), Console.Error.WriteLine);
-            var markdown = "| tokens | build s | bytes/token | queries | ms/query mean | ms/query p99 | spans confirmed |\n|---:|---:|---:|---:|---:|---:|---:|\n"
-                + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Tokens:N0} | {r.BuildSeconds:F2} | {r.BytesPerToken:F2} | {r.Queries} | {r.QueryMsMean:F3} | {r.QueryMsP99:F3} | {r.SpansConfirmed}/{r.SpansChecked} |\n")));
+            var markdown = Markdown(rows);
             Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { cores = Environment.ProcessorCount, rows }, Json) : markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
             return Task.FromResult(rows.All(r => r.SpansConfirmed == r.SpansChecked) ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });
         return command;
     }
+
+    /// <summary>Corpus sizes in tokens ("1000000,10000000"), each above 100.</summary>
+    internal static List<int> ParseSizes(string text, string field) =>
+        text.Split(',').Select(x => int.TryParse(x, CultureInfo.InvariantCulture, out int n) && n > 100 ? n
+            : throw new UserError($"'{x}' is not a size above 100", field: field)).ToList();
+
+    internal static string Markdown(IEnumerable<Bench.SpanBenchRow> rows) =>
+        "| tokens | build s | bytes/token | queries | ms/query mean | ms/query p99 | spans confirmed |\n|---:|---:|---:|---:|---:|---:|---:|\n"
+        + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Tokens:N0} | {r.BuildSeconds:F2} | {r.BytesPerToken:F2} | {r.Queries} | {r.QueryMsMean:F3} | {r.QueryMsP99:F3} | {r.SpansConfirmed}/{r.SpansChecked} |\n")));
 
     internal static string SampleTokenizer => Path.Combine(AppContext.BaseDirectory, "samples", "tokenizer");
 

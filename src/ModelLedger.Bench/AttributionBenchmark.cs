@@ -211,7 +211,7 @@ public static class AttributionBenchmark
             log($"  subset {m + 1}/{o.Subsets} trained");
         }
         return AllScores.ToDictionary(s => s, s => Math.Round(Enumerable.Range(0, queries.Count).Average(q =>
-            Statistics.Spearman(subsets.Select(set => set.Select((inSet, i) => inSet ? scores[s][q][i] : 0).Sum()).ToArray(),
+            Rewards.Simulation.Statistics.Spearman(subsets.Select(set => set.Select((inSet, i) => inSet ? scores[s][q][i] : 0).Sum()).ToArray(),
                 actual.Select(l => -l[q]).ToArray())), 4));
     }
 

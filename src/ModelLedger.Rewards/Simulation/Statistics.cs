@@ -1,6 +1,6 @@
 namespace ModelLedger.Rewards.Simulation;
 
-/// <summary>Rank statistics for the gaming report.</summary>
+/// <summary>Rank statistics the gaming and attribution benchmarks report.</summary>
 public static class Statistics
 {
     /// <summary>Spearman's rho: Pearson correlation of the ranks, ties given their average rank. NaN when either
@@ -17,7 +17,7 @@ public static class Statistics
             sxx += (rx[i] - mx) * (rx[i] - mx);
             syy += (ry[i] - my) * (ry[i] - my);
         }
-        return sxy / Math.Sqrt(sxx * syy);
+        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
     }
 
     public static double[] Ranks(IReadOnlyList<double> values)

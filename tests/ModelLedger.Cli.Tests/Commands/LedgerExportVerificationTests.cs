@@ -50,7 +50,7 @@ public sealed class LedgerExportVerificationTests : IDisposable
         var text = note[..(split + 1)];
         var signature = note[(split + 2)..].TrimEnd('\n').Split(' ');
         Assert.Equal(["\u2014", "example.org/ledger"], signature[..2]);
-        var vkeyParts = vkey.Split('+');
+        var vkeyParts = vkey.Split('+', 3);  // name+hash+base64: the base64 key may itself contain '+'
         var publicKey = Convert.FromBase64String(vkeyParts[2]);
         Assert.Equal(0x01, publicKey[0]);
         var keyId = SHA256.HashData([.. Encoding.UTF8.GetBytes(vkeyParts[0]), 0x0A, .. publicKey])[..4];

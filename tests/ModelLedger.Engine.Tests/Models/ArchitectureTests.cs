@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Models;
 
+[Collection(Collections.TorchRng)]
 public sealed class ArchitectureTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -11,7 +11,7 @@ public sealed class NativeLoadTests
     [Fact]
     public void Torch_LoadsAndComputes()
     {
-        using var a = ones(3, 3);
+        using var a = ones(3, 3, dtype: ScalarType.Float32);
         using var product = a.matmul(a);
         Assert.Equal(27f, product.sum().item<float>());
     }

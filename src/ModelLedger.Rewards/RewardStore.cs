@@ -187,26 +187,11 @@ public sealed class RewardStore : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
-    private DbCommand Command(string sql, DbTransaction? tx, (string Name, object? Value)[] parameters)
-    {
-        var cmd = _connection.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        foreach (var (name, value) in parameters)
-        {
-            var p = cmd.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value ?? DBNull.Value;
-            cmd.Parameters.Add(p);
-        }
-        return cmd;
-    }
+    private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
+        _connection.Command(sql, tx, parameters);
 
-    private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(sql, tx, parameters);
-        cmd.ExecuteNonQuery();
-    }
+    private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters) =>
+        _connection.Execute(sql, tx, parameters);
 
     private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters)
     {

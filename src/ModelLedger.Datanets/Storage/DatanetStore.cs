@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using ModelLedger.Ledger;
+using ModelLedger.Ledger.Storage;
 using Npgsql;
 
 namespace ModelLedger.Datanets.Storage;
@@ -76,26 +77,11 @@ public sealed partial class DatanetStore : IDisposable
         return result;
     }
 
-    private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters)
-    {
-        var cmd = _connection.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        foreach (var (name, value) in parameters)
-        {
-            var p = cmd.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value ?? DBNull.Value;
-            cmd.Parameters.Add(p);
-        }
-        return cmd;
-    }
+    private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
+        _connection.Command(sql, tx, parameters);
 
-    private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(sql, tx, parameters);
-        cmd.ExecuteNonQuery();
-    }
+    private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters) =>
+        _connection.Execute(sql, tx, parameters);
 
     private List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string, object?)[] parameters)
     {

@@ -49,7 +49,7 @@ public static class TrainKeys
         K.String("template", null, "chat template (none: detected from tokenizer_config.json)",
             (c, v) => c with { Template = v }, "alpaca", string.Join(", ", Engine.Generation.ChatTemplate.Known.Keys),
             check: TemplateProblem),
-        K.Int("cutoff_len", 1024, "tokens per sequence; samples whose prompt fills it are dropped and reported",
+        K.Int("cutoff_len", 1024, "tokens per sequence; longer samples are cut as LLaMA-Factory cuts them (infer_seqlen)",
             (c, v) => c with { CutoffLen = v }, min: 2).WithRenamed("max_source_length"),
         K.OptionalInt("max_samples", "read only the first N records of each dataset",
             (c, v) => c with { MaxSamples = v }, min: 1),

@@ -15,21 +15,37 @@ public sealed record EncodedSample(int[] Ids, int[] Labels, int[] Segments)
 /// <summary>Turns examples into token sequences the way LLaMA-Factory's supervised and pretrain processors do.</summary>
 public static class SampleEncoder
 {
-    /// <summary>SFT: template-rendered turns; loss on answers only unless <paramref name="trainOnPrompt"/>; cut at
-    /// <paramref name="cutoff"/> tokens. Samples with no answer token left after the cut are reported, not kept.</summary>
-    public static (List<EncodedSample> Samples, List<Rejection> Rejected) Supervised(IEnumerable<Example> examples, TextTokenizer tokenizer,
-        ChatTemplate template, int cutoff, bool trainOnPrompt)
+    /// <summary>SFT: template-rendered turns; loss on answers only unless <paramref name="trainOnPrompt"/>. Turns
+    /// longer than <paramref name="cutoff"/> are cut as LLaMA-Factory's supervised processor cuts them (see
+    /// <see cref="InferSeqLen"/>); samples with no answer token left are reported, not kept.</summary>
+    public static (List<EncodedSample> Samples, List<Rejection> Rejected) Supervised(IEnumerable<Example> examples,
+        TextTokenizer tokenizer, ChatTemplate template, int cutoff, bool trainOnPrompt) =>
+        Supervised(examples, tokenizer, template, cutoff, trainOnPrompt, out _);
+
+    /// <inheritdoc cref="Supervised(IEnumerable{Example}, TextTokenizer, ChatTemplate, int, bool)"/>
+    /// <param name="truncated">How many kept samples lost tokens to <paramref name="cutoff"/>.</param>
+    public static (List<EncodedSample> Samples, List<Rejection> Rejected) Supervised(IEnumerable<Example> examples,
+        TextTokenizer tokenizer, ChatTemplate template, int cutoff, bool trainOnPrompt, out int truncated)
     {
         var samples = new List<EncodedSample>();
         var rejected = new List<Rejection>();
+        truncated = 0;
         foreach (var example in examples)
         {
             var ids = new List<int>();
             var labels = new List<int>();
             // LF's efficient_eos: answers carry no EOS; the next prompt's first token is labelled EOS, one EOS ends all.
             int? eos = template.EfficientEos ? template.EosId(tokenizer) : null;
-            foreach (var (turn, (prompt, answer)) in template.EncodeTurns(tokenizer, example.Messages).Index())
+            int total = eos is null ? 0 : 1;   // LF reserves the final EOS before cutting the turns
+            bool cut = false;
+            foreach (var (turn, (fullPrompt, fullAnswer)) in template.EncodeTurns(tokenizer, example.Messages).Index())
             {
+                if (total >= cutoff) { cut = true; break; }
+                var (promptLength, answerLength) = InferSeqLen(fullPrompt.Length, fullAnswer.Length, cutoff - total);
+                cut |= promptLength < fullPrompt.Length || answerLength < fullAnswer.Length;
+                var prompt = fullPrompt[..promptLength];
+                var answer = fullAnswer[..answerLength];
+                total += promptLength + answerLength;
                 ids.AddRange(prompt);
                 labels.AddRange(trainOnPrompt ? prompt : Enumerable.Repeat(EncodedSample.Ignore, prompt.Length));
                 if (eos is int e && turn > 0 && !trainOnPrompt && prompt.Length > 0) labels[^prompt.Length] = e;
@@ -37,15 +53,30 @@ public static class SampleEncoder
                 labels.AddRange(answer);
             }
             if (eos is int end) { ids.Add(end); labels.Add(end); }
-            if (ids.Count > cutoff) { ids.RemoveRange(cutoff, ids.Count - cutoff); labels.RemoveRange(cutoff, labels.Count - cutoff); }
             if (labels.Skip(1).All(l => l == EncodedSample.Ignore))
             {
-                rejected.Add(new Rejection(example.Source, example.Record, "cutoff_len", $"the prompt fills all {cutoff} tokens; no answer token left to learn"));
+                rejected.Add(new Rejection(example.Source, example.Record, "cutoff_len",
+                    $"no answer token is left within cutoff_len {cutoff}"));
                 continue;
             }
+            if (cut) truncated++;
             samples.Add(new EncodedSample([.. ids], [.. labels], [.. Enumerable.Repeat(1, ids.Count)]));
         }
         return (samples, rejected);
+    }
+
+    /// <summary>LLaMA-Factory's <c>infer_seqlen</c> (src/llamafactory/data/processor/processor_utils.py): how many
+    /// prompt and answer tokens of one turn fit in <paramref name="budget"/>. A short answer (under half the budget)
+    /// is kept whole and the prompt cut; else a short prompt is kept whole and the answer cut; else both are cut in
+    /// proportion to their lengths. Both keep their beginnings.</summary>
+    public static (int Prompt, int Answer) InferSeqLen(int promptLength, int answerLength, int budget)
+    {
+        int maxAnswer = answerLength * 2 < budget ? budget
+            : promptLength * 2 < budget ? budget - promptLength
+            : (int)(budget * ((double)answerLength / (promptLength + answerLength)));
+        int answer = Math.Min(maxAnswer, answerLength);
+        int prompt = Math.Min(Math.Max(budget - answer, 0), promptLength);
+        return (prompt, answer);
     }
 
     /// <summary>PT: BOS + text + EOS per document, concatenated and cut into blocks of <paramref name="cutoff"/> tokens

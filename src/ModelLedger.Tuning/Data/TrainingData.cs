@@ -26,15 +26,18 @@ public sealed record TrainingData(IReadOnlyList<EncodedSample> Train, IReadOnlyL
         int unreadable = rejected.Count;   // never became examples; records cut by cutoff_len did
         var template = pt ? null : config.Template is string name ? ChatTemplate.Named(name) : ChatTemplate.Detect(tokenizer);
         List<EncodedSample> samples;
+        int truncated = 0;
         if (pt) samples = SampleEncoder.Pretrain(examples, tokenizer, config.CutoffLen);
         else
         {
-            var (encoded, cut) = SampleEncoder.Supervised(examples, tokenizer, template!, config.CutoffLen, config.TrainOnPrompt);
+            var (encoded, cut) = SampleEncoder.Supervised(examples, tokenizer, template!, config.CutoffLen,
+                config.TrainOnPrompt, out truncated);
             samples = encoded;
             rejected.AddRange(cut);
         }
         int kept = examples.Count - (rejected.Count - unreadable);
-        log?.Invoke($"data: {examples.Count + unreadable} records read, {kept} kept, {rejected.Count} dropped");
+        log?.Invoke($"data: {examples.Count + unreadable} records read, {kept} kept, {rejected.Count} dropped"
+            + (truncated > 0 ? $", {truncated} truncated to cutoff_len {config.CutoffLen}" : ""));
         foreach (var r in rejected.Take(5)) log?.Invoke($"  dropped {r}");
         if (samples.Count == 0)
             throw new UserError("no usable training samples" + (rejected.Count > 0 ? ": " + string.Join("; ", rejected.Take(3)) : ""),

@@ -94,11 +94,42 @@ public sealed class DatasetTests : IDisposable
         Assert.Equal([.. turns[0].Answer, 2, .. turns[1].Answer, 2], sample.Labels.Where(l => l != EncodedSample.Ignore));
     }
 
+    [Theory]
+    // Worked by hand from LLaMA-Factory's infer_seqlen (processor_utils.py):
+    [InlineData(10, 3, 8, 5, 3)]     // answer under half the budget: kept whole, prompt cut to the rest
+    [InlineData(3, 10, 8, 3, 5)]     // prompt under half: kept whole, answer cut to 8 - 3
+    [InlineData(10, 10, 8, 4, 4)]    // both long: int(8 * 10/20) = 4 for the answer, the rest for the prompt
+    [InlineData(10, 30, 8, 2, 6)]    // int(8 * 30/40) = 6
+    [InlineData(45, 13, 2, 2, 0)]    // int(2 * 13/58) = 0: no answer token left
+    [InlineData(6, 2, 100, 6, 2)]    // fits: unchanged
+    public void InferSeqLen_SplitsTheBudgetAsLlamaFactory(int prompt, int answer, int budget, int keptPrompt,
+        int keptAnswer) =>
+        Assert.Equal((keptPrompt, keptAnswer), SampleEncoder.InferSeqLen(prompt, answer, budget));
+
     [Fact]
-    public void Supervised_DropsSamplesWhosePromptFillsTheCutoff()
+    public void Supervised_CutsALongPromptAndKeepsTheShortAnswer()
     {
-        var example = new Example("x", 3, [new(ChatRole.User, "a very long question about many things"), new(ChatRole.Assistant, "ok")]);
-        var (samples, rejected) = SampleEncoder.Supervised([example], _tokenizer, ChatTemplate.Named("alpaca"), 8, false);
+        var example = new Example("x", 3, [new(ChatRole.User, "a very long question about many things"),
+            new(ChatRole.Assistant, "ok")]);
+        var template = ChatTemplate.Named("alpaca");
+        var (prompt, answer) = template.EncodeTurns(_tokenizer, example.Messages).Single();
+        Assert.True(answer.Length * 2 < 16 && prompt.Length + answer.Length > 16);   // the case this test is about
+        var (samples, rejected) = SampleEncoder.Supervised([example], _tokenizer, template, 16, false, out int cut);
+        Assert.Empty(rejected);
+        Assert.Equal(1, cut);
+        // LF keeps the first 16 - |answer| prompt tokens, then the whole answer
+        Assert.Equal([.. prompt[..(16 - answer.Length)], .. answer], samples.Single().Ids);
+        Assert.Equal([.. Enumerable.Repeat(EncodedSample.Ignore, 16 - answer.Length), .. answer],
+            samples.Single().Labels);
+    }
+
+    [Fact]
+    public void Supervised_DropsSamplesWithNoAnswerTokenLeft()
+    {
+        var example = new Example("x", 3, [new(ChatRole.User, "a very long question about many things"),
+            new(ChatRole.Assistant, "ok then")]);
+        var (samples, rejected) = SampleEncoder.Supervised([example], _tokenizer, ChatTemplate.Named("alpaca"), 2,
+            false);
         Assert.Empty(samples);
         Assert.Equal("cutoff_len", rejected.Single().Field);
     }
@@ -124,16 +155,21 @@ public sealed class DatasetTests : IDisposable
         Assert.Equal([1, 1, 1, 1, 1, 2, 2, 2], packs[0].Segments);
     }
 
-    [Fact]
-    public void RecordsCutByCutoffLen_AreCountedOnce()
+    [Theory]
+    // The first 8 records' alpaca prompts are 81-83 tokens and their answers 14-16 with this tokenizer (counted once
+    // by hand), so LF splits the budget in proportion: at 8, int(8 * 14/95) = 1 answer token is kept and every
+    // record is cut; at 2, int(2 * 16/99) = 0: all are dropped.
+    [InlineData(8, "data: 8 records read, 8 kept, 0 dropped, 8 truncated to cutoff_len 8")]
+    [InlineData(2, "data: 8 records read, 0 kept, 8 dropped")]
+    public void RecordsCutByCutoffLen_AreCountedOnce(int cutoff, string line)
     {
         var path = _dir.File("t.yaml");
         File.WriteAllText(path, $"model_name_or_path: m\ndataset: stories\ndataset_dir: {TestPaths.Datasets}\n" +
-            "output_dir: o\ntemplate: alpaca\nmax_samples: 8\ncutoff_len: 4\n");
+            $"output_dir: o\ntemplate: alpaca\nmax_samples: 8\ncutoff_len: {cutoff}\n");
         var config = Config.TrainConfig.From(Config.RawConfig.Load(path, []));
         var log = new List<string>();
-        // the alpaca prompt alone is longer than 4 tokens, so all 8 records are read and all 8 dropped
-        Assert.Throws<UserError>(() => TrainingData.Load(config, _tokenizer, log.Add));
-        Assert.Contains("data: 8 records read, 0 kept, 8 dropped", log);
+        try { TrainingData.Load(config, _tokenizer, log.Add); }
+        catch (UserError) when (cutoff == 2) { }
+        Assert.Contains(line, log);
     }
 }

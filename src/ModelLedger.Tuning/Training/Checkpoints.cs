@@ -28,7 +28,8 @@ internal static class Checkpoints
         Directory.CreateDirectory(temp);
         SafetensorsWriter.Write(Path.Combine(temp, Weights), weights.ToList());
         using var rng = random.get_rng_state();
-        SafetensorsWriter.Write(Path.Combine(temp, Optimizer), optimizer.State().Append(("rng_state", rng)).ToList());
+        SafetensorsWriter.Write(Path.Combine(temp, Optimizer), optimizer.State()
+            .Concat(optimizer.MasterState()).Append(("rng_state", rng)).ToList());
         File.WriteAllText(Path.Combine(temp, State), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(temp, final);
@@ -132,7 +133,8 @@ internal static class Checkpoints
                 using var t = ReadFinite(weights, name);
                 p.copy_(t);
             }
-        optimizer.Restore(step, name => ReadFinite(optimizerFile, name));
+        optimizer.Restore(step, name => ReadFinite(optimizerFile, name),
+            name => optimizerFile.Entries.ContainsKey(name) ? ReadFinite(optimizerFile, name) : null);
         using var rng = optimizerFile.Read("rng_state");
         random.set_rng_state(rng);
     }

@@ -136,10 +136,14 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         long stepStart = run.Micro;
         try
         {
+            // As transformers (>= 4.46) does: every micro-batch's summed loss is divided by the label count of the
+            // whole step, so accumulation equals one batch of the same rows even when rows differ in length.
+            long items = Math.Max(1, Enumerable.Range(0, config.GradientAccumulationSteps)
+                .Sum(a => Rows(run.Micro + a, run.MicroPerEpoch).Sum(LabelCount)));
             for (int a = 0; a < config.GradientAccumulationSteps; a++, run.Micro++)
             {
-                var (loss, tokens) = MicroBatch(run.Micro, run.MicroPerEpoch, config.GradientAccumulationSteps);
-                stepLoss += loss / config.GradientAccumulationSteps;
+                var (loss, tokens) = MicroBatch(run.Micro, run.MicroPerEpoch, items);
+                stepLoss += loss;
                 run.WindowTokens += tokens;
                 run.AllTokens += tokens;
             }
@@ -213,29 +217,39 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         return path;
     }
 
-    /// <summary>Forward and backward of micro-batch number <paramref name="micro"/> (global); returns its mean loss and
-    /// the number of real (non-padding) tokens.</summary>
-    private (double Loss, long Tokens) MicroBatch(long micro, int microPerEpoch, int accumulation)
+    /// <summary>Forward and backward of micro-batch number <paramref name="micro"/> (global), its summed loss divided
+    /// by <paramref name="items"/> (the step's label count); returns that share of the step loss and the number of
+    /// real (non-padding) tokens.</summary>
+    private (double Loss, long Tokens) MicroBatch(long micro, int microPerEpoch, long items)
     {
         if (micro == FailAtMicroBatch) throw new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123456789 bytes");
         using var scope = NewDisposeScope();
-        var order = EpochOrder((int)(micro / microPerEpoch));
-        int first = (int)(micro % microPerEpoch) * config.PerDeviceTrainBatchSize;
-        var rows = order.Skip(first).Take(config.PerDeviceTrainBatchSize).Select(i => data.Train[i]).ToList();
-        var batch = Batch.From(rows, model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
-        var loss = Loss(batch);
-        (loss / accumulation).backward();
+        var batch = Batch.From(Rows(micro, microPerEpoch), model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
+        var loss = Loss(batch, summed: true) / items;
+        loss.backward();
         return (loss.item<float>(), batch.Tokens);
     }
 
-    /// <summary>Mean next-token cross-entropy over the labelled positions.</summary>
-    private Tensor Loss(Batch batch)
+    private List<EncodedSample> Rows(long micro, int microPerEpoch)
+    {
+        var order = EpochOrder((int)(micro / microPerEpoch));
+        int first = (int)(micro % microPerEpoch) * config.PerDeviceTrainBatchSize;
+        return order.Skip(first).Take(config.PerDeviceTrainBatchSize).Select(i => data.Train[i]).ToList();
+    }
+
+    /// <summary>Labels that are not ignored, counted on the unshifted labels as HF's <c>num_items_in_batch</c> is
+    /// (a labelled first token is counted though it is never predicted).</summary>
+    private static long LabelCount(EncodedSample s) => s.Labels.Count(l => l != EncodedSample.Ignore);
+
+    /// <summary>Next-token cross-entropy over the labelled positions: their mean, or their sum.</summary>
+    private Tensor Loss(Batch batch, bool summed = false)
     {
         var logits = model.Model.Network.TrainingLogits(batch.Ids, batch.Positions, batch.Segments);   // [B, T, V]
         long vocab = logits.shape[2], length = logits.shape[1];
         var predicted = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to(ScalarType.Float32);
         var targets = batch.Labels.narrow(1, 1, length - 1).reshape(-1);
-        return nn.functional.cross_entropy(predicted, targets, ignore_index: EncodedSample.Ignore);
+        return nn.functional.cross_entropy(predicted, targets, ignore_index: EncodedSample.Ignore,
+            reduction: summed ? nn.Reduction.Sum : nn.Reduction.Mean);
     }
 
     /// <summary>Token-weighted mean loss over the validation split, dropout off.</summary>
@@ -259,7 +273,16 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         return count == 0 ? double.NaN : Math.Round(total / count, 6);
     }
 
+    private (int Epoch, int[] Order)? _order;
+
     private int[] EpochOrder(int epoch)
+    {
+        if (_order is { } cached && cached.Epoch == epoch) return cached.Order;
+        _order = (epoch, ShuffledOrder(epoch));
+        return _order.Value.Order;
+    }
+
+    private int[] ShuffledOrder(int epoch)
     {
         // A fixed mix, not HashCode.Combine (randomised per process): the order must be the same in a resumed process.
         var rng = new Random(unchecked((int)config.Seed * 1_000_003 + epoch * 7_919 + 17));

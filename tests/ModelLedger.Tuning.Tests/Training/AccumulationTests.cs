@@ -33,6 +33,19 @@ public sealed class AccumulationTests : IDisposable
         return dir;
     }
 
+    /// <summary>Four texts of different token lengths, so micro-batches carry different label counts.</summary>
+    private string UnequalLengthDataset()
+    {
+        string[] rows = ["Tom saw a big cat.", "Lily had a red dog and a very small green frog.", "The sun was hot.",
+            "Ben ate a small cake with his mom, his dad and his little sister in the park."];
+        var dir = _dir.Sub("unequal");
+        File.WriteAllLines(Path.Combine(dir, "rows.jsonl"),
+            rows.Select(r => new JsonObject { ["text"] = r }.ToJsonString()));
+        File.WriteAllText(Path.Combine(dir, "dataset_info.json"),
+            """{"rows": {"file_name": "rows.jsonl", "columns": {"prompt": "text"}}}""");
+        return dir;
+    }
+
     private Dictionary<string, float[]> Train(string data, string name, int batch, int accumulation)
     {
         var path = _dir.File($"{name}.yaml");
@@ -83,5 +96,19 @@ public sealed class AccumulationTests : IDisposable
         // B moved away from its zero start, so the comparison is not between untouched tensors.
         Assert.Contains(whole, kv => kv.Key.Contains("lora_B", StringComparison.Ordinal)
             && kv.Value.Any(v => Math.Abs(v) > 1e-4));
+    }
+
+    /// <summary>HF transformers (>= 4.46) divides each micro-batch's summed loss by the label count of the whole
+    /// step, so accumulating micro-batches of rows with different lengths trains exactly like one padded batch of
+    /// the same rows (whose loss is the token-weighted mean). Averaging per-micro-batch means would not.</summary>
+    [Fact]
+    public void MicroBatchesOfUnequalRows_TrainLikeOneBatch()
+    {
+        var data = UnequalLengthDataset();
+        var whole = Train(data, "u-whole", batch: 4, accumulation: 1);
+        var single = Train(data, "u-single", batch: 1, accumulation: 4);
+        foreach (var (name, values) in whole)
+            for (int i = 0; i < values.Length; i++)
+                Assert.Equal(values[i], single[name][i], 1e-5);
     }
 }

@@ -35,6 +35,57 @@ public sealed class OptimizerOracleTests
         Assert.False(ours.allclose(start, rtol: 0, atol: 1e-3));   // it moved
     }
 
+    /// <summary>The HF Trainer's no-decay rule (get_decay_parameter_names: bias, layernorm, rmsnorm, a "norm" path
+    /// segment, "_norm"), applied by hand to Llama/Qwen2 parameter names.</summary>
+    [Theory]
+    [InlineData("model.layers.0.self_attn.q_proj.weight", true)]
+    [InlineData("model.layers.0.self_attn.q_proj.bias", false)]          // Qwen2 attention bias
+    [InlineData("model.layers.3.input_layernorm.weight", false)]
+    [InlineData("model.layers.3.post_attention_layernorm.weight", false)]
+    [InlineData("model.norm.weight", false)]
+    [InlineData("model.embed_tokens.weight", true)]
+    [InlineData("lm_head.weight", true)]
+    [InlineData("model.layers.0.mlp.down_proj.lora_A.weight", true)]
+    [InlineData("prefix_encoder.embedding.weight", true)]
+    [InlineData("model.normalizer.weight", true)]                       // "norm" only as a whole segment
+    public void WeightDecay_SkipsBiasesAndNormsAsTheHfTrainer(string name, bool decays) =>
+        Assert.Equal(decays, AdamW.Decays(name));
+
+    [Fact]
+    public void AdamW_DoesNotDecayExemptParameters()
+    {
+        using var scope = NewDisposeScope();
+        var norm = new Parameter(ones(3));
+        var weight = new Parameter(ones(3));
+        using var optimizer = new AdamW([("model.norm.weight", norm), ("w.weight", weight)], lr: 0.1,
+            weightDecay: 0.5);
+        norm.grad = zeros(3);   // a zero gradient: Adam's step is 0/(0+eps) = 0, only decay can move a weight
+        weight.grad = zeros(3);
+        optimizer.Update();
+        Assert.Equal(1f, norm[0].item<float>());
+        Assert.Equal(0.95f, weight[0].item<float>(), 1e-7);   // 1 · (1 - 0.1 · 0.5)
+    }
+
+    /// <summary>Constant gradient 1: Adam's bias-corrected m/√v is exactly 1, so every step subtracts lr = 1e-4. After
+    /// 100 steps the fp32 master holds 1 - 0.01 = 0.99 and the bf16 weight is its nearest bf16 value, 0.98828125
+    /// (253 · 2⁻⁸; 254 · 2⁻⁸ = 0.9921875 is farther). Updating the bf16 weight in place would leave it at 1: each
+    /// 1e-4 step is below half of bf16's spacing (2⁻⁸) near 1.</summary>
+    [Fact]
+    public void AdamW_KeepsAnFp32MasterForBf16Parameters()
+    {
+        using var scope = NewDisposeScope();
+        var p = new Parameter(ones(2, dtype: ScalarType.BFloat16));
+        using var optimizer = new AdamW([("w", p)], lr: 1e-4, weightDecay: 0, eps: 0);
+        for (int step = 0; step < 100; step++)
+        {
+            p.grad = ones(2, dtype: ScalarType.BFloat16);
+            optimizer.Update();
+        }
+        Assert.Equal(ScalarType.BFloat16, p.dtype);
+        Assert.Equal(0.98828125f, p[0].to(ScalarType.Float32).item<float>());
+        Assert.Equal(0.99f, optimizer.MasterState().Single().Tensor[0].item<float>(), 1e-5);
+    }
+
     /// <summary>HF transformers' schedules worked out by hand for peak 1e-3, 10 warmup steps, 110 steps: warmup
     /// step/10; linear (110 - s)/100; cosine 0.5·(1 + cos(π·(s - 10)/100)); constant 1 after warmup.</summary>
     [Theory]

@@ -67,7 +67,8 @@ public sealed class ReferenceLlama
     }
 
     /// <summary>Logits [T][V] for ids at positions 0..T-1. <paramref name="prefix"/>: per layer, P extra (unrotated)
-    /// keys and values [P][KvHeads·HeadDim] every query sees (P-Tuning v2), or null.</summary>
+    /// keys and values [P][KvHeads·HeadDim] every query sees (P-Tuning v2), or null. With a prefix the ids take
+    /// positions P..P+T-1, as in PEFT, which passes the prefix as P tokens of past key/values.</summary>
     public double[][] Logits(int[] ids, IReadOnlyList<(double[][] Keys, double[][] Values)>? prefix = null)
     {
         int t = ids.Length;
@@ -78,10 +79,11 @@ public sealed class ReferenceLlama
         {
             string p = $"model.layers.{l}.";
             var h = x.Select(r => Norm(r, Weights[p + "input_layernorm.weight"])).ToArray();
-            var q = h.Select((r, pos) => Rope(Linear(r, p + "self_attn.q_proj"), Heads, pos)).ToArray();
-            var k = h.Select((r, pos) => Rope(Linear(r, p + "self_attn.k_proj"), KvHeads, pos)).ToArray();
-            var v = h.Select(r => Linear(r, p + "self_attn.v_proj")).ToArray();
             var (pk, pv) = prefix?[l] ?? ([], []);
+            int shift = pk.Length;
+            var q = h.Select((r, pos) => Rope(Linear(r, p + "self_attn.q_proj"), Heads, pos + shift)).ToArray();
+            var k = h.Select((r, pos) => Rope(Linear(r, p + "self_attn.k_proj"), KvHeads, pos + shift)).ToArray();
+            var v = h.Select(r => Linear(r, p + "self_attn.v_proj")).ToArray();
             for (int i = 0; i < t; i++)
             {
                 var attended = Attend(q[i], i, k, v, pk, pv);

@@ -25,8 +25,8 @@ internal sealed class PrefixEncoder : Module<Tensor, Tensor>
     {
         (Length, _layers, _kvHeads, _headDim) = (length, c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim);
         long width = 2L * _layers * _kvHeads * _headDim;
+        // nn.Embedding's own initialisation, N(0, 1), as PEFT's PrefixEncoder starts from.
         _embedding = Embedding(length, projection ? c.HiddenSize : width, device: device, dtype: dtype);
-        using (no_grad()) _embedding.weight!.normal_(0, 0.02);
         if (projection)
             _projection = Sequential(Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype), Tanh(),
                 Linear(c.HiddenSize, width, device: device, dtype: dtype));

@@ -97,7 +97,8 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     /// <summary>
     /// Deep-prompt key/values (P-Tuning v2) for a batch size: per layer (K, V) [B, Hkv, P, D], prepended to every
-    /// layer's keys and values and visible to every query. Set by a prefix adapter; null for none.
+    /// layer's keys and values and visible to every query; real tokens are numbered from P, as PEFT's
+    /// PREFIX_TUNING (past key/values) numbers them. Set by a prefix adapter; null for none.
     /// </summary>
     public Func<long, IReadOnlyList<(Tensor Keys, Tensor Values)>>? Prefix { get; set; }
 
@@ -128,9 +129,11 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     private Tensor Run(Tensor ids, Tensor positions, Tensor? allowed, KvCache? cache, int start)
     {
         long batch = ids.shape[0], length = ids.shape[1];
-        var (cos, sin) = _rotary.For(positions, start + length, DType);   // positions never exceed the key count
         var prefix = Prefix?.Invoke(batch);
         int prefixLength = prefix is null ? 0 : (int)prefix[0].Keys.shape[2];
+        // PEFT passes a prefix as past key/values, so real tokens take positions P, P+1, … after it.
+        if (prefixLength > 0) positions = positions + prefixLength;
+        var (cos, sin) = _rotary.For(positions, start + length + prefixLength, DType);   // never past the key count
         var mask = AttentionMask(allowed, start, length, prefixLength, ids.device);
         return Backbone.call(ids, new LayerContext(cos, sin, mask, cache, start, prefix));
     }

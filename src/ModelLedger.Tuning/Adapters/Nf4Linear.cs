@@ -27,8 +27,9 @@ internal static class FourBitCodebooks
 /// <summary>
 /// A frozen linear layer whose weight is stored in 4 bits: blocks of 64 weights, each code the nearest codebook value
 /// of w / absmax(block). With double quantization the fp32 absmax constants are themselves stored in 8 bits (blocks
-/// of 256, linear absmax around their mean) — 4.127 bits per weight in all. The weight is dequantized on the fly in
-/// forward, so gradients flow to the input (and to a LoRA beside it) while the codes stay fixed.
+/// of 256 around their mean, in bitsandbytes' dynamic 8-bit map, <see cref="DynamicMap"/>) — 4.127 bits per weight in
+/// all. The weight is dequantized on the fly in forward, so gradients flow to the input (and to a LoRA beside it)
+/// while the codes stay fixed.
 /// </summary>
 internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
 {
@@ -38,7 +39,8 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     private readonly Tensor _codes;         // uint8 [n/2], two codes per byte (high nibble first)
     private readonly Tensor _codebook;      // [16] fp32
     private readonly Tensor? _absmax;       // [blocks] fp32 (no double quantization)
-    private readonly Tensor? _absmaxCodes;  // int8 [blocks] (double quantization)
+    private readonly Tensor? _absmaxCodes;  // uint8 [blocks]: indices into the dynamic map (double quantization)
+    private readonly Tensor? _absmaxMap;    // fp32 [256]: bitsandbytes' dynamic 8-bit map
     private readonly Tensor? _absmaxScales; // fp32 [ceil(blocks/256)]
     private readonly double _absmaxMean;
     private readonly long _numel;
@@ -70,7 +72,11 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
             long groups = (blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize;
             var centered = functional.pad(absmax - _absmaxMean, [0, groups * AbsmaxBlockSize - blocks]).view(groups, AbsmaxBlockSize);
             var scales = centered.abs().amax([1]).clamp_min(1e-12f);
-            _absmaxCodes = (centered / scales.unsqueeze(1) * 127).round().clamp(-127, 127).to(ScalarType.Int8).view(-1).narrow(0, 0, blocks).DetachFromDisposeScope();
+            // bitsandbytes' quantize_blockwise: nearest value of its dynamic 8-bit map to absmax / block absmax
+            var unit = (centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks).cpu().data<float>().ToArray();
+            _absmaxCodes = tensor(unit.Select(DynamicMap.Nearest).ToArray(), device: w.device)
+                .DetachFromDisposeScope();
+            _absmaxMap = tensor(DynamicMap.Signed, device: w.device).DetachFromDisposeScope();
             _absmaxScales = scales.DetachFromDisposeScope();
         }
         else _absmax = absmax.DetachFromDisposeScope();
@@ -96,7 +102,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         if (_absmax is not null) return _absmax;
         long blocks = _absmaxCodes!.shape[0];
         var scales = _absmaxScales!.repeat_interleave(AbsmaxBlockSize).narrow(0, 0, blocks);
-        return _absmaxCodes.to(ScalarType.Float32) / 127 * scales + _absmaxMean;
+        return _absmaxMap!.index_select(0, _absmaxCodes.to(ScalarType.Int64)) * scales + _absmaxMean;
     }
 
     public Tensor Dequantize()
@@ -117,13 +123,14 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     }
 
     public long StoredBytes => _codes.numel() + _codebook.numel() * 4 + (_absmax?.numel() * 4 ?? 0)
-        + (_absmaxCodes?.numel() ?? 0) + (_absmaxScales?.numel() * 4 ?? 0) + 8;
+        + (_absmaxCodes?.numel() ?? 0) + (_absmaxScales?.numel() * 4 ?? 0) + (_absmaxMap?.numel() * 4 ?? 0) + 8;
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            foreach (var t in new[] { _codes, _codebook, _absmax, _absmaxCodes, _absmaxScales, Bias }) t?.Dispose();
+            foreach (var t in new[] { _codes, _codebook, _absmax, _absmaxCodes, _absmaxMap, _absmaxScales, Bias })
+                t?.Dispose();
         }
         base.Dispose(disposing);
     }

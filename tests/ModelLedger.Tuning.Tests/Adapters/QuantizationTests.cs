@@ -37,11 +37,39 @@ public sealed class QuantizationTests
         double halfGap = sorted.Zip(sorted.Skip(1), (a, b) => (b - a) / 2.0).Max();
         var absmax = w.reshape(-1, Nf4Linear.BlockSize).abs().amax([1]).unsqueeze(1);
         var error = (w.reshape(-1, Nf4Linear.BlockSize) - restored.reshape(-1, Nf4Linear.BlockSize)).abs();
-        // code choice error ≤ half gap · absmax; 8-bit absmax adds at most (max |absmax - mean| / 127 / 2) per unit code value
-        double slack = doubleQuantization ? (absmax - absmax.mean()).abs().max().item<float>() / 127.0 : 0;
+        // code choice error ≤ half gap · absmax; the 8-bit absmax adds at most half the dynamic map's widest gap
+        // (0.9/64 = 0.0140625, between the 10⁰ midpoints) times max |absmax - mean|, per unit code value
+        double slack = doubleQuantization ? (absmax - absmax.mean()).abs().max().item<float>() * 0.0140625 / 2 : 0;
         Assert.True((error <= absmax * halfGap + slack + 1e-6).all().item<bool>(), $"max error {error.max().item<float>()}");
         Assert.True((error.mean() < absmax.mean() * 0.1).item<bool>());
     }
+
+    /// <summary>bitsandbytes' create_dynamic_map(signed=True), entries worked out by hand: exponent i has 2^i
+    /// midpoints of linspace(0.1, 1, 2^i + 1) scaled by 10^(i-6), both signs, plus 0 and 1.</summary>
+    [Fact]
+    public void DynamicMap_IsBitsandbytesSignedDynamicMap()
+    {
+        var map = DynamicMap.Signed;
+        Assert.Equal(256, map.Length);
+        Assert.Equal(map.Order(), map);
+        Assert.Equal(1f, map[^1]);
+        Assert.Equal(0.99296875f, map[^2], 1e-7);        // 1 - 0.9/64/2, the last 10⁰ midpoint
+        Assert.Equal(-0.99296875f, map[0], 1e-7);        // no -1: the map is not symmetric at its ends
+        Assert.Equal(0f, map[127]);
+        Assert.Equal(5.5e-7f, map[128], 1e-12);          // i = 0: one midpoint, 0.55, times 10⁻⁶
+        Assert.Equal(3.25e-6f, map[129], 1e-11);         // i = 1: 0.325 and 0.775 times 10⁻⁵
+        Assert.Equal(7.75e-6f, map[130], 1e-11);
+        Assert.Equal(127, map.Count(v => v > 0) - 1);    // 1 + 2 + … + 64 midpoints, plus the 1
+    }
+
+    [Theory]
+    [InlineData(0.995f, 0.99296875f)]    // 0.00203 from it, 0.005 from 1
+    [InlineData(-0.5f, -0.50078125f)]    // 10⁰ midpoints 0.1 + 0.0140625·(j + ½): j = 28 is nearest
+    [InlineData(6e-7f, 5.5e-7f)]
+    [InlineData(0f, 0f)]
+    [InlineData(1f, 1f)]
+    public void DynamicMap_PicksTheNearestValue(float x, float expected) =>
+        Assert.Equal(expected, DynamicMap.Signed[DynamicMap.Nearest(x)], 1e-7);
 
     [Fact]
     public void Nf4WithDoubleQuantization_StoresAboutAQuarterOfBf16()

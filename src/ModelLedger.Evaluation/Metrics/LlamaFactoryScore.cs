@@ -6,67 +6,79 @@ namespace ModelLedger.Evaluation.Metrics;
 public sealed record LlamaFactoryScores(double Rouge1, double Rouge2, double RougeL, double Bleu4);
 
 /// <summary>
-/// LLaMA-Factory's <c>compute_metrics</c> (ComputeSimilarity): the texts are segmented as jieba does, the segments
-/// joined with spaces and scored by <c>rouge_chinese</c> (pltrdy's <c>rouge</c> with Chinese sentence splitting), and
-/// BLEU-4 is NLTK's sentence_bleu with method3 over the raw characters. Each ×100, rounded to 4 decimals.
-/// <para>rouge_chinese, as implemented here: sentences are split at 。，； and runs of ! ? ！ ？ (those characters are
-/// dropped); words are the space-separated tokens of all sentences. ROUGE-N counts distinct n-grams of the flattened
-/// words (a repeated n-gram counts once): p = overlap/|hyp n-grams|, r = overlap/|ref n-grams|,
-/// F1 = 2pr/(p+r+1e-8). ROUGE-L is its summary level with exclusive (set) counting: the distinct words on an LCS of any
-/// reference sentence with any hypothesis sentence, over the distinct words of hypothesis (p) and reference (r), same
-/// F1. No lower-casing or stemming; other punctuation stays a token.</para>
-/// <para>Segmentation of English (what jieba does with Latin text): runs of letters and digits (with a decimal part
-/// and a trailing %, as jieba's finalseg keeps "3.5" and "20%") are one token each; every other non-space character
-/// is a token of its own; whitespace separates. CJK text would need jieba's dictionary: each CJK character is taken as
-/// one token here, which is jieba's fallback for unknown words, not its dictionary segmentation.</para>
+/// LLaMA-Factory's <c>ComputeSimilarity</c> (src/llamafactory/train/sft/metric.py): both texts are cut by jieba
+/// (<see cref="JiebaCut"/>); when either has no non-space token all ROUGE scores are 0; otherwise the tokens joined
+/// by spaces are scored by rouge_chinese 1.0.3's <c>Rouge().get_scores</c>; BLEU-4 is NLTK's sentence_bleu with
+/// method3 over the texts' characters. Each F ×100, rounded to 4 decimals.
+/// <para>rouge_chinese: <c>cut_sent</c> breaks sentences after 。！？? (and six dots, two ellipses, a closing quote
+/// after those) with regular expressions, strips trailing whitespace and splits at newlines; each piece that is not
+/// empty has its whitespace runs collapsed to single spaces (a whitespace-only piece becomes an empty sentence); the
+/// words of all sentences, split at single spaces, are flattened (an empty sentence contributes the word "").
+/// ROUGE-N counts distinct n-grams (a repeated n-gram counts once): p = overlap/|hyp n-grams|,
+/// r = overlap/|ref n-grams|, F = 2pr/(p+r+1e-8). ROUGE-L is the plain LCS of the flattened word lists over their
+/// lengths, same F. No lower-casing or stemming.</para>
 /// </summary>
 public static partial class LlamaFactoryScore
 {
-    [GeneratedRegex(@"[a-zA-Z0-9]+(?:\.\d+)?%?|\S")] private static partial Regex Segment();
-    [GeneratedRegex(@"[。，；]|[!?！？]+")] private static partial Regex SentenceBreak();
+    [GeneratedRegex("([。！？\\?])([^”’])")] private static partial Regex AfterStop();
+    [GeneratedRegex("(\\.{6})([^”’])")] private static partial Regex AfterSixDots();
+    [GeneratedRegex("(…{2})([^”’])")] private static partial Regex AfterEllipses();
+    [GeneratedRegex("([。！？\\?][”’])([^，。！？\\?])")] private static partial Regex AfterQuotedStop();
 
-    public static IReadOnlyList<string> Segments(string text) => Segment().Matches(text).Select(m => m.Value).ToArray();
+    /// <summary>The tokens LLaMA-Factory scores: jieba's cut.</summary>
+    public static IReadOnlyList<string> Segments(string text) => JiebaCut.Cut(text);
 
     public static LlamaFactoryScores Score(string prediction, string reference)
     {
-        var hyp = Segments(prediction);
-        var refs = Segments(reference);
-        double bleu = Math.Round(NltkBleu.Sentence([reference.Select(c => c.ToString()).ToArray()], prediction.Select(c => c.ToString()).ToArray()) * 100, 4);
-        var hypSentences = Sentences(hyp);
-        var refSentences = Sentences(refs);
-        if (hypSentences.Count == 0 || refSentences.Count == 0) return new LlamaFactoryScores(0, 0, 0, bleu);
-        return new LlamaFactoryScores(Round(SetRouge(hypSentences, refSentences, 1)), Round(SetRouge(hypSentences, refSentences, 2)),
-            Round(SummaryLevelLcs(hypSentences, refSentences)), bleu);
+        var hyp = string.Join(' ', JiebaCut.Cut(prediction));
+        var refs = string.Join(' ', JiebaCut.Cut(reference));
+        double bleu = Math.Round(NltkBleu.Sentence([Characters(reference)], Characters(prediction)) * 100, 4);
+        if (JiebaCut.SplitOnSpace(hyp).Length == 0 || JiebaCut.SplitOnSpace(refs).Length == 0)
+            return new LlamaFactoryScores(0, 0, 0, bleu);
+        var h = Words(hyp);
+        var r = Words(refs);
+        return new LlamaFactoryScores(Round(SetRouge(h, r, 1)), Round(SetRouge(h, r, 2)), Round(PlainLcs(h, r)), bleu);
     }
 
-    /// <summary>rouge_chinese's sentence split of the space-joined segments, each sentence as its words.</summary>
-    private static List<string[]> Sentences(IReadOnlyList<string> segments) =>
-        SentenceBreak().Split(string.Join(' ', segments))
-            .Select(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(words => words.Length > 0).ToList();
+    /// <summary>Python's <c>list(text)</c>: code points.</summary>
+    private static string[] Characters(string text) => text.EnumerateRunes().Select(r => r.ToString()).ToArray();
+
+    /// <summary>rouge_chinese's cut_sent, the per-sentence whitespace collapse and the flattening into words.</summary>
+    internal static string[] Words(string text)
+    {
+        text = AfterStop().Replace(text, "$1\n$2");
+        text = AfterSixDots().Replace(text, "$1\n$2");
+        text = AfterEllipses().Replace(text, "$1\n$2");
+        text = AfterQuotedStop().Replace(text, "$1\n$2");
+        int end = text.Length;
+        while (end > 0 && JiebaCut.IsSpace(text[end - 1])) end--;
+        return text[..end].Split('\n').Where(s => s.Length > 0)
+            .Select(s => string.Join(' ', JiebaCut.SplitOnSpace(s)))
+            .SelectMany(s => s.Split(' ')).ToArray();
+    }
 
     private static double Round(double f) => Math.Round(f * 100, 4);
 
     private static double F1(double p, double r) => 2 * (p * r / (p + r + 1e-8));
 
-    private static double SetRouge(List<string[]> hyp, List<string[]> refs, int n)
+    private static double SetRouge(string[] hyp, string[] refs, int n)
     {
-        var h = Ngrams.Count(hyp.SelectMany(s => s).ToArray(), n).Keys.ToHashSet(StringComparer.Ordinal);
-        var r = Ngrams.Count(refs.SelectMany(s => s).ToArray(), n).Keys.ToHashSet(StringComparer.Ordinal);
+        var h = NgramSet(hyp, n);
+        var r = NgramSet(refs, n);
         int overlap = h.Count(r.Contains);
         return F1(h.Count == 0 ? 0 : (double)overlap / h.Count, r.Count == 0 ? 0 : (double)overlap / r.Count);
     }
 
-    private static double SummaryLevelLcs(List<string[]> hyp, List<string[]> refs)
+    private static HashSet<string> NgramSet(string[] words, int n)
     {
-        int m = refs.SelectMany(s => s).Distinct(StringComparer.Ordinal).Count();
-        int n = hyp.SelectMany(s => s).Distinct(StringComparer.Ordinal).Count();
-        var union = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var r in refs)
-            foreach (var h in hyp) union.UnionWith(LcsWords(r, h));
-        return F1((double)union.Count / n, (double)union.Count / m);
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i + n <= words.Length; i++) set.Add(string.Join('\u0001', words, i, n));
+        return set;
     }
 
-    /// <summary>One LCS of reference x and hypothesis y, traced back as pltrdy's _recon_lcs does (ties step in y).</summary>
-    private static IEnumerable<string> LcsWords(string[] x, string[] y) =>
-        Lcs.Trace(x, y, Lcs.Tie.StepSecond).Select(p => x[p.A]);
+    private static double PlainLcs(string[] hyp, string[] refs)
+    {
+        int lcs = Lcs.Length(refs, hyp);
+        return F1((double)lcs / hyp.Length, (double)lcs / refs.Length);
+    }
 }

@@ -20,7 +20,9 @@ public sealed partial class RougeScore(bool useStemmer)
 
     public IReadOnlyList<string> Tokenize(string text)
     {
-        var tokens = NonAlphanumeric().Replace(text.ToLowerInvariant(), " ").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // Python's lower() maps İ (U+0130) to "i" + U+0307 (full case mapping); .NET's to "i" alone
+        var lower = text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
+        var tokens = NonAlphanumeric().Replace(lower, " ").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return useStemmer ? tokens.Select(t => t.Length > 3 ? PorterStemmer.Stem(t) : t).Where(t => t.Length > 0).ToArray() : tokens;
     }
 

@@ -52,4 +52,13 @@ public sealed class BleuTests
         Assert.Equal(Math.Sqrt(50.0 * 50.0), SacreBleu.Sentence("a b", "a c").Score, 9);
         Assert.Equal(0, SacreBleu.Sentence("", "a").Score);
     }
+
+    /// <summary>sacrebleu's compute_bleu with an empty (or whitespace-only) reference: ref_len 0 so no brevity
+    /// penalty, and "exp" smoothing gives the zero-match orders 100/(2·2) and 100/(4·1) for the 2 unigrams and 1
+    /// bigram of "hello world"; effective order 2: exp((ln 25 + ln 25)/2) = 25.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void SacreBleuSentence_WithAnEmptyReference_IsSmoothedNotZero(string reference) =>
+        Assert.Equal(25, SacreBleu.Sentence("hello world", reference).Score, 9);
 }

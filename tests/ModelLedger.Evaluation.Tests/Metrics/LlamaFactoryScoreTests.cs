@@ -1,57 +1,80 @@
 namespace ModelLedger.Evaluation.Metrics;
 
+/// <summary>Expected values worked by hand from the published sources: jieba 0.42.1 <c>cut</c> (re_han_default,
+/// re_skip_default, finalseg's re_skip), rouge_chinese 1.0.3 (<c>cut_sent</c>, set n-grams, plain LCS for rouge-l,
+/// F = 2pr/(p+r+1e-8)) and LLaMA-Factory's metric.py (empty check, ×100, round 4, BLEU over characters).</summary>
 public sealed class LlamaFactoryScoreTests
 {
+    [Theory]
+    [InlineData("A blue dress, 3.5 cm and 20% off!",
+        "A| |blue| |dress|,| |3.5| |cm| |and| |20%| |off|!")]      // spaces are tokens outside runs
+    [InlineData("e.g. x-ray", "e|.|g|.| |x|-|ray")]                  // finalseg keeps what lies between letter runs
+    [InlineData("don't...", "don|'|t|...")]                          // ' is outside re_han; "..." one finalseg piece
+    [InlineData("好。好", "好|。|好")]
+    [InlineData("a\r\nb\n", "a|\r\n|b|\n")]
+    [InlineData("C++ v2.0", "C|++| |v2.0")]
+    public void Cut_LikeJiebaWithoutItsDictionary(string text, string tokens) =>
+        Assert.Equal(tokens.Split('|'), JiebaCut.Cut(text));
+
     [Fact]
-    public void Segments_LikeJiebaOnEnglish()
+    public void Cut_YieldsCodePointsOutsideRuns()
     {
-        Assert.Equal(["A", "blue", "dress", ",", "3.5", "cm", "and", "20%", "off", "!"], LlamaFactoryScore.Segments("A blue dress, 3.5 cm and 20% off!"));
+        Assert.Equal(["I", " ", "\u2764", "\uFE0F", " ", "it"], JiebaCut.Cut("I \u2764\uFE0F it"));
+        Assert.Equal(["\U0001F600", "!"], JiebaCut.Cut("\U0001F600!"));
     }
 
     private static double F(double p, double r) => Math.Round(2 * (p * r / (p + r + 1e-8)) * 100, 4);
 
     [Fact]
-    public void RougeCountsNgramsAsSets_AndKeepsCaseAndPunctuation()
+    public void PunctuationOnlyTexts_ScoreAsTokens()
     {
-        // hyp: the the cat . → unigram set {the, cat, .}; ref: the cat . → same set: p = r = 1
+        // "! ! !" is one sentence of words [!, !, !] on both sides: every set and the LCS agree
+        var s = LlamaFactoryScore.Score("!!!", "!!!");
+        Assert.Equal((F(1, 1), F(1, 1), F(1, 1)), (s.Rouge1, s.Rouge2, s.RougeL));
+        Assert.Equal(100, s.Rouge1);
+    }
+
+    [Fact]
+    public void RougeCountsNgramsAsSets_ButRougeLCountsEveryWord()
+    {
+        // hyp words [the, the, cat, .]; ref [the, cat, .]
         var s = LlamaFactoryScore.Score("the the cat.", "the cat.");
-        Assert.Equal(F(1, 1), s.Rouge1);
-        // bigrams: hyp {the the, the cat, cat .} vs ref {the cat, cat .}: p = 2/3, r = 1
-        Assert.Equal(F(2.0 / 3, 1), s.Rouge2);
-        // rouge-l counts distinct words: LCS words {the, cat, .} over 3 distinct hyp words and 3 ref words
-        Assert.Equal(F(1, 1), s.RougeL);
+        Assert.Equal(F(1, 1), s.Rouge1);                 // unigram sets {the, cat, .} on both sides
+        Assert.Equal(F(2.0 / 3, 1), s.Rouge2);           // {the the, the cat, cat .} vs {the cat, cat .}
+        Assert.Equal(F(3.0 / 4, 1), s.RougeL);           // LCS 3 over 4 hyp words and 3 ref words
         Assert.Equal(0, LlamaFactoryScore.Score("The", "the").Rouge1);   // no lowercasing
     }
 
     [Fact]
-    public void ExclamationAndQuestionMarksSplitSentences_AndAreNotTokens()
+    public void ABlankLine_BecomesAnEmptyWord()
     {
-        // "a b! c" → sentences [a b] [c]; words a b c; "a b c" → one sentence: unigrams identical
-        var s = LlamaFactoryScore.Score("a b! c", "a b c");
-        Assert.Equal(F(1, 1), s.Rouge1);
-        // rouge-l: ref sentence "a b c" vs hyp sentences "a b" and "c": union {a, b, c} → p = r = 1
-        Assert.Equal(F(1, 1), s.RougeL);
-        // bigrams still run across the break (the words are flattened first): {a b, b c} both sides
-        Assert.Equal(F(1, 1), s.Rouge2);
+        // jieba: a, \n, \n, b → "a \n \n b" → pieces "a ", " ", " b" → sentences "a", "", "b" → words [a, "", b];
+        // "a b" → words [a, b]
+        var s = LlamaFactoryScore.Score("a\n\nb", "a b");
+        Assert.Equal(F(2.0 / 3, 1), s.Rouge1);           // {a, "", b} vs {a, b}
+        Assert.Equal(0, s.Rouge2);                       // {(a, ""), ("", b)} vs {(a, b)}
+        Assert.Equal(F(2.0 / 3, 1), s.RougeL);           // LCS [a, b]
     }
 
     [Fact]
-    public void RougeL_OfAWorkedExample()
+    public void QuestionMarks_BreakSentencesAndStayWords()
     {
-        // hyp: a blue dress , light ; ref: a red dress , light and soft
-        // LCS words {a, dress, ",", light} = 4; distinct hyp 5, distinct ref 7
-        var s = LlamaFactoryScore.Score("a blue dress, light", "a red dress, light and soft");
-        Assert.Equal(F(4.0 / 5, 4.0 / 7), s.RougeL);
-        Assert.Equal(F(4.0 / 5, 4.0 / 7), s.Rouge1);
+        Assert.Equal(["Why", "?", "Yes"], LlamaFactoryScore.Words("Why ?   Yes"));
+        var s = LlamaFactoryScore.Score("Why? Yes", "Why ? Yes");
+        Assert.Equal((100.0, 100.0, 100.0), (s.Rouge1, s.Rouge2, s.RougeL));
     }
 
     [Fact]
-    public void Bleu4_IsCharacterLevelNltkMethod3()
+    public void Bleu4_IsNltkMethod3OverCodePoints()
     {
         const string pred = "a blue dress", label = "a blue skirt";
-        double expected = Math.Round(NltkBleu.Sentence([label.Select(c => c.ToString()).ToArray()], pred.Select(c => c.ToString()).ToArray()) * 100, 4);
+        double expected = Math.Round(NltkBleu.Sentence([label.Select(c => c.ToString()).ToArray()],
+            pred.Select(c => c.ToString()).ToArray()) * 100, 4);
         Assert.Equal(expected, LlamaFactoryScore.Score(pred, label).Bleu4);
         Assert.Equal(100, LlamaFactoryScore.Score(label, label).Bleu4);
+        // two code points (UTF-16 would see three): p1 = p2 = 1, method3 gives 1/2 and 1/4 to the empty 3- and
+        // 4-gram orders: exp((ln 1 + ln 1 + ln ½ + ln ¼)/4) = 2^(-3/4) = 0.594603557…
+        Assert.Equal(59.4604, LlamaFactoryScore.Score("\U0001F600!", "\U0001F600!").Bleu4);
     }
 
     [Fact]

@@ -13,6 +13,14 @@ public sealed class RougeScoreTests
     }
 
     [Fact]
+    public void Tokenize_LowercasesAsPython()
+    {
+        // Python: "İstanbul".lower() == "i\u0307stanbul" (SpecialCasing), and U+0307 is not [a-z0-9]
+        Assert.Equal(["i", "stanbul"], Plain.Tokenize("İstanbul"));
+        Assert.Equal(["k"], Plain.Tokenize("\u212A"));   // KELVIN SIGN lowers to k in both
+    }
+
+    [Fact]
     public void RougeN_CountsRepeatedNgramsWithMultiplicity()
     {
         var s = Plain.RougeN("the the the", "the cat", 1);

@@ -74,6 +74,41 @@ public sealed class TrainingRunTests : IDisposable
         Assert.All(file.Entries.Values, e => Assert.Equal("F32", e.DType));
     }
 
+    /// <summary>bf16 full tuning with lr 1e-4: each AdamW step moves a weight by about 1e-4, below half of bf16's
+    /// spacing for most weights (2.4e-4 near 0.05), so updating bf16 weights in place would leave most of them
+    /// unchanged. With an fp32 master the steps accumulate, and the bf16 weights move as the fp32 run's do (the
+    /// independent reference here is the same run in fp32).</summary>
+    [Fact]
+    public void Bf16FullTuning_MovesTheWeightsAsFp32Does()
+    {
+        static Dictionary<string, float[]> Weights(string file)
+        {
+            var f = Engine.Formats.SafetensorsFile.Open(file);
+            return f.Entries.Keys.ToDictionary(k => k, k =>
+            {
+                using var t = f.Read(k);
+                return t.to(ScalarType.Float32).data<float>().ToArray();
+            });
+        }
+        var fp32 = Config("w-fp32", FinetuningType.Full, "", "1.0e-4") with { MaxSteps = 24, SaveSteps = 100 };
+        var bf16 = Config("w-bf16", FinetuningType.Full, "bf16: true", "1.0e-4") with { MaxSteps = 24, SaveSteps = 100 };
+        TrainingRun.Execute(fp32, _ => { }, CancellationToken.None);
+        TrainingRun.Execute(bf16, _ => { }, CancellationToken.None);
+        var start = Weights(Path.Combine(TestPaths.TinyStories, "model.safetensors"));
+        var a = Weights(Path.Combine(fp32.OutputDir, "model.safetensors"));
+        var b = Weights(Path.Combine(bf16.OutputDir, "model.safetensors"));
+        var name = "model.layers.0.mlp.down_proj.weight";
+        var moved32 = a[name].Select((v, i) => v - start[name][i]).ToArray();
+        var moved16 = b[name].Select((v, i) => v - start[name][i]).ToArray();
+        double Mean(IEnumerable<float> xs) => xs.Average(x => (double)Math.Abs(x));
+        // the fp32 run moved its weights by ~24 steps of ~1e-4; the bf16 run moved them as much (within bf16 rounding
+        // of the start and end values), and in the same directions
+        Assert.InRange(Mean(moved16) / Mean(moved32), 0.7, 1.4);
+        double dot = moved32.Zip(moved16, (x, y) => (double)x * y).Sum();
+        double norms = Math.Sqrt(moved32.Sum(x => (double)x * x) * moved16.Sum(y => (double)y * y));
+        Assert.True(dot / norms > 0.8, $"cosine {dot / norms}");
+    }
+
     [Fact]
     public void FullTuning_TrainsATiedEmbeddingOnce()
     {

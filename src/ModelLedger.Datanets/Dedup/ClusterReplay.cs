@@ -13,14 +13,14 @@ namespace ModelLedger.Datanets.Dedup;
 internal sealed class ClusterReplay
 {
     private readonly DedupIndex _index = new();
-    private readonly List<HashSet<ulong>> _shingles = [];
+    private readonly List<ulong[]> _shingles = [];
     private readonly List<string> _items = [];
 
     /// <summary>Adds the next accepted item and returns its cluster id (the id of the cluster's first item).</summary>
     public string Add(string item, Analysis a)
     {
         int seq = _index.Count, cluster = seq;
-        if (a.Shingles.Count > 0)
+        if (a.Shingles.Length > 0)
             foreach (var candidate in _index.NearCandidates(a.BandKeys))
                 if (MinHash.Jaccard(a.Shingles, _shingles[candidate]) >= IntakePipeline.ClusterThreshold)
                 {

@@ -30,7 +30,7 @@ public sealed partial class IntakePipeline
     private readonly DatanetStore _store;
     private readonly DatanetRow _datanet;
     private readonly DedupIndex _index = new();
-    private readonly Dictionary<long, HashSet<ulong>> _shingleCache = [];
+    private readonly Dictionary<long, ulong[]> _shingleCache = [];
 
     public IntakePipeline(LedgerService ledger, DatanetStore store, DatanetRow datanet)
     {
@@ -123,7 +123,7 @@ public sealed partial class IntakePipeline
     private (long? Near, double Similarity, long? Related) Nearest(Analysis a, List<(Contribution C, Analysis A)> pending,
         long start, double threshold)
     {
-        if (a.Shingles.Count == 0) return (null, 0, null);
+        if (a.Shingles.Length == 0) return (null, 0, null);
         long? related = null;
         foreach (var seq in _index.NearCandidates(a.BandKeys))
         {
@@ -134,7 +134,7 @@ public sealed partial class IntakePipeline
         return (null, 0, related);
     }
 
-    private HashSet<ulong> ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
     {
         if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
         if (_shingleCache.TryGetValue(seq, out var cached)) return cached;

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,10 +20,22 @@ internal static class CanonicalJson
     /// <summary>An object from key/value pairs, keys sorted; null values are left out.</summary>
     public static string Object(params (string Key, JsonNode? Value)[] fields)
     {
-        var o = new JsonObject();
-        foreach (var (key, value) in fields.OrderBy(f => f.Key, StringComparer.Ordinal))
-            if (value is not null) o.Add(key, value);
-        return o.ToJsonString(Options);
+        // What a JsonObject of these fields writes with Options, without building one (intake writes one a record).
+        var sorted = fields.Where(f => f.Value is not null).OrderBy(f => f.Key, StringComparer.Ordinal).ToArray();
+        for (int i = 1; i < sorted.Length; i++)
+            if (sorted[i].Key == sorted[i - 1].Key) throw new ArgumentException($"duplicate key '{sorted[i].Key}'", nameof(fields));
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Options.Encoder }))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, value) in sorted)
+            {
+                writer.WritePropertyName(key);
+                value!.WriteTo(writer, Options);
+            }
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>A node as compact text, keys in the order the node has them (records keep their field order).</summary>

@@ -65,19 +65,55 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
     public IntakeResult Add(string datanet, IReadOnlyList<string> files, string contributor,
         double? nearDupThreshold = null, IPerplexityScorer? scorer = null)
     {
-        var net = Store.RequireDatanet(datanet);
+        var (net, records) = Read(datanet, files, contributor);
+        using var key = Key(contributor);
+        var signatures = new byte[records.Count][];
+        Parallel.For(0, records.Count, i => signatures[i] = key.Sign(datanet, records[i].ContentHash));
+        return Take(net, records, contributor, signatures, nearDupThreshold, scorer);
+    }
+
+    /// <summary>Takes in a submission its contributor signed elsewhere (signing is the contributor's work):
+    /// <paramref name="signatures"/>[i] signs record i of the files read in order. Validation and every intake check
+    /// are as in <see cref="Add"/>; a signature that does not verify refuses its record.</summary>
+    public IntakeResult AddSigned(string datanet, IReadOnlyList<string> files, string contributor,
+        IReadOnlyList<byte[]> signatures, double? nearDupThreshold = null, IPerplexityScorer? scorer = null)
+    {
+        var (net, records) = Read(datanet, files, contributor);
+        if (signatures.Count != records.Count)
+            throw new UserError($"{signatures.Count} signatures for {records.Count} records", field: "signatures");
+        return Take(net, records, contributor, signatures, nearDupThreshold, scorer);
+    }
+
+    /// <summary>Every record of the files, validated, for signing: what <see cref="AddSigned"/> expects signed.</summary>
+    public IReadOnlyList<ContentRecord> Records(string datanet, IReadOnlyList<string> files) =>
+        SubmissionReader.Read(Store.RequireDatanet(datanet).Format, files);
+
+    /// <summary>The contributor's key from the workspace, checked against the registered one (caller disposes).</summary>
+    public ContributorKey Key(string contributor)
+    {
         var registered = Store.Contributor(contributor) ?? throw new UserError(
             $"contributor '{contributor}' is not registered", hint: $"mledger contributor create --name {contributor}");
-        var records = SubmissionReader.Read(net.Format, files);
-        using var key = ContributorKey.Load(workspace.Directory, contributor);
-        if (key.KeyId != registered.KeyId)
-            throw new UserError($"the key file of '{contributor}' is not the registered key {registered.KeyId}",
-                file: ContributorKey.PathOf(workspace.Directory, contributor));
-        var contributions = new Contribution[records.Count];
-        Parallel.For(0, records.Count, i =>
-            contributions[i] = new Contribution(records[i], contributor, key.Sign(datanet, records[i].ContentHash)));
-        return Intake(net).Submit(contributions, nearDupThreshold ?? net.NearDupThreshold, scorer);
+        var key = ContributorKey.Load(workspace.Directory, contributor);
+        if (key.KeyId == registered.KeyId) return key;
+        key.Dispose();
+        throw new UserError($"the key file of '{contributor}' is not the registered key {registered.KeyId}",
+            file: ContributorKey.PathOf(workspace.Directory, contributor));
     }
+
+    private (DatanetRow Net, IReadOnlyList<ContentRecord> Records) Read(string datanet, IReadOnlyList<string> files,
+        string contributor)
+    {
+        var net = Store.RequireDatanet(datanet);
+        if (Store.Contributor(contributor) is null)
+            throw new UserError($"contributor '{contributor}' is not registered",
+                hint: $"mledger contributor create --name {contributor}");
+        return (net, SubmissionReader.Read(net.Format, files));
+    }
+
+    private IntakeResult Take(DatanetRow net, IReadOnlyList<ContentRecord> records, string contributor,
+        IReadOnlyList<byte[]> signatures, double? nearDupThreshold, IPerplexityScorer? scorer) =>
+        Intake(net).Submit(records.Select((r, i) => new Contribution(r, contributor, signatures[i])).ToList(),
+            nearDupThreshold ?? net.NearDupThreshold, scorer);
 
     /// <summary>An intake over the datanet's current items (its duplicate index loaded).</summary>
     public IntakePipeline Intake(DatanetRow datanet) => new(workspace.Service, Store, datanet);

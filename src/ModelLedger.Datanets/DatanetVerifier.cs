@@ -18,8 +18,9 @@ namespace ModelLedger.Datanets;
 /// public keys against their <c>contributor.registered</c> entries; the datanet against <c>datanet.created</c>; the
 /// items, in order, against the <c>contribution.accepted</c> entries (a missing, extra or moved item is named); each
 /// item's content against its id (SHA-256), its signature against the contributor's key, and its stored signals
-/// (normalised hash, MinHash signature, length, words, quality) against their recomputation; every snapshot's root
-/// against the ledger's items and its <c>datanet.snapshot</c> entry.
+/// (normalised hash, MinHash signature, length, words, quality, and the near-duplicate cluster by replaying intake's
+/// assignment) against their recomputation, in the row and in its <c>contribution.accepted</c> entry; every
+/// snapshot's root against the ledger's items and its <c>datanet.snapshot</c> entry.
 /// </summary>
 public static class DatanetVerifier
 {
@@ -42,7 +43,16 @@ public static class DatanetVerifier
             if (seen.Add(a.ContentHash)) accepted.Add(a);
             else problems.Add($"item {a.ContentHash}: accepted twice (again by ledger entry {a.Index})");
         CheckOrder(items, accepted, problems);
-        foreach (var item in items) CheckItem(net, item, contributors, problems);
+        var clusters = new ClusterReplay();
+        var byHash = accepted.GroupBy(a => a.ContentHash).ToDictionary(g => g.Key, g => g.First());
+        foreach (var item in items)
+        {
+            var a = CheckItem(net, item, contributors, problems);
+            // A changed item still takes its place in the replay (as text with no shingles: its own cluster), so the
+            // items after it keep their sequence numbers; the change itself is already named.
+            var cluster = clusters.Add(item.Item, a ?? Analysis.Of(""));
+            if (a is not null) CheckSignals(item, a, cluster, byHash.GetValueOrDefault(item.Item), problems);
+        }
         var acceptedHashes = accepted.Select(a => a.ContentHash).ToList();
         foreach (var s in store.Snapshots(datanet)) CheckSnapshot(s, items, acceptedHashes, ledger, problems);
         return problems;
@@ -72,14 +82,16 @@ public static class DatanetVerifier
                 problems.Add($"item {item.Item}: contributor, signature or entry differs from ledger entry {a.Index}");
     }
 
-    private static void CheckItem(DatanetRow net, ItemRow item, Dictionary<string, ContributorRow> contributors,
+    /// <summary>Checks an item's content, signature and stored analysis; returns the analysis re-derived from its
+    /// content (null when the content is not a valid record).</summary>
+    private static Analysis? CheckItem(DatanetRow net, ItemRow item, Dictionary<string, ContributorRow> contributors,
         List<string> problems)
     {
         var hash = ContentRecord.HashOf(item.Content);
         if (hash != item.Item)
         {
             problems.Add($"item {item.Item}: stored content was changed (it hashes to {hash})");
-            return;
+            return null;
         }
         if (!contributors.TryGetValue(item.Contributor, out var c) || c.KeyId != item.KeyId
             || !ContributorKey.Verify(ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)), net.Name,
@@ -94,14 +106,43 @@ public static class DatanetVerifier
         if (record is null || record.Json != item.Content)
         {
             problems.Add($"item {item.Item}: stored content is not a canonical {net.Format.Name()} record");
-            return;
+            return null;
         }
         var a = Analysis.Of(record.Text);
         if (a.NormHash != item.NormHash || !MinHash.ToBytes(a.Signature).AsSpan().SequenceEqual(item.MinHash)
-            || a.Length != item.Length || a.Words != item.Words || Math.Abs(a.Quality - item.Quality) > 1e-9)
-            problems.Add($"item {item.Item}: stored signals (normalised hash, MinHash, length, words or quality) "
-                + "differ from their recomputation");
+            || a.Words != item.Words)
+            problems.Add($"item {item.Item}: stored signals (normalised hash, MinHash or words) differ from their "
+                + "recomputation");
+        return a;
     }
+
+    /// <summary>The quality signals the reward rules read — cluster (= its first item), quality, length — stored in
+    /// the row and carried by the <c>contribution.accepted</c> entry, against their recomputation from the content
+    /// (entries written before intake recorded them carry none).</summary>
+    private static void CheckSignals(ItemRow item, Analysis a, string cluster, Accepted? entry, List<string> problems)
+    {
+        void Differs(string where, string field, object? stored, object? derived) => problems.Add(
+            $"item {item.Item}: {where} {field} {Show(stored)} differs from its recomputation {Show(derived)}");
+        if (item.Cluster != cluster) Differs("stored", "cluster", item.Cluster, cluster);
+        if (Math.Abs(a.Quality - item.Quality) > 1e-9) Differs("stored", "quality", item.Quality, a.Quality);
+        if (a.Length != item.Length) Differs("stored", "length", item.Length, a.Length);
+        if (entry?.Signals is not { } p) return;
+        var where = $"ledger entry {entry.Index}'s";
+        foreach (var (field, derived) in new (string, string)[] { ("item", item.Item), ("cluster", cluster),
+            ("first_item", cluster) })
+            if (p.TryGetProperty(field, out var v) && v.ToString() != derived) Differs(where, field, v.ToString(), derived);
+        if (p.TryGetProperty("quality", out var q) && !(q.TryGetDouble(out var qv) && Math.Abs(qv - a.Quality) <= 1e-9))
+            Differs(where, "quality", q.GetRawText(), a.Quality);
+        if (p.TryGetProperty("length", out var l) && !(l.TryGetInt32(out var lv) && lv == a.Length))
+            Differs(where, "length", l.GetRawText(), a.Length);
+    }
+
+    private static string Show(object? value) => value switch
+    {
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        null => "none",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+    };
 
     private static void CheckSnapshot(SnapshotRow s, List<ItemRow> items, List<string> accepted, LedgerView ledger,
         List<string> problems)
@@ -122,7 +163,10 @@ public static class DatanetVerifier
                 + "(items reordered, removed or changed)");
     }
 
-    private sealed record Accepted(long Index, string ContentHash, string Contributor, string Signature, string Leaf);
+    /// <summary>A contribution.accepted entry; <see cref="Signals"/> holds its payload's quality signals (item,
+    /// cluster, first_item, quality, length) when it carries any.</summary>
+    private sealed record Accepted(long Index, string ContentHash, string Contributor, string Signature, string Leaf,
+        JsonElement? Signals);
 
     private sealed record LedgerView(Dictionary<string, (string PublicKey, string Leaf)> Contributors, string? Created,
         List<Accepted> Accepted, Dictionary<string, (string Root, long Items)> Snapshots);
@@ -148,7 +192,7 @@ public static class DatanetVerifier
             else if (entry.Type == "datanet.created") created = leafHash;
             else if (entry.Type == "contribution.accepted")
                 view.Accepted.Add(new Accepted(index, Get("content_hash"), Get("contributor"), Get("signature"),
-                    leafHash));
+                    leafHash, p.TryGetProperty("cluster", out _) || p.TryGetProperty("quality", out _) ? p.Clone() : null));
             else view.Snapshots[leafHash] = (Get("root"), long.Parse(Get("items"), CultureInfo.InvariantCulture));
         }
         return view with { Created = created };

@@ -46,8 +46,8 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
     public AppendResult Submit(string type, string actor, string payload, string? clientId = null, IReadOnlyList<string>? refs = null)
     {
         payload = EntryRules.Canonical(payload);
-        if (Precheck(type, payload, clientId) is string problem) return AppendResult.Refused(problem);
-        return Guarded(() => Write(tx => AppendIn(tx, type, actor, payload, clientId, refs ?? EntryRules.PayloadRefs(payload))));
+        if (Precheck(type, payload, clientId, out var payloadRefs) is string problem) return AppendResult.Refused(problem);
+        return Guarded(() => Write(tx => AppendIn(tx, type, actor, payload, clientId, refs ?? payloadRefs)));
     }
 
     /// <summary>Several events in one durable transaction (one fsync): all are appended or none is.</summary>
@@ -63,8 +63,9 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
     public IReadOnlyList<AppendResult> SubmitBatch(IReadOnlyList<(string Type, string Actor, string Payload, string? ClientId)> events)
     {
         var canonical = events.Select(e => e with { Payload = EntryRules.Canonical(e.Payload) }).ToList();
+        var refs = new string[canonical.Count][];
         for (int i = 0; i < canonical.Count; i++)
-            if (Precheck(canonical[i].Type, canonical[i].Payload, canonical[i].ClientId) is string problem)
+            if (Precheck(canonical[i].Type, canonical[i].Payload, canonical[i].ClientId, out refs[i]) is string problem)
                 return RefuseBatch(canonical.Count, i, AppendResult.Refused($"event {i + 1} of the batch: {problem}"));
         int at = 0;
         try
@@ -85,7 +86,7 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
                         results.Add(Existing(earlier.Index));
                         continue;
                     }
-                    var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, EntryRules.PayloadRefs(e.Payload), caughtUp: true, deferred: rows);
+                    var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, refs[at], caughtUp: true, deferred: rows);
                     if (e.ClientId is string newId) inBatch[newId] = (result.Index, e.Type, e.Payload);
                     results.Add(result);
                 }
@@ -106,11 +107,13 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
         Enumerable.Range(0, count).Select(i => i == failedAt ? failure
             : AppendResult.Refused($"not written: event {failedAt + 1} of the batch was refused")).ToArray();
 
-    private static string? Precheck(string type, string payload, string? clientId)
+    /// <summary>The rules checked before taking the write lock; also yields the payload's refs.</summary>
+    private static string? Precheck(string type, string payload, string? clientId, out string[] refs)
     {
+        refs = [];
         if (type is EventTypes.Transfer or EventTypes.AccountCreated)
             return $"{type} entries are written by 'account create' and 'transfer', which enforce the account rules";
-        return EntryRules.IdProblem(clientId, "client id") ?? EntryRules.PayloadProblem(type, payload);
+        return EntryRules.IdProblem(clientId, "client id") ?? EntryRules.PayloadProblem(type, payload, out refs);
     }
 
     /// <summary>The answer to a retried id: the original entry's index and its leaf hash as computed from its bytes.</summary>

@@ -1,7 +1,10 @@
+using System.Data.Common;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using System.Text.Json.Nodes;
 using ModelLedger.Ledger.Log;
 using ModelLedger.Ledger.Storage;
+using Npgsql;
 
 namespace ModelLedger.Ledger;
 
@@ -49,6 +52,7 @@ public sealed class LedgerWorkspace : IDisposable
             throw new LedgerError($"{directory} is not empty and is not a ledger workspace; init needs a new or empty folder");
         var parent = Path.GetDirectoryName(full)!;
         System.IO.Directory.CreateDirectory(parent);
+        RemoveStaleLeftovers(parent, Path.GetFileName(full));
         var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.init-{Guid.NewGuid():N}");
         try
         {
@@ -62,6 +66,34 @@ public sealed class LedgerWorkspace : IDisposable
             throw;
         }
         return Open(full, db);
+    }
+
+    /// <summary>What an init writes into its hidden folder (SQLite adds its -wal/-shm/-journal files).</summary>
+    private static readonly HashSet<string> InitFiles = new(StringComparer.Ordinal)
+        { ConfigFile, KeyFile, DatabaseFile, ConnectionFile, DatabaseFile + "-wal", DatabaseFile + "-shm", DatabaseFile + "-journal" };
+
+    /// <summary>An init writes its folder within a second or so; one untouched this long was left by a killed init.</summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>Removes what killed inits of <paramref name="name"/> left in <paramref name="parent"/>: folders named
+    /// exactly <c>.NAME.init-</c> + 32 hex digits (the name init gives them), holding only plain files that init
+    /// writes, none changed within <see cref="StaleAfter"/> (an init running now is left alone). Anything else —
+    /// another name, a subfolder, a link, a file init does not write — is never touched. The key in such a folder
+    /// never signed anything: the workspace it belonged to was never renamed into place.</summary>
+    private static void RemoveStaleLeftovers(string parent, string name)
+    {
+        var prefix = $".{name}.init-";
+        foreach (var folder in new DirectoryInfo(parent).EnumerateDirectories())
+        {
+            var suffix = folder.Name.StartsWith(prefix, StringComparison.Ordinal) ? folder.Name[prefix.Length..] : "";
+            if (suffix.Length != 32 || !suffix.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f') || folder.LinkTarget is not null)
+                continue;
+            var entries = folder.EnumerateFileSystemInfos().ToList();
+            if (entries.Any(e => e is not FileInfo || e.LinkTarget is not null || !InitFiles.Contains(e.Name))) continue;
+            if (entries.Select(e => e.LastWriteTimeUtc).Append(folder.LastWriteTimeUtc).Max() > DateTime.UtcNow - StaleAfter) continue;
+            foreach (var e in entries) e.Delete();
+            folder.Delete();   // non-recursive: fails rather than remove anything that appeared meanwhile
+        }
     }
 
     private static void Build(string folder, string origin, string? db)
@@ -149,6 +181,42 @@ public sealed class LedgerWorkspace : IDisposable
         var path = Path.Combine(directory, ConnectionFile);
         return File.Exists(path) ? File.ReadAllText(path).Trim()
             : throw new LedgerError($"{directory} uses PostgreSQL but neither {ConnectionVariable} nor {path} gives the connection string");
+    }
+
+    /// <summary>A new open connection to the workspace's database, for the capability stores that keep their own
+    /// tables beside the log (prefixes <c>datanet_</c>, <c>reward_</c>) on their own connection: SQLite with the log's
+    /// settings (WAL, synchronous=FULL, a 60 s busy timeout) or PostgreSQL. The caller owns and disposes it. Throws
+    /// <see cref="LedgerError"/> when the database cannot be opened.</summary>
+    public DbConnection OpenDatabase()
+    {
+        if (SqlitePath is string path)
+        {
+            var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder
+                { DataSource = path, Pooling = false, DefaultTimeout = 60, Mode = SqliteOpenMode.ReadWrite }.ToString());
+            try
+            {
+                sqlite.Open();
+                sqlite.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
+                return sqlite;
+            }
+            catch (SqliteException e)
+            {
+                sqlite.Dispose();
+                throw new LedgerError($"{path}: cannot open the database ({e.Message})");
+            }
+        }
+        NpgsqlConnection? postgres = null;
+        try
+        {
+            postgres = new NpgsqlConnection(PostgresConnection);
+            postgres.Open();
+            return postgres;
+        }
+        catch (Exception e) when (e is NpgsqlException or ArgumentException)
+        {
+            postgres?.Dispose();
+            throw new LedgerError($"cannot open PostgreSQL ({e.Message})");
+        }
     }
 
     public void Dispose()

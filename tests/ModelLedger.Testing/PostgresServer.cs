@@ -20,9 +20,7 @@ public sealed class PostgresServer : IDisposable
 
     public PostgresServer()
     {
-        _bin = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "pg_ctl"))).OrderDescending().FirstOrDefault() ?? ""
-            : "";
+        _bin = FindBin();
         if (_bin.Length == 0) throw new InvalidOperationException("PostgreSQL is not installed (apt-get install -y postgresql); .ci/run installs it");
         _asPostgresUser = Environment.UserName == "root";
         var root = Directory.CreateTempSubdirectory("mledger-pg-").FullName;
@@ -32,6 +30,13 @@ public sealed class PostgresServer : IDisposable
         Run("initdb", "-D", _dataDir, "-A", "trust", "-U", "postgres", "--no-sync");
         Run("pg_ctl", "-D", _dataDir, "-w", "-l", Path.Combine(root, "log.txt"), "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -k {root} -c fsync=on", "start");
     }
+
+    /// <summary>Whether Debian's postgresql package is installed (a test that needs a server may skip without it).</summary>
+    public static bool Installed => FindBin().Length > 0;
+
+    private static string FindBin() => Directory.Exists("/usr/lib/postgresql")
+        ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "pg_ctl"))).OrderDescending().FirstOrDefault() ?? ""
+        : "";
 
     /// <summary>A fresh, empty database on this server; returns its connection string.</summary>
     public string CreateDatabase()

@@ -26,20 +26,29 @@ internal static class MinHash
         }
     }
 
-    /// <summary>The set of 64-bit shingle hashes of a normalised word list.</summary>
-    public static HashSet<ulong> Shingles(string[] words)
+    /// <summary>The set of 64-bit shingle hashes of a normalised word list, sorted ascending without repeats. A pair
+    /// "a b" hashes as FNV over "a", " ", "b", so it continues from the state the word "a" left: each word's
+    /// characters are hashed twice (alone, and as a pair's second word), not three times.</summary>
+    public static ulong[] Shingles(string[] words)
     {
-        var set = new HashSet<ulong>(words.Length * 2);
+        var hashes = new ulong[Math.Max(0, words.Length * 2 - 1)];
+        ulong space = 0;
         for (int i = 0; i < words.Length; i++)
         {
-            set.Add(Mix(Fnv(words[i], 0xcbf29ce484222325UL)));
-            if (i + 1 < words.Length) set.Add(Mix(Fnv(words[i + 1], Fnv(" ", Fnv(words[i], 0xcbf29ce484222325UL)))));
+            ulong word = Fnv(words[i], 0xcbf29ce484222325UL);
+            hashes[2 * i] = Mix(word);
+            if (i > 0) hashes[2 * i - 1] = Mix(Fnv(words[i], space));
+            space = Fnv(" ", word);
         }
-        return set;
+        Array.Sort(hashes);
+        int n = 0;
+        for (int i = 0; i < hashes.Length; i++)
+            if (i == 0 || hashes[i] != hashes[n - 1]) hashes[n++] = hashes[i];
+        return n == hashes.Length ? hashes : hashes[..n];
     }
 
     /// <summary>The signature: per permutation, the least hash over the shingles (all ones for no shingles).</summary>
-    public static uint[] Signature(HashSet<ulong> shingles)
+    public static uint[] Signature(ulong[] shingles)
     {
         var signature = new uint[Permutations];
         Array.Fill(signature, uint.MaxValue);
@@ -66,12 +75,18 @@ internal static class MinHash
         return keys;
     }
 
-    public static double Jaccard(HashSet<ulong> a, HashSet<ulong> b)
+    /// <summary>Exact Jaccard of two shingle sets as <see cref="Shingles"/> returns them (sorted, distinct).</summary>
+    public static double Jaccard(ulong[] a, ulong[] b)
     {
-        if (a.Count == 0 && b.Count == 0) return 1;
-        var (small, large) = a.Count <= b.Count ? (a, b) : (b, a);
-        int shared = small.Count(large.Contains);
-        return (double)shared / (a.Count + b.Count - shared);
+        if (a.Length == 0 && b.Length == 0) return 1;
+        int shared = 0;
+        for (int i = 0, j = 0; i < a.Length && j < b.Length;)
+        {
+            if (a[i] == b[j]) { shared++; i++; j++; }
+            else if (a[i] < b[j]) i++;
+            else j++;
+        }
+        return (double)shared / (a.Length + b.Length - shared);
     }
 
     public static byte[] ToBytes(uint[] signature)

@@ -5,7 +5,7 @@ namespace ModelLedger.Datanets.Intake;
 
 /// <summary>Everything intake derives from a record's text, independent of what is already stored (so it runs in
 /// parallel): normalised-text hash, words, shingles, MinHash signature, band keys, quality score.</summary>
-internal sealed record Analysis(string NormHash, int Length, int Words, HashSet<ulong> Shingles, uint[] Signature,
+internal sealed record Analysis(string NormHash, int Length, int Words, ulong[] Shingles, uint[] Signature,
     ulong[] BandKeys, double Quality)
 {
     public static Analysis Of(string text)

@@ -1,7 +1,7 @@
 using System.Globalization;
+using LedgerEvent = (string Type, string Actor, string Payload, string? ClientId);
 using System.Text;
 using ModelLedger.Ledger.Log;
-using System.Text.Json.Nodes;
 using ModelLedger.Datanets.Dedup;
 using ModelLedger.Datanets.Storage;
 
@@ -14,22 +14,16 @@ namespace ModelLedger.Datanets.Intake;
 /// per id, which would cost more than the rest of intake.</summary>
 public sealed partial class IntakePipeline
 {
-    private IntakeResult Commit(IReadOnlyList<Contribution> contributions, Analysis[] analyses, Decision[] decisions,
-        Dictionary<string, string> keyIds, long start, List<(Contribution C, Analysis A)> pending,
-        IPerplexityScorer? scorer)
+    private IntakeResult Commit(IReadOnlyList<Contribution> contributions, Analysis?[] analyses, Decision[] decisions,
+        Dictionary<string, string> keyIds, long start, List<string> leaves, IPerplexityScorer? scorer)
     {
-        var events = new List<(string Type, string Actor, string Payload, string? ClientId)>(contributions.Count);
-        for (int i = 0; i < contributions.Count; i++)
-            events.Add(Event(contributions[i], decisions[i], keyIds.GetValueOrDefault(contributions[i].Contributor)));
-        var leaves = new List<string>(events.Count);
-        foreach (var chunk in events.Chunk(LedgerBatch)) leaves.AddRange(AppendOnce(chunk));
-        var items = new List<ItemRow>(pending.Count);
+        var items = new List<ItemRow>();
         var rejections = new List<RejectionRow>();
         var rejected = new List<Rejection>();
         long seq = start;
         for (int i = 0; i < contributions.Count; i++)
         {
-            var (c, a, d) = (contributions[i], analyses[i], decisions[i]);
+            var (c, d) = (contributions[i], decisions[i]);
             var source = $"{c.Record.Source.File}:{c.Record.Source.Record}";
             if (d.Code is not null)
             {
@@ -39,20 +33,18 @@ public sealed partial class IntakePipeline
                     d.DuplicateOf));
                 continue;
             }
-            var cluster = d.ClusterSeq == seq ? c.Record.ContentHash
-                : d.ClusterSeq >= start ? pending[(int)(d.ClusterSeq - start)].C.Record.ContentHash
-                : _store.ItemAt(_datanet.Name, d.ClusterSeq)!.Item;
+            var a = analyses[i]!;
             double? perplexity = scorer?.Perplexity(c.Record.Text) is double v && double.IsFinite(v)
                 ? Math.Round(v, 4) : null;
             items.Add(new ItemRow(seq++, c.Record.ContentHash, c.Contributor, keyIds[c.Contributor],
                 Convert.ToHexStringLower(c.Signature), c.Record.Json, a.NormHash, MinHash.ToBytes(a.Signature),
-                a.Length, a.Words, a.Quality, cluster, perplexity, source, leaves[i]));
+                a.Length, a.Words, a.Quality, d.Cluster!, perplexity, source, leaves[i]));
         }
         _store.AddOutcome(_datanet.Name, start, items, rejections);
         return new IntakeResult(items.Select(x => x.Item).ToList(), rejected);
     }
 
-    private IEnumerable<string> AppendOnce((string Type, string Actor, string Payload, string? ClientId)[] batch)
+    private IEnumerable<string> AppendOnce(LedgerEvent[] batch)
     {
         var digest = new IncrementalHash();
         foreach (var e in batch) digest.Add($"{e.Type}\n{e.Actor}\n{e.Payload}\n");
@@ -76,13 +68,17 @@ public sealed partial class IntakePipeline
         public string Hex() => Convert.ToHexStringLower(_sha.GetHashAndReset());
     }
 
-    private (string, string, string, string?) Event(Contribution c, Decision d, string? keyId)
+    /// <summary>The ledger entry of one record. An accepted one also records what the reward rules read: the item,
+    /// its near-duplicate cluster and that cluster's first item (the same id: a cluster is named by its first item),
+    /// the quality score and the length; <see cref="DatanetVerifier"/> re-derives them from the stored content.</summary>
+    private LedgerEvent Event(Contribution c, Decision d, Analysis a, string? keyId)
     {
         var signature = Convert.ToHexStringLower(c.Signature);
         if (d.Code is null)
             return ("contribution.accepted", c.Contributor, CanonicalJson.Object(
                 ("datanet", _datanet.Name), ("contributor", c.Contributor), ("content_hash", c.Record.ContentHash),
-                ("key_id", keyId), ("signature", signature)), null);
+                ("key_id", keyId), ("signature", signature), ("item", c.Record.ContentHash), ("cluster", d.Cluster),
+                ("first_item", d.Cluster), ("quality", a.Quality), ("length", a.Length)), null);
         return ("contribution.rejected", c.Contributor, CanonicalJson.Object(
             ("datanet", _datanet.Name), ("contributor", c.Contributor), ("content_hash", c.Record.ContentHash),
             ("key_id", keyId), ("signature", signature), ("code", d.Code), ("reason", d.Reason),

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LedgerEvent = (string Type, string Actor, string Payload, string? ClientId);
 using System.Text.Json.Nodes;
 using ModelLedger.Datanets.Contributors;
 using ModelLedger.Datanets.Dedup;
@@ -29,7 +30,7 @@ public sealed partial class IntakePipeline
     private readonly DatanetStore _store;
     private readonly DatanetRow _datanet;
     private readonly DedupIndex _index = new();
-    private readonly Dictionary<long, HashSet<ulong>> _shingleCache = [];
+    private readonly Dictionary<long, ulong[]> _shingleCache = [];
 
     public IntakePipeline(LedgerService ledger, DatanetStore store, DatanetRow datanet)
     {
@@ -43,40 +44,49 @@ public sealed partial class IntakePipeline
 
     public int IndexedItems => _index.Count;
 
+    /// <summary>Takes the submission in. Signatures and text analysis run on every core ahead of the ordered
+    /// decisions (first come keeps the credit, so records are decided strictly in submission order); each full batch
+    /// of ledger entries is appended as soon as it is decided, and the rows are stored once at the end.</summary>
     public IntakeResult Submit(IReadOnlyList<Contribution> contributions, double nearDupThreshold,
         IPerplexityScorer? scorer = null)
     {
         if (nearDupThreshold is <= 0 or > 1)
             throw new UserError($"must be in (0, 1] (got {nearDupThreshold})", field: "--near-dup-threshold");
-        var keys = _store.Contributors().ToDictionary(c => c.Name,
-            c => ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)));
-        var keyIds = _store.Contributors().ToDictionary(c => c.Name, c => c.KeyId);
-        var analyses = new Analysis[contributions.Count];
-        var signed = new bool[contributions.Count];
-        Parallel.For(0, contributions.Count, i =>
-        {
-            var c = contributions[i];
-            signed[i] = keys.TryGetValue(c.Contributor, out var key)
-                && ContributorKey.Verify(key, _datanet.Name, c.Record.ContentHash, c.Signature);
-            analyses[i] = Analysis.Of(c.Record.Text);
-        });
+        var registered = _store.Contributors();
+        var keys = registered.ToDictionary(c => c.Name, c => ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)));
+        var keyIds = registered.ToDictionary(c => c.Name, c => c.KeyId);
+        using var checks = new RecordChecks(contributions, keys, _datanet.Name);
         long start = _index.Count;
         var perContributor = _store.ItemsPerContributor(_datanet.Name).ToDictionary(kv => kv.Key, kv => kv.Value);
         var pending = new List<(Contribution C, Analysis A)>();
         var decisions = new Decision[contributions.Count];
+        var analyses = new Analysis?[contributions.Count];
+        var batch = new List<LedgerEvent>(Math.Min(LedgerBatch, contributions.Count));
+        var leaves = new List<string>(contributions.Count);
         for (int i = 0; i < contributions.Count; i++)
         {
-            var (c, a) = (contributions[i], analyses[i]);
-            decisions[i] = Decide(c, a, signed[i], keyIds, perContributor, pending, nearDupThreshold, start);
-            if (decisions[i].Code is not null) continue;
-            int seq = _index.Count;
-            int cluster = decisions[i].Related is long related ? _index.ClusterOf((int)related) : seq;
-            decisions[i] = decisions[i] with { ClusterSeq = cluster };
-            _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster);
-            pending.Add((c, a));
-            perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
+            var c = contributions[i];
+            var (signed, a) = checks.Get(i);
+            var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
+            if (d.Code is null)
+            {
+                int seq = _index.Count;
+                int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
+                d = d with { ClusterSeq = cluster, Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
+                _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster);
+                pending.Add((c, a));
+                analyses[i] = a;
+                perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
+            }
+            decisions[i] = d;
+            batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
+            if (batch.Count == LedgerBatch || i == contributions.Count - 1)
+            {
+                leaves.AddRange(AppendOnce([.. batch]));
+                batch.Clear();
+            }
         }
-        return Commit(contributions, analyses, decisions, keyIds, start, pending, scorer);
+        return Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
     }
 
     private Decision Decide(Contribution c, Analysis a, bool signed, Dictionary<string, string> keyIds,
@@ -113,7 +123,7 @@ public sealed partial class IntakePipeline
     private (long? Near, double Similarity, long? Related) Nearest(Analysis a, List<(Contribution C, Analysis A)> pending,
         long start, double threshold)
     {
-        if (a.Shingles.Count == 0) return (null, 0, null);
+        if (a.Shingles.Length == 0) return (null, 0, null);
         long? related = null;
         foreach (var seq in _index.NearCandidates(a.BandKeys))
         {
@@ -124,7 +134,7 @@ public sealed partial class IntakePipeline
         return (null, 0, related);
     }
 
-    private HashSet<ulong> ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
     {
         if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
         if (_shingleCache.TryGetValue(seq, out var cached)) return cached;
@@ -142,7 +152,7 @@ public sealed partial class IntakePipeline
         seq >= start ? pending[(int)(seq - start)].C.Record.ContentHash : _store.ItemAt(_datanet.Name, seq)!.Item;
 
     /// <summary>A record's fate: a rejection code, reason and original, or (Code null) acceptance with the earliest
-    /// related item and the cluster assigned.</summary>
+    /// related item and the cluster assigned (its first item's sequence number and id).</summary>
     private readonly record struct Decision(string? Code, string? Reason, string? DuplicateOf, long? Related = null,
-        int ClusterSeq = -1);
+        int ClusterSeq = -1, string? Cluster = null);
 }

@@ -69,10 +69,20 @@ public static class QualityScore
     private static double RepeatedTrigramShare(IReadOnlyList<string> words)
     {
         if (words.Count < 6) return 0;
-        var seen = new HashSet<(string, string, string)>();
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(words.Count, 1 << 21, nameof(words));
+        // Each distinct word gets a number (equal numbers exactly when the words are equal), so a trigram is one
+        // 63-bit key: 21 bits a word, and a record has far fewer than 2^21 distinct words (1 MiB at most).
+        var ids = new Dictionary<string, long>(words.Count, StringComparer.Ordinal);
+        var numbers = new long[words.Count];
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (!ids.TryGetValue(words[i], out var id)) ids[words[i]] = id = ids.Count;
+            numbers[i] = id;
+        }
         int repeated = 0, total = words.Count - 2;
+        var seen = new HashSet<long>(total);
         for (int i = 0; i < total; i++)
-            if (!seen.Add((words[i], words[i + 1], words[i + 2]))) repeated++;
+            if (!seen.Add(numbers[i] << 42 | numbers[i + 1] << 21 | numbers[i + 2])) repeated++;
         return (double)repeated / total;
     }
 }

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using ModelLedger.Ledger.Storage;
 
 namespace ModelLedger.Datanets.Storage;
 
@@ -89,20 +91,7 @@ public sealed partial class DatanetStore
             if (Convert.ToInt64(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != expectedStart)
                 throw new UserError($"another intake added items to '{datanet}' while this one ran",
                     hint: "run the same 'datanet add' again: its ledger entries are kept and it is checked afresh");
-        using (var cmd = Command($"INSERT INTO datanet_items (datanet, {ItemColumns}) VALUES (@d, @seq, @item, @c, "
-            + "@k, @sig, @content, @norm, @mh, @len, @words, @q, @cluster, @ppl, @src, @leaf)", tx, ("d", datanet),
-            ("seq", 0L), ("item", ""), ("c", ""), ("k", ""), ("sig", ""), ("content", ""), ("norm", ""),
-            ("mh", Array.Empty<byte>()), ("len", 0L), ("words", 0L), ("q", 0.0), ("cluster", ""), ("ppl", null),
-            ("src", ""), ("leaf", "")))
-        {
-            foreach (var i in items)
-            {
-                object?[] values = [i.Seq, i.Item, i.Contributor, i.KeyId, i.Signature, i.Content, i.NormHash, i.MinHash,
-                    (long)i.Length, (long)i.Words, i.Quality, i.Cluster, i.Perplexity, i.Source, i.LeafHash];
-                for (int p = 0; p < values.Length; p++) cmd.Parameters[p + 1].Value = values[p] ?? DBNull.Value;
-                cmd.ExecuteNonQuery();
-            }
-        }
+        InsertItems(datanet, items, tx);
         foreach (var r in rejections)
             Execute("INSERT INTO datanet_rejections (datanet, contributor, content_hash, code, reason, duplicate_of, "
                 + "source, leaf_hash) VALUES (@d, @c, @h, @code, @r, @dup, @s, @l)", tx, ("d", datanet),
@@ -110,6 +99,34 @@ public sealed partial class DatanetStore
                 ("s", r.Source), ("l", r.LeafHash));
         return 0;
     });
+
+    private void InsertItems(string datanet, IReadOnlyList<ItemRow> items, DbTransaction tx)
+    {
+        var sql = $"INSERT INTO datanet_items (datanet, {ItemColumns}) VALUES (@d, @seq, @item, @c, @k, @sig, @content, "
+            + "@norm, @mh, @len, @words, @q, @cluster, @ppl, @src, @leaf)";
+        if (!_postgres)
+        {
+            // SQLite's own statement bound by position (parameters number in order of appearance): an intake stores
+            // up to a million rows, and re-binding by name per row costs more than the insert.
+            using var insert = new SqliteInsert((SqliteConnection)_connection, sql);
+            foreach (var i in items)
+                insert.Bind(1, datanet).Bind(2, i.Seq).Bind(3, i.Item).Bind(4, i.Contributor).Bind(5, i.KeyId)
+                    .Bind(6, i.Signature).Bind(7, i.Content).Bind(8, i.NormHash).Bind(9, i.MinHash).Bind(10, i.Length)
+                    .Bind(11, i.Words).Bind(12, i.Quality).Bind(13, i.Cluster).Bind(14, i.Perplexity).Bind(15, i.Source)
+                    .Bind(16, i.LeafHash).Run();
+            return;
+        }
+        using var cmd = Command(sql, tx, ("d", datanet), ("seq", 0L), ("item", ""), ("c", ""), ("k", ""), ("sig", ""),
+            ("content", ""), ("norm", ""), ("mh", Array.Empty<byte>()), ("len", 0L), ("words", 0L), ("q", 0.0),
+            ("cluster", ""), ("ppl", null), ("src", ""), ("leaf", ""));
+        foreach (var i in items)
+        {
+            object?[] values = [i.Seq, i.Item, i.Contributor, i.KeyId, i.Signature, i.Content, i.NormHash, i.MinHash,
+                (long)i.Length, (long)i.Words, i.Quality, i.Cluster, i.Perplexity, i.Source, i.LeafHash];
+            for (int p = 0; p < values.Length; p++) cmd.Parameters[p + 1].Value = values[p] ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
+        }
+    }
 
     public void AddSnapshot(SnapshotRow s) => Write(tx =>
     {

@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using ModelLedger.Ledger;
 using ModelLedger.Ledger.Storage;
-using Npgsql;
 
 namespace ModelLedger.Datanets.Storage;
 
@@ -18,23 +17,21 @@ public sealed partial class DatanetStore : IDisposable
     private readonly DbConnection _connection;
     private readonly bool _postgres;
 
-    private DatanetStore(DbConnection connection, bool postgres)
+    private DatanetStore(DbConnection connection)
     {
-        (_connection, _postgres) = (connection, postgres);
-        _connection.Open();
-        if (!_postgres) Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
+        (_connection, _postgres) = (connection, connection is not SqliteConnection);
         CreateSchema();
     }
 
+    /// <summary>Opens the datanet tables on a new connection to the workspace's database (created when missing).</summary>
     public static DatanetStore Open(LedgerWorkspace workspace)
     {
-        if (workspace.SqlitePath is string path)
-            return new DatanetStore(new SqliteConnection(new SqliteConnectionStringBuilder
-                { DataSource = path, Pooling = false, DefaultTimeout = 60 }.ToString()), false);
-        try { return new DatanetStore(new NpgsqlConnection(workspace.PostgresConnection), true); }
-        catch (Exception e) when (e is NpgsqlException or ArgumentException)
+        var connection = workspace.OpenDatabase();
+        try { return new DatanetStore(connection); }
+        catch
         {
-            throw new LedgerError($"cannot open PostgreSQL ({e.Message})");
+            connection.Dispose();
+            throw;
         }
     }
 

@@ -11,10 +11,13 @@ namespace ModelLedger.Ledger.Events;
 public static class EntryRules
 {
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+    private static readonly JsonDocumentOptions StrictLeaf = Strict with { MaxDepth = Strict.MaxDepth + 1 };   // payload one level down
 
     /// <summary>The payload as the ledger stores it: JSON whitespace around the value removed (insignificant, and a
     /// leaf keeps only the value's text), everything inside kept verbatim.</summary>
-    public static string Canonical(string payload) => payload.Trim(' ', '\t', '\n', '\r');
+    public static string Canonical(string payload) => payload.Trim(JsonWhitespace);
+
+    private static readonly char[] JsonWhitespace = [' ', '\t', '\n', '\r'];
 
     /// <summary>A client id is 1..200 printable characters.</summary>
     public static string? IdProblem(string? id, string what) =>
@@ -23,17 +26,34 @@ public static class EntryRules
 
     /// <summary>Type known, payload a JSON object with its required fields, no duplicate keys at any depth, a
     /// <c>refs</c> array of leaf hashes when present, and the rules of the type (see <see cref="TypeProblem"/>).</summary>
-    public static string? PayloadProblem(string type, string payload)
+    public static string? PayloadProblem(string type, string payload) => PayloadProblem(type, payload, out _);
+
+    /// <summary><see cref="PayloadProblem(string, string)"/> from one parse, which also yields the payload's
+    /// <c>refs</c> (empty when there is a problem).</summary>
+    public static string? PayloadProblem(string type, string payload, out string[] refs)
+    {
+        refs = [];
+        if (TextProblem(payload) is string textProblem) return textProblem;
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(payload, Strict); }
+        catch (JsonException e) { return EventTypes.Problem(type, payload) ?? $"payload has a duplicate key ({e.Message})"; }
+        using (doc) return ParsedProblem(type, doc.RootElement, out refs);
+    }
+
+    /// <summary>The rules on a payload already parsed with duplicate keys refused.</summary>
+    private static string? ParsedProblem(string type, JsonElement payload, out string[] refs)
+    {
+        refs = [];
+        var problem = EventTypes.Problem(type, payload) ?? RefsShapeProblem(payload) ?? TypeProblem(type, payload);
+        if (problem is null) refs = RefsOf(payload);
+        return problem;
+    }
+
+    private static string? TextProblem(string payload)
     {
         if (HasLoneSurrogate(payload)) return "payload is not valid Unicode (a lone surrogate)";
         if (payload != Canonical(payload)) return "payload has whitespace around the JSON value";
-        if (EventTypes.Problem(type, payload) is string problem) return problem;
-        try
-        {
-            using var doc = JsonDocument.Parse(payload, Strict);
-            return RefsShapeProblem(doc.RootElement) ?? TypeProblem(type, doc.RootElement);
-        }
-        catch (JsonException e) { return $"payload has a duplicate key ({e.Message})"; }
+        return null;
     }
 
     /// <summary>Checks leaf bytes stored at <paramref name="index"/>: canonical encoding, payload rules, the id
@@ -41,28 +61,56 @@ public static class EntryRules
     /// earlier entry. Returns the decoded entry, or the problem.</summary>
     public static (LedgerEntry? Entry, string? Problem) Check(byte[] leaf, long index, Func<string, long?> resolve)
     {
+        // One strict parse serves decoding, the payload rules and the refs. A leaf it refuses (a duplicate key,
+        // anything malformed) takes the step-by-step path, whose messages say which part is wrong.
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(leaf, StrictLeaf); }
+        catch (JsonException) { return CheckStepwise(leaf, index, resolve); }
+        using (doc)
+        {
+            LedgerEntry entry;
+            try { entry = LedgerEntry.FromDocument(doc.RootElement, leaf); }
+            catch (LedgerError e) { return (null, e.Message); }
+            if (TextProblem(entry.Payload) is string textProblem) return (entry, textProblem);
+            var problem = ParsedProblem(entry.Type, doc.RootElement.GetProperty("payload"), out var refs);
+            return (entry, problem ?? EntryProblem(entry, refs, index, resolve));
+        }
+    }
+
+    private static (LedgerEntry? Entry, string? Problem) CheckStepwise(byte[] leaf, long index, Func<string, long?> resolve)
+    {
         LedgerEntry entry;
         try { entry = LedgerEntry.FromLeaf(leaf); }
         catch (LedgerError e) { return (null, e.Message); }
-        if (PayloadProblem(entry.Type, entry.Payload) is string problem) return (entry, problem);
-        if (IdProblem(entry.ClientId, "client id") is string idProblem) return (entry, idProblem);
-        if (entry.Type is EventTypes.AccountCreated or EventTypes.Transfer && entry.ClientId is not null)
-            return (entry, $"a {entry.Type} entry carries no client id (its id is in the payload; got '{entry.ClientId}')");
-        foreach (var r in entry.Refs.Concat(PayloadRefs(entry.Payload)))
-        {
-            if (!IsHash(r)) return (entry, $"ref '{r}' is not a lower-case hex SHA-256 leaf hash");
-            if (resolve(r) is not long at || at >= index) return (entry, $"ref {r} is not the leaf hash of an earlier entry");
-        }
-        return (entry, null);
+        if (PayloadProblem(entry.Type, entry.Payload, out var refs) is string problem) return (entry, problem);
+        return (entry, EntryProblem(entry, refs, index, resolve));
     }
 
-    /// <summary>The payload's <c>refs</c> strings (empty when absent); the shape was checked by <see cref="PayloadProblem"/>.</summary>
+    /// <summary>The rules beyond the payload: the client id, the id namespace of account and transfer entries, and
+    /// that every ref (top-level and payload) is the leaf hash of an earlier entry.</summary>
+    private static string? EntryProblem(LedgerEntry entry, string[] payloadRefs, long index, Func<string, long?> resolve)
+    {
+        if (IdProblem(entry.ClientId, "client id") is string idProblem) return idProblem;
+        if (entry.Type is EventTypes.AccountCreated or EventTypes.Transfer && entry.ClientId is not null)
+            return $"a {entry.Type} entry carries no client id (its id is in the payload; got '{entry.ClientId}')";
+        foreach (var r in entry.Refs.Concat(payloadRefs))
+        {
+            if (!IsHash(r)) return $"ref '{r}' is not a lower-case hex SHA-256 leaf hash";
+            if (resolve(r) is not long at || at >= index) return $"ref {r} is not the leaf hash of an earlier entry";
+        }
+        return null;
+    }
+
+    /// <summary>The payload's <c>refs</c> strings (empty when absent); the shape was checked by <see cref="PayloadProblem(string, string)"/>.</summary>
     public static IReadOnlyList<string> PayloadRefs(string payload)
     {
         using var doc = JsonDocument.Parse(payload);
-        return doc.RootElement.TryGetProperty("refs", out var refs) && refs.ValueKind == JsonValueKind.Array
-            ? refs.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.String ? r.GetString()! : r.GetRawText()).ToArray() : [];
+        return RefsOf(doc.RootElement);
     }
+
+    private static string[] RefsOf(JsonElement payload) =>
+        payload.TryGetProperty("refs", out var refs) && refs.ValueKind == JsonValueKind.Array
+            ? refs.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.String ? r.GetString()! : r.GetRawText()).ToArray() : [];
 
     public static bool IsHash(string? s) => s is { Length: 64 } && s.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 

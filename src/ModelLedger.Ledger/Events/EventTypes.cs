@@ -30,15 +30,25 @@ public static class EventTypes
     /// <summary>Checks a payload for its type: valid JSON object with the required fields. Returns the problem or null.</summary>
     public static string? Problem(string type, string payload)
     {
-        if (!Required.TryGetValue(type, out var fields))
-            return $"unknown event type '{type}' (known: {string.Join(", ", Required.Keys)})";
+        if (!Required.ContainsKey(type)) return Unknown(type);
         try
         {
             using var doc = JsonDocument.Parse(payload);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return "payload must be a JSON object";
-            var missing = fields.Where(f => !doc.RootElement.TryGetProperty(f, out _)).ToList();
-            return missing.Count == 0 ? null : $"payload for {type} lacks {string.Join(", ", missing)}";
+            return Problem(type, doc.RootElement);
         }
         catch (JsonException e) { return $"payload is not valid JSON ({e.Message})"; }
     }
+
+    /// <summary><see cref="Problem(string, string)"/> on a parsed payload.</summary>
+    public static string? Problem(string type, JsonElement payload)
+    {
+        if (!Required.TryGetValue(type, out var fields)) return Unknown(type);
+        if (payload.ValueKind != JsonValueKind.Object) return "payload must be a JSON object";
+        foreach (var field in fields)
+            if (!payload.TryGetProperty(field, out _))
+                return $"payload for {type} lacks {string.Join(", ", fields.Where(f => !payload.TryGetProperty(f, out _)))}";
+        return null;
+    }
+
+    private static string Unknown(string type) => $"unknown event type '{type}' (known: {string.Join(", ", Required.Keys)})";
 }

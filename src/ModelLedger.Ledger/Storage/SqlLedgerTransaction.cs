@@ -39,17 +39,9 @@ public sealed partial class SqlLedgerStore
             if (!store._postgres)
             {
                 // SQLite is in-process: one prepared single-row statement, re-bound per row, is its fastest path.
-                using var cmd = store.Command(Insert + "(@i, @l, @h, @t, @c)", tx, ("i", 0L), ("l", ""), ("h", ""), ("t", ""), ("c", null));
-                cmd.Prepare();
+                using var insert = new SqliteInsert((Microsoft.Data.Sqlite.SqliteConnection)store._connection, Insert + "(?, ?, ?, ?, ?)");
                 foreach (var e in entries)
-                {
-                    cmd.Parameters["i"].Value = e.Index;
-                    cmd.Parameters["l"].Value = e.Leaf;
-                    cmd.Parameters["h"].Value = e.LeafHashHex;
-                    cmd.Parameters["t"].Value = e.Type;
-                    cmd.Parameters["c"].Value = (object?)e.ClientId ?? DBNull.Value;
-                    cmd.ExecuteNonQuery();
-                }
+                    insert.Bind(1, e.Index).Bind(2, e.Leaf).Bind(3, e.LeafHashHex).Bind(4, e.Type).Bind(5, e.ClientId).Run();
                 return;
             }
             // PostgreSQL is a round trip away: multi-row statements.

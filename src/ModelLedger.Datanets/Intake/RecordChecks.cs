@@ -1,0 +1,81 @@
+using ModelLedger.Datanets.Contributors;
+using NSec.Cryptography;
+
+namespace ModelLedger.Datanets.Intake;
+
+/// <summary>
+/// The per-record work that does not depend on what is already accepted — the signature check and the text
+/// <see cref="Analysis"/> — run on one worker thread per core, chunk by chunk in submission order, ahead of the
+/// ordered consumer that decides, so deciding and writing the ledger overlap with checking later records. The
+/// consumer reads record i with <see cref="Get"/>, which waits until i's chunk is done (and rethrows a worker's
+/// failure). One consumer thread; dispose to stop the workers.
+/// </summary>
+internal sealed class RecordChecks : IDisposable
+{
+    private const int ChunkSize = 256;
+    private readonly IReadOnlyList<Contribution> _contributions;
+    private readonly IReadOnlyDictionary<string, PublicKey> _keys;
+    private readonly string _datanet;
+    private readonly bool[] _signed;
+    private readonly Analysis?[] _analyses;
+    private readonly ManualResetEventSlim[] _done;
+    private readonly Thread[] _workers;
+    private int _nextChunk;
+    private volatile bool _stop;
+    private Exception? _failure;
+
+    public RecordChecks(IReadOnlyList<Contribution> contributions, IReadOnlyDictionary<string, PublicKey> keys,
+        string datanet)
+    {
+        (_contributions, _keys, _datanet) = (contributions, keys, datanet);
+        _signed = new bool[contributions.Count];
+        _analyses = new Analysis?[contributions.Count];
+        _done = Enumerable.Range(0, (contributions.Count + ChunkSize - 1) / ChunkSize)
+            .Select(_ => new ManualResetEventSlim()).ToArray();
+        _workers = Enumerable.Range(0, Math.Min(Environment.ProcessorCount, Math.Max(1, _done.Length)))
+            .Select(_ => new Thread(Work) { IsBackground = true, Name = "intake checks" }).ToArray();
+        foreach (var w in _workers) w.Start();
+    }
+
+    /// <summary>Whether record i's signature verifies with its contributor's registered key, and its analysis.
+    /// The analysis is handed over once: a second call for the same record is not supported.</summary>
+    public (bool Signed, Analysis Analysis) Get(int i)
+    {
+        _done[i / ChunkSize].Wait();
+        if (_failure is not null) throw new AggregateException("checking the submission's records failed", _failure);
+        return (_signed[i], _analyses[i]!);
+    }
+
+    private void Work()
+    {
+        int chunk;
+        while (!_stop && (chunk = Interlocked.Increment(ref _nextChunk) - 1) < _done.Length)
+        {
+            try
+            {
+                int end = Math.Min(_contributions.Count, (chunk + 1) * ChunkSize);
+                for (int i = chunk * ChunkSize; i < end && !_stop; i++)
+                {
+                    var c = _contributions[i];
+                    _signed[i] = _keys.TryGetValue(c.Contributor, out var key)
+                        && ContributorKey.Verify(key, _datanet, c.Record.ContentHash, c.Signature);
+                    _analyses[i] = Analysis.Of(c.Record.Text);
+                }
+            }
+            catch (Exception e)
+            {
+                _failure ??= e;
+                _stop = true;
+            }
+            finally { _done[chunk].Set(); }
+        }
+        if (_stop) foreach (var d in _done) d.Set();   // wake a consumer waiting on a chunk nobody will finish
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        foreach (var w in _workers) w.Join();
+        foreach (var d in _done) d.Dispose();
+    }
+}

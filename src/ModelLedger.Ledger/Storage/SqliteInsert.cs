@@ -1,0 +1,53 @@
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace ModelLedger.Ledger.Storage;
+
+/// <summary>
+/// One INSERT statement prepared once and run for many rows, bound by position (1-based, in the order the SQL's
+/// parameters first appear) through SQLite's own API on the connection's handle, inside whatever transaction the
+/// connection has open. Microsoft.Data.Sqlite re-binds every parameter by name on each execution, which costs more
+/// than the insert itself when a batch writes thousands of rows. Not thread-safe; dispose to finalise the statement.
+/// </summary>
+public sealed class SqliteInsert : IDisposable
+{
+    private readonly sqlite3 _db;
+    private readonly sqlite3_stmt _statement;
+
+    public SqliteInsert(SqliteConnection connection, string sql)
+    {
+        _db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
+        Check(raw.sqlite3_prepare_v2(_db, sql, out _statement));
+    }
+
+    public SqliteInsert Bind(int position, long value) => Checked(raw.sqlite3_bind_int64(_statement, position, value));
+
+    public SqliteInsert Bind(int position, double? value) => Checked(value is double v
+        ? raw.sqlite3_bind_double(_statement, position, v) : raw.sqlite3_bind_null(_statement, position));
+
+    public SqliteInsert Bind(int position, string? value) => Checked(value is null
+        ? raw.sqlite3_bind_null(_statement, position) : raw.sqlite3_bind_text(_statement, position, value));
+
+    public SqliteInsert Bind(int position, byte[] value) => Checked(raw.sqlite3_bind_blob(_statement, position, value));
+
+    /// <summary>Inserts the bound row; a constraint violation or I/O error throws <see cref="SqliteException"/>.</summary>
+    public void Run()
+    {
+        int rc = raw.sqlite3_step(_statement);
+        raw.sqlite3_reset(_statement);
+        if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
+    }
+
+    private SqliteInsert Checked(int rc)
+    {
+        Check(rc);
+        return this;
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _db);
+    }
+
+    public void Dispose() => _statement.Dispose();
+}

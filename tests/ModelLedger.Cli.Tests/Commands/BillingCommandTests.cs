@@ -139,4 +139,76 @@ public sealed class BillingCommandTests
         Assert.DoesNotContain(accruals, a => a.Role == "training");
         Assert.Equal((UInt128)fee, accruals.Aggregate(UInt128.Zero, (s, a) => s + a.Amount));
     }
+
+    [Fact]
+    [Trait("speed", "slow")]
+    public void Generate_Bill_WithAnAdapterIndex_RecordsTheTrainingAttributionAndPaysItsContributors()
+    {
+        using var w = new BilledWorkspace();
+        w.Fund("user:bob", 10_000);
+        var dir = w.Dir;
+        File.WriteAllText(dir.File("alice.jsonl"), """
+            {"instruction":"Describe the red kettle","input":"","output":"A shiny red kettle that boils water fast."}
+            {"instruction":"Name a fruit","input":"","output":"An apple is a sweet crunchy fruit."}
+            """);
+        File.WriteAllText(dir.File("bob.jsonl"), """
+            {"instruction":"Write a slogan for blue shoes","input":"","output":"Blue shoes make every step feel light."}
+            {"instruction":"Tell me about the sea","input":"","output":"The sea is wide, deep and full of fish."}
+            """);
+        string root;
+        using (var ws = LedgerWorkspace.Open(w.Path, null))
+        using (var service = new DatanetService(ws))
+        {
+            service.CreateContributor("alice");
+            service.CreateContributor("bob");
+            service.CreateDatanet("ads", DatanetFormat.Alpaca, null, null, null);
+            foreach (var who in new[] { "alice", "bob" }) service.Add("ads", [dir.File($"{who}.jsonl")], who);
+            root = service.Snapshot("ads", dir.File("snap")).Root;
+        }
+        File.WriteAllText(dir.File("train.yaml"), $"""
+            model_name_or_path: {TestPaths.TinyStories}
+            finetuning_type: lora
+            lora_rank: 2
+            dataset: ads
+            dataset_dir: {dir.File("snap")}
+            template: alpaca
+            cutoff_len: 128
+            learning_rate: 1.0e-2
+            max_steps: 2
+            per_device_train_batch_size: 2
+            attribution: true
+            output_dir: {dir.File("out")}
+            """);
+        var train = CliRunner.Run("train", dir.File("train.yaml"), "--workspace", w.Path);
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.True(File.Exists(Path.Combine(dir.File("out"), "attribution", "index.json")), train.Stderr);
+
+        const string prompt = "Describe the red kettle";
+        var generated = Json(CliRunner.Run("generate", "--model", TestPaths.TinyStories, "--adapter", $"ads={dir.File("out")}",
+            "--prompt", prompt, "--max-new-tokens", "8", "--temperature", "0", "--json",
+            "--bill", "user:bob", "--workspace", w.Path, "--inference-id", "g-idx"));
+        var attribution = Assert.Single(w.Events("attribution"));
+        Assert.Equal("tracin-cp-cosine", attribution.GetProperty("method").GetString());
+        Assert.Equal(root, attribution.GetProperty("index_root").GetString());
+        var scores = attribution.GetProperty("scores").EnumerateObject().ToDictionary(s => s.Name, s => s.Value.GetDouble());
+        // The reference: what `mledger attribute` computes for the same exchange from the same index.
+        var reference = Json(CliRunner.Run("attribute", "--model", TestPaths.TinyStories, "--adapter", dir.File("out"),
+            "--prompt", prompt, "--response", generated.GetProperty("text").GetString()!, "--json"));
+        var expected = reference.GetProperty("contributors").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("contributor").GetString()!, c => c.GetProperty("share").GetDouble());
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Keys.Order(), scores.Keys.Order());
+        foreach (var (name, share) in expected) Assert.Equal(share, scores[name], 12);
+        Assert.Equal(1.0, scores.Values.Sum(), 9);
+        // The documented rule (docs/rewards.md): pool = floor(fee × 5000 / 10000); weight = round(share × 10⁹);
+        // each contributor gets floor(pool × weight / Σ weights).
+        var inference = Assert.Single(w.Events("inference"));
+        long pool = Fee(inference) * 5000 / 10_000;
+        var weights = scores.ToDictionary(kv => "contributor:" + kv.Key, kv => (long)Math.Round(kv.Value * 1e9));
+        var expectedPaid = weights.ToDictionary(kv => kv.Key, kv => (UInt128)pool * (UInt128)kv.Value / (UInt128)weights.Values.Sum())
+            .Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(expectedPaid);
+        Assert.Equal(expectedPaid, w.Accruals("g-idx").Where(a => a.Role == "training")
+            .Select(a => new KeyValuePair<string, UInt128>(a.Account, a.Amount)).OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
 }

@@ -13,14 +13,13 @@ namespace ModelLedger.Bench;
 public static class GamingBenchmark
 {
     public static SimulationReport Run(int seed, string workDir, int inferences, Action<string> log,
-        string? modelDir = null, double? minGrounding = null)
+        string? modelDir = null)
     {
         if (modelDir is null) return GamingSimulation.Run(seed, workDir, inferences, epochs: 2, log);
         using var model = PretrainedModel.Load(modelDir, TorchRuntime.ParseDevice("cpu"));
-        var world = new RealGamingWorld(model, Directory.CreateDirectory(Path.Combine(workDir, "submissions")).FullName, log,
-            minGrounding);
+        var world = new RealGamingWorld(model, Directory.CreateDirectory(Path.Combine(workDir, "submissions")).FullName, log);
         var report = GamingSimulation.Run(seed, workDir, inferences, epochs: 2, log, world);
-        log($"RAG: {world.RagQuestions} distinct questions answered and ablated, {world.Ungrounded} failed the grounding check");
+        log($"RAG: {world.RagQuestions} distinct questions answered and ablated");
         return report;
     }
 

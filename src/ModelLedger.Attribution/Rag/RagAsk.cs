@@ -5,23 +5,18 @@ using ModelLedger.Engine.Models;
 namespace ModelLedger.Attribution.Rag;
 
 /// <summary>A question to answer from retrieved documents. <see cref="Ablations"/> is used above
-/// <see cref="ContextAblation.ExactLimit"/> documents only. <see cref="MinGrounding"/> (nats per answer token, null =
-/// off): documents earn no attribution when, together, they raise log p(answer) over the no-document prompt by less
-/// than this — the answer did not come from them, so their ablation effects measure noise, not use.</summary>
+/// <see cref="ContextAblation.ExactLimit"/> documents only.</summary>
 internal sealed record RagRequest(string Question, int K = 4, int MaxNewTokens = 48, int Ablations = 64, int Seed = 0,
-    string? Workspace = null, string? Db = null, string? Inference = null, double? MinGrounding = null);
+    string? Workspace = null, string? Db = null, string? Inference = null);
 
 /// <summary>One retrieved document: its BM25 score, its effect on the answer (nats of log-probability lost without
 /// it) and its attribution (its share of the positive effects; 0 when it did not help).</summary>
 internal sealed record RagDocumentResult(int Rank, int Row, string Item, string Contributor, string Title, double RetrievalScore,
     double Effect, double Attribution);
 
-/// <summary><see cref="GroundingNatsPerToken"/>: [log p(answer | documents) − log p(answer | no documents)] per
-/// answer token, when the request asked for the grounding check (else null).</summary>
 internal sealed record RagResult(string Answer, int[] AnswerIds, double AnswerLogProb, string Method, int Ablations,
     IReadOnlyList<RagDocumentResult> Documents, IReadOnlyList<ContributorShare> Contributors, string IndexRoot,
-    double RetrieveMs, double GenerateMs, double AttributeMs, string Inference, string? LedgerLeafHash,
-    double? GroundingNatsPerToken = null);
+    double RetrieveMs, double GenerateMs, double AttributeMs, string Inference, string? LedgerLeafHash);
 
 /// <summary>
 /// Retrieval-augmented answering with document attribution: BM25 top-k, the documents in the prompt through the
@@ -66,12 +61,8 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
         var ablation = ContextAblation.Measure(retrieved.Length,
             masks => scorer.LogProbabilities(masks.Select(m => prompt.Encode(retrieved, m, request.Question)).ToArray(), generated.TokenIds),
             request.Ablations, request.Seed);
-        double? grounding = request.MinGrounding is null ? null : (ablation.FullLogProb - scorer.LogProbabilities(
-            [prompt.Encode(retrieved, new bool[retrieved.Length], request.Question)], generated.TokenIds)[0])
-            / Math.Max(1, generated.TokenIds.Length);
         double attributeMs = watch.Elapsed.TotalMilliseconds;
-        bool grounded = !(grounding < request.MinGrounding);
-        var credit = ablation.Effects.Select(e => grounded && e > MinEffect ? e : 0).ToArray();
+        var credit = ablation.Effects.Select(e => e > MinEffect ? e : 0).ToArray();
         double total = credit.Sum();
         var results = retrieved.Select((d, i) => new RagDocumentResult(i + 1, d.Row, d.Item, d.Contributor, d.Title, hits[i].Score,
             ablation.Effects[i], total > 0 ? credit[i] / total : 0)).ToArray();
@@ -82,7 +73,7 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
                 [documents.LedgerLeafHash, request.Inference])
             : null;
         return new RagResult(generated.Text, generated.TokenIds, ablation.FullLogProb, ablation.Method, ablation.Ablations, results, shares,
-            documents.IndexRoot, retrieveMs, generateMs, attributeMs, inference, leaf, grounding);
+            documents.IndexRoot, retrieveMs, generateMs, attributeMs, inference, leaf);
     }
 
     /// <summary>Log-probability lost when each retrieved document of <paramref name="result"/> alone is removed,

@@ -18,21 +18,16 @@ namespace ModelLedger.Bench.Gaming;
 /// (<see cref="RagAsk"/>); answers are cached per question (greedy, so identical). Training attribution stays
 /// simulated (influence of the accepted items). Owns nothing it does not dispose itself; the model is the caller's.
 /// </summary>
-internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Action<string>? log, double? minGrounding)
-    : IGamingWorld
+internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Action<string>? log) : IGamingWorld
 {
-    private readonly double? _minGrounding = minGrounding;
-    /// <summary>Distinct questions whose answer failed the grounding check (their documents earned nothing).</summary>
-    public int Ungrounded { get; private set; }
     private readonly Dictionary<string, IReadOnlyList<DocumentShare>> _answers = new(StringComparer.Ordinal);
     /// <summary>Accepted item id (the datanet's) → the record that was sent.</summary>
     private readonly Dictionary<string, GamingTexts.RenderedRecord> _records = new(StringComparer.Ordinal);
     private RagAsk? _rag;
 
     public string Description => "real intake (datanets: signatures, exact and near-duplicate, quality) and real RAG "
-        + $"(BM25, greedy answers and leave-one-out ablation on {Path.GetFileName(model.Directory)}"
-        + (_minGrounding is double g ? FormattableString.Invariant($", grounding check {g} nats/token") : ", no grounding check")
-        + "); simulated population values, training attribution and leave-one-out value";
+        + $"(BM25, greedy answers and leave-one-out ablation on {Path.GetFileName(model.Directory)}); simulated "
+        + "population values, training attribution and leave-one-out value";
 
     public int RagQuestions => _answers.Count;
 
@@ -81,12 +76,10 @@ internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Act
         if (askable.Count == 0) return [];
         var question = Question(askable[rng.Next(askable.Count)])!;
         if (_answers.TryGetValue(question, out var cached)) return cached;
-        var result = _rag.Ask(new RagRequest(question, K: 3, MaxNewTokens: 12, MinGrounding: _minGrounding));
-        if (result.GroundingNatsPerToken < _minGrounding) Ungrounded++;
+        var result = _rag.Ask(new RagRequest(question, K: 3, MaxNewTokens: 12));
         var classOf = documents.ToDictionary(d => d.Id, d => d.Class, StringComparer.Ordinal);
-        log?.Invoke(FormattableString.Invariant($"rag: {question} -> {result.Answer.ReplaceLineEndings(" ")} | grounding {result.GroundingNatsPerToken:F3} nats/token | ")
-            + string.Join("; ", result.Documents.Select(d =>
-            FormattableString.Invariant($"{classOf[d.Item]} {d.Title} e={d.Effect:F3} s={d.Attribution:F2}"))));
+        log?.Invoke($"rag: {question} -> {result.Answer.ReplaceLineEndings(" ")} | " + string.Join("; ", result.Documents.Select(d =>
+            FormattableString.Invariant($"{classOf[d.Item]} {d.Title} effect {d.Effect:F3} share {d.Attribution:F2}"))));
         return _answers[question] = result.Documents.Select(d => new DocumentShare(d.Item, d.Contributor,
             d.Attribution, d.Effect)).ToList();
     }

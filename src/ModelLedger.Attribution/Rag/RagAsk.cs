@@ -32,7 +32,9 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
 
     private readonly Bm25Index _index = new(documents.Documents.Select(d => $"{d.Title}\n{d.Text}").ToArray());
 
-    public RagResult Ask(RagRequest request, CancellationToken cancellation = default)
+    /// <summary><paramref name="beforeGenerate"/> gets the prompt's token count once the documents are retrieved and
+    /// before anything is generated (billing refuses an unfunded caller there by throwing).</summary>
+    public RagResult Ask(RagRequest request, CancellationToken cancellation = default, Action<int>? beforeGenerate = null)
     {
         Validate(request);
         var watch = Stopwatch.StartNew();
@@ -49,7 +51,10 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
         {
             Temperature = 0, MaxNewTokens = request.MaxNewTokens, StopTokenIds = template.StopTokenIds(model.Tokenizer),
         };
-        var generated = new TextGenerator(model).Generate([prompt.Encode(retrieved, all, request.Question)], options, null, cancellation)[0];
+        var promptIds = prompt.Encode(retrieved, all, request.Question);
+        beforeGenerate?.Invoke(promptIds.Length);
+        watch.Restart();
+        var generated = new TextGenerator(model).Generate([promptIds], options, null, cancellation)[0];
         double generateMs = watch.Elapsed.TotalMilliseconds;
         watch.Restart();
         var scorer = new AnswerScorer(model);

@@ -20,11 +20,13 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var inferences = new Option<int>("--inferences") { DefaultValueFactory = _ => 600, Description = "Metered inferences (two epochs)" };
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
-        var command = new Command("gaming", "Rewards gaming simulation: adversaries' share and honest rank correlation") { seed, inferences, json };
+        var model = new Option<string?>("--model") { Description = "Tiny model for real intake + RAG ablation (default: simulated world)" };
+        var command = new Command("gaming", "Rewards gaming simulation: adversaries' share and honest rank correlation") { seed, inferences, model, json };
         command.SetAction((p, _) =>
         {
             using var work = new TempFolder();
-            var report = GamingBenchmark.Run(p.GetValue(seed), work.Path, p.GetValue(inferences), Console.Error.WriteLine);
+            var report = GamingBenchmark.Run(p.GetValue(seed), work.Path, p.GetValue(inferences), Console.Error.WriteLine,
+                p.GetValue(model));
             Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(report) : GamingBenchmark.Markdown(report));
             return Task.FromResult(report.Verified ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });

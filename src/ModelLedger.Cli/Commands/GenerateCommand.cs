@@ -30,12 +30,15 @@ internal static class GenerateCommand
             using var _adapters = adapters;
             var options = sampling.Build(p, loaded.Directory);
             var promptIds = PromptIds(loaded.Tokenizer, p.GetValue(prompt) ?? "");
-            using var bill = billing.Begin(p, model, promptIds.Length, options.MaxNewTokens);
+            using var billed = billing.Prepare(p, model);
+            using var bill = billed?.Begin(promptIds.Length, options.MaxNewTokens);
             bool asJson = p.GetValue(json);
             if (!asJson) Console.Write(p.GetValue(prompt));
             var result = new TextGenerator(loaded) { Warn = Console.Error.WriteLine }.Generate([promptIds], options,
                 asJson ? null : e => Console.Write(e.TextDelta), ct)[0];
-            if (bill is not null) BillingOptions.Report(bill.Complete(result.PromptIds, result.TokenIds));
+            if (bill is not null)
+                BillingOptions.Report(bill.Complete(result.PromptIds.Length, result.TokenIds.Length,
+                    p.GetValue(prompt) ?? "", result.Text));
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new Output(result.PromptIds, result.TokenIds, result.Text,
                     result.FinishReason.ToString().ToLowerInvariant())));

@@ -29,7 +29,8 @@ internal static class RagCommand
         {
             question, datanet, snapshot, k, maxNew, ablations, seed, workspace, db, inference, json,
         };
-        ask.With(model.All);
+        var billing = new BillingOptions(workspace, inference);
+        ask.With(model.All).With(billing.All);
         ask.SetAction((p, ct) =>
         {
             var request = new RagRequest(p.GetValue(question)!, p.GetValue(k), p.GetValue(maxNew), p.GetValue(ablations), p.GetValue(seed),
@@ -44,12 +45,37 @@ internal static class RagCommand
             var (loaded, adapters) = model.Load(p);
             using var _loaded = loaded;
             using var _adapters = adapters;
-            var result = new RagAsk(loaded, documents).Ask(request, ct);
+            using var billed = billing.Prepare(p, model);
+            var result = billed is null ? new RagAsk(loaded, documents).Ask(request, ct) : Billed(loaded, documents, request, billed, ct);
             if (p.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, SpansCommand.Json));
             else Render(result);
             return Task.FromResult(ExitCodes.Ok);
         });
         return new Command("rag", "Retrieval-augmented answers with document attribution") { ask };
+    }
+
+    /// <summary>A billed answer: quoted once the documents are retrieved, refused before generating when the caller
+    /// cannot pay; the metered attribution event carries each retrieved document's owner, share and ablation effect
+    /// (documents without effect have share 0) instead of rag's own event.</summary>
+    private static RagResult Billed(Engine.Models.PretrainedModel model, DocumentSet documents, RagRequest request, Billing billed,
+        CancellationToken ct)
+    {
+        request = request with { Workspace = null, Inference = request.Inference ?? Guid.NewGuid().ToString("N") };
+        Rewards.Metering.BillingSession? bill = null;
+        int promptTokens = 0;
+        try
+        {
+            var result = new RagAsk(model, documents).Ask(request, ct, tokens =>
+            {
+                promptTokens = tokens;
+                bill = billed.Begin(tokens, request.MaxNewTokens, inference: request.Inference);
+            });
+            var shares = result.Documents.Select(d => new Rewards.Policy.DocumentShare(d.Item, d.Contributor, d.Attribution, d.Effect)).ToArray();
+            BillingOptions.Report(bill!.Complete(promptTokens, result.AnswerIds.Length, request.Question, result.Answer,
+                (shares, $"{RagAsk.Method}/{result.Method}", result.IndexRoot)));
+            return result;
+        }
+        finally { bill?.Dispose(); }
     }
 
     /// <summary><c>mledger bench rag</c>: does removing the top-attributed document hurt the answer more than removing

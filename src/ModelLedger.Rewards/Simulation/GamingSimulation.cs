@@ -9,10 +9,10 @@ namespace ModelLedger.Rewards.Simulation;
 
 /// <summary>Per class: identities, share of the genuinely useful data, share of contributor rewards with the rules
 /// and without them (same ledger, rules switched off in a counterfactual settlement).</summary>
-public sealed record ClassResult(ActorClass Class, int Identities, int Items, double UsefulShare, double RewardShare,
-    double RewardShareWithoutRules);
+public sealed record ClassResult(ActorClass Class, int Identities, int Items, int Accepted, double UsefulShare,
+    double RewardShare, double RewardShareWithoutRules);
 
-public sealed record SimulationReport(int Seed, int Inferences, int Epochs, string Fees,
+public sealed record SimulationReport(int Seed, string World, int Inferences, int Epochs, string Fees,
     IReadOnlyList<ClassResult> Classes,
     double AdversaryShare, double AdversaryShareWithoutRules, double AdversaryUsefulShare,
         double AdversaryUnearnedShare,
@@ -38,8 +38,9 @@ public static class GamingSimulation
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 
     public static SimulationReport Run(int seed, string workDir, int inferences = 600, int epochs = 2,
-        Action<string>? log = null)
+        Action<string>? log = null, IGamingWorld? world = null)
     {
+        world ??= new SimulatedWorld();
         var rng = new Random(seed);
         var population = Population.Generate(rng);
         using var workspace = LedgerWorkspace.Init(Path.Combine(workDir, "gaming"), "bench/gaming", null);
@@ -47,14 +48,14 @@ public static class GamingSimulation
         PolicyBook.Set(workspace, tables, Policy, "bench");
         var callers = SetUpAccounts(workspace, population, rng);
         log?.Invoke($"{population.Identities.Count} identities, {population.Items.Count} items; metering {inferences} inferences over {epochs} epochs");
-        workspace.Service.AppendBatch([.. population.Items.Select(i => (RewardEvents.ContributionAccepted, i.Owner,
-            ContributionPayload(i), (string?)null))]);
+        var accepted = world.Intake(workspace, population);
+        log?.Invoke($"intake accepted {accepted.Count} of {population.Items.Count} items");
 
         var demand = Enumerable.Range(0, Population.Topics).Select(t => 1.0 / (t + 1)).ToArray();
         var metering = new Metering.Metering(workspace, tables);
         for (int k = 0; k < inferences; k++)
         {
-            metering.Meter(Inference(k, population, callers, demand, rng));
+            metering.Meter(Inference(k, population, accepted, world, callers, demand, rng));
             if ((k + 1) % (inferences / epochs) == 0 || k == inferences - 1)
             {
                 var epoch = tables.CurrentEpoch();
@@ -63,7 +64,7 @@ public static class GamingSimulation
                 log?.Invoke($"settled epoch {epoch} after {k + 1} inferences");
             }
         }
-        return Measure(seed, population, workspace, tables, demand);
+        return Measure(seed, world.Description, population, accepted, workspace, tables, demand);
     }
 
     private static List<string> SetUpAccounts(LedgerWorkspace workspace, Population population, Random rng)
@@ -91,22 +92,11 @@ public static class GamingSimulation
         return users;
     }
 
-    private static string ContributionPayload(SimItem i) => RewardEvents.Json(w =>
-    {
-        w.WriteString("datanet", i.IsDocument ? "docs" : "ads");
-        w.WriteString("contributor", i.Owner);
-        w.WriteString("content_hash", i.Id);
-        w.WriteString("item", i.Id);
-        w.WriteString("cluster", i.Cluster);
-        w.WriteNumber("quality", Math.Round(i.Quality, 4));
-    });
-
-    /// <summary>One inference of the stream with simulated attribution: training influence of each item is its
-    /// <see cref="SimItem.Influence"/> times topic relevance times log-normal noise, summed per contributor; half the
-    /// inferences also retrieve 3 documents by a noisy relevance score (stuffed documents score high on every topic)
-    /// whose ablation effect is the document's <see cref="SimItem.Effect"/> when on topic.</summary>
-    private static InferenceRecord Inference(int k, Population population, List<string> users, double[] demand,
-        Random rng)
+    /// <summary>One inference of the stream. Training attribution is simulated: each accepted training item's
+    /// influence times topic relevance times log-normal noise, summed per contributor; half the inferences are RAG
+    /// answers whose documents come from the world (simulated or real retrieval and ablation).</summary>
+    private static InferenceRecord Inference(int k, Population population, IReadOnlyList<SimItem> accepted,
+        IGamingWorld world, List<string> users, double[] demand, Random rng)
     {
         string caller;
         string? favoured = null;
@@ -125,23 +115,12 @@ public static class GamingSimulation
         }
         double Noise() => Math.Exp(0.3 * Population.Gaussian(rng));
         var training = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var item in population.Items.Where(i => !i.IsDocument))
+        foreach (var item in accepted.Where(i => !i.IsDocument))
         {
             double w = item.Influence * (item.Topic == topic ? 1 : 0.05) * Noise() * (item.Owner == favoured ? 50 : 1);
             training[item.Owner] = training.GetValueOrDefault(item.Owner) + w;
         }
-        var documents = new List<DocumentShare>();
-        if (rng.NextDouble() < 0.5)
-        {
-            var retrieved = population.Items.Where(i => i.IsDocument)
-                .Select(i => (Item: i,
-                    Score: (i.Stuffed ? 1.5 : i.Topic == topic ? 1 : 0.05) * Noise() * (i.Owner == favoured ? 50 : 1)))
-                .OrderByDescending(x => x.Score).Take(3).ToList();
-            double total = retrieved.Sum(x => x.Score);
-            documents.AddRange(retrieved.Select(x => new DocumentShare(x.Item.Id, x.Item.Owner, x.Score / total,
-                x.Item.Topic == topic || x.Item.Stuffed ? x.Item.Effect : 0.005)));
-            Normalise(documents);
-        }
+        var documents = rng.NextDouble() < 0.5 ? world.Retrieve(accepted, topic, favoured, rng) : [];
         return new InferenceRecord($"sim-{k:D5}", "tiny-ads", "ads-lora", null, caller, rng.Next(50, 401),
             rng.Next(20, 201),
             Normalised(training), documents, "simulated", "none");
@@ -156,12 +135,6 @@ public static class GamingSimulation
         return kept.ToDictionary(kv => kv.Key, kv => kv.Value / keptTotal, StringComparer.Ordinal);
     }
 
-    private static void Normalise(List<DocumentShare> documents)
-    {
-        double total = documents.Sum(d => d.Share);
-        for (int i = 0; i < documents.Count; i++) documents[i] = documents[i] with { Share = documents[i].Share / total };
-    }
-
     private static int Sample(double[] weights, Random rng)
     {
         double r = rng.NextDouble() * weights.Sum();
@@ -170,8 +143,8 @@ public static class GamingSimulation
         return weights.Length - 1;
     }
 
-    private static SimulationReport Measure(int seed, Population population, LedgerWorkspace workspace,
-        RewardStore tables, double[] demand)
+    private static SimulationReport Measure(int seed, string world, Population population,
+        IReadOnlyList<SimItem> accepted, LedgerWorkspace workspace, RewardStore tables, double[] demand)
     {
         var replay = LedgerReplay.Read(workspace.Store);
         var paid = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -194,15 +167,16 @@ public static class GamingSimulation
         }
         var classes = Enum.GetValues<ActorClass>().Select(c => new ClassResult(c,
             population.Identities.Count(i => i.Class == c),
-            population.Items.Count(i => byIdentity[i.Owner] == c),
+            population.Items.Count(i => byIdentity[i.Owner] == c), accepted.Count(i => byIdentity[i.Owner] == c),
                 population.Items.Where(i => byIdentity[i.Owner] == c).Sum(Value) / usefulTotal,
             Share(paid, c), Share(baseline, c))).ToList();
         var honest = population.Identities.Where(i => i.Class == ActorClass.Honest).Select(i => i.Name).ToList();
-        // Leave-one-out value: in this additive model, removing a contributor loses exactly its items' demand-weighted value.
-        var loo = honest.Select(h => population.Items.Where(i => i.Owner == h).Sum(Value)).ToArray();
+        // Leave-one-out value: in this additive model, removing a contributor loses exactly its accepted items'
+        // demand-weighted value (what intake refused was never in the data).
+        var loo = honest.Select(h => accepted.Where(i => i.Owner == h).Sum(Value)).ToArray();
         var rewards = honest.Select(h => paid.GetValueOrDefault(h)).ToArray();
         var report = RewardsVerifier.Verify(workspace.Store, tables);
-        return new SimulationReport(seed, replay.Inferences.Count, replay.Closed.Count,
+        return new SimulationReport(seed, world, replay.Inferences.Count, replay.Closed.Count,
             fees.ToString(CultureInfo.InvariantCulture), classes,
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShare),
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => c.RewardShareWithoutRules),

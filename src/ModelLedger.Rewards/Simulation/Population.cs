@@ -6,10 +6,11 @@ public enum ActorClass { Honest, DuplicateFlooder, Paraphraser, JunkFlood, Keywo
 
 /// <summary>One simulated item. <see cref="Value"/> is its genuine usefulness (ground truth the rules never see);
 /// <see cref="Influence"/> is how much attribution credits it (what a gradient or retrieval score would show);
-/// duplicates and paraphrases copy an original's influence, which is exactly why attribution alone can be gamed.</summary>
+/// duplicates and paraphrases copy an original's influence, which is exactly why attribution alone can be gamed;
+/// <see cref="Original"/> names the honest item a copy or paraphrase was made from.</summary>
 public sealed record SimItem(string Id, string Owner, ActorClass Class, bool IsDocument, int Topic, double Value,
     double Influence,
-    double Quality, string Cluster, double Effect, bool Stuffed);
+    double Quality, string Cluster, double Effect, bool Stuffed, string? Original = null);
 
 /// <summary>One identity (a ledger account) and the class of the actor behind it.</summary>
 public sealed record SimIdentity(string Name, ActorClass Class, string Actor);
@@ -58,7 +59,8 @@ public sealed class Population
         }
         p.Items.AddRange(honestItems);
         SimItem Copy(SimItem original, string owner, ActorClass c, double influence, string cluster) =>
-            original with { Id = Id(), Owner = owner, Class = c, Value = 0, Influence = influence, Cluster = cluster };
+            original with { Id = Id(), Owner = owner, Class = c, Value = 0, Influence = influence, Cluster = cluster,
+                Original = original.Id };
         foreach (var (cls, prefix, identities, perIdentity) in new[]
                  { (ActorClass.DuplicateFlooder, "dupe", 2, 40), (ActorClass.Paraphraser, "para", 2, 30),
                      (ActorClass.Copycat, "copy", 2, 15) })

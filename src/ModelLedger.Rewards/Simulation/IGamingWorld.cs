@@ -1,0 +1,64 @@
+using ModelLedger.Ledger;
+using ModelLedger.Rewards.Policy;
+
+namespace ModelLedger.Rewards.Simulation;
+
+/// <summary>
+/// The parts of the gaming simulation that can be simulated or real: intake (which contributions are accepted, and
+/// the <c>contribution.accepted</c> events that say so) and retrieval with ablation (which documents a RAG answer
+/// drew on, and their effects). <see cref="SimulatedWorld"/> draws both from the population model; the benchmark's
+/// world (ModelLedger.Bench) runs the datanets intake and RAG attribution on a tiny model.
+/// </summary>
+public interface IGamingWorld
+{
+    /// <summary>One line saying which parts are real, for the report.</summary>
+    string Description { get; }
+
+    /// <summary>Takes every item of the population in, appending its <c>contribution.accepted</c> events to the
+    /// workspace's ledger; returns the accepted items with their ids as the ledger records them.</summary>
+    IReadOnlyList<SimItem> Intake(LedgerWorkspace workspace, Population population);
+
+    /// <summary>The retrieved documents of one RAG answer about <paramref name="topic"/> (a question about
+    /// <paramref name="favoured"/>'s data when a self-dealing agent asks), with owners, shares and effects.</summary>
+    IReadOnlyList<DocumentShare> Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured, Random rng);
+}
+
+/// <summary>
+/// Intake and retrieval drawn from the population model (docs/rewards.md, "What is simulated"): every item is
+/// accepted with the cluster and quality the population drew; 3 documents are retrieved by a noisy relevance score
+/// (stuffed documents score high on every topic) with the document's drawn effect when on topic.
+/// </summary>
+public sealed class SimulatedWorld : IGamingWorld
+{
+    public string Description => "simulated population, intake, retrieval, ablation and training attribution";
+
+    public IReadOnlyList<SimItem> Intake(LedgerWorkspace workspace, Population population)
+    {
+        workspace.Service.AppendBatch([.. population.Items.Select(i => (RewardEvents.ContributionAccepted, i.Owner,
+            ContributionPayload(i), (string?)null))]);
+        return population.Items;
+    }
+
+    private static string ContributionPayload(SimItem i) => RewardEvents.Json(w =>
+    {
+        w.WriteString("datanet", i.IsDocument ? "docs" : "ads");
+        w.WriteString("contributor", i.Owner);
+        w.WriteString("content_hash", i.Id);
+        w.WriteString("item", i.Id);
+        w.WriteString("cluster", i.Cluster);
+        w.WriteNumber("quality", Math.Round(i.Quality, 4));
+    });
+
+    public IReadOnlyList<DocumentShare> Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured,
+        Random rng)
+    {
+        double Noise() => Math.Exp(0.3 * Population.Gaussian(rng));
+        var retrieved = accepted.Where(i => i.IsDocument)
+            .Select(i => (Item: i,
+                Score: (i.Stuffed ? 1.5 : i.Topic == topic ? 1 : 0.05) * Noise() * (i.Owner == favoured ? 50 : 1)))
+            .OrderByDescending(x => x.Score).Take(3).ToList();
+        double total = retrieved.Sum(x => x.Score);
+        return retrieved.Select(x => new DocumentShare(x.Item.Id, x.Item.Owner, x.Score / total,
+            x.Item.Topic == topic || x.Item.Stuffed ? x.Item.Effect : 0.005)).ToList();
+    }
+}

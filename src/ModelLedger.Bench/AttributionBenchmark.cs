@@ -82,6 +82,10 @@ public static class AttributionBenchmark
         var scores = AllScores.ToDictionary(s => s, s => sketches.Select(q => attributor.Scores(q, s)).ToList());
         foreach (var t in sketches.SelectMany(x => x)) t.Dispose();
         Done("queries");
+        // Canary precision needs no retraining: logged now, so a long run shows it before the retraining steps.
+        var canaryPrecision = AllScores.ToDictionary(s => s,
+            s => CanaryPrecision(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList()));
+        foreach (var (s, p) in canaryPrecision) log($"  canary precision@1 {InfluenceAttributor.MethodName(s)}: {p:F3}");
 
         var owners = attributor.Index.Owners;
         var counterfactual = Counterfactual(data, owners, scores[InfluenceScore.Cosine].Take(queries.Count).ToList(), queries, snapshot, baseModel, workDir, o, log, ct);
@@ -90,8 +94,7 @@ public static class AttributionBenchmark
         var lds = Lds(data, scores, queries.Concat(canaries).ToList(), baseModel, workDir, o, log, ct);
         Done("LDS retraining");
 
-        var methods = AllScores.Select(s => new MethodScore(InfluenceAttributor.MethodName(s), lds[s],
-            CanaryPrecision(data, owners, scores[s].Skip(queries.Count).ToList()))).ToList();
+        var methods = AllScores.Select(s => new MethodScore(InfluenceAttributor.MethodName(s), lds[s], canaryPrecision[s])).ToList();
         var latency = Latency(attributor.Index, summary.ExamplesPerSecond, o.LatencySizes, log);
         Done("latency at scale");
 

@@ -31,7 +31,6 @@ public sealed record AttributionBenchOptions
 
 public sealed record CounterfactualSeed(int Seed, double TopIncrease, double RandomIncrease, double Ratio, int QueriesTopWorse);
 public sealed record MethodScore(string Method, double LdsSpearman, double CanaryPrecisionAt1);
-public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double BuildSecondsEstimate, long IndexBytes);
 public sealed record StepTime(string Step, double Seconds);
 
 public sealed record AttributionBenchReport(AttributionBenchOptions Options, int TrainExamples, long TrainableParameters,
@@ -95,7 +94,8 @@ public static class AttributionBenchmark
         Done("LDS retraining");
 
         var methods = AllScores.Select(s => new MethodScore(InfluenceAttributor.MethodName(s), lds[s], canaryPrecision[s])).ToList();
-        var latency = Latency(attributor.Index, summary.ExamplesPerSecond, o.LatencySizes, log);
+        var latency = AttributionLatency.Measure(attributor.Index.Manifest.Checkpoints.Select(c => c.Weight).ToList(), o.Dims,
+            summary.ExamplesPerSecond, o.LatencySizes, log);
         Done("latency at scale");
 
         return new AttributionBenchReport(o, summary.Examples, attributor.Index.Manifest.Checkpoints.Max(c => c.Parameters), Math.Round(summary.Seconds, 2),
@@ -228,34 +228,5 @@ public static class AttributionBenchmark
             if (shares.Count > 0 && shares[0].Contributor == data.Canaries[j].Contributor) hits++;
         }
         return Math.Round((double)hits / data.Canaries.Count, 3);
-    }
-
-    /// <summary>Scoring time at index sizes beyond the run's (random sketches of the real shape; the arithmetic does not
-    /// depend on the values), median of 5 after a warm-up; build time extrapolated from the measured gradient rate.</summary>
-    private static List<LatencyRow> Latency(GradientIndex real, double gradientsPerSecond, IReadOnlyList<int> sizes, Action<string> log)
-    {
-        var rows = new List<LatencyRow>();
-        var m = real.Manifest;
-        foreach (var n in sizes)
-        {
-            var sketches = m.Checkpoints.Select(_ => randn(n, m.Dims)).ToList();
-            var inverses = m.Checkpoints.Select(_ => eye(m.Dims)).ToList();
-            using var index = new GradientIndex(m with { Examples = n }, [], sketches, inverses);
-            using var scorer = new SketchScorer(index);
-            var query = m.Checkpoints.Select(_ => randn(m.Dims)).ToList();
-            var times = new List<double>();
-            for (int r = 0; r < 6; r++)
-            {
-                var w = Stopwatch.StartNew();
-                scorer.Scores(query, InfluenceScore.Cosine);
-                if (r > 0) times.Add(w.Elapsed.TotalMilliseconds);
-            }
-            foreach (var t in query) t.Dispose();
-            double ms = times.Order().ElementAt(times.Count / 2);
-            rows.Add(new LatencyRow(n, m.Checkpoints.Count, m.Dims, Math.Round(ms, 1), Math.Round((double)n * m.Checkpoints.Count / gradientsPerSecond, 0),
-                4L * m.Dims * m.Checkpoints.Count * n));
-            log($"  {n} examples: scoring {ms:F1} ms");
-        }
-        return rows;
     }
 }

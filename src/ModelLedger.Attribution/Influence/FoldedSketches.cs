@@ -30,10 +30,8 @@ internal sealed class FoldedSketches
     public static FoldedSketches Fold(IReadOnlyList<Tensor> sketches, IReadOnlyList<double> weights, bool normalise)
     {
         int rows = (int)sketches[0].shape[0], dims = (int)sketches[0].shape[1], width = dims * sketches.Count;
-        if (sketches.Any(s => s.dtype != ScalarType.Float32 || !s.is_contiguous() || s.device_type != DeviceType.CPU))
-            throw new ArgumentException("sketches must be contiguous float32 CPU tensors", nameof(sketches));
-        // Read in place through the tensors' storage (an index of 100k rows is 200 MB per checkpoint: no copies).
-        var data = sketches.Select(s => s.data_ptr()).ToArray();
+        if (sketches.Any(s => s.dtype != ScalarType.Float32))
+            throw new ArgumentException("sketches must be float32 tensors", nameof(sketches));
         var scales = new float[rows];
         var blocks = new Half[(rows + BlockRows - 1) / BlockRows][];
         Parallel.For(0, blocks.Length, b =>
@@ -41,11 +39,18 @@ internal sealed class FoldedSketches
             int first = b * BlockRows, count = Math.Min(BlockRows, rows - first);
             var block = new Half[count * width];
             var row = new float[width];
+            // One block's rows of each checkpoint at a time: an index of 100k rows is 200 MB per checkpoint.
+            var data = sketches.Select(s =>
+            {
+                using var view = s.narrow(0, first, count);
+                using var rowsOfBlock = view.clone();   // own storage: the copy starts at its first row
+                return rowsOfBlock.data<float>().ToArray();
+            }).ToArray();
             for (int r = 0; r < count; r++)
             {
                 for (int c = 0; c < data.Length; c++)
                 {
-                    var part = Row(data[c], first + r, dims);
+                    ReadOnlySpan<float> part = data[c].AsSpan(r * dims, dims);
                     float factor = (float)weights[c];
                     if (normalise)
                     {
@@ -54,18 +59,16 @@ internal sealed class FoldedSketches
                     }
                     TensorPrimitives.Multiply(part, factor, row.AsSpan(c * dims, dims));
                 }
-                float scale = TensorPrimitives.MaxMagnitude(row);
+                ReadOnlySpan<float> folded = row;
+                float scale = Math.Abs(TensorPrimitives.MaxMagnitude(folded));   // MaxMagnitude keeps the sign
                 scales[first + r] = scale;
-                if (scale > 0) TensorPrimitives.Divide(row, scale, row);
-                TensorPrimitives.ConvertToHalf(row, block.AsSpan(r * width, width));
+                if (scale > 0) TensorPrimitives.Divide(folded, scale, row.AsSpan());
+                TensorPrimitives.ConvertToHalf(folded, block.AsSpan(r * width, width));
             }
             blocks[b] = block;
         });
         return new FoldedSketches(rows, width, blocks, scales);
     }
-
-    private static unsafe ReadOnlySpan<float> Row(IntPtr data, long row, int dims) =>
-        new((float*)data + row * dims, dims);
 
     /// <summary>⟨row_i, query⟩ for every row: one pass over the matrix, blocks in parallel.</summary>
     public double[] Dot(ReadOnlySpan<float> query)
@@ -79,8 +82,8 @@ internal sealed class FoldedSketches
             int first = b * BlockRows, count = block.Length / Width;
             for (int r = 0; r < count; r++)
             {
-                TensorPrimitives.ConvertToSingle(block.AsSpan(r * Width, Width), row);
-                result[first + r] = _scales[first + r] * TensorPrimitives.Dot(row, q);
+                TensorPrimitives.ConvertToSingle(block.AsSpan(r * Width, Width), row.AsSpan());
+                result[first + r] = _scales[first + r] * TensorPrimitives.Dot((ReadOnlySpan<float>)row, (ReadOnlySpan<float>)q);
             }
             return row;
         }, _ => { });

@@ -52,9 +52,11 @@ public static class AttributionBenchReportMarkdown
             + "| index bytes (disk) | bytes read per query |");
         sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var l in rows)
-            sb.AppendLine(inv, $"| {l.Examples:N0} | {l.Checkpoints} x {l.Dims} | {l.ScoreMs:F1} ms | {l.BaselineMs:F1} ms | {l.FoldSeconds:F2} s | "
-                + (double.IsFinite(l.BuildSecondsEstimate) ? $"{l.BuildSecondsEstimate / 60:F0} min" : "–")
-                + $" | {l.IndexBytes / 1048576.0:F0} MiB | {l.ScanBytes / 1048576.0:F0} MiB |");
+        {
+            string build = double.IsFinite(l.BuildSecondsEstimate) ? string.Create(inv, $"{l.BuildSecondsEstimate / 60:F0} min") : "–";
+            string head = string.Create(inv, $"| {l.Examples:N0} | {l.Checkpoints} x {l.Dims} | {l.ScoreMs:F1} ms | {l.BaselineMs:F1} ms |");
+            sb.AppendLine(inv, $"{head} {l.FoldSeconds:F2} s | {build} | {l.IndexBytes / 1048576.0:F0} MiB | {l.ScanBytes / 1048576.0:F0} MiB |");
+        }
         return sb.ToString();
     }
 }

@@ -19,10 +19,7 @@ public static class AttributionBenchReportMarkdown
         sb.AppendLine("|---:|---:|---:|---:|");
         sb.AppendLine(inv, $"| {r.BuildSeconds:F1} s | {r.GradientsPerSecond:F1} | {r.BytesPerExample} | {r.QueryMs:F0} ms |");
         sb.AppendLine();
-        sb.AppendLine("| index size | scoring (cosine) | build (extrapolated) | index bytes |");
-        sb.AppendLine("|---:|---:|---:|---:|");
-        foreach (var l in r.Latency)
-            sb.AppendLine(inv, $"| {l.Examples:N0} | {l.ScoreMs:F1} ms | {l.BuildSecondsEstimate / 60:F0} min | {l.IndexBytes / 1048576.0:F0} MiB |");
+        sb.Append(Latency(r.Latency));
         sb.AppendLine();
         sb.AppendLine(inv, $"Counterfactual (remove each query's top-{r.TopK} attributed contributors vs {r.TopK} random ones, retrain, query-loss increase):");
         sb.AppendLine();
@@ -43,6 +40,23 @@ public static class AttributionBenchReportMarkdown
         sb.AppendLine("| step | seconds |");
         sb.AppendLine("|---|---:|");
         foreach (var s in r.Steps) sb.AppendLine(inv, $"| {s.Step} | {s.Seconds:F1} |");
+        return sb.ToString();
+    }
+
+    /// <summary>The query-latency table (also printed alone by <c>bench attribution --latency-only</c>).</summary>
+    public static string Latency(IEnumerable<LatencyRow> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("| index size | checkpoints x k | scoring (cosine) | previous scorer | fold at load | build (extrapolated) "
+            + "| index bytes (disk) | bytes read per query |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var l in rows)
+        {
+            string build = double.IsFinite(l.BuildSecondsEstimate) ? string.Create(inv, $"{l.BuildSecondsEstimate / 60:F0} min") : "–";
+            string head = string.Create(inv, $"| {l.Examples:N0} | {l.Checkpoints} x {l.Dims} | {l.ScoreMs:F1} ms | {l.BaselineMs:F1} ms |");
+            sb.AppendLine(inv, $"{head} {l.FoldSeconds:F2} s | {build} | {l.IndexBytes / 1048576.0:F0} MiB | {l.ScanBytes / 1048576.0:F0} MiB |");
+        }
         return sb.ToString();
     }
 }

@@ -31,7 +31,6 @@ public sealed record AttributionBenchOptions
 
 public sealed record CounterfactualSeed(int Seed, double TopIncrease, double RandomIncrease, double Ratio, int QueriesTopWorse);
 public sealed record MethodScore(string Method, double LdsSpearman, double CanaryPrecisionAt1);
-public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double BuildSecondsEstimate, long IndexBytes);
 public sealed record StepTime(string Step, double Seconds);
 
 public sealed record AttributionBenchReport(AttributionBenchOptions Options, int TrainExamples, long TrainableParameters,
@@ -82,6 +81,10 @@ public static class AttributionBenchmark
         var scores = AllScores.ToDictionary(s => s, s => sketches.Select(q => attributor.Scores(q, s)).ToList());
         foreach (var t in sketches.SelectMany(x => x)) t.Dispose();
         Done("queries");
+        // Canary precision needs no retraining: logged now, so a long run shows it before the retraining steps.
+        var canaryPrecision = AllScores.ToDictionary(s => s,
+            s => CanaryPrecision(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList()));
+        foreach (var (s, p) in canaryPrecision) log($"  canary precision@1 {InfluenceAttributor.MethodName(s)}: {p:F3}");
 
         var owners = attributor.Index.Owners;
         var counterfactual = Counterfactual(data, owners, scores[InfluenceScore.Cosine].Take(queries.Count).ToList(), queries, snapshot, baseModel, workDir, o, log, ct);
@@ -90,9 +93,9 @@ public static class AttributionBenchmark
         var lds = Lds(data, scores, queries.Concat(canaries).ToList(), baseModel, workDir, o, log, ct);
         Done("LDS retraining");
 
-        var methods = AllScores.Select(s => new MethodScore(InfluenceAttributor.MethodName(s), lds[s],
-            CanaryPrecision(data, owners, scores[s].Skip(queries.Count).ToList()))).ToList();
-        var latency = Latency(attributor.Index, summary.ExamplesPerSecond, o.LatencySizes, log);
+        var methods = AllScores.Select(s => new MethodScore(InfluenceAttributor.MethodName(s), lds[s], canaryPrecision[s])).ToList();
+        var latency = AttributionLatency.Measure(attributor.Index.Manifest.Checkpoints.Select(c => c.Weight).ToList(), o.Dims,
+            summary.ExamplesPerSecond, o.LatencySizes, log);
         Done("latency at scale");
 
         return new AttributionBenchReport(o, summary.Examples, attributor.Index.Manifest.Checkpoints.Max(c => c.Parameters), Math.Round(summary.Seconds, 2),
@@ -225,34 +228,5 @@ public static class AttributionBenchmark
             if (shares.Count > 0 && shares[0].Contributor == data.Canaries[j].Contributor) hits++;
         }
         return Math.Round((double)hits / data.Canaries.Count, 3);
-    }
-
-    /// <summary>Scoring time at index sizes beyond the run's (random sketches of the real shape; the arithmetic does not
-    /// depend on the values), median of 5 after a warm-up; build time extrapolated from the measured gradient rate.</summary>
-    private static List<LatencyRow> Latency(GradientIndex real, double gradientsPerSecond, IReadOnlyList<int> sizes, Action<string> log)
-    {
-        var rows = new List<LatencyRow>();
-        var m = real.Manifest;
-        foreach (var n in sizes)
-        {
-            var sketches = m.Checkpoints.Select(_ => randn(n, m.Dims)).ToList();
-            var inverses = m.Checkpoints.Select(_ => eye(m.Dims)).ToList();
-            using var index = new GradientIndex(m with { Examples = n }, [], sketches, inverses);
-            using var scorer = new SketchScorer(index);
-            var query = m.Checkpoints.Select(_ => randn(m.Dims)).ToList();
-            var times = new List<double>();
-            for (int r = 0; r < 6; r++)
-            {
-                var w = Stopwatch.StartNew();
-                scorer.Scores(query, InfluenceScore.Cosine);
-                if (r > 0) times.Add(w.Elapsed.TotalMilliseconds);
-            }
-            foreach (var t in query) t.Dispose();
-            double ms = times.Order().ElementAt(times.Count / 2);
-            rows.Add(new LatencyRow(n, m.Checkpoints.Count, m.Dims, Math.Round(ms, 1), Math.Round((double)n * m.Checkpoints.Count / gradientsPerSecond, 0),
-                4L * m.Dims * m.Checkpoints.Count * n));
-            log($"  {n} examples: scoring {ms:F1} ms");
-        }
-        return rows;
     }
 }

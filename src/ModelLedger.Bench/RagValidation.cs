@@ -8,7 +8,11 @@ namespace ModelLedger.Bench;
 /// lowered log p(answer) more than removing a random other retrieved one (strictly), how often the top-attributed
 /// document was the one holding the asked fact, the same for BM25's first hit, and the cost per question.</summary>
 public sealed record RagBenchRow(string Method, int K, int Questions, double TopBeatsRandom, double TopIsGold, double Bm25TopIsGold,
-    double MeanTopDropNats, double MeanRandomDropNats, double MsPerQuestion);
+    double MeanTopDropNats, double MeanRandomDropNats, double MsPerQuestion)
+{
+    /// <summary>Prompts scored to attribute one answer (full context included; the check's own k + 1 not).</summary>
+    public double PromptsPerQuestion { get; init; }
+}
 
 /// <summary>
 /// The RAG counterfactual check on a synthetic documents set: 40 one-fact documents ("Lily has a red ball. …", one
@@ -24,22 +28,25 @@ internal static class RagValidation
     private static readonly string[] Things = ["ball", "hat", "kite", "car", "box", "bag", "cup", "bed"];
     private static readonly string[] Colors = ["red", "blue", "green", "yellow", "pink", "brown", "black", "white"];
 
-    public static IReadOnlyList<RagBenchRow> Run(PretrainedModel model, int questions, IReadOnlyList<(int K, int Ablations)> settings,
+    public static IReadOnlyList<RagBenchRow> Run(PretrainedModel model, int questions, IReadOnlyList<(int K, int Ablations, SurrogateDesign Design)> settings,
         Action<string> log)
     {
         var (documents, facts) = Synthetic(seed: 7);
         var ask = new RagAsk(model, documents);
         var rows = new List<RagBenchRow>();
-        foreach (var (k, ablations) in settings)
+        foreach (var (k, ablations, design) in settings)
         {
             var rng = new Random(k * 1000 + ablations);
             int wins = 0, gold = 0, bm25Gold = 0;
             double topDrop = 0, randomDrop = 0;
+            string method = "";
+            double prompts = 0;
             var watch = Stopwatch.StartNew();
             foreach (var (question, goldRow) in facts.Take(questions))
             {
-                var request = new RagRequest(question, k, MaxNewTokens: 16, Ablations: ablations, Seed: rng.Next());
+                var request = new RagRequest(question, k, MaxNewTokens: 16, Ablations: ablations, Seed: rng.Next(), Design: design);
                 var result = ask.Ask(request);
+                (method, prompts) = (result.Method, prompts + result.Ablations + 1);
                 var drops = ask.LeaveOneOutDrops(request, result);
                 int top = Enumerable.Range(0, drops.Length).MaxBy(i => result.Documents[i].Effect);
                 int other = Enumerable.Range(0, drops.Length).Where(i => i != top).ElementAtOrDefault(rng.Next(Math.Max(1, drops.Length - 1)));
@@ -50,8 +57,9 @@ internal static class RagValidation
                 randomDrop += drops.Length > 1 ? drops[other] : 0;
             }
             int n = Math.Min(questions, facts.Count);
-            rows.Add(new RagBenchRow(k <= ContextAblation.ExactLimit ? "leave-one-out" : $"contextcite-lasso ({ablations} ablations)", k, n,
-                (double)wins / n, (double)gold / n, (double)bm25Gold / n, topDrop / n, randomDrop / n, watch.Elapsed.TotalMilliseconds / n));
+            rows.Add(new RagBenchRow(k <= ContextAblation.ExactLimit ? "leave-one-out" : $"{method} ({ablations} ablations)", k, n,
+                (double)wins / n, (double)gold / n, (double)bm25Gold / n, topDrop / n, randomDrop / n, watch.Elapsed.TotalMilliseconds / n)
+                { PromptsPerQuestion = prompts / n });
             log($"k={k}: top beats random {wins}/{n}, top is gold {gold}/{n}, BM25 first is gold {bm25Gold}/{n}");
         }
         return rows;

@@ -144,7 +144,6 @@ public sealed class InfluenceAttributor : IDisposable
     public void Dispose()
     {
         foreach (var p in _projections) p.Dispose();
-        _scorer.Dispose();
         _gradients.Dispose();
         _model.Dispose();
         Index.Dispose();

@@ -7,7 +7,7 @@ namespace ModelLedger.Attribution.Rag;
 /// <summary>A question to answer from retrieved documents. <see cref="Ablations"/> is used above
 /// <see cref="ContextAblation.ExactLimit"/> documents only.</summary>
 internal sealed record RagRequest(string Question, int K = 4, int MaxNewTokens = 48, int Ablations = 64, int Seed = 0,
-    string? Workspace = null, string? Db = null, string? Inference = null);
+    string? Workspace = null, string? Db = null, string? Inference = null, SurrogateDesign Design = SurrogateDesign.Confirmed);
 
 /// <summary>One retrieved document: its BM25 score, its effect on the answer (nats of log-probability lost without
 /// it) and its attribution (its share of the positive effects; 0 when it did not help).</summary>
@@ -60,7 +60,7 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
         var scorer = new AnswerScorer(model);
         var ablation = ContextAblation.Measure(retrieved.Length,
             masks => scorer.LogProbabilities(masks.Select(m => prompt.Encode(retrieved, m, request.Question)).ToArray(), generated.TokenIds),
-            request.Ablations, request.Seed);
+            request.Ablations, request.Seed, request.Design);
         double attributeMs = watch.Elapsed.TotalMilliseconds;
         var credit = ablation.Effects.Select(e => e > MinEffect ? e : 0).ToArray();
         double total = credit.Sum();

@@ -36,12 +36,16 @@ internal static class BenchAttributionCommand
         var spanSizes = new Option<string>("--span-sizes") { DefaultValueFactory = _ => "100000", Description = "Span corpus sizes in tokens, e.g. 1000000,10000000" };
         var spanQueries = Int("--span-queries", 100, "Timed span queries per size");
         var spanCheck = Int("--span-check", 10, "Span queries checked by brute force");
+        var latencyOnly = new Option<bool>("--latency-only")
+        {
+            Description = "Only the query-latency rows (random sketches of --checkpoints x --dims at --latency-sizes), no training",
+        };
         var json = new Option<bool>("--json") { Description = "The report as one JSON object on stdout" };
         var report = new Option<string?>("--report") { Description = "Also write the markdown tables to this file" };
         var command = new Command("attribution", "Counterfactual, LDS, canary and latency validation of training-data attribution")
         {
             train, contributors, canaries, copies, queries, baseSteps, steps, checkpoints, dims, topK, seeds, subsets, sizes,
-            ragQuestions, ragSettings, ragModel, spanSizes, spanQueries, spanCheck, json, report,
+            ragQuestions, ragSettings, ragModel, spanSizes, spanQueries, spanCheck, latencyOnly, json, report,
         };
         command.SetAction((p, ct) =>
         {
@@ -57,6 +61,16 @@ internal static class BenchAttributionCommand
             var spanSizeList = SpansCommand.ParseSizes(p.GetValue(spanSizes)!, "--span-sizes");
             if (p.GetValue(ragQuestions) < 1) throw new UserError("must be ≥ 1", field: "--rag-questions");
             if (p.GetValue(spanQueries) < 10) throw new UserError("must be ≥ 10", field: "--span-queries");
+            if (p.GetValue(latencyOnly))
+            {
+                // Equal TracIn weights: the scan's cost does not depend on them; no gradient rate, so no build estimate.
+                var rows = AttributionLatency.Measure(Enumerable.Repeat(1.0 / options.Checkpoints, options.Checkpoints).ToList(), options.Dims,
+                    double.NaN, options.LatencySizes, Console.Error.WriteLine);
+                var table = AttributionBenchReportMarkdown.Latency(rows);
+                Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { latency = rows }) : table);
+                if (p.GetValue(report) is string latencyFile) File.WriteAllText(latencyFile, table);
+                return Task.FromResult(ExitCodes.Ok);
+            }
             using var work = new TempFolder();
             var result = AttributionBenchmark.Run(work.Path, options, Console.Error.WriteLine, ct);
             IReadOnlyList<RagBenchRow> ragRows;

@@ -20,6 +20,11 @@ internal static class RagCommand
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 4, Description = "Documents retrieved (exact leave-one-out up to 8, a sparse surrogate above)" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 48, Description = "Longest answer, in tokens" };
         var ablations = new Option<int>("--ablations") { DefaultValueFactory = _ => 64, Description = "Random ablations for the surrogate (k > 8)" };
+        var design = new Option<SurrogateDesign>("--surrogate")
+        {
+            DefaultValueFactory = _ => SurrogateDesign.Confirmed,
+            Description = "Surrogate design above 8 documents: confirmed (local Lasso + exact check of the top), local, contextcite",
+        };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the random ablations" };
         var workspace = new Option<string?>("--workspace") { Description = "Ledger workspace: append an attribution event (and where --datanet lives; default .mledger)" };
         var db = new Option<string?>("--db") { Description = "PostgreSQL connection string of the workspace" };
@@ -27,14 +32,14 @@ internal static class RagCommand
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
         var ask = new Command("ask", "Answer from retrieved documents and attribute the answer to them")
         {
-            question, datanet, snapshot, k, maxNew, ablations, seed, workspace, db, inference, json,
+            question, datanet, snapshot, k, maxNew, ablations, design, seed, workspace, db, inference, json,
         };
         var billing = new BillingOptions(workspace, inference);
         ask.With(model.All).With(billing.All);
         ask.SetAction((p, ct) =>
         {
             var request = new RagRequest(p.GetValue(question)!, p.GetValue(k), p.GetValue(maxNew), p.GetValue(ablations), p.GetValue(seed),
-                p.GetValue(workspace), p.GetValue(db), p.GetValue(inference));
+                p.GetValue(workspace), p.GetValue(db), p.GetValue(inference), p.GetValue(design));
             RagAsk.Validate(request);
             var documents = (p.GetValue(datanet), p.GetValue(snapshot)) switch
             {
@@ -84,7 +89,8 @@ internal static class RagCommand
     {
         var model = new ModelOptions();
         var questions = new Option<int>("--questions") { DefaultValueFactory = _ => 20, Description = "Questions per setting (4 = smoke)" };
-        var settings = new Option<string>("--settings") { DefaultValueFactory = _ => "4:0,10:64", Description = "k:ablations pairs" };
+        var settings = new Option<string>("--settings") { DefaultValueFactory = _ => "4:0,10:64",
+            Description = "k:ablations[:design] settings (design: confirmed, local or contextcite; default confirmed)" };
         var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
         var json = new Option<bool>("--json") { Description = "Rows as one JSON object on stdout" };
         var command = new Command("rag", "RAG attribution: top-attributed vs random document removal") { questions, settings, report, json };
@@ -105,16 +111,20 @@ internal static class RagCommand
         return command;
     }
 
-    /// <summary>k:ablations pairs ("4:0,10:64") as <c>bench rag</c> and <c>bench attribution</c> take them.</summary>
-    internal static List<(int K, int Ablations)> ParseSettings(string text, string field) =>
-        text.Split(',').Select(x => x.Split(':') is [var a, var b]
+    /// <summary>k:ablations[:design] settings ("4:0,10:64:contextcite") as <c>bench rag</c> and
+    /// <c>bench attribution</c> take them.</summary>
+    internal static List<(int K, int Ablations, SurrogateDesign Design)> ParseSettings(string text, string field) =>
+        text.Split(',').Select(x => x.Split(':') is [var a, var b, .. var rest] && rest.Length <= 1
             && int.TryParse(a, CultureInfo.InvariantCulture, out int k) && int.TryParse(b, CultureInfo.InvariantCulture, out int n) && k >= 2
-            ? (k, n) : throw new UserError($"'{x}' is not k:ablations with k ≥ 2", field: field)).ToList();
+            && (rest.Length == 0 ? SurrogateDesign.Confirmed : Enum.TryParse<SurrogateDesign>(rest[0], ignoreCase: true, out var d) ? d : (SurrogateDesign)(-1))
+                is var design && Enum.IsDefined(design)
+            ? (k, n, design) : throw new UserError($"'{x}' is not k:ablations[:design] with k ≥ 2 and design confirmed, local or contextcite", field: field))
+            .ToList();
 
     internal static string Markdown(IEnumerable<Bench.RagBenchRow> rows) =>
-        "| method | k | questions | top beats random | top is gold | BM25 first is gold | top drop (nats) | random drop (nats) | ms/question |\n"
-        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Method} | {r.K} | {r.Questions} | {r.TopBeatsRandom:P0} | {r.TopIsGold:P0} | {r.Bm25TopIsGold:P0} | {r.MeanTopDropNats:F3} | {r.MeanRandomDropNats:F3} | {r.MsPerQuestion:F0} |\n")));
+        "| method | k | questions | top beats random | top is gold | BM25 first is gold | top drop (nats) | random drop (nats) "
+        + "| prompts/question | ms/question |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + string.Concat(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Method} | {r.K} | {r.Questions} | {r.TopBeatsRandom:P0} | {r.TopIsGold:P0} | {r.Bm25TopIsGold:P0} | {r.MeanTopDropNats:F3} | {r.MeanRandomDropNats:F3} | {r.PromptsPerQuestion:F1} | {r.MsPerQuestion:F0} |\n")));
 
     private static void Render(RagResult result)
     {

@@ -1,9 +1,7 @@
-using ModelLedger.Engine.Formats;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
 using ModelLedger.Testing;
 using ModelLedger.Tuning.Adapters;
-using static TorchSharp.torch;
 
 namespace ModelLedger.Tuning.Serving;
 
@@ -12,24 +10,6 @@ public sealed class SerialCompletionServiceTests : IDisposable
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
-
-    /// <summary>A PEFT LoRA folder wrapping q_proj of both TinyStories layers with random A and B.</summary>
-    internal static string RandomLora(string dir, int seed)
-    {
-        File.WriteAllText(Path.Combine(dir, "adapter_config.json"), """
-            {"peft_type": "LORA", "r": 4, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": ["q_proj"],
-             "base_model_name_or_path": "TinyStories-656K", "task_type": "CAUSAL_LM"}
-            """);
-        manual_seed(seed);
-        var tensors = new List<(string, Tensor)>();
-        for (int layer = 0; layer < 2; layer++)
-        {
-            tensors.Add(($"base_model.model.model.layers.{layer}.self_attn.q_proj.lora_A.weight", randn(4, 128) * 0.3));
-            tensors.Add(($"base_model.model.model.layers.{layer}.self_attn.q_proj.lora_B.weight", randn(128, 4) * 0.3));
-        }
-        SafetensorsWriter.Write(Path.Combine(dir, "adapter_model.safetensors"), tensors);
-        return dir;
-    }
 
     private static GenerationOptions Greedy(int tokens) =>
         new() { MaxNewTokens = tokens, StopTokenIds = [-1] };   // -1 is never drawn: every row runs to the limit
@@ -80,7 +60,7 @@ public sealed class SerialCompletionServiceTests : IDisposable
     [Fact]
     public async Task ConcurrentRequests_EachUseTheirOwnAdapter()
     {
-        var lora = RandomLora(_dir.Sub("lora"), seed: 5);
+        var lora = TestAdapters.RandomLora(_dir.Sub("lora"), seed: 5);
         using var reference = PretrainedModel.Load(TestPaths.TinyStories);
         var prompt = reference.Tokenizer.Encode("The dog", addSpecialTokens: true);
         var generator = new TextGenerator(reference);

@@ -33,6 +33,8 @@ internal sealed class ApiErrorMiddleware(RequestDelegate next)
             return;
         }
         http.Response.Clear();
+        if (error.RetryAfterSeconds is int seconds)
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await OpenAi.CompletionHandler.WriteJsonAsync(http.Response, error.Body, error.Status);
     }
 }

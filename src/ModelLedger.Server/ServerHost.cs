@@ -7,6 +7,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
 using ModelLedger.Engine.Runtime;
+using ModelLedger.Ledger;
+using ModelLedger.Rewards;
+using ModelLedger.Server.Billing;
+using ModelLedger.Server.Keys;
+using ModelLedger.Server.Management;
 using ModelLedger.Server.OpenAi;
 using ModelLedger.Tuning.Serving;
 
@@ -23,9 +28,11 @@ public sealed class ServerHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ICompletionService _service;
 
-    private ServerHost(WebApplication app, ICompletionService service, Uri address)
+    private readonly IReadOnlyList<IDisposable> _owned;
+
+    private ServerHost(WebApplication app, ICompletionService service, Uri address, IReadOnlyList<IDisposable> owned)
     {
-        (_app, _service, Address) = (app, service, address);
+        (_app, _service, Address, _owned) = (app, service, address, owned);
     }
 
     public Uri Address { get; }
@@ -50,24 +57,27 @@ public sealed class ServerHost : IAsyncDisposable
             model.Dispose();
             throw;
         }
+        var owned = new List<IDisposable>();
         try
         {
             var prompts = new ServingPrompts(model.Tokenizer, template ?? ChatTemplate.Detect(model.Tokenizer),
                 model.Directory);
-            var app = Build(options, service, prompts);
+            var app = Build(options, service, prompts, owned);
             await app.StartAsync(ct);
             var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>()
                 .Addresses.First();
-            return new ServerHost(app, service, new Uri(bound));
+            return new ServerHost(app, service, new Uri(bound), owned);
         }
         catch
         {
             await service.DisposeAsync();
+            foreach (var d in owned) d.Dispose();
             throw;
         }
     }
 
-    private static WebApplication Build(ServerOptions options, ICompletionService service, ServingPrompts prompts)
+    private static WebApplication Build(ServerOptions options, ICompletionService service, ServingPrompts prompts,
+        List<IDisposable> owned)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -81,12 +91,41 @@ public sealed class ServerHost : IAsyncDisposable
         var modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelDirectory)));
         var models = new ServedModels(modelName, options.Adapters);
         builder.Services.AddSingleton(models);
-        builder.Services.AddSingleton(new CompletionHandler(models, service, prompts, options.Limits, new Admission(),
+        Admission admission = new();
+        if (!options.Open)
+        {
+            var billing = Billing(options);
+            admission = billing.Admission;
+            owned.AddRange([billing.Admission, billing.Meters, billing.Keys]);
+            builder.Services.AddSingleton(billing.Keys);
+            builder.Services.AddSingleton(billing.Meters);
+        }
+        builder.Services.AddSingleton(admission);
+        builder.Services.AddSingleton(new CompletionHandler(models, service, prompts, options.Limits, admission,
             TimeProvider.System));
         var app = builder.Build();
         app.UseMiddleware<ApiErrorMiddleware>();
+        if (!options.Open) app.MapManagement();
         app.MapOpenAi();
         return app;
+    }
+
+    /// <summary>Keys and metering over the workspace; refuses a workspace without a fee policy up front (every call
+    /// would fail otherwise). The host disposes what is built here.</summary>
+    private static (ApiKeyStore Keys, MeteringPool Meters, BilledAdmission Admission) Billing(ServerOptions options)
+    {
+        using (var workspace = LedgerWorkspace.Open(options.Workspace, options.Db))
+        using (var tables = RewardStore.Open(workspace))
+        {
+            tables.Sync(workspace.Store);
+            if (tables.LatestPolicy() is null)
+                throw new UserError($"{options.Workspace} has no fee policy, so calls cannot be billed",
+                    field: "--workspace", hint: "mledger rewards policy set FILE, or --open to serve unbilled on loopback");
+        }
+        var keysWorkspace = LedgerWorkspace.Open(options.Workspace, options.Db);
+        var keys = ApiKeyStore.Open(keysWorkspace, ownsWorkspace: true);
+        var meters = new MeteringPool(options.Workspace, options.Db);
+        return (keys, meters, new BilledAdmission(keys, meters, options.Limits));
     }
 
     /// <summary>Completes when the server stops (Ctrl+C through <paramref name="ct"/>, or <see cref="DisposeAsync"/>).
@@ -98,5 +137,6 @@ public sealed class ServerHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _service.DisposeAsync();
+        foreach (var d in _owned) d.Dispose();
     }
 }

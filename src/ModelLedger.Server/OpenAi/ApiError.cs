@@ -8,6 +8,8 @@ internal sealed class ApiError(int status, string message, string type, string? 
     : Exception(message)
 {
     public int Status => status;
+    /// <summary>Seconds to send as Retry-After (429), or null.</summary>
+    public int? RetryAfterSeconds { get; init; }
     public ErrorBody Body => new(new ErrorDetail(Message, type, param, code));
 
     public static ApiError BadRequest(string message, string? param = null, string? code = null) =>
@@ -25,8 +27,11 @@ internal sealed class ApiError(int status, string message, string type, string? 
     public static ApiError PaymentRequired(string message) =>
         new(StatusCodes.Status402PaymentRequired, message, "insufficient_quota", "insufficient_quota");
 
-    public static ApiError RateLimited(string message) =>
-        new(StatusCodes.Status429TooManyRequests, message, "rate_limit_exceeded", "rate_limit_exceeded");
+    public static ApiError RateLimited(string message, int retryAfterSeconds) =>
+        new(StatusCodes.Status429TooManyRequests, message, "rate_limit_exceeded", "rate_limit_exceeded")
+        {
+            RetryAfterSeconds = retryAfterSeconds,
+        };
 
     public static ApiError TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"the request body exceeds the server's limit of {limit} bytes",

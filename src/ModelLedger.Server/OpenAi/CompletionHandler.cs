@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using ModelLedger.Server.Keys;
 using ModelLedger.Tuning.Serving;
 
 namespace ModelLedger.Server.OpenAi;
@@ -15,27 +16,29 @@ internal sealed class CompletionHandler(ServedModels models, ICompletionService 
 {
     public async Task ChatAsync(HttpContext http)
     {
+        var caller = admission.Authenticate(http);
         var body = await RequestReading.BodyAsync<ChatBody>(http.Request, limits.MaxBodyBytes, http.RequestAborted);
         var messages = RequestReading.Messages(body.Messages);
         int[] ids;
         try { ids = prompts.Chat(messages); }
         catch (UserError e) { throw ApiError.BadRequest(e.Message, "messages"); }
-        await RunAsync(http, body, ids, chat: true);
+        await RunAsync(http, caller, body, ids, chat: true);
     }
 
     public async Task TextAsync(HttpContext http)
     {
+        var caller = admission.Authenticate(http);
         var body = await RequestReading.BodyAsync<TextBody>(http.Request, limits.MaxBodyBytes, http.RequestAborted);
-        await RunAsync(http, body, prompts.Text(RequestReading.Prompt(body.Prompt)), chat: false);
+        await RunAsync(http, caller, body, prompts.Text(RequestReading.Prompt(body.Prompt)), chat: false);
     }
 
-    private async Task RunAsync(HttpContext http, SamplingBody body, int[] promptIds, bool chat)
+    private async Task RunAsync(HttpContext http, ApiKey? caller, SamplingBody body, int[] promptIds, bool chat)
     {
         var (adapter, directory) = models.Resolve(body.Model);
         var options = SamplingPlan.Options(body, prompts.Defaults, promptIds.Length,
             service.Base.Config.MaxPositionEmbeddings, limits.MaxTokens);
         if (chat) options = prompts.ForChat(options);
-        var call = await admission.AdmitAsync(http, models.BaseName, adapter, promptIds.Length,
+        var call = await admission.AdmitAsync(caller, http, models.BaseName, adapter, promptIds.Length,
             options.MaxNewTokens);
         var created = clock.GetUtcNow().ToUnixTimeSeconds();
         ResponseShape shape = chat ? new ChatShape($"chatcmpl-{call.Inference}", created, body.Model!)
@@ -45,7 +48,7 @@ internal sealed class CompletionHandler(ServedModels models, ICompletionService 
         var finished = events is null ? await WholeAsync(http, request)
             : await StreamAsync(http, request, shape, events);
         // Billed before the answer completes: a client holds a whole answer (or [DONE]) only once its bill is durable.
-        await call.CompleteAsync(promptIds, finished.CompletionTokens);
+        await call.CompleteAsync(finished.PromptTokens, finished.CompletionTokens);
         if (finished.Cancelled) return;
         var usage = UsageBody.Of(finished.PromptTokens, finished.CompletionTokens);
         var reason = SamplingPlan.FinishReason(finished.Reason);

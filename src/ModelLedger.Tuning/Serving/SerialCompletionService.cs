@@ -15,6 +15,8 @@ namespace ModelLedger.Tuning.Serving;
 /// </summary>
 public sealed class SerialCompletionService(PretrainedModel model, bool ownsModel = true) : ICompletionService
 {
+    /// <summary>How many updates generation may run ahead of the reader.</summary>
+    public const int Lookahead = 16;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly AdapterSet _adapters = new(model);
     private readonly Dictionary<string, string> _loaded = new(StringComparer.Ordinal);   // full path -> name
@@ -42,7 +44,12 @@ public sealed class SerialCompletionService(PretrainedModel model, bool ownsMode
             yield return Cancelled(request, 0, "");
             yield break;
         }
-        var updates = Channel.CreateUnbounded<CompletionUpdate>(new() { SingleReader = true, SingleWriter = true });
+        // Bounded: generation runs at most a few tokens ahead of its reader (a slow client paces it, and one that
+        // hangs up is noticed before the whole answer has been computed).
+        var updates = Channel.CreateBounded<CompletionUpdate>(new BoundedChannelOptions(Lookahead)
+        {
+            SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
+        });
         // A caller that stops reading early also stops the generation (and frees the gate) at the next token.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Generation blocks its thread for the whole request; run it off the caller's so the stream flows meanwhile.
@@ -60,6 +67,9 @@ public sealed class SerialCompletionService(PretrainedModel model, bool ownsMode
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
+            // A reader that left early: drain so the generation thread's last writes never wait on a full channel.
+            while (await updates.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                while (updates.Reader.TryRead(out _)) { }
             await run.ConfigureAwait(false);
         }
     }
@@ -76,16 +86,23 @@ public sealed class SerialCompletionService(PretrainedModel model, bool ownsMode
             {
                 if (e.TokenId != TokenEvent.NoToken) produced++;
                 text.Append(e.TextDelta);
-                writer.TryWrite(new CompletionDelta(e.TokenId, e.TextDelta));
+                Put(writer, new CompletionDelta(e.TokenId, e.TextDelta), ct);
             }, ct)[0];
-            writer.TryWrite(new CompletionFinished(result.FinishReason, result.PromptIds.Length, result.TokenIds.Length,
-                result.Text, Cancelled: false));
+            Put(writer, new CompletionFinished(result.FinishReason, result.PromptIds.Length, result.TokenIds.Length,
+                result.Text, Cancelled: false), CancellationToken.None);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            writer.TryWrite(Cancelled(request, produced, text.ToString()));
+            Put(writer, Cancelled(request, produced, text.ToString()), CancellationToken.None);
         }
         writer.TryComplete();
+    }
+
+    /// <summary>Writes from the generation thread, waiting while the reader is <see cref="Lookahead"/> behind; a
+    /// cancelled wait surfaces as the generation's cancellation.</summary>
+    private static void Put(ChannelWriter<CompletionUpdate> writer, CompletionUpdate update, CancellationToken ct)
+    {
+        if (!writer.TryWrite(update)) writer.WriteAsync(update, ct).AsTask().GetAwaiter().GetResult();
     }
 
     private static CompletionFinished Cancelled(CompletionRequest request, int produced, string text) =>

@@ -96,7 +96,7 @@ public sealed class ServerHost : IAsyncDisposable
         {
             var billing = Billing(options);
             admission = billing.Admission;
-            owned.AddRange([billing.Admission, billing.Meters, billing.Keys]);
+            owned.AddRange([billing.Admission, new Drain(billing.Commits), billing.Meters, billing.Keys]);
             builder.Services.AddSingleton(billing.Keys);
             builder.Services.AddSingleton(billing.Meters);
         }
@@ -112,7 +112,8 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>Keys and metering over the workspace; refuses a workspace without a fee policy up front (every call
     /// would fail otherwise). The host disposes what is built here.</summary>
-    private static (ApiKeyStore Keys, MeteringPool Meters, BilledAdmission Admission) Billing(ServerOptions options)
+    private static (ApiKeyStore Keys, MeteringPool Meters, GroupCommitQueue Commits, BilledAdmission Admission) Billing(
+        ServerOptions options)
     {
         using (var workspace = LedgerWorkspace.Open(options.Workspace, options.Db))
         using (var tables = RewardStore.Open(workspace))
@@ -125,7 +126,14 @@ public sealed class ServerHost : IAsyncDisposable
         var keysWorkspace = LedgerWorkspace.Open(options.Workspace, options.Db);
         var keys = ApiKeyStore.Open(keysWorkspace, ownsWorkspace: true);
         var meters = new MeteringPool(options.Workspace, options.Db);
-        return (keys, meters, new BilledAdmission(keys, meters, options.Limits));
+        var commits = new GroupCommitQueue(meters);
+        return (keys, meters, commits, new BilledAdmission(keys, meters, commits, options.Limits));
+    }
+
+    /// <summary>Finishes the queued bills before the pool they use is disposed.</summary>
+    private sealed class Drain(GroupCommitQueue commits) : IDisposable
+    {
+        public void Dispose() => commits.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>Completes when the server stops (Ctrl+C through <paramref name="ct"/>, or <see cref="DisposeAsync"/>).

@@ -28,9 +28,7 @@ public sealed class BilledServerFixture : IAsyncLifetime
         using (var tables = RewardStore.Open(ws))
         {
             ws.Service.CreateAccount("mint", allowNegative: true);
-            PolicyBook.Set(ws, tables, new FeePolicy(new Price(1000, 1000), new Dictionary<string, Price>(),
-                new Dictionary<string, Price>(), new SplitBps(5000, 2000, 1000, 2000), "rewards:treasury",
-                "rewards:treasury", "rewards:escrow", new RuleSettings()), "test");
+            PolicyBook.Set(ws, tables, Billing.BillingBenchmark.UnitPolicy(), "test");
         }
         _server = await ServerHost.StartAsync(new ServerOptions
         {

@@ -25,7 +25,10 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
         rewards.Sync(workspace.Store);
         var latest = rewards.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace",
             hint: "mledger rewards policy set FILE");
-        var plans = records.Select(r => Plan(r, latest.Version)).ToArray();
+        // One epoch and one parsed policy per version for the whole group (the tables were synced just above).
+        long epochNow = rewards.CurrentEpoch();
+        var policies = new Dictionary<long, FeePolicy> { [latest.Version] = latest.Policy };
+        var plans = records.Select(r => Plan(r, epochNow, latest.Version, policies)).ToArray();
         var ledger = workspace.Service;
         var charged = plans.Where(p => p.Fee > 0).ToArray();
         var feeLeaves = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -52,7 +55,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
 
     /// <summary>The epoch and policy version as <see cref="Metering.Meter"/> picks them (a retry keeps its recorded
     /// ones), the adapter owner from the policy, and the fee.</summary>
-    private Planned Plan(InferenceRecord record, long latestVersion)
+    private Planned Plan(InferenceRecord record, long epochNow, long latestVersion, Dictionary<long, FeePolicy> policies)
     {
         long epoch, version;
         if (rewards.ReadInferencePayload(record.Id) is string existing)
@@ -61,8 +64,8 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
             (epoch, version) = (doc.RootElement.GetProperty("epoch").GetInt64(),
                 doc.RootElement.GetProperty("policy").GetInt64());
         }
-        else (epoch, version) = (rewards.CurrentEpoch(), latestVersion);
-        var policy = rewards.Policy(version);
+        else (epoch, version) = (epochNow, latestVersion);
+        if (!policies.TryGetValue(version, out var policy)) policies[version] = policy = rewards.Policy(version);
         if (record.AdapterOwner is null && record.Adapter is not null)
             record = record with { AdapterOwner = policy.PriceFor(record.Model, record.Adapter).Owner };
         return new Planned(record, epoch, version, policy,

@@ -21,9 +21,7 @@ public sealed class GroupCommitQueueTests : IDisposable
         using var ws = LedgerWorkspace.Init(_workspace, "test.example/group", null);
         using var tables = RewardStore.Open(ws);
         ws.Service.CreateAccount("mint", allowNegative: true);
-        PolicyBook.Set(ws, tables, new FeePolicy(new Price(1000, 1000), new Dictionary<string, Price>(),
-            new Dictionary<string, Price>(), new SplitBps(5000, 2000, 1000, 2000), "rewards:treasury",
-            "rewards:treasury", "rewards:escrow", new RuleSettings()), "test");
+        PolicyBook.Set(ws, tables, Billing.BillingBenchmark.UnitPolicy(), "test");
         PolicyBook.EnsureAccounts(ws, [.. Enumerable.Range(0, 6).Select(i => $"user:{i}"), "user:broke"]);
         ws.Service.Transfer([.. Enumerable.Range(0, 6).Select(i => new Transfer($"fund:{i}", "mint", $"user:{i}", 1000))]);
     }

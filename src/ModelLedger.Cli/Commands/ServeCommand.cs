@@ -10,19 +10,52 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var host = new Option<string>("--host") { DefaultValueFactory = _ => "127.0.0.1", Description = "Address to listen on" };
+        var host = new Option<string>("--host")
+        {
+            DefaultValueFactory = _ => "127.0.0.1", Description = "Address to listen on",
+        };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080, Description = "Port (0: a free one)" };
-        var workspace = new Option<string>("--workspace") { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (keys, billing)" };
-        var db = new Option<string?>("--db") { Description = "Workspace database (SQLite path or PostgreSQL connection string)" };
-        var model = new Option<string>("--model") { Required = true, Description = "HF model directory (served as its folder name)" };
-        var adapters = new Option<string[]>("--adapter") { Description = "NAME=DIR: a PEFT adapter served as BASE:NAME (repeatable)" };
-        var template = new Option<string?>("--template") { Description = "Chat template name (default: the model's own)" };
+        var workspace = new Option<string>("--workspace")
+        {
+            DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (keys, billing)",
+        };
+        var db = new Option<string?>("--db")
+        {
+            Description = "Workspace database (SQLite path or PostgreSQL connection string)",
+        };
+        var model = new Option<string>("--model")
+        {
+            Required = true, Description = "HF model directory (served as its folder name)",
+        };
+        var adapters = new Option<string[]>("--adapter")
+        {
+            Description = "NAME=DIR: a PEFT adapter served as BASE:NAME (repeatable)",
+        };
+        var template = new Option<string?>("--template")
+        {
+            Description = "Chat template name (default: the model's own)",
+        };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
-        var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32", Description = "float32, bfloat16 or float16" };
-        var open = new Option<bool>("--open") { Description = "No API keys and no billing (loopback only; local testing)" };
-        var maxBody = new Option<long>("--max-body-bytes") { DefaultValueFactory = _ => 1 << 20, Description = "Largest request body" };
-        var maxTokens = new Option<int>("--max-tokens-limit") { DefaultValueFactory = _ => 1024, Description = "Largest max_tokens a request may ask for" };
-        var rate = new Option<int>("--rate-limit") { DefaultValueFactory = _ => 600, Description = "Requests per minute per API key" };
+        var dtype = new Option<string>("--dtype")
+        {
+            DefaultValueFactory = _ => "float32", Description = "float32, bfloat16 or float16",
+        };
+        var open = new Option<bool>("--open")
+        {
+            Description = "No API keys and no billing (loopback only; local testing)",
+        };
+        var maxBody = new Option<long>("--max-body-bytes")
+        {
+            DefaultValueFactory = _ => 1 << 20, Description = "Largest request body",
+        };
+        var maxTokens = new Option<int>("--max-tokens-limit")
+        {
+            DefaultValueFactory = _ => 1024, Description = "Largest max_tokens a request may ask for",
+        };
+        var rate = new Option<int>("--rate-limit")
+        {
+            DefaultValueFactory = _ => 600, Description = "Requests per minute per API key",
+        };
         var command = new Command("serve", "Serve a model and its adapters over an OpenAI-compatible HTTP API")
         {
             host, port, workspace, db, model, adapters, template, device, dtype, open, maxBody, maxTokens, rate,
@@ -57,10 +90,19 @@ internal static class ServeCommand
     /// <summary><c>mledger serve keys create|list|revoke</c>: API keys in the workspace database.</summary>
     private static Command Keys()
     {
-        var workspace = new Option<string>("--workspace") { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder" };
+        var workspace = new Option<string>("--workspace")
+        {
+            DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder",
+        };
         var db = new Option<string?>("--db") { Description = "Workspace database (PostgreSQL connection string)" };
-        var role = new Option<string>("--role") { Required = true, Description = "admin, trainer, contributor or consumer" };
-        var account = new Option<string>("--account") { Required = true, Description = "Ledger account the key's calls are billed to" };
+        var role = new Option<string>("--role")
+        {
+            Required = true, Description = "admin, trainer, contributor or consumer",
+        };
+        var account = new Option<string>("--account")
+        {
+            Required = true, Description = "Ledger account the key's calls are billed to",
+        };
         var create = new Command("create", "Make a key; it is printed once and stored only as a hash") { role, account };
         create.SetAction(p => WithKeys(p, workspace, db, keys =>
         {
@@ -94,7 +136,10 @@ internal static class ServeCommand
     /// </summary>
     private static Command BenchBilling()
     {
-        var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 64, Description = "Concurrent clients" };
+        var clients = new Option<int>("--clients")
+        {
+            DefaultValueFactory = _ => 64, Description = "Concurrent clients",
+        };
         var calls = new Option<int>("--calls") { DefaultValueFactory = _ => 20, Description = "Calls per client" };
         var command = new Command("bench-billing", "Measure billing throughput (no generation) on a scratch SQLite workspace")
         {

@@ -5,14 +5,13 @@ using ModelLedger.Rewards.Policy;
 
 namespace ModelLedger.Rewards.Metering;
 
-/// <summary>
-/// <see cref="Metering.Meter"/> for many inferences at once, so concurrent callers share ledger commits (group
-/// commit): one linked transfer batch for every fee, one event batch for the <c>inference</c> events and one for the
-/// <c>attribution</c> events — three durable transactions for the whole group instead of three per inference. The
+/// <summary><see cref="Metering.Meter"/> for many inferences at once, so concurrent callers share ledger commits
+/// (group commit): one linked transfer batch for every fee, one event batch for the <c>inference</c> events and one for
+/// the <c>attribution</c> events — three durable transactions for the whole group instead of three per inference. The
 /// ids and payloads are exactly those <see cref="Metering.Meter"/> writes, so a retry through either path is billed
-/// once; the one difference is the actor of the fee transfer entries ("metering": a linked batch has one actor). When the fee batch is refused (one caller short, or one id twice),
-/// each inference is metered alone so one bad call does not sink the others; per-record failures come back as the
-/// exception in that record's slot. One instance per thread.
+/// once; the one difference is the actor of the fee transfer entries ("metering": a linked batch has one actor). When
+/// the fee batch is refused (one caller short, or one id twice), each inference is metered alone so one bad call does
+/// not sink the others; per-record failures come back as the exception in that record's slot. One instance per thread.
 /// </summary>
 public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards)
 {

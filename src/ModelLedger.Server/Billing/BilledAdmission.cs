@@ -8,14 +8,13 @@ using ModelLedger.Server.OpenAi;
 
 namespace ModelLedger.Server.Billing;
 
-/// <summary>
-/// Admission with API keys and billing (docs/server.md): <c>Authorization: Bearer KEY</c> (401 without a live key),
-/// a token bucket per key (429 with Retry-After), then Rewards' quote for the prompt plus max_tokens against the key's
-/// account (402 when short; nothing generated). After generating, the real counts are metered (fee transfer,
-/// <c>inference</c> and <c>attribution</c> events) through the group-commit queue: concurrent calls share commits. The inference id comes from the client's <c>Idempotency-Key</c>
-/// (scoped to the key's account), so a retried call is billed once — and since generation is seeded (the request's
-/// seed, else the model's default) it regenerates the same answer. A retry of a call already billed skips the quote.
-/// </summary>
+/// <summary>Admission with API keys and billing (docs/server.md): <c>Authorization: Bearer KEY</c> (401 without a live
+/// key), a token bucket per key (429 with Retry-After), then Rewards' quote for the prompt plus max_tokens against the
+/// key's account (402 when short; nothing generated). After generating, the real counts are metered (fee transfer,
+/// <c>inference</c> and <c>attribution</c> events) through the group-commit queue: concurrent calls share commits. The
+/// inference id comes from the client's <c>Idempotency-Key</c> (scoped to the key's account), so a retried call is
+/// billed once — and since generation is seeded (the request's seed, else the model's default) it regenerates the same
+/// answer. A retry of a call already billed skips the quote.</summary>
 internal sealed class BilledAdmission(ApiKeyStore keys, MeteringPool meters, GroupCommitQueue commits,
     ServerLimits limits) : Admission, IDisposable
 {

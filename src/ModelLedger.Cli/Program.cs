@@ -11,6 +11,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     AttributeCommand.Create(), AttributionCommand.Create(),
     SpansCommand.Create(), RagCommand.Create(new ModelLedger.Attribution.Rag.DatanetDocuments()),
     RewardsCommand.Create(),
+    ServeCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

@@ -49,11 +49,6 @@ internal static class GenerateCommand
     }
 
     /// <summary>Prompt ids with the tokenizer's special tokens (BOS); an empty prompt is BOS alone.</summary>
-    internal static int[] PromptIds(Engine.Tokenization.TextTokenizer tokenizer, string prompt)
-    {
-        var ids = tokenizer.Encode(prompt, addSpecialTokens: true);
-        if (tokenizer.BosId is int bos && (ids.Length == 0 || (prompt.Length == 0 && ids[0] != bos))) ids = [bos, .. ids];
-        if (ids.Length == 0) throw new UserError("the prompt is empty and the tokenizer defines no BOS token", field: "prompt");
-        return ids;
-    }
+    internal static int[] PromptIds(Engine.Tokenization.TextTokenizer tokenizer, string prompt) =>
+        Tuning.Serving.ServingPrompts.TextIds(tokenizer, prompt);
 }

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using ModelLedger.Ledger;
+using ModelLedger.Rewards;
+using ModelLedger.Rewards.Metering;
+
+namespace ModelLedger.Server.Billing;
+
+/// <summary>
+/// Rewards' <see cref="Metering"/> is one instance per thread over its own workspace connection; the server bills
+/// from many request threads, so it lends each call one (workspace, reward tables, metering) set and takes it back.
+/// Sets are made on demand and kept for reuse. Thread-safe; disposes every set it made.
+/// </summary>
+internal sealed class MeteringPool(string workspace, string? db) : IDisposable
+{
+    private readonly ConcurrentBag<Lease> _idle = [];
+    private readonly ConcurrentBag<Lease> _all = [];
+
+    internal sealed class Lease(LedgerWorkspace workspace)
+    {
+        public LedgerWorkspace Workspace { get; } = workspace;
+        public RewardStore Tables { get; } = RewardStore.Open(workspace);
+        public Metering Metering => new(Workspace, Tables);
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a set of its own, off the request thread (the work blocks on the
+    /// database).</summary>
+    public Task<T> UseAsync<T>(Func<Lease, T> work) => Task.Run(() =>
+    {
+        var lease = Take();
+        try { return work(lease); }
+        finally { _idle.Add(lease); }
+    });
+
+    private Lease Take()
+    {
+        if (_idle.TryTake(out var lease)) return lease;
+        var ws = LedgerWorkspace.Open(workspace, db);
+        try { lease = new Lease(ws); }
+        catch
+        {
+            ws.Dispose();
+            throw;
+        }
+        _all.Add(lease);
+        return lease;
+    }
+
+    public void Dispose()
+    {
+        foreach (var lease in _all)
+        {
+            lease.Tables.Dispose();
+            lease.Workspace.Dispose();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelLedger.Server.Billing;
+using ModelLedger.Server.Keys;
+using ModelLedger.Server.OpenAi;
+
+namespace ModelLedger.Server.Management;
+
+/// <summary>
+/// Routes of a billing server beyond OpenAI's: <c>GET /v1/inferences/{id}/attribution</c> (the metered inference
+/// event and the accruals its fee split into, from the reward tables; for the inference's caller or an admin) and
+/// <c>POST /v1/keys</c> <c>{"role","account"}</c> (admin only; answers the new key once).
+/// </summary>
+internal static class ManagementEndpoints
+{
+    public static void MapManagement(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/inferences/{id}/attribution", async (HttpContext http, string id, Admission admission,
+            MeteringPool meters) =>
+        {
+            var caller = admission.Authenticate(http)!;
+            var inference = id.StartsWith("chatcmpl-", StringComparison.Ordinal) ? id["chatcmpl-".Length..]
+                : id.StartsWith("cmpl-", StringComparison.Ordinal) ? id["cmpl-".Length..] : id;
+            var answer = await meters.UseAsync(m =>
+            {
+                m.Tables.Sync(m.Workspace.Store);
+                if (m.Tables.ReadInferencePayload(inference) is not string payload) return null;
+                var accruals = m.Tables.ReadAccruals().Where(a => a.Inference == inference).Select(a =>
+                    new JsonObject
+                    {
+                        ["role"] = a.Role, ["account"] = a.Account, ["source"] = a.Source,
+                        ["amount"] = a.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    });
+                return new JsonObject
+                {
+                    ["inference"] = inference, ["event"] = JsonNode.Parse(payload),
+                    ["accruals"] = new JsonArray([.. accruals]),
+                };
+            }) ?? throw ApiError.NotFound($"no metered inference '{inference}'", "inference_not_found");
+            var payer = answer["event"]?["caller"]?.GetValue<string>();
+            if (caller.Role != KeyRole.Admin && payer != caller.Account)
+                throw ApiError.Forbidden("only the inference's caller or an admin may read its attribution");
+            await CompletionHandler.WriteJsonAsync(http.Response, answer);
+        });
+        app.MapPost("/v1/keys", async (HttpContext http, Admission admission, ApiKeyStore keys) =>
+        {
+            var caller = admission.Authenticate(http)!;
+            if (caller.Role != KeyRole.Admin) throw ApiError.Forbidden("only an admin key may create keys");
+            var body = await RequestReading.BodyAsync<JsonObject>(http.Request, 4096, http.RequestAborted);
+            var role = Text(body, "role");
+            var account = Text(body, "account");
+            KeyRole parsed;
+            try { parsed = ApiKeyStore.ParseRole(role); }
+            catch (UserError e) { throw ApiError.BadRequest(e.Message + $" ({e.Hint})", "role"); }
+            try
+            {
+                var (key, text) = keys.Create(parsed, account, DateTimeOffset.UtcNow);
+                await CompletionHandler.WriteJsonAsync(http.Response, new JsonObject
+                {
+                    ["id"] = key.Id, ["role"] = role, ["account"] = account, ["key"] = text,
+                }, StatusCodes.Status201Created);
+            }
+            catch (UserError e) { throw ApiError.BadRequest(e.Message, "account"); }
+        });
+    }
+
+    private static string Text(JsonObject body, string field) =>
+        body[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
+        : throw ApiError.BadRequest($"{field} must be a string", field);
+}

@@ -1,0 +1,29 @@
+using ModelLedger.Server.OpenAi;
+
+namespace ModelLedger.Server;
+
+/// <summary>The model names this server answers to: the base model's folder name, and <c>BASE:ADAPTER</c> for each
+/// served adapter. Immutable and thread-safe.</summary>
+internal sealed class ServedModels(string baseName, IReadOnlyDictionary<string, string> adapters)
+{
+    public string BaseName => baseName;
+
+    public IEnumerable<string> Names => [baseName, .. adapters.Keys.Order(StringComparer.Ordinal)
+        .Select(a => $"{baseName}:{a}")];
+
+    /// <summary>The adapter name and folder for a requested model name (null adapter: the base alone); an unknown
+    /// name is a 404 in OpenAI's shape.</summary>
+    public (string? Adapter, string? Directory) Resolve(string? model)
+    {
+        if (string.IsNullOrEmpty(model)) throw ApiError.BadRequest("you must provide a model parameter", "model");
+        int colon = model.IndexOf(':', StringComparison.Ordinal);
+        var (requestedBase, adapter) = colon < 0 ? (model, null) : (model[..colon], model[(colon + 1)..]);
+        if (requestedBase == baseName)
+        {
+            if (adapter is null) return (null, null);
+            if (adapters.TryGetValue(adapter, out var dir)) return (adapter, dir);
+        }
+        throw ApiError.NotFound($"the model '{model}' does not exist; this server serves: {string.Join(", ", Names)}",
+            "model_not_found");
+    }
+}

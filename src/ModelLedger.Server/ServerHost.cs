@@ -1,0 +1,150 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using ModelLedger.Engine.Generation;
+using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Runtime;
+using ModelLedger.Ledger;
+using ModelLedger.Rewards;
+using ModelLedger.Server.Billing;
+using ModelLedger.Server.Keys;
+using ModelLedger.Server.Management;
+using ModelLedger.Server.OpenAi;
+using ModelLedger.Tuning.Serving;
+
+namespace ModelLedger.Server;
+
+/// <summary>
+/// A running server: validates <see cref="ServerOptions"/>, loads the base model once, builds the generation service
+/// through the factory (default <see cref="SerialCompletionService"/>; the batching engine plugs in the same way) and
+/// listens with Kestrel. <see cref="Address"/> is the bound address (a free port when Port is 0). Dispose to stop;
+/// the host owns the completion service and disposes it after the last request.
+/// </summary>
+public sealed class ServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ICompletionService _service;
+
+    private readonly IReadOnlyList<IDisposable> _owned;
+
+    private ServerHost(WebApplication app, ICompletionService service, Uri address, IReadOnlyList<IDisposable> owned)
+    {
+        (_app, _service, Address, _owned) = (app, service, address, owned);
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The model names served (<c>BASE</c>, <c>BASE:ADAPTER</c>…).</summary>
+    public IReadOnlyList<string> Models => [.. _app.Services.GetRequiredService<ServedModels>().Names];
+
+    /// <summary>Starts serving. Bad options are one <see cref="UserError"/> listing every problem, raised before the
+    /// model loads.</summary>
+    public static async Task<ServerHost> StartAsync(ServerOptions options,
+        Func<PretrainedModel, ICompletionService>? serviceFactory = null, CancellationToken ct = default)
+    {
+        var validation = new ServerOptionsValidator().Validate(null, options);
+        if (validation.Failed) throw new UserError(string.Join("; ", validation.Failures));
+        var template = options.Template is string name ? ChatTemplate.Named(name) : null;
+        var model = PretrainedModel.Load(options.ModelDirectory, TorchRuntime.ParseDevice(options.Device),
+            TorchRuntime.ParseDType(options.DType));
+        ICompletionService service;
+        try { service = (serviceFactory ?? (m => new SerialCompletionService(m)))(model); }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        var owned = new List<IDisposable>();
+        try
+        {
+            var prompts = new ServingPrompts(model.Tokenizer, template ?? ChatTemplate.Detect(model.Tokenizer),
+                model.Directory);
+            var app = Build(options, service, prompts, owned);
+            await app.StartAsync(ct);
+            var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>()
+                .Addresses.First();
+            return new ServerHost(app, service, new Uri(bound), owned);
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            foreach (var d in owned) d.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(ServerOptions options, ICompletionService service, ServingPrompts prompts,
+        List<IDisposable> owned)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            var ip = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            k.Listen(ip, options.Port);
+            // A backstop: RequestReading answers an oversize body in OpenAI's shape before Kestrel would.
+            k.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes + 1;
+        });
+        var modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelDirectory)));
+        var models = new ServedModels(modelName, options.Adapters);
+        builder.Services.AddSingleton(models);
+        Admission admission = new();
+        if (!options.Open)
+        {
+            var billing = Billing(options);
+            admission = billing.Admission;
+            owned.AddRange([billing.Admission, new Drain(billing.Commits), billing.Meters, billing.Keys]);
+            builder.Services.AddSingleton(billing.Keys);
+            builder.Services.AddSingleton(billing.Meters);
+        }
+        builder.Services.AddSingleton(admission);
+        builder.Services.AddSingleton(new CompletionHandler(models, service, prompts, options.Limits, admission,
+            TimeProvider.System));
+        var app = builder.Build();
+        app.UseMiddleware<ApiErrorMiddleware>();
+        if (!options.Open) app.MapManagement();
+        app.MapOpenAi();
+        return app;
+    }
+
+    /// <summary>Keys and metering over the workspace; refuses a workspace without a fee policy up front (every call
+    /// would fail otherwise). The host disposes what is built here.</summary>
+    private static (ApiKeyStore Keys, MeteringPool Meters, GroupCommitQueue Commits, BilledAdmission Admission) Billing(
+        ServerOptions options)
+    {
+        using (var workspace = LedgerWorkspace.Open(options.Workspace, options.Db))
+        using (var tables = RewardStore.Open(workspace))
+        {
+            tables.Sync(workspace.Store);
+            if (tables.LatestPolicy() is null)
+                throw new UserError($"{options.Workspace} has no fee policy, so calls cannot be billed",
+                    field: "--workspace", hint: "mledger rewards policy set FILE, or --open to serve unbilled on loopback");
+        }
+        var keysWorkspace = LedgerWorkspace.Open(options.Workspace, options.Db);
+        var keys = ApiKeyStore.Open(keysWorkspace, ownsWorkspace: true);
+        var meters = new MeteringPool(options.Workspace, options.Db);
+        var commits = new GroupCommitQueue(meters);
+        return (keys, meters, commits, new BilledAdmission(keys, meters, commits, options.Limits));
+    }
+
+    /// <summary>Finishes the queued bills before the pool they use is disposed.</summary>
+    private sealed class Drain(GroupCommitQueue commits) : IDisposable
+    {
+        public void Dispose() => commits.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Completes when the server stops (Ctrl+C through <paramref name="ct"/>, or <see cref="DisposeAsync"/>).
+    /// </summary>
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _service.DisposeAsync();
+        foreach (var d in _owned) d.Dispose();
+    }
+}

@@ -20,11 +20,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     public LlamaConfig Config { get; }
 
-    public LlamaForCausalLM(LlamaConfig config) : base("LlamaForCausalLM")
+    /// <param name="dtype">The parameters' dtype; null: libtorch's default. Passed to every module rather than set as
+    /// the process-wide default, which would change the dtype of tensors other threads create meanwhile.</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null) : base("LlamaForCausalLM")
     {
         Config = config;
-        Backbone = new LlamaBackbone(config);
-        _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        Backbone = new LlamaBackbone(config, dtype);
+        _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
         _rotary = new Rotary(config);
         RegisterComponents();
         if (config.TieWordEmbeddings) _lmHead.weight = Backbone.EmbedTokens.weight!;

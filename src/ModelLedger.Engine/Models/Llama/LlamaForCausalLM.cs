@@ -98,6 +98,20 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// One step with explicit positions, for schedulers whose rows sit at different places in one cache (continuous
+    /// batching): <paramref name="positions"/> [B, T] are the rotary positions of the new tokens, written at cache
+    /// columns start..start+T; <paramref name="keyMask"/> [B, start+T] is 1 for the columns each row attends to
+    /// (its own tokens, deep-prompt columns included) and 0 elsewhere. Returns logits [B, T, V] or [B, 1, V].
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor positions, Tensor keyMask, KvCache cache, int start, bool lastOnly)
+    {
+        var allowed = keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]
+        var hidden = Run(ids, positions, allowed, cache, start);
+        if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        return _lmHead.call(hidden);
+    }
+
+    /// <summary>
     /// Deep-prompt key/values (P-Tuning v2) for a batch size: per layer (K, V) [B, Hkv, P, D], prepended to every
     /// layer's keys and values and visible to every query. Set by a prefix adapter; null for none.
     /// </summary>

@@ -15,16 +15,16 @@ internal sealed class LoraRowSelection
 
 /// <summary>
 /// y = base(x) + (x·A[s]ᵀ)·B[s]ᵀ per row, where s is the row's slot in <see cref="LoraRowSelection"/>: many LoRA
-/// adapters served in one batch (Punica's BGMV: gather each row's A and B, then batched matmuls). The adapters' A
-/// [slots, r, in] and B [slots, out, r] are stacked, ranks zero-padded to the largest (exact: the padding adds zero)
-/// and alpha/r folded into B. Holds no "active adapter": without a selection it is the base. Owns its stacks (not
+/// adapters served in one batch (Punica's BGMV: gather each row's A and B, then batched matmuls). The adapters' Aᵀ
+/// [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm directly), ranks
+/// zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no "active adapter": without a selection it is the base. Owns its stacks (not
 /// registered as parameters: they are not part of the model's checkpoint); the base belongs to the model.
 /// </summary>
 internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
 {
     private readonly Module<Tensor, Tensor> _base;
     private readonly LoraRowSelection _selection;
-    private Tensor? _a, _b;   // [slots, r, in], [slots, out, r] fp32
+    private Tensor? _a, _b;   // Aᵀ [slots, in, r], Bᵀ [slots, r, out], fp32
 
     public Module<Tensor, Tensor> Base => _base;
     public long InFeatures { get; }
@@ -44,16 +44,16 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
     /// what they hold (new slots and new rank columns are zero).</summary>
     public void Reserve(int slots, int rank, Device device)
     {
-        if (_a is not null && _a.shape[0] >= slots && _a.shape[1] >= rank) return;
-        long oldSlots = _a?.shape[0] ?? 0, oldRank = _a?.shape[1] ?? 0;
+        if (_a is not null && _a.shape[0] >= slots && _a.shape[2] >= rank) return;
+        long oldSlots = _a?.shape[0] ?? 0, oldRank = _a?.shape[2] ?? 0;
         slots = (int)Math.Max(slots, oldSlots);
         rank = (int)Math.Max(rank, oldRank);
-        var a = zeros([slots, rank, InFeatures], dtype: ScalarType.Float32, device: device);
-        var b = zeros([slots, OutFeatures, rank], dtype: ScalarType.Float32, device: device);
+        var a = zeros([slots, InFeatures, rank], dtype: ScalarType.Float32, device: device);
+        var b = zeros([slots, rank, OutFeatures], dtype: ScalarType.Float32, device: device);
         if (_a is not null && _b is not null)
         {
-            a.narrow(0, 0, oldSlots).narrow(1, 0, oldRank).copy_(_a);
-            b.narrow(0, 0, oldSlots).narrow(2, 0, oldRank).copy_(_b);
+            a.narrow(0, 0, oldSlots).narrow(2, 0, oldRank).copy_(_a);
+            b.narrow(0, 0, oldSlots).narrow(1, 0, oldRank).copy_(_b);
             _a.Dispose();
             _b.Dispose();
         }
@@ -69,9 +69,9 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         _b!.select(0, slot).zero_();
         if (a is null || b is null) return;
         long rank = a.shape[0];
-        _a.select(0, slot).narrow(0, 0, rank).copy_(a);
+        _a.select(0, slot).narrow(1, 0, rank).copy_(a.t());
         using var scaled = b.to(ScalarType.Float32) * scaling;
-        _b.select(0, slot).narrow(1, 0, rank).copy_(scaled);
+        _b.select(0, slot).narrow(0, 0, rank).copy_(scaled.t());
     }
 
     public override Tensor forward(Tensor x)
@@ -79,10 +79,10 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         var y = _base.call(x);
         var slots = _selection.Slots;
         if (slots is null || _a is null || _b is null) return y;
-        var a = _a.index_select(0, slots).transpose(1, 2);   // [B, in, r]
-        var b = _b.index_select(0, slots).transpose(1, 2);   // [B, r, out]
-        var delta = x.to(ScalarType.Float32).bmm(a).bmm(b);  // [B, T, out]
-        return y + delta.to(y.dtype);
+        var a = _a.index_select(0, slots);   // [B, in, r]
+        var b = _b.index_select(0, slots);   // [B, r, out]
+        // The delta in fp32 (as LoraLinear computes it), added in place: y is this call's own output.
+        return y.add_(x.to(ScalarType.Float32).bmm(a).bmm(b).to(y.dtype));
     }
 
     /// <summary>Frees the stacks; the base stays with the model.</summary>

@@ -21,6 +21,7 @@ public sealed class BatchingCompletionService : ICompletionService
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _enqueue = new();
     private readonly bool _ownsModel;
     private readonly LoraStacks _stacks;
     private readonly DecodeBatch _batch;
@@ -52,12 +53,19 @@ public sealed class BatchingCompletionService : ICompletionService
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Validate(request);
-        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
         // Cancelled by the caller, or when the caller stops reading (the row then stops at the next step).
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // The scheduler owns the row from here and disposes it when the row ends.
         var row = new ServingRow(request, Base, abandon.Token);
-        _pending.Enqueue(row);
+        lock (_enqueue)   // nothing enqueues after shutdown began, so the scheduler's last drain sees every row
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                row.Dispose();
+                throw new ObjectDisposedException(nameof(BatchingCompletionService));
+            }
+            _pending.Enqueue(row);
+        }
         _wake.Release();
         try
         {
@@ -91,15 +99,14 @@ public sealed class BatchingCompletionService : ICompletionService
         {
             while (!_stop.IsCancellationRequested)
             {
-                _scheduler.Admit(_pending);
-                if (_scheduler.Rows == 0 && _pending.IsEmpty)
+                try
                 {
-                    try { _wake.Wait(_stop.Token); }
-                    catch (OperationCanceledException) { break; }
-                    continue;
+                    _scheduler.Admit(_pending);
+                    if (_scheduler.Rows == 0 && _pending.IsEmpty) _wake.Wait(_stop.Token);
+                    else _scheduler.Step();
                 }
-                try { _scheduler.Step(); }
-                catch (Exception e) { _scheduler.FailRunning(e); }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested) { break; }
+                catch (Exception e) { _scheduler.FailRunning(e); }   // the thread must outlive a failed pass
             }
         }
         finally
@@ -111,8 +118,11 @@ public sealed class BatchingCompletionService : ICompletionService
 
     public async ValueTask DisposeAsync()
     {
-        if (_stop.IsCancellationRequested) return;
-        await _stop.CancelAsync();
+        lock (_enqueue)
+        {
+            if (_stop.IsCancellationRequested) return;
+            _stop.Cancel();
+        }
         _wake.Release();
         await _stopped.Task;
         _adapters.Dispose();

@@ -129,6 +129,23 @@ public sealed class BatchingCompletionServiceTests(ServingFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Dispose_EndsRunningRequestsAsCancelled_AndRefusesNewOnes()
+    {
+        var service = Service();
+        var started = new TaskCompletionSource();
+        var request = new CompletionRequest(fixture.Prompt("Once upon a time"), fixture.LoraA,
+            Greedy with { MaxNewTokens = 400 });
+        var running = Run(service, request, onToken: _ => started.TrySetResult());
+        await Task.WhenAny(started.Task, running);
+        await service.DisposeAsync();
+        var (tokens, final) = await running;
+        Assert.True(final.Cancelled);
+        Assert.Equal(tokens.Count, final.CompletionTokens);
+        Assert.InRange(final.CompletionTokens, 1, 399);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Run(service, request));
+    }
+
+    [Fact]
     public async Task AdapterLargerThanTheBudget_FailsThatRequestOnly()
     {
         await using var service = Service(new BatchingOptions { AdapterMemoryBytes = 1000 });

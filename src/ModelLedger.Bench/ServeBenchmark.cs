@@ -53,8 +53,8 @@ public sealed record ServeBenchRow(string Scenario, int Adapters, int Requests, 
 /// </summary>
 public static class ServeBenchmark
 {
-    public static IReadOnlyList<ServeBenchRow> Run(PretrainedModel model, ServeBenchOptions options, string workDirectory,
-        Action<string>? log = null)
+    public static IReadOnlyList<ServeBenchRow> Run(PretrainedModel model, ServeBenchOptions options,
+        string workDirectory, Action<string>? log = null)
     {
         var adapters = Enumerable.Range(0, options.AdapterCounts.Max()).Select(i =>
         {
@@ -73,7 +73,8 @@ public static class ServeBenchmark
         {
             var rng = new Random(1);
             var prompts = Enumerable.Range(0, options.Requests)
-                .Select(_ => Enumerable.Range(0, options.PromptTokens).Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray())
+                .Select(_ => Enumerable.Range(0, options.PromptTokens)
+                    .Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray())
                 .ToList();
             var rows = new List<ServeBenchRow>();
             foreach (int count in new[] { 0 }.Concat(options.AdapterCounts))
@@ -84,8 +85,10 @@ public static class ServeBenchmark
                 double merged = rows.Count > 0 ? rows[0].TokensPerSecond : tokens / seconds;
                 rows.Add(new ServeBenchRow(count == 0 ? "merged (base weights)" : $"{count} LoRA adapters", count,
                     prompts.Count, tokens, seconds, tokens / seconds, tokens / seconds / merged,
-                    Percentile(latencies, 0.5), Percentile(latencies, 0.99), Percentile(firsts, 0.5), Percentile(firsts, 0.99)));
-                log?.Invoke($"{rows[^1].Scenario}: {rows[^1].TokensPerSecond:F1} tokens/s ({rows[^1].VsMerged:P0} of merged)");
+                    Percentile(latencies, 0.5), Percentile(latencies, 0.99), Percentile(firsts, 0.5),
+                    Percentile(firsts, 0.99)));
+                var row = rows[^1];
+                log?.Invoke($"{row.Scenario}: {row.TokensPerSecond:F1} tokens/s ({row.VsMerged:P0} of merged)");
             }
             return rows;
         }
@@ -96,9 +99,10 @@ public static class ServeBenchmark
     }
 
     private static (double Seconds, int Tokens, List<double> LatencyMs, List<double> FirstTokenMs) Measure(
-        BatchingCompletionService service, IReadOnlyList<int[]> prompts, Func<int, string?> adapter, ServeBenchOptions o)
+        BatchingCompletionService service, IReadOnlyList<int[]> prompts, Func<int, string?> adapter,
+        ServeBenchOptions o)
     {
-        var generation = new GenerationOptions { MaxNewTokens = o.NewTokens, StopTokenIds = [-1] };   // never stop early
+        var generation = new GenerationOptions { MaxNewTokens = o.NewTokens, StopTokenIds = [-1] };   // never stops
         using var gate = new SemaphoreSlim(o.Concurrency);
         var latencies = new double[prompts.Count];
         var firsts = new double[prompts.Count];
@@ -110,9 +114,11 @@ public static class ServeBenchmark
             try
             {
                 var started = clock.Elapsed.TotalMilliseconds;
-                await foreach (var update in service.CompleteAsync(new CompletionRequest(prompts[i], adapter(i), generation)))
+                var request = new CompletionRequest(prompts[i], adapter(i), generation);
+                await foreach (var update in service.CompleteAsync(request))
                 {
-                    if (update is CompletionDelta && firsts[i] == 0) firsts[i] = clock.Elapsed.TotalMilliseconds - started;
+                    if (update is CompletionDelta && firsts[i] == 0)
+                        firsts[i] = clock.Elapsed.TotalMilliseconds - started;
                     if (update is CompletionFinished f) tokens[i] = f.CompletionTokens;
                 }
                 latencies[i] = clock.Elapsed.TotalMilliseconds - started;
@@ -137,8 +143,10 @@ public static class ServeBenchmark
             "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |",
             "|---|---|---|---|---|---|",
         };
-        lines.AddRange(rows.Select(r => FormattableString.Invariant(
-            $"| {r.Scenario} | {r.Requests} | {r.TokensPerSecond:F1} | {r.VsMerged:F2}x | {r.LatencyP50Ms:F0} / {r.LatencyP99Ms:F0} | {r.FirstTokenP50Ms:F0} / {r.FirstTokenP99Ms:F0} |")));
+        lines.AddRange(rows.Select(r =>
+            FormattableString.Invariant($"| {r.Scenario} | {r.Requests} | {r.TokensPerSecond:F1} | {r.VsMerged:F2}x | ") +
+            FormattableString.Invariant($"{r.LatencyP50Ms:F0} / {r.LatencyP99Ms:F0} | ") +
+            FormattableString.Invariant($"{r.FirstTokenP50Ms:F0} / {r.FirstTokenP99Ms:F0} |")));
         return string.Join('\n', lines);
     }
 }

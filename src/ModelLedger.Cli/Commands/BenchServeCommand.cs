@@ -21,10 +21,14 @@ internal static class BenchServeCommand
         var newTokens = Int("--new-tokens", $"Generated tokens per request (default {d.NewTokens})");
         var rank = Int("--rank", $"LoRA rank of the random adapters (default {d.Rank})");
         var maxBatch = Int("--max-batch", $"Rows decoded together (default {d.MaxBatch})");
-        var counts = new Option<string?>("--adapters") { Description = "Adapter counts, comma-separated (default 1,10,100)" };
+        var counts = new Option<string?>("--adapters")
+        {
+            Description = "Adapter counts, comma-separated (default 1,10,100)",
+        };
         var smoke = new Option<bool>("--smoke") { Description = "Tiny sizes (seconds); explicit flags still apply" };
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
-        var command = new Command("serve", "Continuous batching with many adapters vs the merged model: tokens/s, latency")
+        var command = new Command("serve",
+            "Continuous batching with many adapters vs the merged model: tokens/s, latency")
         {
             requests, concurrency, prompt, newTokens, rank, maxBatch, counts, smoke, output,
         };
@@ -47,12 +51,16 @@ internal static class BenchServeCommand
             using var work = new TempFolder();
             var rows = ServeBenchmark.Run(loaded, options, work.Path, Console.Error.WriteLine);
             Console.WriteLine($"model: {loaded.Directory} ({loaded.Network.ParameterCount():N0} parameters, " +
-                $"{loaded.Device}, {loaded.Network.DType}); {options.Requests} requests, {options.Concurrency} in flight, " +
+                $"{loaded.Device}, {loaded.Network.DType}); {options.Requests} requests, " +
+                $"{options.Concurrency} in flight, " +
                 $"{options.PromptTokens} prompt + {options.NewTokens} new tokens, batch ≤ {options.MaxBatch}, " +
                 $"{Environment.ProcessorCount} cores");
             Console.WriteLine(ServeBenchmark.Markdown(rows));
             if (p.GetValue(output) is string file)
-                File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, options, rows }));
+                File.WriteAllText(file, JsonSerializer.Serialize(new
+                {
+                    machine = Environment.MachineName, cores = Environment.ProcessorCount, options, rows,
+                }));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
@@ -60,7 +68,14 @@ internal static class BenchServeCommand
 
     private static int[] ParseCounts(string text)
     {
-        try { return text.Split(',', StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new UserError($"expected comma-separated counts, got '{text}'", field: "--adapters"); }
+        try
+        {
+            return text.Split(',', StringSplitOptions.TrimEntries)
+                .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new UserError($"expected comma-separated counts, got '{text}'", field: "--adapters");
+        }
     }
 }

@@ -3,8 +3,9 @@ using ModelLedger.Engine.Models;
 namespace ModelLedger.Engine.Generation;
 
 /// <summary>One generated row's bookkeeping (for <see cref="TextGenerator"/> and batch schedulers): generated ids,
-/// decoded text, stop detection, how much text was streamed. Text is decoded after the prompt's last token and that token's own text is cut off, so a continuation keeps
-/// the space a sentencepiece decoder would strip from a sequence's start.</summary>
+/// decoded text, stop detection, how much text was streamed. Text is decoded after the prompt's last token and that
+/// token's own text is cut off, so a continuation keeps the space a sentencepiece decoder would strip from a
+/// sequence's start.</summary>
 internal sealed class GeneratedText
 {
     private readonly int[] _prompt;

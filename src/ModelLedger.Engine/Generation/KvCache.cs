@@ -37,8 +37,8 @@ public sealed class KvCache : IDisposable
         new(_keys.Select(k => k.narrow(0, 0, rows).DetachFromDisposeScope()).ToArray(),
             _values.Select(v => v.narrow(0, 0, rows).DetachFromDisposeScope()).ToArray(), Capacity);
 
-    /// <summary>Layer <paramref name="layer"/>'s whole key and value storage [B, Hkv, capacity, D], for a scheduler that
-    /// moves rows and columns (continuous batching). Owned by this cache; do not dispose.</summary>
+    /// <summary>Layer <paramref name="layer"/>'s whole key and value storage [B, Hkv, capacity, D], for a scheduler
+    /// that moves rows and columns (continuous batching). Owned by this cache; do not dispose.</summary>
     public (Tensor Keys, Tensor Values) Layer(int layer) => (_keys[layer], _values[layer]);
 
     public int Layers => _keys.Length;

@@ -41,7 +41,8 @@ internal sealed class LoraStacks : IDisposable
     /// <summary>Bytes one adapter slot takes over all projections at rank <paramref name="rank"/>.</summary>
     public long SlotBytes(int rank) => _layers.Sum(l => l.Sum(p => p.SlotBytes(rank)));
 
-    /// <summary>The logical shapes [in, out] of projection <paramref name="name"/> in layer <paramref name="layer"/>.</summary>
+    /// <summary>The logical shapes [in, out] of projection <paramref name="name"/> in layer
+    /// <paramref name="layer"/>.</summary>
     public (long In, long Out) Shape(int layer, string name)
     {
         var p = _layers[layer][IndexOf(name)];

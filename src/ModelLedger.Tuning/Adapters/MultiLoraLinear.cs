@@ -17,8 +17,9 @@ internal sealed class LoraRowSelection
 /// y = base(x) + (x·A[s]ᵀ)·B[s]ᵀ per row, where s is the row's slot in <see cref="LoraRowSelection"/>: many LoRA
 /// adapters served in one batch (Punica's BGMV: gather each row's A and B, then batched matmuls). The adapters' Aᵀ
 /// [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm directly), ranks
-/// zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no "active adapter": without a selection it is the base. Owns its stacks (not
-/// registered as parameters: they are not part of the model's checkpoint); the base belongs to the model.
+/// zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no "active adapter":
+/// without a selection it is the base. Owns its stacks (not registered as parameters: they are not part of the
+/// model's checkpoint); the base belongs to the model.
 /// </summary>
 internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
 {

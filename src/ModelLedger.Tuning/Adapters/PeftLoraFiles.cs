@@ -129,7 +129,8 @@ internal static class PeftLoraFiles
         private readonly SafetensorsFile _file = SafetensorsFile.Open(Path.Combine(directory, WeightsFile));
         private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
-        /// <summary>The lora_A or lora_B weight of projection <paramref name="path"/>; the caller disposes it.</summary>
+        /// <summary>The lora_A or lora_B weight of projection <paramref name="path"/>; the caller disposes
+        /// it.</summary>
         public Tensor Read(string path, string part, long[] shape)
         {
             var key = TensorName(path, part);

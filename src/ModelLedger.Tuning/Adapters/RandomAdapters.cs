@@ -10,7 +10,8 @@ namespace ModelLedger.Tuning.Adapters;
 internal static class RandomAdapters
 {
     /// <summary>A LoRA of rank <paramref name="rank"/> on <paramref name="targets"/> (default: every projection):
-    /// A ~ N(0, 1/in), B ~ N(0, (<paramref name="strength"/>)²/r), so ΔW·x is about strength·|x| with alpha = r.</summary>
+    /// A ~ N(0, 1/in), B ~ N(0, (<paramref name="strength"/>)²/r), so ΔW·x is about strength·|x| with
+    /// alpha = r.</summary>
     public static void WriteLora(LlamaConfig c, string directory, int rank, long seed, double strength = 0.5,
         IReadOnlyList<string>? targets = null)
     {
@@ -33,7 +34,8 @@ internal static class RandomAdapters
         PeftLoraFiles.WriteConfig(new LoraSettings(rank, rank, 0, targets), "random", directory);
     }
 
-    /// <summary>A P-Tuning v2 prefix of <paramref name="length"/> virtual tokens with N(0, 1) keys and values.</summary>
+    /// <summary>A P-Tuning v2 prefix of <paramref name="length"/> virtual tokens with N(0, 1) keys and
+    /// values.</summary>
     public static void WritePrefix(LlamaConfig c, string directory, int length, long seed)
     {
         Directory.CreateDirectory(directory);

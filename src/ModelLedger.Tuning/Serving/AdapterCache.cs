@@ -63,7 +63,8 @@ internal sealed class AdapterCache(PretrainedModel model, LoraStacks stacks, lon
             int rank = Math.Max(stacks.Rank, settings.Rank);
             if (!MakeRoom(() => (LoraCount + 1) * stacks.SlotBytes(rank) + PrefixBytes, directory)) return null;
             int slot = stacks.Allocate(settings.Rank);
-            double scaling = settings.RsLora ? settings.Alpha / Math.Sqrt(settings.Rank) : settings.Alpha / settings.Rank;
+            double scaling = settings.RsLora
+                ? settings.Alpha / Math.Sqrt(settings.Rank) : settings.Alpha / settings.Rank;
             stacks.Write(slot, weights, scaling);
             return new ServedAdapter(directory, slot, null);
         }

@@ -127,7 +127,8 @@ internal sealed class BatchScheduler(PretrainedModel model, DecodeBatch batch, L
         }
     }
 
-    /// <summary>Row <paramref name="index"/> leaves the batch (already finished): the last row takes its place.</summary>
+    /// <summary>Row <paramref name="index"/> leaves the batch (already finished): the last row takes its
+    /// place.</summary>
     private void Leave(int index)
     {
         var row = _rows[index];

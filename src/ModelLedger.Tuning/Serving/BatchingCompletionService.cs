@@ -81,14 +81,16 @@ public sealed class BatchingCompletionService : ICompletionService
     {
         var problems = request.Options.Problems();
         if (problems.Count > 0) throw new UserError(string.Join("; ", problems));
-        if (request.PromptIds.Length == 0) throw new UserError("the prompt has no tokens", hint: "it should at least hold BOS");
+        if (request.PromptIds.Length == 0)
+            throw new UserError("the prompt has no tokens", hint: "it should at least hold BOS");
         int vocab = Base.Config.VocabSize;
         if (request.PromptIds.Any(id => id < 0 || id >= vocab))
             throw new UserError($"a prompt token id is outside the vocabulary (0..{vocab - 1})");
         if (request.AdapterDirectory is string dir && !Directory.Exists(dir))
             throw new UserError("adapter directory not found", file: dir);
         if (request.PromptIds.Length > _batch.Capacity)
-            throw new UserError($"the prompt has {request.PromptIds.Length} tokens but the context holds {_batch.Capacity}",
+            throw new UserError(
+                $"the prompt has {request.PromptIds.Length} tokens but the context holds {_batch.Capacity}",
                 hint: "shorten the prompt");
     }
 

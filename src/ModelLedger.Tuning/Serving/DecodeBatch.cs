@@ -29,7 +29,8 @@ internal sealed class DecodeBatch : IDisposable
         (_model, Slots, Capacity) = (model, slots, capacity);
         var c = model.Config;
         var device = model.Network.Device;
-        _cache = new KvCache(c.NumHiddenLayers, slots, c.NumKeyValueHeads, c.HeadDim, capacity, model.Network.DType, device);
+        _cache = new KvCache(c.NumHiddenLayers, slots, c.NumKeyValueHeads, c.HeadDim, capacity, model.Network.DType,
+            device);
         _mask = zeros([slots, capacity], dtype: ScalarType.Bool, device: device).DetachFromDisposeScope();
     }
 
@@ -122,7 +123,8 @@ internal sealed class DecodeBatch : IDisposable
             _view?.Dispose();
             _view = _cache.Rows(rows);
         }
-        var logits = _model.Network.Forward(ids, positions, mask.narrow(1, 0, Columns + 1), _view, Columns, lastOnly: true);
+        var keyMask = mask.narrow(1, 0, Columns + 1);
+        var logits = _model.Network.Forward(ids, positions, keyMask, _view, Columns, lastOnly: true);
         Columns++;
         return logits.squeeze(1);
     }

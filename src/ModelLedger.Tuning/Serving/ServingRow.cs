@@ -13,7 +13,8 @@ namespace ModelLedger.Tuning.Serving;
 internal sealed class ServingRow : IDisposable
 {
     private readonly Channel<CompletionUpdate> _updates =
-        Channel.CreateUnbounded<CompletionUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Channel.CreateUnbounded<CompletionUpdate>(
+            new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Generator? _generator;
     private readonly HashSet<int> _stopIds;
     private readonly GeneratedText _text;
@@ -30,7 +31,8 @@ internal sealed class ServingRow : IDisposable
     public int LoraSlot => Adapter?.Slot ?? 0;
     /// <summary>First cache column of this row in the decode batch.</summary>
     public int Start { get; set; }
-    /// <summary>Position of <see cref="LastToken"/> (prompt positions are 0..prompt-1; prefix columns have none).</summary>
+    /// <summary>Position of <see cref="LastToken"/> (prompt positions are 0..prompt-1; prefix columns have
+    /// none).</summary>
     public int Position { get; set; }
     public int LastToken { get; private set; }
     /// <summary>Tokens this row may produce: max_new_tokens, cut where its cache columns run out.</summary>
@@ -48,7 +50,8 @@ internal sealed class ServingRow : IDisposable
 
     /// <summary>The ids seen so far [1, S] (prompt and output), for the repetition penalty.</summary>
     public Tensor Context(Device device) =>
-        tensor(Request.PromptIds.Concat(_text.Tokens).Select(i => (long)i).ToArray(), [1, Request.PromptIds.Length + _text.Tokens.Count], device: device);
+        tensor(Request.PromptIds.Concat(_text.Tokens).Select(i => (long)i).ToArray(),
+            [1, Request.PromptIds.Length + _text.Tokens.Count], device: device);
 
     /// <summary>Takes the next token and streams it; true when the row is finished (stop, or its limit).</summary>
     public bool Accept(int token)

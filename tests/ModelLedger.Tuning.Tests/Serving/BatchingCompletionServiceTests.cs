@@ -110,11 +110,12 @@ public sealed class BatchingCompletionServiceTests(ServingFixture fixture) : ICl
     {
         var c = PretrainedModel.Load(TestPaths.TinyStories);
         // Slot bytes at rank 8 (the largest here) over all 7 projections of both layers, in fp32, worked out from
-        // the config: per layer q (128+128) + k, v (128+64) ×2 + o (128+128) + gate, up (128+384) ×2 + down (384+128).
+        // the config: per layer q (128+128) + k, v (128+64) ×2 + o (128+128) + gate, up (128+384) ×2
+        // + down (384+128).
         long perLayer = 8L * 4 * ((128 + 128) + 2 * (128 + 64) + (128 + 128) + 2 * (128 + 384) + (384 + 128));
         long twoSlots = 2 * 2 * perLayer;
-        await using var service = new BatchingCompletionService(c, new BatchingOptions { AdapterMemoryBytes = twoSlots },
-            ownsModel: true);
+        await using var service = new BatchingCompletionService(c,
+            new BatchingOptions { AdapterMemoryBytes = twoSlots }, ownsModel: true);
         var prompt = fixture.Prompt("Once upon a time");
         async Task Use(string adapter) => AssertSameAsAlone(new(prompt, adapter, Greedy),
             await Run(service, new CompletionRequest(prompt, adapter, Greedy)));

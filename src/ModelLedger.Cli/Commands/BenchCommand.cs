@@ -13,6 +13,7 @@ internal static class BenchCommand
     {
         Generate(), Finetune(), FinetuneOne(), LedgerVerb(), Intake(), BenchAttributionCommand.Create(),
         SpansCommand.BenchVerb(), RagCommand.BenchVerb(), Gaming(),
+        BenchServeCommand.Create(),
     };
 
     private static Command Gaming()

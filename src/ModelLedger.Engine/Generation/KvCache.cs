@@ -26,6 +26,23 @@ public sealed class KvCache : IDisposable
         }
     }
 
+    private KvCache(Tensor[] keys, Tensor[] values, int capacity)
+    {
+        (_keys, _values, Capacity, Batch) = (keys, values, capacity, keys[0].shape[0]);
+    }
+
+    /// <summary>A cache over rows 0..<paramref name="rows"/> of this one: views of the same storage, so writes land
+    /// here. Disposing the view releases only its handles; this cache still owns the memory.</summary>
+    public KvCache Rows(long rows) =>
+        new(_keys.Select(k => k.narrow(0, 0, rows).DetachFromDisposeScope()).ToArray(),
+            _values.Select(v => v.narrow(0, 0, rows).DetachFromDisposeScope()).ToArray(), Capacity);
+
+    /// <summary>Layer <paramref name="layer"/>'s whole key and value storage [B, Hkv, capacity, D], for a scheduler
+    /// that moves rows and columns (continuous batching). Owned by this cache; do not dispose.</summary>
+    public (Tensor Keys, Tensor Values) Layer(int layer) => (_keys[layer], _values[layer]);
+
+    public int Layers => _keys.Length;
+
     /// <summary>Stores k/v [B, Hkv, T, D] at positions start..start+T and returns views of positions 0..start+T.</summary>
     public (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v, int start)
     {

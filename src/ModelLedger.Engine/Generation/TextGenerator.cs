@@ -25,7 +25,7 @@ public sealed class TextGenerator(PretrainedModel model)
         if (prompts.SelectMany(p => p).Any(id => id < 0 || id >= vocab)) throw new UserError($"a prompt token id is outside the vocabulary (0..{vocab - 1})");
 
         var stopIds = (options.StopTokenIds.Count > 0 ? options.StopTokenIds : model.Tokenizer.EosIds).ToHashSet();
-        var rows = prompts.Select(p => new RowState(p, options.StopStrings, model)).ToArray();
+        var rows = prompts.Select(p => new GeneratedText(p, options.StopStrings, model)).ToArray();
         int promptLength = prompts.Max(p => p.Length);
         int total = promptLength + options.MaxNewTokens;
         if (total > model.Config.MaxPositionEmbeddings)
@@ -92,78 +92,5 @@ public sealed class TextGenerator(PretrainedModel model)
         for (int r = 0; r < batch; r++)
             for (int i = 0; i < width; i++) flat[r * width + i] = values[r, from + i];
         return tensor(flat, [batch, width], device: device);
-    }
-
-    /// <summary>Per-row bookkeeping: generated ids, decoded text, stop detection, how much text was streamed.
-    /// Text is decoded after the prompt's last token and that token's own text is cut off, so a continuation keeps
-    /// the space a sentencepiece decoder would strip from a sequence's start.</summary>
-    private sealed class RowState
-    {
-        private readonly int[] _prompt;
-        private readonly IReadOnlyList<string> _stopStrings;
-        private readonly PretrainedModel _model;
-        private readonly List<int> _tokens = [];
-        private readonly int[] _context;
-        private readonly int _contextLength;
-        private readonly int _holdBack;
-        private string _text = "";
-        private int _streamed;
-        private FinishReason _reason = FinishReason.Length;
-
-        public bool Finished { get; private set; }
-
-        public RowState(int[] prompt, IReadOnlyList<string> stopStrings, PretrainedModel model)
-        {
-            (_prompt, _stopStrings, _model) = (prompt, stopStrings, model);
-            _holdBack = stopStrings.Count == 0 ? 0 : stopStrings.Max(s => s.Length) - 1;
-            _context = prompt.Length > 0 && !model.Tokenizer.IsSpecial(prompt[^1]) ? [prompt[^1]] : [];
-            _contextLength = model.Tokenizer.Decode(_context).Length;
-        }
-
-        private string DecodeGenerated() => _model.Tokenizer.Decode(_context.Concat(_tokens))[_contextLength..];
-
-        public string Accept(int token, HashSet<int> stopIds)
-        {
-            _tokens.Add(token);
-            if (stopIds.Contains(token)) return Finish(FinishReason.Stop, _text);
-            _text = DecodeGenerated();
-            foreach (var stop in _stopStrings)
-            {
-                int at = _text.IndexOf(stop, StringComparison.Ordinal);
-                if (stop.Length > 0 && at >= 0) return Finish(FinishReason.Stop, _text[..at]);
-            }
-            // Hold back an incomplete UTF-8 sequence and anything that could still become a stop string.
-            int safe = _text.EndsWith('\uFFFD') ? _text.TrimEnd('\uFFFD').Length : _text.Length - _holdBack;
-            return Emit(Math.Max(safe, _streamed));
-        }
-
-        private string Finish(FinishReason reason, string text)
-        {
-            (_text, _reason, Finished) = (text, reason, true);
-            return Emit(_text.Length);
-        }
-
-        private string Emit(int upTo)
-        {
-            upTo = Math.Min(upTo, _text.Length);
-            if (upTo <= _streamed) return "";
-            var delta = _text[_streamed..upTo];
-            _streamed = upTo;
-            return delta;
-        }
-
-        /// <summary>Text still held back when generation ended without a stop.</summary>
-        public string Flush()
-        {
-            if (Finished) return "";
-            _text = DecodeGenerated();
-            return Emit(_text.Length);
-        }
-
-        public GenerationResult Result()
-        {
-            if (!Finished) _text = DecodeGenerated();
-            return new GenerationResult(_prompt, _tokens.ToArray(), _text, _reason);
-        }
     }
 }

@@ -59,22 +59,18 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>A network with the config's shapes and HF's initialisation (normal(0, initializer_range), norms 1).</summary>
     internal static LlamaForCausalLM Build(LlamaConfig config, ModelDType dtype, long? seed = null)
     {
-        var previous = get_default_dtype();
-        set_default_dtype(dtype.ToScalarType());
-        try
+        if (seed is long s) manual_seed(s);
+        // The dtype goes to each module: libtorch's default dtype is process-wide, and a server builds models while
+        // other threads compute.
+        var network = new LlamaForCausalLM(config, dtype.ToScalarType());
+        using var _ = no_grad();
+        foreach (var (name, p) in network.named_parameters())
         {
-            if (seed is long s) manual_seed(s);
-            var network = new LlamaForCausalLM(config);
-            using var _ = no_grad();
-            foreach (var (name, p) in network.named_parameters())
-            {
-                if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
-                else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-                else p.normal_(0, config.InitializerRange);
-            }
-            return network;
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else p.normal_(0, config.InitializerRange);
         }
-        finally { set_default_dtype(previous); }
+        return network;
     }
 
     private static void LoadWeights(LlamaForCausalLM network, WeightSource weights, ScalarType dtype)

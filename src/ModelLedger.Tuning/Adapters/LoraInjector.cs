@@ -9,7 +9,8 @@ namespace ModelLedger.Tuning.Adapters;
 /// never mentions LoRA: projections are swapped through <c>Replace</c>, keeping the HF names.</summary>
 internal static class LoraInjector
 {
-    /// <summary>Wraps each target projection (once) and adds adapter <paramref name="name"/> to it.</summary>
+    /// <summary>Wraps each target projection (once) and adds adapter <paramref name="name"/> to it; returns the
+    /// projections that now hold it.</summary>
     public static IReadOnlyList<(string Path, LoraLinear Layer)> Attach(LlamaForCausalLM network, string name, LoraSettings settings)
     {
         var device = network.Device;
@@ -30,7 +31,8 @@ internal static class LoraInjector
                 network.ReplaceProjection(i, target, wrap);
             }
         }
-        return Find(network);
+        // Only the projections this adapter targets: others may carry other adapters' wrappers.
+        return Find(network).Where(l => l.Layer.Adapters.ContainsKey(name)).ToList();
     }
 
     private static LoraLinear Wrap(Module<Tensor, Tensor> baseLayer)

@@ -26,10 +26,19 @@ internal static class PeftLoraFiles
         foreach (var (path, layer) in LoraInjector.Find(network))
         {
             if (!layer.Adapters.TryGetValue(adapter, out var pair)) continue;
-            tensors.Add(($"{Prefix}{path}.lora_A.weight", pair.A.weight!));
-            tensors.Add(($"{Prefix}{path}.lora_B.weight", pair.B.weight!));
+            tensors.Add((TensorName(path, "lora_A"), pair.A.weight!));
+            tensors.Add((TensorName(path, "lora_B"), pair.B.weight!));
         }
         SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors);
+        WriteConfig(settings, baseModel, directory);
+    }
+
+    /// <summary>The PEFT tensor name of a projection's A or B (<paramref name="part"/> lora_A, lora_B).</summary>
+    internal static string TensorName(string path, string part) => $"{Prefix}{path}.{part}.weight";
+
+    /// <summary>Writes adapter_config.json for <paramref name="settings"/> (aside, then renamed).</summary>
+    internal static void WriteConfig(LoraSettings settings, string baseModel, string directory)
+    {
         var config = new JsonObject
         {
             ["peft_type"] = "LORA",
@@ -96,31 +105,58 @@ internal static class PeftLoraFiles
     public static LoraSettings Load(LlamaForCausalLM network, string directory, string name)
     {
         var settings = ReadSettings(directory);
-        var weightsPath = Path.Combine(directory, WeightsFile);
-        var file = SafetensorsFile.Open(weightsPath);
+        var weights = new StoredWeights(directory);
         var layers = LoraInjector.Attach(network, name, settings with { Dropout = 0 });
-        var expected = new HashSet<string>(StringComparer.Ordinal);
         using var _ = no_grad();
         foreach (var (path, layer) in layers)
         {
             var pair = layer.Adapters[name];
             foreach (var (part, weight) in new[] { ("lora_A", pair.A.weight!), ("lora_B", pair.B.weight!) })
             {
-                var key = $"{Prefix}{path}.{part}.weight";
-                var stored = file.Entries.ContainsKey(key) ? key : $"{Prefix}{path}.{part}.default.weight";
-                if (!file.Entries.ContainsKey(stored))
-                    throw new UserError($"adapter has no tensor '{key}'", file: weightsPath, hint: "the adapter was trained for another architecture or target_modules");
-                expected.Add(stored);
-                using var t = file.Read(stored);
-                if (!t.shape.SequenceEqual(weight.shape))
-                    throw new UserError($"tensor '{stored}' has shape [{string.Join(", ", t.shape)}] but this base model needs [{string.Join(", ", weight.shape)}]",
-                        file: weightsPath, hint: "the adapter was trained on a different base model");
+                using var t = weights.Read(path, part, weight.shape);
                 weight.copy_(t.to(weight.dtype));
             }
         }
-        var extra = file.Entries.Keys.Where(k => !expected.Contains(k)).ToList();
-        if (extra.Count > 0) throw new UserError($"adapter has tensors this model cannot use: {string.Join(", ", extra.Take(3))}", file: weightsPath);
+        weights.CheckAllUsed();
         return settings;
+    }
+
+    /// <summary>An adapter's tensors read one by one with their checks: present (with or without PEFT's adapter
+    /// name in the key), of the shape the base needs, and none left unused.</summary>
+    internal sealed class StoredWeights(string directory)
+    {
+        private readonly string _path = Path.Combine(directory, WeightsFile);
+        private readonly SafetensorsFile _file = SafetensorsFile.Open(Path.Combine(directory, WeightsFile));
+        private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+        /// <summary>The lora_A or lora_B weight of projection <paramref name="path"/>; the caller disposes
+        /// it.</summary>
+        public Tensor Read(string path, string part, long[] shape)
+        {
+            var key = TensorName(path, part);
+            var stored = _file.Entries.ContainsKey(key) ? key : $"{Prefix}{path}.{part}.default.weight";
+            if (!_file.Entries.ContainsKey(stored))
+                throw new UserError($"adapter has no tensor '{key}'", file: _path,
+                    hint: "the adapter was trained for another architecture or target_modules");
+            _used.Add(stored);
+            var t = _file.Read(stored);
+            if (!t.shape.SequenceEqual(shape))
+            {
+                var message = $"tensor '{stored}' has shape [{string.Join(", ", t.shape)}] but this base model needs " +
+                    $"[{string.Join(", ", shape)}]";
+                t.Dispose();
+                throw new UserError(message, file: _path, hint: "the adapter was trained on a different base model");
+            }
+            return t;
+        }
+
+        public void CheckAllUsed()
+        {
+            var extra = _file.Entries.Keys.Where(k => !_used.Contains(k)).ToList();
+            if (extra.Count > 0)
+                throw new UserError($"adapter has tensors this model cannot use: {string.Join(", ", extra.Take(3))}",
+                    file: _path);
+        }
     }
 
     internal static JsonObject? ReadConfig(string directory) => JsonFile.ReadObject(Path.Combine(directory, ConfigFile));

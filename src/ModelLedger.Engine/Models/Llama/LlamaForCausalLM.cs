@@ -20,11 +20,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     public LlamaConfig Config { get; }
 
-    public LlamaForCausalLM(LlamaConfig config) : base("LlamaForCausalLM")
+    /// <param name="dtype">The parameters' dtype; null: libtorch's default. Passed to every module rather than set as
+    /// the process-wide default, which would change the dtype of tensors other threads create meanwhile.</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null) : base("LlamaForCausalLM")
     {
         Config = config;
-        Backbone = new LlamaBackbone(config);
-        _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        Backbone = new LlamaBackbone(config, dtype);
+        _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
         _rotary = new Rotary(config);
         RegisterComponents();
         if (config.TieWordEmbeddings) _lmHead.weight = Backbone.EmbedTokens.weight!;
@@ -91,6 +93,20 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     public Tensor Forward(Tensor ids, Tensor? keyMask, KvCache? cache, int start, bool lastOnly)
     {
         var hidden = Hidden(ids, keyMask, cache, start);
+        if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        return _lmHead.call(hidden);
+    }
+
+    /// <summary>
+    /// One step with explicit positions, for schedulers whose rows sit at different places in one cache (continuous
+    /// batching): <paramref name="positions"/> [B, T] are the rotary positions of the new tokens, written at cache
+    /// columns start..start+T; <paramref name="keyMask"/> [B, start+T] is 1 for the columns each row attends to
+    /// (its own tokens, deep-prompt columns included) and 0 elsewhere. Returns logits [B, T, V] or [B, 1, V].
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor positions, Tensor keyMask, KvCache cache, int start, bool lastOnly)
+    {
+        var allowed = keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]
+        var hidden = Run(ids, positions, allowed, cache, start);
         if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
         return _lmHead.call(hidden);
     }

@@ -22,9 +22,9 @@ internal sealed class RmsNorm : Module<Tensor, Tensor>
     [ComponentName(Name = "weight")] private readonly Parameter _weight;
     private readonly double _eps;
 
-    public RmsNorm(long size, double eps) : base("RmsNorm")
+    public RmsNorm(long size, double eps, ScalarType? dtype = null) : base("RmsNorm")
     {
-        _weight = new Parameter(ones(size));
+        _weight = new Parameter(ones(size, dtype: dtype));
         _eps = eps;
         RegisterComponents();
     }
@@ -48,14 +48,14 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "o_proj")] private Module<Tensor, Tensor> _o;
     private readonly int _layer, _heads, _kvHeads, _headDim;
 
-    public Attention(LlamaConfig c, int layer) : base("Attention")
+    public Attention(LlamaConfig c, int layer, ScalarType? dtype = null) : base("Attention")
     {
         _layer = layer;
         (_heads, _kvHeads, _headDim) = (c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim);
-        _q = Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias);
-        _k = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias);
-        _v = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias);
-        _o = Linear(_heads * _headDim, c.HiddenSize, hasBias: c.OutputBias);
+        _q = Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias, dtype: dtype);
+        _k = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, dtype: dtype);
+        _v = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, dtype: dtype);
+        _o = Linear(_heads * _headDim, c.HiddenSize, hasBias: c.OutputBias, dtype: dtype);
         RegisterComponents();
     }
 
@@ -118,11 +118,11 @@ internal sealed class Mlp : Module<Tensor, Tensor>
     [ComponentName(Name = "up_proj")] private Module<Tensor, Tensor> _up;
     [ComponentName(Name = "down_proj")] private Module<Tensor, Tensor> _down;
 
-    public Mlp(LlamaConfig c) : base("Mlp")
+    public Mlp(LlamaConfig c, ScalarType? dtype = null) : base("Mlp")
     {
-        _gate = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
-        _up = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
-        _down = Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias);
+        _gate = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, dtype: dtype);
+        _up = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, dtype: dtype);
+        _down = Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias, dtype: dtype);
         RegisterComponents();
     }
 
@@ -155,12 +155,12 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
     [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
 
-    public DecoderLayer(LlamaConfig c, int layer) : base("DecoderLayer")
+    public DecoderLayer(LlamaConfig c, int layer, ScalarType? dtype = null) : base("DecoderLayer")
     {
-        SelfAttention = new Attention(c, layer);
-        Mlp = new Mlp(c);
-        _inputNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
-        _postNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        SelfAttention = new Attention(c, layer, dtype);
+        Mlp = new Mlp(c, dtype);
+        _inputNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        _postNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         RegisterComponents();
     }
 
@@ -195,11 +195,12 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "layers")] internal readonly ModuleList<DecoderLayer> Layers;
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
 
-    public LlamaBackbone(LlamaConfig c) : base("LlamaBackbone")
+    public LlamaBackbone(LlamaConfig c, ScalarType? dtype = null) : base("LlamaBackbone")
     {
-        EmbedTokens = Embedding(c.VocabSize, c.HiddenSize);
-        Layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new DecoderLayer(c, i)).ToArray());
-        _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        EmbedTokens = Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
+        Layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers)
+            .Select(i => new DecoderLayer(c, i, dtype)).ToArray());
+        _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         RegisterComponents();
     }
 

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ModelLedger.Bench;
+
+namespace ModelLedger.Cli.Commands;
+
+/// <summary><c>mledger bench serve</c>: the continuous-batching service under concurrent requests, for 1, 10 and
+/// 100 distinct LoRA adapters against the same traffic on the merged (base) weights (see
+/// <see cref="ServeBenchmark"/>). <c>--smoke</c> takes seconds.</summary>
+internal static class BenchServeCommand
+{
+    public static Command Create()
+    {
+        var d = new ServeBenchOptions();
+        var model = new ModelOptions();
+        Option<int?> Int(string name, string description) => new(name) { Description = description };
+        var requests = Int("--requests", $"Requests per scenario (default {d.Requests})");
+        var concurrency = Int("--concurrency", $"Requests in flight (default {d.Concurrency})");
+        var prompt = Int("--prompt-tokens", $"Prompt tokens per request (default {d.PromptTokens})");
+        var newTokens = Int("--new-tokens", $"Generated tokens per request (default {d.NewTokens})");
+        var rank = Int("--rank", $"LoRA rank of the random adapters (default {d.Rank})");
+        var maxBatch = Int("--max-batch", $"Rows decoded together (default {d.MaxBatch})");
+        var counts = new Option<string?>("--adapters")
+        {
+            Description = "Adapter counts, comma-separated (default 1,10,100)",
+        };
+        var smoke = new Option<bool>("--smoke") { Description = "Tiny sizes (seconds); explicit flags still apply" };
+        var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
+        var command = new Command("serve",
+            "Continuous batching with many adapters vs the merged model: tokens/s, latency")
+        {
+            requests, concurrency, prompt, newTokens, rank, maxBatch, counts, smoke, output,
+        };
+        command.With(model.All);
+        command.SetAction((p, _) =>
+        {
+            var b = p.GetValue(smoke) ? ServeBenchOptions.Smoke : d;
+            var options = b with
+            {
+                Requests = p.GetValue(requests) ?? b.Requests, Concurrency = p.GetValue(concurrency) ?? b.Concurrency,
+                PromptTokens = p.GetValue(prompt) ?? b.PromptTokens, NewTokens = p.GetValue(newTokens) ?? b.NewTokens,
+                Rank = p.GetValue(rank) ?? b.Rank, MaxBatch = p.GetValue(maxBatch) ?? b.MaxBatch,
+                AdapterCounts = p.GetValue(counts) is string list ? ParseCounts(list) : b.AdapterCounts,
+            };
+            var problems = options.Problems();
+            if (problems.Count > 0) throw new UserError(string.Join("; ", problems));
+            var (loaded, adapters) = model.Load(p);
+            using var _loaded = loaded;
+            adapters.Dispose();   // the service loads its own adapters per request
+            using var work = new TempFolder();
+            var rows = ServeBenchmark.Run(loaded, options, work.Path, Console.Error.WriteLine);
+            Console.WriteLine($"model: {loaded.Directory} ({loaded.Network.ParameterCount():N0} parameters, " +
+                $"{loaded.Device}, {loaded.Network.DType}); {options.Requests} requests, " +
+                $"{options.Concurrency} in flight, " +
+                $"{options.PromptTokens} prompt + {options.NewTokens} new tokens, batch ≤ {options.MaxBatch}, " +
+                $"{Environment.ProcessorCount} cores");
+            Console.WriteLine(ServeBenchmark.Markdown(rows));
+            if (p.GetValue(output) is string file)
+                File.WriteAllText(file, JsonSerializer.Serialize(new
+                {
+                    machine = Environment.MachineName, cores = Environment.ProcessorCount, options, rows,
+                }));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+
+    private static int[] ParseCounts(string text)
+    {
+        try
+        {
+            return text.Split(',', StringSplitOptions.TrimEntries)
+                .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new UserError($"expected comma-separated counts, got '{text}'", field: "--adapters");
+        }
+    }
+}

@@ -26,11 +26,9 @@ public sealed class RewardStore : IDisposable
     private readonly DbConnection _connection;
     private readonly bool _postgres;
 
-    private RewardStore(DbConnection connection, bool postgres)
+    private RewardStore(DbConnection connection)
     {
-        (_connection, _postgres) = (connection, postgres);
-        _connection.Open();
-        if (!postgres) Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
+        (_connection, _postgres) = (connection, connection is NpgsqlConnection);
         Execute("""
             CREATE TABLE IF NOT EXISTS reward_cursor (id INTEGER PRIMARY KEY, next_entry BIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS reward_policies (version BIGINT PRIMARY KEY, entry_idx BIGINT NOT NULL, policy TEXT NOT NULL);
@@ -43,11 +41,7 @@ public sealed class RewardStore : IDisposable
             """);
     }
 
-    public static RewardStore Open(LedgerWorkspace workspace) =>
-        workspace.SqlitePath is string path
-            ? new RewardStore(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path,
-                Pooling = false, DefaultTimeout = 60 }.ToString()), false)
-            : new RewardStore(new NpgsqlConnection(workspace.PostgresConnection), true);
+    public static RewardStore Open(LedgerWorkspace workspace) => new(workspace.OpenDatabase());
 
     /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
     /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys.</summary>

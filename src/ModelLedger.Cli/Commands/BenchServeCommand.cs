@@ -26,15 +26,32 @@ internal static class BenchServeCommand
             Description = "Adapter counts, comma-separated (default 1,10,100)",
         };
         var smoke = new Option<bool>("--smoke") { Description = "Tiny sizes (seconds); explicit flags still apply" };
+        var billingOnly = new Option<bool>("--billing-only")
+        {
+            Description = "Only the ledger work of billing: billed calls/s under concurrent clients (no model)",
+        };
+        var clients = new Option<int>("--clients")
+        {
+            DefaultValueFactory = _ => 64, Description = "--billing-only: concurrent clients",
+        };
+        var calls = new Option<int>("--calls")
+        {
+            DefaultValueFactory = _ => 20, Description = "--billing-only: calls per client",
+        };
+        model.Model.Required = false;   // --billing-only needs none; checked below otherwise
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
         var command = new Command("serve",
             "Continuous batching with many adapters vs the merged model: tokens/s, latency")
         {
             requests, concurrency, prompt, newTokens, rank, maxBatch, counts, smoke, output,
+            billingOnly, clients, calls,
         };
         command.With(model.All);
         command.SetAction((p, _) =>
         {
+            if (p.GetValue(billingOnly)) return ServeCommand.BenchBilling(p.GetValue(clients), p.GetValue(calls));
+            if (string.IsNullOrEmpty(p.GetValue(model.Model)))
+                throw new UserError("--model is required (or --billing-only)", field: "--model");
             var b = p.GetValue(smoke) ? ServeBenchOptions.Smoke : d;
             var options = b with
             {

@@ -56,12 +56,17 @@ internal static class ServeCommand
         {
             DefaultValueFactory = _ => 600, Description = "Requests per minute per API key",
         };
+        var engine = new Option<string>("--engine")
+        {
+            DefaultValueFactory = _ => "batching",
+            Description = "batching (continuous batching, rows with different adapters in one forward pass) or serial",
+        };
+        engine.AcceptOnlyFromAmong("batching", "serial");
         var command = new Command("serve", "Serve a model and its adapters over an OpenAI-compatible HTTP API")
         {
-            host, port, workspace, db, model, adapters, template, device, dtype, open, maxBody, maxTokens, rate,
+            host, port, workspace, db, model, adapters, template, device, dtype, open, maxBody, maxTokens, rate, engine,
         };
         command.Subcommands.Add(Keys());
-        command.Subcommands.Add(BenchBilling());
         command.SetAction(async (p, ct) =>
         {
             var options = new ServerOptions
@@ -76,7 +81,9 @@ internal static class ServeCommand
                     RequestsPerMinute = p.GetValue(rate),
                 },
             };
-            await using var server = await ServerHost.StartAsync(options, ct: ct);
+            Func<Engine.Models.PretrainedModel, Tuning.Serving.ICompletionService>? service =
+                p.GetValue(engine) == "batching" ? m => new Tuning.Serving.BatchingCompletionService(m) : null;
+            await using var server = await ServerHost.StartAsync(options, service, ct);
             Console.Error.WriteLine($"serving {string.Join(", ", server.Models)} on {server.Address} " +
                 $"({(options.Open ? "open: no keys, no billing" : "API keys required, calls billed")}); Ctrl+C stops");
             try { await server.WaitForShutdownAsync(ct); }
@@ -131,40 +138,25 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary><c>mledger serve bench-billing</c>: billed calls per second of ledger work under concurrent clients,
-    /// one commit set per call vs group commit (the lead may alias it as <c>mledger bench serve --billing-only</c>).
-    /// </summary>
-    private static Command BenchBilling()
+    /// <summary>Billed calls per second of ledger work under concurrent clients, one commit set per call vs group
+    /// commit, on a scratch SQLite workspace (<c>mledger bench serve --billing-only</c>).</summary>
+    internal static async Task<int> BenchBilling(int clients, int calls)
     {
-        var clients = new Option<int>("--clients")
+        if (clients < 1 || calls < 1) throw new UserError("must be ≥ 1", field: "--clients/--calls");
+        var scratch = Directory.CreateTempSubdirectory("mledger-bench-billing-").FullName;
+        try
         {
-            DefaultValueFactory = _ => 64, Description = "Concurrent clients",
-        };
-        var calls = new Option<int>("--calls") { DefaultValueFactory = _ => 20, Description = "Calls per client" };
-        var command = new Command("bench-billing", "Measure billing throughput (no generation) on a scratch SQLite workspace")
-        {
-            clients, calls,
-        };
-        command.SetAction(async (p, ct) =>
-        {
-            if (p.GetValue(clients) < 1 || p.GetValue(calls) < 1)
-                throw new UserError("must be ≥ 1", field: "--clients/--calls");
-            var scratch = Directory.CreateTempSubdirectory("mledger-bench-billing-").FullName;
-            try
-            {
-                var rows = await Server.Billing.BillingBenchmark.RunAsync(scratch, p.GetValue(clients), p.GetValue(calls));
-                Console.WriteLine("| mode | clients | billed | seconds | billed/s | ledger groups |");
-                Console.WriteLine("|---|---|---|---|---|---|");
-                foreach (var r in rows)
-                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"| {r.Mode} | {r.Clients} | {r.Billed} | {r.Seconds:F2} | {r.PerSecond:F0} | {r.Groups} |"));
+            var rows = await Server.Billing.BillingBenchmark.RunAsync(scratch, clients, calls);
+            Console.WriteLine("| mode | clients | billed | seconds | billed/s | ledger groups |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            foreach (var r in rows)
                 Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"group commit vs one commit set per call: {rows[1].PerSecond / rows[0].PerSecond:F1}x"));
-            }
-            finally { Directory.Delete(scratch, recursive: true); }
-            return ExitCodes.Ok;
-        });
-        return command;
+                    $"| {r.Mode} | {r.Clients} | {r.Billed} | {r.Seconds:F2} | {r.PerSecond:F0} | {r.Groups} |"));
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"group commit vs one commit set per call: {rows[1].PerSecond / rows[0].PerSecond:F1}x"));
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
+        return ExitCodes.Ok;
     }
 
     private static int WithKeys(ParseResult p, Option<string> workspace, Option<string?> db, Action<ApiKeyStore> work)

@@ -37,6 +37,9 @@ internal static class QuickstartCommand
                 $"--dataset_dir {data} --template alpaca --out {dir}/eval");
             Console.Error.WriteLine(
                 $"  ./mledger export --model {baseModel} --adapter {adapter} --out {dir}/gguf --format gguf");
+            // serve it: an OpenAI-compatible API on loopback, no keys or billing (docs/server.md for both)
+            Console.Error.WriteLine($"  ./mledger serve --model {baseModel} --adapter ads={adapter} --template alpaca " +
+                "--open --port 8080");
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

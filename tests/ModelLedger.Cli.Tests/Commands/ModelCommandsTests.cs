@@ -143,6 +143,7 @@ public sealed class ModelCommandsTests
         Assert.Contains("| base (pt only) |", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("| base + LoRA adapter |", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("./mledger chat --model", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("./mledger serve --model", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

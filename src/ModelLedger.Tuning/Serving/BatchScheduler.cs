@@ -66,7 +66,8 @@ internal sealed class BatchScheduler(PretrainedModel model, DecodeBatch batch, L
         for (int layer = 0; prefix > 0 && layer < row.Adapter!.Prefix!.Count; layer++)
             cache.Write(layer, row.Adapter.Prefix[layer].Keys, row.Adapter.Prefix[layer].Values, 0);
         var ids = tensor(row.Request.PromptIds.Select(i => (long)i).ToArray(), [1, prompt], device: Device);
-        var positions = arange(prompt, dtype: ScalarType.Int64, device: Device).unsqueeze(0);
+        // as PEFT numbers them: a prefix stands for P past tokens, so the prompt takes positions P..P+prompt-1
+        var positions = arange(prefix, length, dtype: ScalarType.Int64, device: Device).unsqueeze(0);
         var mask = ones([1, length], dtype: ScalarType.Bool, device: Device);
         Tensor logits;
         stacks.Selection.Slots = row.LoraSlot > 0 ? tensor(new long[] { row.LoraSlot }, device: Device) : null;
@@ -76,7 +77,7 @@ internal sealed class BatchScheduler(PretrainedModel model, DecodeBatch batch, L
         int index = _rows.Count;
         int moved = batch.Place(index, _rows.Count, cache, length);
         foreach (var r in _rows) r.Start += moved;
-        (row.Start, row.Position) = (batch.Columns - length, prompt);
+        (row.Start, row.Position) = (batch.Columns - length, length);
         _rows.Add(row);
         if (row.Accept((int)first)) Leave(index);
     }

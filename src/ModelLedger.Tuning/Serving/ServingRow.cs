@@ -31,8 +31,8 @@ internal sealed class ServingRow : IDisposable
     public int LoraSlot => Adapter?.Slot ?? 0;
     /// <summary>First cache column of this row in the decode batch.</summary>
     public int Start { get; set; }
-    /// <summary>Position of <see cref="LastToken"/> (prompt positions are 0..prompt-1; prefix columns have
-    /// none).</summary>
+    /// <summary>Position of <see cref="LastToken"/> (a prefix of P virtual tokens takes positions 0..P-1 and the
+    /// prompt P..P+prompt-1, as in PEFT).</summary>
     public int Position { get; set; }
     public int LastToken { get; private set; }
     /// <summary>Tokens this row may produce: max_new_tokens, cut where its cache columns run out.</summary>

@@ -1,0 +1,38 @@
+using ModelLedger.Testing;
+
+namespace ModelLedger.Cli.Commands;
+
+/// <summary>Every benchmark verb in a tiny mode (seconds): it runs, exits 0 and prints its table with the columns the
+/// docs describe. Timings themselves are never asserted. (bench generate and bench attribution's validation are
+/// covered elsewhere or too slow for CI; attribution's latency mode runs here.)</summary>
+public sealed class BenchSmokeTests
+{
+    private static readonly string Model = TestPaths.TinyStories;
+
+    public static TheoryData<string[], string> Verbs() => new()
+    {
+        { ["finetune", "--model", Model, "--steps", "1", "--seq", "32", "--batch", "1", "--methods", "lora,ptuning"],
+            "| method | trainable params | tokens/s | vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB |" },
+        { ["ledger", "--sizes", "100"], "| backend | scenario | operations | per second |" },
+        { ["intake", "--items", "200"], "| records | accepted | wall s | items/s | CPU s | CPU µs/item | index bytes/item |" },
+        { ["spans", "--sizes", "20000", "--queries", "10", "--check", "3"],
+            "| tokens | build s | bytes/token | queries | ms/query mean | ms/query p99 | spans confirmed |" },
+        { ["rag", "--model", Model, "--questions", "2", "--settings", "4:0"],
+            "| method | k | questions | top beats random | top is gold |" },
+        { ["gaming", "--inferences", "20"], "| class | identities | items | accepted | share of useful data |" },
+        { ["serve", "--smoke", "--model", Model],
+            "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |" },
+        { ["serve", "--billing-only", "--clients", "4", "--calls", "3"],
+            "| mode | clients | billed | seconds | billed/s | ledger groups |" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Verbs))]
+    public void BenchVerb_InATinyMode_PrintsItsTable(string[] args, string header)
+    {
+        var result = CliRunner.Run(["bench", .. args], timeoutSeconds: 300);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(header, result.Stdout, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.Stderr);
+    }
+}

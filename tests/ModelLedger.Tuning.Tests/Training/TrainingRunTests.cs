@@ -109,6 +109,40 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(dot / norms > 0.8, $"cosine {dot / norms}");
     }
 
+    /// <summary>The keys no other run used, together in one QLoRA run that continues an earlier adapter. Expected
+    /// values worked by hand from the 48 records of stories_alpaca.json: val_size 8 leaves 40, so one epoch at batch
+    /// 4 is 10 steps; eval every 5 steps gives eval losses at 5 and 10; save_total_limit 1 keeps one checkpoint.
+    /// </summary>
+    [Fact]
+    public void RarelyUsedKeys_AllWorkInOneRun()
+    {
+        var first = Config("keys-first");
+        TrainingRun.Execute(first with { MaxSteps = 2 }, _ => { }, CancellationToken.None);
+        var config = Config("keys-second", extra: $"""
+            adapter_name_or_path: {first.OutputDir}
+            quantization_bit: 4
+            double_quantization: false
+            val_size: 8
+            eval_steps: 5
+            num_train_epochs: 1
+            save_total_limit: 1
+            train_on_prompt: true
+            warmup_steps: 4
+            """) with { MaxSteps = 0, SaveSteps = 3 };
+        var log = new List<string>();
+        TrainingRun.Execute(config, log.Add, CancellationToken.None);
+        var entries = File.ReadAllLines(Path.Combine(config.OutputDir, "trainer_log.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(10, entries[^1].GetProperty("total_steps").GetInt32());
+        Assert.Equal([5, 10], entries.Where(e => e.TryGetProperty("eval_loss", out var v)
+            && v.ValueKind == JsonValueKind.Number).Select(e => e.GetProperty("current_steps").GetInt32()));
+        Assert.Single(Directory.GetDirectories(config.OutputDir, "checkpoint-*"));
+        Assert.True(entries[0].GetProperty("lr").GetDouble() < config.LearningRate);   // warming up
+        // train_on_prompt: the whole first sample carries loss, so the preview opens with a bracket
+        int preview = log.FindIndex(l => l.StartsWith("first sample", StringComparison.Ordinal));
+        Assert.StartsWith("  [", log[preview].Split('\n')[1], StringComparison.Ordinal);
+    }
+
     [Fact]
     public void FullTuning_TrainsATiedEmbeddingOnce()
     {

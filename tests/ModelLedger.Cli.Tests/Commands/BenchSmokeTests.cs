@@ -3,8 +3,7 @@ using ModelLedger.Testing;
 namespace ModelLedger.Cli.Commands;
 
 /// <summary>Every benchmark verb in a tiny mode (seconds): it runs, exits 0 and prints its table with the columns the
-/// docs describe. Timings themselves are never asserted. (bench generate and bench attribution's validation are
-/// covered elsewhere or too slow for CI; attribution's latency mode runs here.)</summary>
+/// docs describe. Timings themselves are never asserted (bench generate has its own test).</summary>
 public sealed class BenchSmokeTests
 {
     private static readonly string Model = TestPaths.TinyStories;
@@ -22,6 +21,11 @@ public sealed class BenchSmokeTests
         { ["gaming", "--inferences", "20"], "| class | identities | items | accepted | share of useful data |" },
         { ["serve", "--smoke", "--model", Model],
             "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |" },
+        { ["attribution", "--train", "40", "--contributors", "4", "--canaries", "1", "--canary-copies", "2",
+            "--queries", "1", "--base-steps", "5", "--steps", "4", "--checkpoints", "1", "--dims", "16", "--seeds", "1",
+            "--subsets", "3", "--latency-sizes", "1000", "--rag-questions", "1", "--span-sizes", "2000",
+            "--span-queries", "10", "--span-check", "2"],
+            "| seed | Δloss top-k | Δloss random-k | ratio | queries where top-k hurt more |" },
         { ["serve", "--billing-only", "--clients", "4", "--calls", "3"],
             "| mode | clients | billed | seconds | billed/s | ledger groups |" },
     };

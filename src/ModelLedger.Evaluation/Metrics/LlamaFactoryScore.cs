@@ -69,12 +69,9 @@ public static partial class LlamaFactoryScore
         return F1(h.Count == 0 ? 0 : (double)overlap / h.Count, r.Count == 0 ? 0 : (double)overlap / r.Count);
     }
 
-    private static HashSet<string> NgramSet(string[] words, int n)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i + n <= words.Length; i++) set.Add(string.Join('\u0001', words, i, n));
-        return set;
-    }
+    /// <summary>Distinct n-grams: rouge_chinese's exclusive (set) <c>Ngrams</c>.</summary>
+    private static HashSet<string> NgramSet(string[] words, int n) =>
+        Ngrams.Count(words, n).Keys.ToHashSet(StringComparer.Ordinal);
 
     private static double PlainLcs(string[] hyp, string[] refs)
     {

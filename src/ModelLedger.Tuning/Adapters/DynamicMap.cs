@@ -35,15 +35,4 @@ internal static class DynamicMap
         return Enumerable.Range(0, steps)
             .Select(i => i < steps / 2 ? start + step * i : end - step * (steps - i - 1)).ToArray();
     }
-
-    /// <summary>Index of the code value nearest to <paramref name="x"/> (in [-1, 1]).</summary>
-    public static byte Nearest(float x)
-    {
-        int hi = Array.BinarySearch(Signed, x);
-        if (hi >= 0) return (byte)hi;
-        hi = ~hi;
-        if (hi == 0) return 0;
-        if (hi == Signed.Length) return (byte)(Signed.Length - 1);
-        return (byte)(x - Signed[hi - 1] <= Signed[hi] - x ? hi - 1 : hi);
-    }
 }

@@ -63,7 +63,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         var flat = functional.pad(w.to(ScalarType.Float32).reshape(-1), [0, blocks * BlockSize - _numel]).view(blocks, BlockSize);
         var absmax = flat.abs().amax([1]).clamp_min(1e-12f);                  // [blocks]
         var normalized = flat / absmax.unsqueeze(1);                          // [-1, 1]
-        var codes = NearestCode(normalized).view(-1);                        // [blocks*64] uint8 0..15
+        var codes = NearestCode(normalized, _codebook).view(-1);                       // [blocks*64] uint8 0..15
         var pairs = codes.view(-1, 2);
         _codes = (pairs[.., 0].to(ScalarType.Int32) * 16 + pairs[.., 1].to(ScalarType.Int32)).to(ScalarType.Byte).DetachFromDisposeScope();
         if (doubleQuantization)
@@ -73,25 +73,25 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
             var centered = functional.pad(absmax - _absmaxMean, [0, groups * AbsmaxBlockSize - blocks]).view(groups, AbsmaxBlockSize);
             var scales = centered.abs().amax([1]).clamp_min(1e-12f);
             // bitsandbytes' quantize_blockwise: nearest value of its dynamic 8-bit map to absmax / block absmax
-            var unit = (centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks).cpu().data<float>().ToArray();
-            _absmaxCodes = tensor(unit.Select(DynamicMap.Nearest).ToArray(), device: w.device)
-                .DetachFromDisposeScope();
             _absmaxMap = tensor(DynamicMap.Signed, device: w.device).DetachFromDisposeScope();
+            _absmaxCodes = NearestCode((centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks), _absmaxMap)
+                .DetachFromDisposeScope();
             _absmaxScales = scales.DetachFromDisposeScope();
         }
         else _absmax = absmax.DetachFromDisposeScope();
     }
 
-    /// <summary>Index of the nearest codebook value for each element (chunked to bound the [n, 16] distance matrix).</summary>
-    private Tensor NearestCode(Tensor normalized)
+    /// <summary>Index (uint8) of the nearest codebook value for each element, the lower one on a tie (chunked to
+    /// bound the [n, codes] distance matrix at 2^24 entries).</summary>
+    internal static Tensor NearestCode(Tensor values, Tensor codebook)
     {
-        var flat = normalized.reshape(-1);
+        var flat = values.reshape(-1);
         var parts = new List<Tensor>();
-        const long chunk = 1 << 20;
+        long chunk = (1L << 24) / codebook.numel();
         for (long start = 0; start < flat.shape[0]; start += chunk)
         {
             var part = flat.narrow(0, start, Math.Min(chunk, flat.shape[0] - start));
-            parts.Add((part.unsqueeze(1) - _codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
+            parts.Add((part.unsqueeze(1) - codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
         }
         return cat(parts, 0);
     }

@@ -138,11 +138,12 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         {
             // As transformers (>= 4.46) does: every micro-batch's summed loss is divided by the label count of the
             // whole step, so accumulation equals one batch of the same rows even when rows differ in length.
-            long items = Math.Max(1, Enumerable.Range(0, config.GradientAccumulationSteps)
-                .Sum(a => Rows(run.Micro + a, run.MicroPerEpoch).Sum(LabelCount)));
+            var micro = Enumerable.Range(0, config.GradientAccumulationSteps)
+                .Select(a => Rows(run.Micro + a, run.MicroPerEpoch)).ToList();
+            long items = Math.Max(1, micro.Sum(rows => rows.Sum(LabelCount)));
             for (int a = 0; a < config.GradientAccumulationSteps; a++, run.Micro++)
             {
-                var (loss, tokens) = MicroBatch(run.Micro, run.MicroPerEpoch, items);
+                var (loss, tokens) = MicroBatch(run.Micro, micro[a], items);
                 stepLoss += loss;
                 run.WindowTokens += tokens;
                 run.AllTokens += tokens;
@@ -217,14 +218,15 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         return path;
     }
 
-    /// <summary>Forward and backward of micro-batch number <paramref name="micro"/> (global), its summed loss divided
+    /// <summary>Forward and backward of micro-batch number <paramref name="micro"/> (global), holding
+    /// <paramref name="rows"/>: its summed loss divided
     /// by <paramref name="items"/> (the step's label count); returns that share of the step loss and the number of
     /// real (non-padding) tokens.</summary>
-    private (double Loss, long Tokens) MicroBatch(long micro, int microPerEpoch, long items)
+    private (double Loss, long Tokens) MicroBatch(long micro, List<EncodedSample> rows, long items)
     {
         if (micro == FailAtMicroBatch) throw new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123456789 bytes");
         using var scope = NewDisposeScope();
-        var batch = Batch.From(Rows(micro, microPerEpoch), model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
+        var batch = Batch.From(rows, model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
         var loss = Loss(batch, summed: true) / items;
         loss.backward();
         return (loss.item<float>(), batch.Tokens);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using ModelLedger.Datanets;
 using ModelLedger.Ledger;
 using ModelLedger.Testing;
+using static ModelLedger.Cli.Commands.CliJson;
 
 namespace ModelLedger.Cli.Commands;
 
@@ -9,12 +10,6 @@ namespace ModelLedger.Cli.Commands;
 /// at 1 unit (1,000 per 1,000), so a fee is the prompt plus completion token counts the events record.</summary>
 public sealed class BillingCommandTests
 {
-    private static JsonElement Json(CliResult result)
-    {
-        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
-        return JsonDocument.Parse(result.Stdout).RootElement;
-    }
-
     private static long Fee(JsonElement inference) =>
         inference.GetProperty("tokens").GetProperty("prompt").GetInt64() + inference.GetProperty("tokens").GetProperty("completion").GetInt64();
 

@@ -2,18 +2,13 @@ using System.Text.Json;
 using ModelLedger.Datanets;
 using ModelLedger.Ledger;
 using ModelLedger.Testing;
+using static ModelLedger.Cli.Commands.CliJson;
 
 namespace ModelLedger.Cli.Commands;
 
 /// <summary>The seams between datanets, training, the ledger and RAG attribution, run through the real binary.</summary>
 public sealed class DatanetWiringTests
 {
-    private static JsonElement Json(CliResult result)
-    {
-        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
-        return JsonDocument.Parse(result.Stdout).RootElement;
-    }
-
     [Fact]
     public void RagAsk_OnADatanet_ReturnsItsItemsWithTheirContributors()
     {

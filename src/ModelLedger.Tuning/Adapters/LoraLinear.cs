@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -56,8 +57,8 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
     {
         var y = _base.call(x);
         if (Active is null || !_adapters.TryGetValue(Active, out var p)) return y;
-        var delta = p.B.call(p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)))) * p.Scaling;
-        return y + delta.to(y.dtype);
+        var delta = p.B.call(p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)))).Times(p.Scaling);
+        return y.Plus(delta.to(y.dtype));
     }
 
     /// <summary>Adds ΔW of an adapter into a plain Linear base, in place (and deactivates adapters so the output is

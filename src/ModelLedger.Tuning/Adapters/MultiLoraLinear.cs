@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -83,7 +84,7 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         var a = _a.index_select(0, slots);   // [B, in, r]
         var b = _b.index_select(0, slots);   // [B, r, out]
         // The delta in fp32 (as LoraLinear computes it), added in place: y is this call's own output.
-        return y.add_(x.to(ScalarType.Float32).bmm(a).bmm(b).to(y.dtype));
+        return y.PlusInPlace(x.to(ScalarType.Float32).bmm(a).bmm(b).to(y.dtype));
     }
 
     /// <summary>Frees the stacks; the base stays with the model.</summary>

@@ -1,3 +1,5 @@
+using ModelLedger.Engine.Runtime;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -33,6 +35,7 @@ internal static class FourBitCodebooks
 /// </summary>
 internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
 {
+    private static readonly TorchSharp.Scalar Sixteen = 16.ToScalar();
     public const int BlockSize = 64;
     public const int AbsmaxBlockSize = 256;
 
@@ -102,15 +105,15 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         if (_absmax is not null) return _absmax;
         long blocks = _absmaxCodes!.shape[0];
         var scales = _absmaxScales!.repeat_interleave(AbsmaxBlockSize).narrow(0, 0, blocks);
-        return _absmaxMap!.index_select(0, _absmaxCodes.to(ScalarType.Int64)) * scales + _absmaxMean;
+        return _absmaxMap!.index_select(0, _absmaxCodes.to(ScalarType.Int64)).mul(scales).Plus(_absmaxMean);
     }
 
     public Tensor Dequantize()
     {
         using var scope = NewDisposeScope();
         var bytes = _codes.to(ScalarType.Int64);
-        var high = bytes.floor_divide(16);
-        var low = bytes.remainder(16);
+        var high = bytes.floor_divide(Sixteen);   // a static Scalar: see HeldScalars
+        var low = bytes.remainder(Sixteen);
         var codes = stack([high, low], 1).view(-1);                            // [blocks*64]
         var values = _codebook.index_select(0, codes).view(-1, BlockSize) * Absmax().unsqueeze(1);
         return values.view(-1).narrow(0, 0, _numel).view(OutFeatures, InFeatures).to(_computeType).MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using System.Text.RegularExpressions;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -54,11 +55,11 @@ internal sealed partial class AdamW : IDisposable
             if (p.grad is not Tensor g) continue;
             var weights = _master[i] ?? p;
             var grad = g.to(ScalarType.Float32);
-            if (_weightDecay != 0 && _decay[i]) weights.mul_(1 - LearningRate * _weightDecay);
-            _m[i].mul_(_beta1).add_(grad, alpha: 1 - _beta1);
-            _v[i].mul_(_beta2).addcmul_(grad, grad, value: 1 - _beta2);
-            var denom = (_v[i].sqrt() / Math.Sqrt(correction2)).add_(_eps);
-            weights.sub_(_m[i] / denom * (LearningRate / correction1));
+            if (_weightDecay != 0 && _decay[i]) weights.TimesInPlace(1 - LearningRate * _weightDecay);
+            _m[i].TimesInPlace(_beta1).PlusInPlace(grad, 1 - _beta1);
+            _v[i].TimesInPlace(_beta2).PlusProductInPlace(grad, grad, 1 - _beta2);
+            var denom = _v[i].sqrt().Over(Math.Sqrt(correction2)).PlusInPlace(_eps);
+            weights.PlusInPlace(_m[i] / denom, -(LearningRate / correction1));
             if (_master[i] is Tensor master) p.copy_(master);
         }
     }

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -227,7 +228,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         if (micro == FailAtMicroBatch) throw new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123456789 bytes");
         using var scope = NewDisposeScope();
         var batch = Batch.From(rows, model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
-        var loss = Loss(batch, summed: true) / items;
+        var loss = Loss(batch, summed: true).Over(items);
         loss.backward();
         return (loss.item<float>(), batch.Tokens);
     }

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using ModelLedger.Engine.Generation;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -148,7 +149,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         var prefix = Prefix?.Invoke(batch);
         int prefixLength = prefix is null ? 0 : (int)prefix[0].Keys.shape[2];
         // PEFT passes a prefix as past key/values, so real tokens take positions P, P+1, … after it.
-        if (prefixLength > 0) positions = positions + prefixLength;
+        if (prefixLength > 0) positions = positions.Plus((long)prefixLength);
         var (cos, sin) = _rotary.For(positions, start + length + prefixLength, DType);   // never past the key count
         var mask = AttentionMask(allowed, start, length, prefixLength, ids.device);
         return Backbone.call(ids, new LayerContext(cos, sin, mask, cache, start, prefix));
@@ -172,7 +173,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
             mask = cat([ones([mask.shape[0], 1, length, prefixLength], dtype: ScalarType.Bool, device: device), mask.expand(mask.shape[0], 1, length, keys)], -1);
         // A finite minimum, not -inf: fully masked rows (padding queries) must stay finite or NaN reaches real rows.
         double min = DType switch { ScalarType.BFloat16 => -3.38e38, ScalarType.Float16 => -65504, _ => float.MinValue };
-        return zeros(mask.shape, dtype: DType, device: device).masked_fill(mask.logical_not(), min);
+        return zeros(mask.shape, dtype: DType, device: device).FillWhere(mask.logical_not(), min);
     }
 
     /// <summary>Named tensors as they go into a checkpoint: tied lm_head is written once, as the embedding.</summary>

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
@@ -33,7 +34,7 @@ internal sealed class RmsNorm : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1L], keepdim: true) + _eps);
+        var normed = x32 * rsqrt(x32.Power(2).mean([-1L], keepdim: true).Plus(_eps));
         return (_weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }
@@ -183,8 +184,8 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
 
     public override Tensor forward(Tensor x, LayerContext ctx)
     {
-        var h = x + SelfAttention.call(_inputNorm.call(x), ctx);
-        return h + Mlp.call(_postNorm.call(h));
+        var h = x.Plus(SelfAttention.call(_inputNorm.call(x), ctx));
+        return h.Plus(Mlp.call(_postNorm.call(h)));
     }
 }
 

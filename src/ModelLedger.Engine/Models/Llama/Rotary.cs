@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Models.Llama;
@@ -31,7 +32,7 @@ internal sealed class Rotary : IDisposable
     {
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
+        return (x * cos).Plus(rotated * sin);
     }
 
     /// <summary>Inverse frequencies with rope_scaling applied (linear: divide; llama3: smooth per-band rescale).</summary>

@@ -8,6 +8,9 @@ internal sealed class ServedModels(string baseName, IReadOnlyDictionary<string, 
 {
     public string BaseName => baseName;
 
+    /// <summary>Adapter name → folder, in name order.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Adapters => adapters.OrderBy(a => a.Key, StringComparer.Ordinal);
+
     public IEnumerable<string> Names => [baseName, .. adapters.Keys.Order(StringComparer.Ordinal)
         .Select(a => $"{baseName}:{a}")];
 

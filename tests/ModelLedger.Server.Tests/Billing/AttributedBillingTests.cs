@@ -75,7 +75,7 @@ public sealed class AttributedBillingTests
             Port = 0, ModelDirectory = TestPaths.TinyStories, Workspace = workspace,
             Adapters = new Dictionary<string, string> { ["ads"] = adapter },
             Limits = new ServerLimits { MaxTokens = 8 },
-        }, cancellationToken: TestContext.Current.CancellationToken))
+        }, ct: TestContext.Current.CancellationToken))
         {
             var client = new ChatClient("TinyStories-656K:ads", new ApiKeyCredential(key),
                 new OpenAIClientOptions { Endpoint = new Uri(server.Address, "/v1") });

@@ -15,7 +15,7 @@ public sealed class StartupChecksTests
         var e = await Assert.ThrowsAsync<UserError>(() => ServerHost.StartAsync(new ServerOptions
         {
             Port = 0, ModelDirectory = dir.Sub("not-a-model"), Workspace = dir.File("ws"),
-        }, cancellationToken: TestContext.Current.CancellationToken));
+        }, ct: TestContext.Current.CancellationToken));
         Assert.Contains("no fee policy", e.Message, StringComparison.Ordinal);
         Assert.Equal("--workspace", e.Field);
     }
@@ -27,7 +27,7 @@ public sealed class StartupChecksTests
         var e = await Assert.ThrowsAsync<LedgerError>(() => ServerHost.StartAsync(new ServerOptions
         {
             Port = 0, ModelDirectory = dir.Sub("not-a-model"), Workspace = dir.File("missing"),
-        }, cancellationToken: TestContext.Current.CancellationToken));
+        }, ct: TestContext.Current.CancellationToken));
         Assert.Contains("is not a ledger workspace", e.Message, StringComparison.Ordinal);
     }
 }

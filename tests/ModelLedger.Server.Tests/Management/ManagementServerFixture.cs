@@ -23,8 +23,11 @@ public sealed class ManagementServerFixture : IAsyncLifetime
     public string Workspace { get; private set; } = "";
     public TempDirectory Dir => _dir;
     public HttpClient Http { get; } = new();
-    public string Admin { get; private set; } = "", Trainer { get; private set; } = "",
-        Alice { get; private set; } = "", Consumer { get; private set; } = "";
+    public string Admin { get; private set; } = "";
+    public string Trainer { get; private set; } = "";
+    public string Consumer { get; private set; } = "";
+    /// <summary>A contributor key billing <c>contributor:alice</c>.</summary>
+    public string Alice { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
     {

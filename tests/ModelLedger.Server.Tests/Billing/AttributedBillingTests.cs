@@ -61,8 +61,8 @@ public sealed class AttributedBillingTests
             template: alpaca
             cutoff_len: 128
             learning_rate: 1.0e-2
-            max_steps: 2
-            per_device_train_batch_size: 2
+            max_steps: 1
+            per_device_train_batch_size: 4
             attribution: true
             output_dir: {adapter}
             """, "train.yaml", []));
@@ -83,6 +83,11 @@ public sealed class AttributedBillingTests
                 new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 8 },
                 TestContext.Current.CancellationToken)).Value;
             answer = completion.Content[0].Text;
+            using var http = new HttpClient { BaseAddress = server.Address };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            var served = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/v1/adapters",
+                TestContext.Current.CancellationToken))!;
+            Assert.True(served["adapters"]![0]!["attribution_index"]!.GetValue<bool>());
         }
 
         JsonElement attribution;

@@ -115,6 +115,7 @@ public sealed class ServerHost : IAsyncDisposable
         {
             builder.Services.AddSingleton(billing.Keys);
             builder.Services.AddSingleton(billing.Meters);
+            builder.Services.AddSingleton(billing.Hooks);
             var jobs = JobBoard.Open(options);
             owned.Add(jobs);
             builder.Services.AddSingleton(jobs);
@@ -130,8 +131,10 @@ public sealed class ServerHost : IAsyncDisposable
         return app;
     }
 
-    /// <summary>What a billing server holds: keys, the workspace pool, and the admission that bills.</summary>
-    private sealed record Billed(ApiKeyStore Keys, MeteringPool Meters, BilledAdmission Admission);
+    /// <summary>What a billing server holds: keys, the workspace pool, attribution hooks, and the admission that bills.
+    /// </summary>
+    private sealed record Billed(ApiKeyStore Keys, MeteringPool Meters, AttributionHooks Hooks,
+        BilledAdmission Admission);
 
     /// <summary>Keys, metering and attribution over the workspace; refuses a workspace that is missing or has no fee
     /// policy up front (every call would fail otherwise). What is built here joins <paramref name="owned"/>, which the
@@ -156,7 +159,7 @@ public sealed class ServerHost : IAsyncDisposable
         owned.Add(hooks);
         var admission = new BilledAdmission(keys, meters, commits, options.Limits, hooks);
         owned.Add(admission);
-        return new Billed(keys, meters, admission);
+        return new Billed(keys, meters, hooks, admission);
     }
 
     private static void Dispose(List<IDisposable> owned)

@@ -43,7 +43,8 @@ public sealed class ServerHost : IAsyncDisposable
     public IReadOnlyList<string> Models => [.. _app.Services.GetRequiredService<ServedModels>().Names];
 
     /// <summary>Starts serving. Bad options, a workspace that cannot bill (no policy) and a broken attribution index
-    /// are one <see cref="UserError"/> each, raised before the model loads.</summary>
+    /// are one <see cref="UserError"/> each (a folder that is not a workspace: a <see cref="LedgerError"/>), raised
+    /// before the model loads.</summary>
     public static async Task<ServerHost> StartAsync(ServerOptions options,
         Func<PretrainedModel, ICompletionService>? serviceFactory = null, CancellationToken ct = default)
     {

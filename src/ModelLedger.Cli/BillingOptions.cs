@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelLedger.Attribution.Influence;
 using ModelLedger.Rewards.Metering;
 
 namespace ModelLedger.Cli;

@@ -14,12 +14,15 @@ internal class Admission
         Task.FromResult(new AdmittedCall(Guid.NewGuid().ToString("N"), null));
 }
 
-/// <summary>An admitted call: its inference id (the response id's suffix) and what to do with its counts once it has
-/// generated (bill them; nothing in open mode).</summary>
-internal sealed class AdmittedCall(string inference, Func<int, int, Task>? complete)
+/// <summary>An admitted call: its inference id (the response id's suffix) and what to do once it has generated (bill
+/// its counts, attributed from the prompt and completion texts; nothing in open mode).</summary>
+internal sealed class AdmittedCall(string inference, Func<Exchange, Task>? complete)
 {
     public string Inference => inference;
 
-    public Task CompleteAsync(int promptTokens, int completionTokens) =>
-        complete?.Invoke(promptTokens, completionTokens) ?? Task.CompletedTask;
+    public Task CompleteAsync(Exchange exchange) => complete?.Invoke(exchange) ?? Task.CompletedTask;
 }
+
+/// <summary>What a call produced: token counts, and the texts attribution reads (the prompt, or a chat's last user
+/// turn, and the completion).</summary>
+internal sealed record Exchange(int PromptTokens, int CompletionTokens, string Prompt, string Completion);

@@ -1,12 +1,26 @@
+using System.Collections.Concurrent;
 using ModelLedger.Server.OpenAi;
 
 namespace ModelLedger.Server;
 
 /// <summary>The model names this server answers to: the base model's folder name, and <c>BASE:ADAPTER</c> for each
-/// served adapter. Immutable and thread-safe.</summary>
-internal sealed class ServedModels(string baseName, IReadOnlyDictionary<string, string> adapters)
+/// served adapter (those of the options, plus any an admin loads; the engine reads an adapter's folder on its first
+/// request). Thread-safe.</summary>
+internal sealed class ServedModels(string baseName, IReadOnlyDictionary<string, string> served)
 {
+    private readonly ConcurrentDictionary<string, string> adapters = new(served, StringComparer.Ordinal);
+
     public string BaseName => baseName;
+
+    /// <summary>Serves <paramref name="directory"/> as <c>BASE:NAME</c>; false when the name is taken.</summary>
+    public bool TryAdd(string name, string directory) => adapters.TryAdd(name, directory);
+
+    /// <summary>Stops serving an adapter (calls already running finish); false when there is none by that name.
+    /// </summary>
+    public bool Remove(string name) => adapters.TryRemove(name, out _);
+
+    /// <summary>Adapter name → folder, in name order.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Adapters => adapters.OrderBy(a => a.Key, StringComparer.Ordinal);
 
     public IEnumerable<string> Names => [baseName, .. adapters.Keys.Order(StringComparer.Ordinal)
         .Select(a => $"{baseName}:{a}")];

@@ -10,6 +10,7 @@ using ModelLedger.Engine.Runtime;
 using ModelLedger.Ledger;
 using ModelLedger.Rewards;
 using ModelLedger.Server.Billing;
+using ModelLedger.Server.Jobs;
 using ModelLedger.Server.Keys;
 using ModelLedger.Server.Management;
 using ModelLedger.Server.OpenAi;
@@ -18,7 +19,8 @@ using ModelLedger.Tuning.Serving;
 namespace ModelLedger.Server;
 
 /// <summary>
-/// A running server: validates <see cref="ServerOptions"/>, loads the base model once, builds the generation service
+/// A running server: validates <see cref="ServerOptions"/> and the workspace (fee policy, attribution indexes) before
+/// anything loads, then loads the base model once, builds the generation service
 /// through the factory (default <see cref="SerialCompletionService"/>; the batching engine plugs in the same way) and
 /// listens with Kestrel. <see cref="Address"/> is the bound address (a free port when Port is 0). Dispose to stop;
 /// the host owns the completion service and disposes it after the last request.
@@ -28,9 +30,9 @@ public sealed class ServerHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ICompletionService _service;
 
-    private readonly IReadOnlyList<IDisposable> _owned;
+    private readonly List<IDisposable> _owned;
 
-    private ServerHost(WebApplication app, ICompletionService service, Uri address, IReadOnlyList<IDisposable> owned)
+    private ServerHost(WebApplication app, ICompletionService service, Uri address, List<IDisposable> owned)
     {
         (_app, _service, Address, _owned) = (app, service, address, owned);
     }
@@ -40,44 +42,53 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The model names served (<c>BASE</c>, <c>BASE:ADAPTER</c>…).</summary>
     public IReadOnlyList<string> Models => [.. _app.Services.GetRequiredService<ServedModels>().Names];
 
-    /// <summary>Starts serving. Bad options are one <see cref="UserError"/> listing every problem, raised before the
-    /// model loads.</summary>
+    /// <summary>Starts serving. Bad options, a workspace that cannot bill (no policy) and a broken attribution index
+    /// are one <see cref="UserError"/> each (a folder that is not a workspace: a <see cref="LedgerError"/>), raised
+    /// before the model loads.</summary>
     public static async Task<ServerHost> StartAsync(ServerOptions options,
         Func<PretrainedModel, ICompletionService>? serviceFactory = null, CancellationToken ct = default)
     {
         var validation = new ServerOptionsValidator().Validate(null, options);
         if (validation.Failed) throw new UserError(string.Join("; ", validation.Failures));
         var template = options.Template is string name ? ChatTemplate.Named(name) : null;
-        var model = PretrainedModel.Load(options.ModelDirectory, TorchRuntime.ParseDevice(options.Device),
-            TorchRuntime.ParseDType(options.DType));
-        ICompletionService service;
-        try { service = (serviceFactory ?? (m => new SerialCompletionService(m)))(model); }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
         var owned = new List<IDisposable>();
         try
         {
-            var prompts = new ServingPrompts(model.Tokenizer, template ?? ChatTemplate.Detect(model.Tokenizer),
-                model.Directory);
-            var app = Build(options, service, prompts, owned);
-            await app.StartAsync(ct);
-            var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>()
-                .Addresses.First();
-            return new ServerHost(app, service, new Uri(bound), owned);
+            var billing = options.Open ? null : Billing(options, owned);
+            var model = PretrainedModel.Load(options.ModelDirectory, TorchRuntime.ParseDevice(options.Device),
+                TorchRuntime.ParseDType(options.DType));
+            ICompletionService service;
+            try { service = (serviceFactory ?? (m => new SerialCompletionService(m)))(model); }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            try
+            {
+                var prompts = new ServingPrompts(model.Tokenizer, template ?? ChatTemplate.Detect(model.Tokenizer),
+                    model.Directory);
+                var app = Build(options, service, prompts, billing, owned);
+                await app.StartAsync(ct);
+                var bound = app.Services.GetRequiredService<IServer>().Features
+                    .GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+                return new ServerHost(app, service, new Uri(bound), owned);
+            }
+            catch
+            {
+                await service.DisposeAsync();
+                throw;
+            }
         }
         catch
         {
-            await service.DisposeAsync();
-            foreach (var d in owned) d.Dispose();
+            Dispose(owned);
             throw;
         }
     }
 
     private static WebApplication Build(ServerOptions options, ICompletionService service, ServingPrompts prompts,
-        List<IDisposable> owned)
+        Billed? billing, List<IDisposable> owned)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -88,32 +99,48 @@ public sealed class ServerHost : IAsyncDisposable
             // A backstop: RequestReading answers an oversize body in OpenAI's shape before Kestrel would.
             k.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes + 1;
         });
+        // A malformed route or query value reaches ApiErrorMiddleware as a 400 in OpenAI's shape.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "ModelLedger server";
+            document.Info.Description = "OpenAI-compatible completions and the management API (docs/server.md)";
+            return Task.CompletedTask;
+        }));
         var modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelDirectory)));
         var models = new ServedModels(modelName, options.Adapters);
         builder.Services.AddSingleton(models);
-        Admission admission = new();
-        if (!options.Open)
+        builder.Services.AddSingleton(options);
+        Admission admission = billing?.Admission ?? new Admission();
+        if (billing is not null)
         {
-            var billing = Billing(options);
-            admission = billing.Admission;
-            owned.AddRange([billing.Admission, new Drain(billing.Commits), billing.Meters, billing.Keys]);
             builder.Services.AddSingleton(billing.Keys);
             builder.Services.AddSingleton(billing.Meters);
+            builder.Services.AddSingleton(billing.Hooks);
+            var jobs = JobBoard.Open(options);
+            owned.Add(jobs);
+            builder.Services.AddSingleton(jobs);
         }
         builder.Services.AddSingleton(admission);
         builder.Services.AddSingleton(new CompletionHandler(models, service, prompts, options.Limits, admission,
             TimeProvider.System));
         var app = builder.Build();
         app.UseMiddleware<ApiErrorMiddleware>();
-        if (!options.Open) app.MapManagement();
+        app.MapOpenApi("/openapi").ExcludeFromDescription();
+        if (billing is not null) app.MapManagement();
         app.MapOpenAi();
         return app;
     }
 
-    /// <summary>Keys and metering over the workspace; refuses a workspace without a fee policy up front (every call
-    /// would fail otherwise). The host disposes what is built here.</summary>
-    private static (ApiKeyStore Keys, MeteringPool Meters, GroupCommitQueue Commits, BilledAdmission Admission) Billing(
-        ServerOptions options)
+    /// <summary>What a billing server holds: keys, the workspace pool, attribution hooks, and the admission that bills.
+    /// </summary>
+    private sealed record Billed(ApiKeyStore Keys, MeteringPool Meters, AttributionHooks Hooks,
+        BilledAdmission Admission);
+
+    /// <summary>Keys, metering and attribution over the workspace; refuses a workspace that is missing or has no fee
+    /// policy up front (every call would fail otherwise). What is built here joins <paramref name="owned"/>, which the
+    /// host disposes in reverse order.</summary>
+    private static Billed Billing(ServerOptions options, List<IDisposable> owned)
     {
         using (var workspace = LedgerWorkspace.Open(options.Workspace, options.Db))
         using (var tables = RewardStore.Open(workspace))
@@ -123,11 +150,22 @@ public sealed class ServerHost : IAsyncDisposable
                 throw new UserError($"{options.Workspace} has no fee policy, so calls cannot be billed",
                     field: "--workspace", hint: "mledger rewards policy set FILE, or --open to serve unbilled on loopback");
         }
-        var keysWorkspace = LedgerWorkspace.Open(options.Workspace, options.Db);
-        var keys = ApiKeyStore.Open(keysWorkspace, ownsWorkspace: true);
+        var keys = ApiKeyStore.Open(LedgerWorkspace.Open(options.Workspace, options.Db), ownsWorkspace: true);
+        owned.Add(keys);
         var meters = new MeteringPool(options.Workspace, options.Db);
+        owned.Add(meters);
         var commits = new GroupCommitQueue(meters);
-        return (keys, meters, commits, new BilledAdmission(keys, meters, commits, options.Limits));
+        owned.Add(new Drain(commits));
+        var hooks = AttributionHooks.Open(options);
+        owned.Add(hooks);
+        var admission = new BilledAdmission(keys, meters, commits, options.Limits, hooks);
+        owned.Add(admission);
+        return new Billed(keys, meters, hooks, admission);
+    }
+
+    private static void Dispose(List<IDisposable> owned)
+    {
+        for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
     }
 
     /// <summary>Finishes the queued bills before the pool they use is disposed.</summary>
@@ -145,6 +183,6 @@ public sealed class ServerHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _service.DisposeAsync();
-        foreach (var d in _owned) d.Dispose();
+        Dispose(_owned);
     }
 }

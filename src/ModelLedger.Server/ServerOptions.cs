@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using ModelLedger.Jobs.Queue;
+using ModelLedger.Ledger;
 
 namespace ModelLedger.Server;
 
@@ -23,6 +25,18 @@ public sealed record ServerOptions
     /// <summary>True: no API keys and no billing (local use only; refused on a non-loopback host).</summary>
     public bool Open { get; init; }
     public ServerLimits Limits { get; init; } = new();
+    /// <summary>Opens the job queue the management API submits to, over a workspace the server opens for it and
+    /// disposes after the queue; null: the job routes answer 503. Default: <see cref="ServerJobQueue.Open"/>.</summary>
+    public Func<LedgerWorkspace, IJobQueue>? JobQueue { get; init; } = ServerJobQueue.Open;
+    /// <summary>How often <c>GET /v1/jobs/{id}/events</c> looks for new log lines while a job runs.</summary>
+    public TimeSpan JobPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>The job queue a server uses unless its options name another: the workspace database's queue.</summary>
+public static class ServerJobQueue
+{
+    /// <summary>Null until the database queue (<c>ModelLedger.Jobs.Queue.JobQueues.Open</c>) is wired here.</summary>
+    public static Func<LedgerWorkspace, IJobQueue>? Open => null;
 }
 
 /// <summary>Abuse limits: request body bytes, the largest max_tokens a request may ask for, and requests per minute
@@ -47,15 +61,21 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add($"--open: serving without keys is only allowed on a loopback host (got {o.Host})");
         if (!Directory.Exists(o.ModelDirectory)) problems.Add($"--model: folder not found: {o.ModelDirectory}");
         foreach (var (adapter, dir) in o.Adapters)
-        {
-            if (adapter.Length == 0 || adapter.Contains(':', StringComparison.Ordinal) || adapter.Any(char.IsWhiteSpace))
-                problems.Add($"--adapter: name '{adapter}' must be non-empty, without ':' or spaces");
-            if (!Directory.Exists(dir)) problems.Add($"--adapter {adapter}: folder not found: {dir}");
-        }
+            problems.AddRange(AdapterProblems(adapter, dir).Select(p => $"--adapter {p}"));
         if (o.Limits.MaxBodyBytes < 1024) problems.Add($"--max-body-bytes: must be ≥ 1024 (got {o.Limits.MaxBodyBytes})");
         if (o.Limits.MaxTokens < 1) problems.Add($"--max-tokens-limit: must be ≥ 1 (got {o.Limits.MaxTokens})");
+        if (o.JobPollInterval <= TimeSpan.Zero) problems.Add($"job poll interval: must be > 0 (got {o.JobPollInterval})");
         if (o.Limits.RequestsPerMinute < 1)
             problems.Add($"--rate-limit: must be ≥ 1 request per minute (got {o.Limits.RequestsPerMinute})");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>What is wrong with serving <paramref name="dir"/> as adapter <paramref name="name"/> (at start, or
+    /// loaded by an admin).</summary>
+    public static IEnumerable<string> AdapterProblems(string name, string dir)
+    {
+        if (name.Length == 0 || name.Contains(':', StringComparison.Ordinal) || name.Any(char.IsWhiteSpace))
+            yield return $"name '{name}' must be non-empty, without ':' or spaces";
+        if (!Directory.Exists(dir)) yield return $"{name}: folder not found: {dir}";
     }
 }

@@ -62,8 +62,7 @@ internal static class RewardsCommand
         var (version, policy) = tables.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace",
             hint: "mledger rewards policy set FILE");
         if (p.GetValue(Json))
-            Console.WriteLine(new JsonObject { ["version"] = version,
-                ["policy"] = JsonNode.Parse(PolicyJson.Write(policy)) }.ToJsonString());
+            Console.WriteLine(RewardsJson.Policy(version, policy).ToJsonString());
         else
         {
             Console.WriteLine($"policy v{version}");
@@ -104,7 +103,7 @@ internal static class RewardsCommand
                 tables) =>
         {
             var (s, already) = EpochSettler.Settle(ws, tables, p.GetValue(epoch), p.GetValue(Actor)!);
-            if (p.GetValue(Json)) Console.WriteLine(ToJson(s, already ? "closed" : "settled").ToJsonString());
+            if (p.GetValue(Json)) Console.WriteLine(RewardsJson.Epoch(s, already ? "closed" : "settled").ToJsonString());
             else
             {
                 Console.Error.WriteLine(already ? $"epoch {s.Epoch} was already closed: nothing paid twice" : $"epoch {s.Epoch} closed");
@@ -119,15 +118,8 @@ internal static class RewardsCommand
         var epoch = new Option<long?>("--epoch") { Description = "One epoch (default: every closed epoch and the open one)" };
         return Verb("show", "Per-recipient accrued, paid and withheld (with the rule) per epoch", (p, ws, tables) =>
         {
-            var replay = LedgerReplay.Read(ws.Store);
-            var epochs = p.GetValue(epoch) is long e ? [e] : replay.Closed.Keys.Order().Append(replay.CurrentEpoch).ToList();
-            var results = epochs.Select(n => replay.Closed.TryGetValue(n, out var c)
-                ? (EpochSettlement.FromPayload(c.Payload), "closed")
-                : n == replay.CurrentEpoch ? (SettlementCalculator.Compute(replay, n, replay.Size - 1),
-                    "open (preview: nothing is paid until settle)")
-                : throw new UserError($"epoch {n} does not exist (the open epoch is {replay.CurrentEpoch})",
-                    field: "--epoch")).ToList();
-            if (p.GetValue(Json)) Console.WriteLine(new JsonObject { ["epochs"] = new JsonArray([.. results.Select(r => (JsonNode)ToJson(r.Item1, r.Item2))]) }.ToJsonString());
+            var results = RewardsJson.Epochs(ws.Store, p.GetValue(epoch));
+            if (p.GetValue(Json)) Console.WriteLine(new JsonObject { ["epochs"] = new JsonArray([.. results.Select(r => (JsonNode)RewardsJson.Epoch(r.Item1, r.Item2))]) }.ToJsonString());
             else foreach (var (s, state) in results) { Console.WriteLine($"epoch {s.Epoch}: {state}"); Print(s); }
             return ExitCodes.Ok;
         }, epoch, Json);
@@ -159,17 +151,4 @@ internal static class RewardsCommand
         foreach (var l in s.Lines)
             Console.WriteLine($"  {l.Account}\t{l.Accrued}\t{l.Paid}\t{string.Join(", ", l.Withheld.Select(w => $"{w.Value} {w.Key}"))}");
     }
-
-    private static JsonObject ToJson(EpochSettlement s, string state) => new()
-    {
-        ["epoch"] = s.Epoch, ["state"] = state, ["policy"] = s.PolicyVersion, ["inferences"] = s.Inferences,
-        ["fees"] = Text(s.Fees), ["withheld"] = Text(s.WithheldTotal),
-        ["recipients"] = new JsonArray([.. s.Lines.Select(l => (JsonNode)new JsonObject
-        {
-            ["account"] = l.Account, ["accrued"] = Text(l.Accrued), ["paid"] = Text(l.Paid),
-            ["withheld"] = new JsonObject(l.Withheld.Select(w => KeyValuePair.Create(w.Key, (JsonNode?)Text(w.Value)))),
-        })]),
-    };
-
-    private static string Text(UInt128 v) => v.ToString(CultureInfo.InvariantCulture);
 }

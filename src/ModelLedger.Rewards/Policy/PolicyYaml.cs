@@ -30,10 +30,17 @@ public static class PolicyYaml
     public static FeePolicy Load(string path)
     {
         if (!File.Exists(path)) throw new UserError("policy file not found", file: path);
+        return Read(File.ReadAllText(path), path);
+    }
+
+    /// <summary>A policy sent as text (the server's <c>PUT /v1/rewards/policy</c>); <paramref name="path"/> names it
+    /// in errors.</summary>
+    public static FeePolicy Read(string text, string path)
+    {
         var yaml = new YamlStream();
         try
         {
-            using var reader = new StreamReader(path);
+            using var reader = new StringReader(text);
             yaml.Load(reader);
         }
         catch (YamlException e)

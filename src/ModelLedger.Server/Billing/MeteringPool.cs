@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ModelLedger.Datanets;
 using ModelLedger.Ledger;
 using ModelLedger.Rewards;
 using ModelLedger.Rewards.Metering;
@@ -8,7 +9,8 @@ namespace ModelLedger.Server.Billing;
 /// <summary>
 /// Rewards' <see cref="Metering"/> is one instance per thread over its own workspace connection; the server bills
 /// from many request threads, so it lends each call one (workspace, reward tables, metering) set and takes it back.
-/// Sets are made on demand and kept for reuse. Thread-safe; disposes every set it made.
+/// Sets are made on demand and kept for reuse; the management routes borrow them too. Thread-safe; disposes every set
+/// it made.
 /// </summary>
 internal sealed class MeteringPool(string workspace, string? db) : IDisposable
 {
@@ -20,6 +22,16 @@ internal sealed class MeteringPool(string workspace, string? db) : IDisposable
         public LedgerWorkspace Workspace { get; } = workspace;
         public RewardStore Tables { get; } = RewardStore.Open(workspace);
         public Metering Metering => new(Workspace, Tables);
+        private DatanetService? _datanets;
+        /// <summary>The datanet service over this set's workspace, opened on first use (management routes).</summary>
+        public DatanetService Datanets => _datanets ??= new DatanetService(Workspace);
+
+        public void Dispose()
+        {
+            _datanets?.Dispose();
+            Tables.Dispose();
+            Workspace.Dispose();
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> with a set of its own, off the request thread (the work blocks on the
@@ -47,10 +59,6 @@ internal sealed class MeteringPool(string workspace, string? db) : IDisposable
 
     public void Dispose()
     {
-        foreach (var lease in _all)
-        {
-            lease.Tables.Dispose();
-            lease.Workspace.Dispose();
-        }
+        foreach (var lease in _all) lease.Dispose();
     }
 }

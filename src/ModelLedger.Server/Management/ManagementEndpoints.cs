@@ -1,13 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelLedger.Server.Billing;
+using ModelLedger.Server.Jobs;
 using ModelLedger.Server.Keys;
 using ModelLedger.Server.OpenAi;
 
 namespace ModelLedger.Server.Management;
 
 /// <summary>
-/// Routes of a billing server beyond OpenAI's: <c>GET /v1/inferences/{id}/attribution</c> (the metered inference
+/// Routes of a billing server beyond OpenAI's: the management API (served models, datanets, jobs, ledger, rewards;
+/// roles in <see cref="Access"/>), <c>GET /v1/inferences/{id}/attribution</c> (the metered inference
 /// event and the accruals its fee split into, from the reward tables; for the inference's caller or an admin) and
 /// <c>POST /v1/keys</c> <c>{"role","account"}</c> (admin only; answers the new key once).
 /// </summary>
@@ -15,6 +17,11 @@ internal static class ManagementEndpoints
 {
     public static void MapManagement(this IEndpointRouteBuilder app)
     {
+        app.MapServedModels();
+        app.MapDatanets();
+        app.MapJobs();
+        app.MapLedger();
+        app.MapRewards();
         app.MapGet("/v1/inferences/{id}/attribution", async (HttpContext http, string id, Admission admission,
             MeteringPool meters) =>
         {
@@ -41,7 +48,8 @@ internal static class ManagementEndpoints
             if (caller.Role != KeyRole.Admin && payer != caller.Account)
                 throw ApiError.Forbidden("only the inference's caller or an admin may read its attribution");
             await CompletionHandler.WriteJsonAsync(http.Response, answer);
-        });
+        }).WithTags("billing").WithSummary("A metered inference's event and the accruals its fee split into " +
+            "(its caller or an admin)");
         app.MapPost("/v1/keys", async (HttpContext http, Admission admission, ApiKeyStore keys) =>
         {
             var caller = admission.Authenticate(http)!;
@@ -61,7 +69,7 @@ internal static class ManagementEndpoints
                 }, StatusCodes.Status201Created);
             }
             catch (UserError e) { throw ApiError.BadRequest(e.Message, "account"); }
-        });
+        }).WithTags("keys").WithSummary("Make an API key {role, account}; the secret is answered once (admin)");
     }
 
     private static string Text(JsonObject body, string field) =>

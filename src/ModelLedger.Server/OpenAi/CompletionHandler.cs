@@ -22,17 +22,20 @@ internal sealed class CompletionHandler(ServedModels models, ICompletionService 
         int[] ids;
         try { ids = prompts.Chat(messages); }
         catch (UserError e) { throw ApiError.BadRequest(e.Message, "messages"); }
-        await RunAsync(http, caller, body, ids, chat: true);
+        var lastUser = messages.LastOrDefault(m => m.Role == Data.Chat.ChatRole.User)?.Content ?? "";
+        await RunAsync(http, caller, body, ids, lastUser, chat: true);
     }
 
     public async Task TextAsync(HttpContext http)
     {
         var caller = admission.Authenticate(http);
         var body = await RequestReading.BodyAsync<TextBody>(http.Request, limits.MaxBodyBytes, http.RequestAborted);
-        await RunAsync(http, caller, body, prompts.Text(RequestReading.Prompt(body.Prompt)), chat: false);
+        var prompt = RequestReading.Prompt(body.Prompt);
+        await RunAsync(http, caller, body, prompts.Text(prompt), prompt, chat: false);
     }
 
-    private async Task RunAsync(HttpContext http, ApiKey? caller, SamplingBody body, int[] promptIds, bool chat)
+    private async Task RunAsync(HttpContext http, ApiKey? caller, SamplingBody body, int[] promptIds,
+        string promptText, bool chat)
     {
         var (adapter, directory) = models.Resolve(body.Model);
         var options = SamplingPlan.Options(body, prompts.Defaults, promptIds.Length,
@@ -48,7 +51,8 @@ internal sealed class CompletionHandler(ServedModels models, ICompletionService 
         var finished = events is null ? await WholeAsync(http, request)
             : await StreamAsync(http, request, shape, events);
         // Billed before the answer completes: a client holds a whole answer (or [DONE]) only once its bill is durable.
-        await call.CompleteAsync(finished.PromptTokens, finished.CompletionTokens);
+        await call.CompleteAsync(new Exchange(finished.PromptTokens, finished.CompletionTokens, promptText,
+            finished.Text));
         if (finished.Cancelled) return;
         var usage = UsageBody.Of(finished.PromptTokens, finished.CompletionTokens);
         var reason = SamplingPlan.FinishReason(finished.Reason);

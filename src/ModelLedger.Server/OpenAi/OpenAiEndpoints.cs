@@ -8,10 +8,13 @@ internal static class OpenAiEndpoints
     {
         app.MapGet("/v1/models", (HttpContext http, ServedModels models) =>
             CompletionHandler.WriteJsonAsync(http.Response, new ModelListBody("list",
-                [.. models.Names.Select(n => new ModelBody(n, "model", 0, "modelledger"))])));
-        app.MapPost("/v1/chat/completions", (HttpContext http, CompletionHandler h) => h.ChatAsync(http));
-        app.MapPost("/v1/completions", (HttpContext http, CompletionHandler h) => h.TextAsync(http));
+                [.. models.Names.Select(n => new ModelBody(n, "model", 0, "modelledger"))])))
+            .WithTags("openai").WithSummary("The served model names: BASE and BASE:ADAPTER");
+        app.MapPost("/v1/chat/completions", (HttpContext http, CompletionHandler h) => h.ChatAsync(http))
+            .WithTags("openai").WithSummary("OpenAI chat completion (stream: true for server-sent events); billed");
+        app.MapPost("/v1/completions", (HttpContext http, CompletionHandler h) => h.TextAsync(http))
+            .WithTags("openai").WithSummary("OpenAI text completion (stream: true for server-sent events); billed");
         app.Map("/v1/{**rest}", (HttpContext http) => throw ApiError.NotFound(
-            $"unknown route {http.Request.Method} {http.Request.Path}", "unknown_url"));
+            $"unknown route {http.Request.Method} {http.Request.Path}", "unknown_url")).ExcludeFromDescription();
     }
 }

@@ -11,9 +11,29 @@ internal static class RequestReading
 
     public static async Task<T> BodyAsync<T>(HttpRequest request, long limit, CancellationToken ct) where T : class
     {
-        if (request.ContentLength > limit) throw ApiError.TooLarge(limit);
-        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) != true)
+        if (!IsJson(request))
             throw ApiError.BadRequest("the request body must be JSON (Content-Type: application/json)");
+        var bytes = await BytesAsync(request, limit, ct);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(bytes, Json)
+                ?? throw ApiError.BadRequest("the request body is null; expected a JSON object");
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is null or "$" ? null : e.Path.TrimStart('$', '.');
+            throw ApiError.BadRequest($"the request body is not valid: {e.Message}", field);
+        }
+    }
+
+    public static bool IsJson(HttpRequest request) =>
+        request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>The whole body, refused with a 413 past <paramref name="limit"/> bytes (chunked bodies included).
+    /// </summary>
+    public static async Task<byte[]> BytesAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        if (request.ContentLength > limit) throw ApiError.TooLarge(limit);
         using var buffer = new MemoryStream();
         var chunk = new byte[16384];
         int read;
@@ -22,16 +42,7 @@ internal static class RequestReading
             if (buffer.Length + read > limit) throw ApiError.TooLarge(limit);   // chunked bodies have no length
             buffer.Write(chunk, 0, read);
         }
-        try
-        {
-            return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Json)
-                ?? throw ApiError.BadRequest("the request body is null; expected a JSON object");
-        }
-        catch (JsonException e)
-        {
-            var field = e.Path is null or "$" ? null : e.Path.TrimStart('$', '.');
-            throw ApiError.BadRequest($"the request body is not valid: {e.Message}", field);
-        }
+        return buffer.ToArray();
     }
 
     /// <summary>Stop strings: absent, a string, or an array of at most 4 non-empty strings.</summary>

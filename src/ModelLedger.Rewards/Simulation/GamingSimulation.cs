@@ -33,7 +33,7 @@ public static class GamingSimulation
         new Dictionary<string, Price> { ["ads-lora"] = new Price(100_000, 300_000, "person:operator") },
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5,
-            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600)));
+            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600), MinSupport: 0.34, HubRatio: 4));
 
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 
@@ -120,10 +120,10 @@ public static class GamingSimulation
             double w = item.Influence * (item.Topic == topic ? 1 : 0.05) * Noise() * (item.Owner == favoured ? 50 : 1);
             training[item.Owner] = training.GetValueOrDefault(item.Owner) + w;
         }
-        var documents = rng.NextDouble() < 0.5 ? world.Retrieve(accepted, topic, favoured, rng) : [];
+        var rag = rng.NextDouble() < 0.5 ? world.Retrieve(accepted, topic, favoured, rng) : null;
         return new InferenceRecord($"sim-{k:D5}", "tiny-ads", "ads-lora", null, caller, rng.Next(50, 401),
             rng.Next(20, 201),
-            Normalised(training), documents, "simulated", "none");
+            Normalised(training), rag?.Documents ?? [], "simulated", "none", rag?.Query);
     }
 
     private static Dictionary<string, double> Normalised(Dictionary<string, double> weights)

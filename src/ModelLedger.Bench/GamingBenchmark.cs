@@ -30,11 +30,11 @@ public static class GamingBenchmark
         sb.AppendLine(inv, $"seed {r.Seed}: {r.Inferences} metered inferences, {r.Epochs} epochs, fees {r.Fees}; rewards verify: {(r.Verified ? "ok" : "FAILED")}");
         sb.AppendLine(inv, $"world: {r.World}");
         sb.AppendLine();
-        sb.AppendLine("| class | identities | items | accepted | share of useful data | reward share (rules) | reward share (no rules) |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| class | identities | items | accepted | share of useful data | reward share (rules) | reward share (no rules) | withheld of accrued, by rule |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (var c in r.Classes)
             sb.AppendLine(inv,
-                $"| {Name(c.Class)} | {c.Identities} | {c.Items} | {c.Accepted} | {c.UsefulShare:P1} | {c.RewardShare:P1} | {c.RewardShareWithoutRules:P1} |");
+                $"| {Name(c.Class)} | {c.Identities} | {c.Items} | {c.Accepted} | {c.UsefulShare:P1} | {c.RewardShare:P1} | {c.RewardShareWithoutRules:P1} | {Rules(c)} |");
         sb.AppendLine();
         sb.AppendLine(inv,
             $"adversaries' reward share: {r.AdversaryShare:P2} with the rules (goal < 5 %), {r.AdversaryShareWithoutRules:P2} without;"
@@ -42,6 +42,10 @@ public static class GamingBenchmark
         sb.AppendLine(inv, $"Spearman(honest rewards, leave-one-out value): {r.HonestSpearman:F3} (goal >= 0.8)");
         return sb.ToString();
     }
+
+    private static string Rules(ClassResult c) => string.Join(", ", c.WithheldByRule.Where(kv => kv.Value >= 0.0005)
+        .OrderByDescending(kv => kv.Value).Select(kv => string.Create(CultureInfo.InvariantCulture,
+            $"{kv.Key} {kv.Value:P1}")));
 
     private static string Name(ActorClass c) => c switch
     {

@@ -85,9 +85,11 @@ public static class RewardEvents
             w.WriteString("owner", d.Owner);
             w.WriteNumber("share", d.Share);
             w.WriteNumber("effect", d.Effect);
+            if (d.Support is double support) w.WriteNumber("support", support);
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (r.Query is not null) w.WriteString("query", r.Query);
         w.WriteString("index_root", r.IndexRoot);
         Refs(w, inferenceLeaf);
     });
@@ -111,6 +113,7 @@ public static class RewardEvents
         var scores = new Dictionary<string, double>(StringComparer.Ordinal);
         var documents = new List<DocumentShare>();
         string method = "none", indexRoot = "none";
+        string? query = null;
         if (attribution is JsonElement a)
         {
             foreach (var p in a.GetProperty("scores").EnumerateObject()) scores[p.Name] = p.Value.GetDouble();
@@ -118,7 +121,9 @@ public static class RewardEvents
                 foreach (var d in docs.EnumerateArray())
                     documents.Add(new DocumentShare(d.GetProperty("document").GetString()!,
                         d.GetProperty("owner").GetString()!,
-                        d.GetProperty("share").GetDouble(), d.GetProperty("effect").GetDouble()));
+                        d.GetProperty("share").GetDouble(), d.GetProperty("effect").GetDouble(),
+                        d.TryGetProperty("support", out var support) ? support.GetDouble() : null));
+            if (a.TryGetProperty("query", out var q)) query = q.GetString();
             method = a.GetProperty("method").GetString()!;
             indexRoot = a.TryGetProperty("index_root", out var root) ? root.GetString()! : "none";
         }
@@ -127,7 +132,7 @@ public static class RewardEvents
             inference.GetProperty("adapter").GetString(), inference.GetProperty("adapter_owner").GetString(),
             inference.GetProperty("caller").GetString()!, tokens.GetProperty("prompt").GetInt64(),
                 tokens.GetProperty("completion").GetInt64(),
-            scores, documents, method, indexRoot);
+            scores, documents, method, indexRoot, query);
     }
 
     public static UInt128 Amount(JsonElement e) => UInt128.Parse(e.GetString()!, NumberStyles.None,

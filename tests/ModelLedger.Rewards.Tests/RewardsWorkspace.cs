@@ -48,9 +48,9 @@ internal sealed class RewardsWorkspace : IDisposable
 
     public MeterResult Meter(string id, string caller, long prompt, long completion, Dictionary<string,
         double>? training = null,
-        List<DocumentShare>? documents = null, string? adapter = null) =>
+        List<DocumentShare>? documents = null, string? adapter = null, string? query = null) =>
         Metering.Meter(new InferenceRecord(id, "tiny", adapter, null, caller, prompt, completion,
-            training ?? [], documents ?? []));
+            training ?? [], documents ?? [], Query: query));
 
     public UInt128 Balance(string account) =>
         (UInt128)(Workspace.Store.ReadAccounts().FirstOrDefault(a => a.Id == account)?.Balance ?? 0);

@@ -6,7 +6,8 @@ namespace ModelLedger.Bench.Gaming;
 /// <summary>
 /// The contributions of the gaming population as real records, so that the datanets intake decides what each class
 /// gets. Training items are alpaca ad records; documents are one-fact stories ("Lily has a red ball. …") that a
-/// tiny TinyStories model can answer questions about ("What color is Lily's ball?"), the topic being the thing.
+/// tiny TinyStories model can answer questions about ("What color is Lily's ball?"), the topic being the thing;
+/// both are composed from many parts, so that two honest records are as different as two people's data.
 /// Duplicate flooders and copycats resend an honest record byte for byte; paraphrasers swap synonyms (each word with
 /// a per-item probability of 0.15–0.6) and reorder the sentences; junk floods send word salad and templated spam;
 /// keyword stuffers write prose naming every name and thing. Deterministic for a seed.
@@ -30,14 +31,42 @@ internal sealed class GamingTexts
         "They took it to the beach in the summer.", "It was the best thing in the whole town.",
         "The little brother wanted it very much.", "It was a present from a kind neighbor.",
     ];
-    private static readonly string[] AdLines =
+    // Honest records are written from many parts (ad: title, maker, material, shop, town, uses, extras, price; fact:
+    // two of four sentence shapes), so that two honest records differ the way two people's data does. With the 16
+    // stock ad lines alone, 88 % of honest ads were near-duplicates (word-shingle Jaccard >= 0.5) of an earlier
+    // honest ad, and intake's cluster (the duplicate rule's input) paid only the first — the ground truth here
+    // values every honest item independently.
+    private static readonly string[] AdTitles =
     [
-        "Made to last for years of happy use.", "Light enough to carry anywhere you go.", "A gift that every child will love.",
-        "Built with care by a small family shop.", "Easy to clean and quick to dry.", "Now with a softer feel and a brighter look.",
-        "Perfect for the park, the garden or the beach.", "Order today and get it by the weekend.",
-        "Loved by parents and teachers alike.", "Comes in a box you can use again.", "Safe, simple and fun for the whole family.",
-        "Try it for a month and see the difference.", "Our best seller three years in a row.", "Handmade from natural materials.",
-        "Fits in any room and any bag.", "The classic design your grandparents knew.",
+        "The {0} {1} you have been waiting for.", "Meet our new {0} {1}.", "A {0} {1} like no other.",
+        "Say hello to the {0} {1}.", "Your next favourite: a {0} {1}.", "Here is a {0} {1} worth keeping.",
+    ];
+    private static readonly string[] Makes =
+        ["Stitched", "Carved", "Woven", "Painted", "Molded", "Polished", "Sewn", "Shaped", "Printed", "Assembled", "Dyed", "Finished"];
+    private static readonly string[] Materials =
+    [
+        "from recycled cotton", "from beech wood", "from soft felt", "from sturdy canvas", "from bamboo fibre",
+        "from light aluminium", "from thick wool", "from clear resin", "from cork and leather", "from oak offcuts",
+    ];
+    private static readonly string[] Shops = ["Rosa", "Milo", "Hana", "Otto", "Nina", "Pablo", "Greta", "Ivan", "Lena", "Omar", "Tara", "Felix"];
+    private static readonly string[] Towns =
+        ["Brookfield", "Elmwood", "Stonebridge", "Harbor Point", "Maple Hill", "Riverside", "Oakdale", "Pinecrest", "Sunnyvale", "Willow Creek"];
+    private static readonly string[] Uses =
+    [
+        "for rainy afternoons", "for long road trips", "for tiny hands", "for picnics by the lake", "for sleepy bedtimes",
+        "for muddy garden days", "for snowy mornings", "for birthday parties", "for camping weekends", "for school mornings",
+        "for the first day of spring", "for quiet reading corners",
+    ];
+    private static readonly string[] Extras =
+    [
+        "with rounded corners", "with a hidden pocket", "with bright stitching", "with a spare strap", "with a name tag",
+        "with a tiny bell", "with a matching pouch", "with reflective trim", "with a wipe-clean finish", "with a lifetime repair promise",
+    ];
+    private static readonly string[] FactFirst = ["{0} has a {1} {2}.", "{0} owns a {1} {2}.", "The {2} that {0} keeps is {1}.", "{0} got a {1} {2} last spring."];
+    private static readonly string[] FactSecond =
+    [
+        "{0} likes the {1} {2} very much.", "Nobody else in town has a {2} so {1}.",
+        "Each morning {0} checks that the {1} {2} is safe.", "{0} calls it the best {1} {2} ever.",
     ];
     private static readonly Dictionary<string, string> Synonyms = new(StringComparer.Ordinal)
     {
@@ -51,6 +80,13 @@ internal sealed class GamingTexts
         ["brighter"] = "shinier", ["perfect"] = "ideal", ["today"] = "now", ["loved"] = "adored", ["fun"] = "joyful",
         ["see"] = "notice", ["difference"] = "change", ["classic"] = "timeless", ["room"] = "space", ["shop"] = "store",
         ["write"] = "compose", ["ad"] = "advert", ["for"] = "about", ["every"] = "each",
+        ["new"] = "fresh", ["great"] = "superb", ["only"] = "just", ["coins"] = "pennies", ["rainy"] = "wet",
+        ["long"] = "lengthy", ["tiny"] = "wee", ["soft"] = "gentle", ["sturdy"] = "strong", ["light"] = "feathery",
+        ["thick"] = "heavy", ["bright"] = "vivid", ["hidden"] = "secret", ["spare"] = "extra", ["matching"] = "paired",
+        ["quiet"] = "calm", ["mornings"] = "dawns", ["morning"] = "dawn", ["owns"] = "possesses", ["keeps"] = "holds",
+        ["got"] = "received", ["nobody"] = "no one", ["checks"] = "ensures", ["calls"] = "names", ["ever"] = "yet",
+        ["stitched"] = "sewn", ["carved"] = "cut", ["painted"] = "coloured", ["worth"] = "deserving",
+        ["favourite"] = "pick", ["hello"] = "hi", ["waiting"] = "hoping", ["meet"] = "greet",
     };
 
     private readonly Dictionary<string, RenderedRecord> _byId = new(StringComparer.Ordinal);
@@ -86,8 +122,8 @@ internal sealed class GamingTexts
         var name = queue.Count > 0 ? queue.Dequeue() : Names[rng.Next(Names.Length)] + Names[rng.Next(Names.Length)].ToLowerInvariant();
         var thing = Things[topic];
         var color = Colors[rng.Next(Colors.Length)];
-        string[] sentences = [$"{name} has a {color} {thing}.", $"{name} likes the {color} {thing} very much.",
-            .. Pick(Story, 2, rng)];
+        string[] sentences = [Format(FactFirst[rng.Next(FactFirst.Length)], name, color, thing),
+            Format(FactSecond[rng.Next(FactSecond.Length)], name, color, thing), .. Pick(Story, 2, rng)];
         return Document($"{name}'s {thing}", sentences, $"What color is {name}'s {thing}?");
     }
 
@@ -95,7 +131,14 @@ internal sealed class GamingTexts
     {
         var thing = Things[topic];
         var color = Colors[rng.Next(Colors.Length)];
-        string[] sentences = [$"The {color} {thing} you have been waiting for.", .. Pick(AdLines, 3, rng)];
+        string Any(string[] pool) => pool[rng.Next(pool.Length)];
+        string[] sentences =
+        [
+            Format(Any(AdTitles), color, thing),
+            $"{Any(Makes)} {Any(Materials)} by {Any(Shops)} in {Any(Towns)}.",
+            $"Great {Any(Uses)}, {Any(Extras)}.",
+            FormattableString.Invariant($"Only {rng.Next(3, 61)} coins."),
+        ];
         return Alpaca($"Write an ad for a {color} {thing}", sentences);
     }
 
@@ -146,6 +189,9 @@ internal sealed class GamingTexts
         ];
         return Document($"{names[0]}'s {things[0]}", sentences, null);
     }
+
+    private static string Format(string shape, params object[] parts) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, shape, parts);
 
     private static string[] Pick(string[] pool, int n, Random rng) => pool.OrderBy(_ => rng.Next()).Take(n).ToArray();
 

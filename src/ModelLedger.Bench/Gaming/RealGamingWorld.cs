@@ -2,6 +2,7 @@ using ModelLedger.Attribution.Rag;
 using ModelLedger.Datanets;
 using ModelLedger.Engine.Models;
 using ModelLedger.Ledger;
+using ModelLedger.Rewards.Metering;
 using ModelLedger.Rewards.Policy;
 using ModelLedger.Rewards.Simulation;
 
@@ -20,7 +21,7 @@ namespace ModelLedger.Bench.Gaming;
 /// </summary>
 internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Action<string>? log) : IGamingWorld
 {
-    private readonly Dictionary<string, IReadOnlyList<DocumentShare>> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RagAnswer> _answers = new(StringComparer.Ordinal);
     /// <summary>Accepted item id (the datanet's) → the record that was sent.</summary>
     private readonly Dictionary<string, GamingTexts.RenderedRecord> _records = new(StringComparer.Ordinal);
     private RagAsk? _rag;
@@ -63,8 +64,7 @@ internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Act
         return accepted;
     }
 
-    public IReadOnlyList<DocumentShare> Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured,
-        Random rng)
+    public RagAnswer? Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured, Random rng)
     {
         var documents = accepted.Where(i => i.IsDocument).ToList();
         _rag ??= new RagAsk(model, new DocumentSet(documents.Select((d, row) => new RagDocument(row, d.Id, d.Owner,
@@ -73,15 +73,18 @@ internal sealed class RealGamingWorld(PretrainedModel model, string workDir, Act
         var askable = documents.Where(d => d.Value > 0 && d.Topic == topic && (favoured is null || d.Owner == favoured))
             .ToList();
         if (askable.Count == 0) askable = documents.Where(d => d.Value > 0 && d.Topic == topic).ToList();
-        if (askable.Count == 0) return [];
+        if (askable.Count == 0) return null;
         var question = Question(askable[rng.Next(askable.Count)])!;
         if (_answers.TryGetValue(question, out var cached)) return cached;
         var result = _rag.Ask(new RagRequest(question, K: 3, MaxNewTokens: 12));
-        var classOf = documents.ToDictionary(d => d.Id, d => d.Class, StringComparer.Ordinal);
-        log?.Invoke($"rag: {question} -> {result.Answer.ReplaceLineEndings(" ")} | " + string.Join("; ", result.Documents.Select(d =>
-            FormattableString.Invariant($"{classOf[d.Item]} {d.Title} effect {d.Effect:F3} share {d.Attribution:F2}"))));
-        return _answers[question] = result.Documents.Select(d => new DocumentShare(d.Item, d.Contributor,
-            d.Attribution, d.Effect)).ToList();
+        var byId = documents.ToDictionary(d => d.Id, StringComparer.Ordinal);
+        // Support over the title and text, as RagAsk indexed them (and as `rag ask --bill` measures it).
+        var shares = result.Documents.Select(d => new DocumentShare(d.Item, d.Contributor, d.Attribution, d.Effect,
+            AnswerSupport.Of(question, result.Answer, $"{Title(byId[d.Item])}\n{Text(byId[d.Item])}"))).ToList();
+        log?.Invoke($"rag: {question} -> {result.Answer.ReplaceLineEndings(" ")} | " + string.Join("; ",
+            result.Documents.Zip(shares).Select(x => FormattableString.Invariant(
+                $"{byId[x.First.Item].Class} {x.First.Title} effect {x.First.Effect:F3} support {x.Second.Support:F2}"))));
+        return _answers[question] = new RagAnswer(shares, AnswerSupport.QueryId(question));
     }
 
     private string? Question(SimItem document) => _records[document.Id].Question;

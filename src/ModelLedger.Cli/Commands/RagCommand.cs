@@ -60,7 +60,8 @@ internal static class RagCommand
     }
 
     /// <summary>A billed answer: quoted once the documents are retrieved, refused before generating when the caller
-    /// cannot pay; the metered attribution event carries each retrieved document's owner, share and ablation effect
+    /// cannot pay; the metered attribution event carries each retrieved document's owner, share, ablation effect and
+    /// answer support (the answer's new content words found in the document's title and text), and the question's id
     /// (documents without effect have share 0) instead of rag's own event.</summary>
     private static RagResult Billed(Engine.Models.PretrainedModel model, DocumentSet documents, RagRequest request, Billing billed,
         CancellationToken ct)
@@ -75,12 +76,19 @@ internal static class RagCommand
                 promptTokens = tokens;
                 bill = billed.Begin(tokens, request.MaxNewTokens, inference: request.Inference);
             });
-            var shares = result.Documents.Select(d => new Rewards.Policy.DocumentShare(d.Item, d.Contributor, d.Attribution, d.Effect)).ToArray();
+            var shares = result.Documents.Select(d => new Rewards.Policy.DocumentShare(d.Item, d.Contributor, d.Attribution, d.Effect,
+                Rewards.Metering.AnswerSupport.Of(request.Question, result.Answer, Text(documents, d.Row)))).ToArray();
             BillingOptions.Report(bill!.Complete(promptTokens, result.AnswerIds.Length, request.Question, result.Answer,
                 (shares, $"{RagAsk.Method}/{result.Method}", result.IndexRoot)));
             return result;
         }
         finally { bill?.Dispose(); }
+    }
+
+    private static string Text(DocumentSet documents, int row)
+    {
+        var d = documents.Documents.First(x => x.Row == row);
+        return $"{d.Title}\n{d.Text}";
     }
 
     /// <summary><c>mledger bench rag</c>: does removing the top-attributed document hurt the answer more than removing

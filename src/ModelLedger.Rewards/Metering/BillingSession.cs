@@ -69,14 +69,16 @@ public sealed class BillingSession : IDisposable
         new(LedgerWorkspace.Open(workspace, null), request, hook);
 
     /// <summary>Meters the generation: the hook's training attribution plus <paramref name="documents"/> (a RAG
-    /// answer's retrieved documents, with the method and snapshot root that attributed them).</summary>
+    /// answer's retrieved documents, with the method and snapshot root that attributed them; the prompt is then the
+    /// question, recorded as its <see cref="AnswerSupport.QueryId"/>).</summary>
     public MeterResult Complete(int promptTokens, int completionTokens, string prompt, string completion,
         (IReadOnlyList<DocumentShare> Shares, string Method, string Root)? documents = null)
     {
         var attribution = _hook?.Attribute(Inference, prompt, completion) ?? InferenceAttribution.None;
         if (documents is var (shares, method, root)) attribution = attribution.WithDocuments(shares, method, root);
         return _metering.Meter(new InferenceRecord(Inference, Model, Adapter, null, Caller, promptTokens,
-            completionTokens, attribution.Training, attribution.Documents, attribution.Method, attribution.IndexRoot));
+            completionTokens, attribution.Training, attribution.Documents, attribution.Method, attribution.IndexRoot,
+            documents is null ? null : AnswerSupport.QueryId(prompt)));
     }
 
     public void Dispose()

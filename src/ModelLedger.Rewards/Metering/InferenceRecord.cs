@@ -5,8 +5,9 @@ namespace ModelLedger.Rewards.Metering;
 /// <summary>
 /// What one inference cost and who it drew on: the inference id (the idempotency key: a retried request carries the
 /// same id and is billed once), model, adapter and its owner, the paying account, token counts, training attribution
-/// {contributor: share} and retrieved documents with their owners, shares and ablation effects. Shares are in
-/// [0, 1] and each group sums to 1 (or is empty).
+/// {contributor: share} and retrieved documents with their owners, shares, ablation effects and answer support, and
+/// for a RAG answer the id of its question (<see cref="AnswerSupport.QueryId"/>). Shares are in [0, 1] and each
+/// group sums to 1 (or is empty).
 /// </summary>
 public sealed record InferenceRecord(
     string Id,
@@ -19,7 +20,8 @@ public sealed record InferenceRecord(
     IReadOnlyDictionary<string, double> TrainingShares,
     IReadOnlyList<DocumentShare> Documents,
     string Method = "none",
-    string IndexRoot = "none")
+    string IndexRoot = "none",
+    string? Query = null)
 {
     /// <summary>The first problem with this record, or null.</summary>
     public string? Problem()
@@ -31,6 +33,8 @@ public sealed record InferenceRecord(
         if (SharesProblem(TrainingShares.Values, "training") is string t) return t;
         if (Documents.Select(d => d.Document).Distinct(StringComparer.Ordinal).Count() != Documents.Count) return "a document appears twice";
         if (Documents.Any(d => !double.IsFinite(d.Effect))) return "document effects must be finite";
+        if (Documents.Any(d => d.Support is double s && !(s >= 0 && s <= 1))) return "document support must be in [0, 1]";
+        if (Query is not null && (Query.Length is 0 or > 128 || Query.Any(char.IsControl))) return "query id must be 1..128 printable characters";
         return SharesProblem(Documents.Select(d => d.Share), "document");
     }
 

@@ -15,14 +15,19 @@ public sealed record SplitBps(int Training, int Documents, int AdapterOwner, int
 /// <see cref="WindowSeconds"/> earn credit.</summary>
 public sealed record RateLimit(int MaxContributions, long WindowSeconds);
 
-/// <summary>The anti-gaming rules applied at settlement (docs/rewards.md explains each). A null threshold is off.</summary>
+/// <summary>The anti-gaming rules applied at settlement (docs/rewards.md explains each). A null threshold is off.
+/// <see cref="MinSupport"/>: a retrieved document earns only the part of its slice equal to its answer support, and
+/// nothing below this; <see cref="HubRatio"/>: a document retrieved in one epoch for more distinct questions than
+/// this many times the median document earns nothing.</summary>
 public sealed record RuleSettings(
     bool Duplicates = true,
     bool SelfDealing = true,
     double? AblationMinEffect = 0.0,
     double? MinQuality = null,
     int? GroupCapBps = null,
-    RateLimit? RateLimit = null);
+    RateLimit? RateLimit = null,
+    double? MinSupport = null,
+    double? HubRatio = null);
 
 /// <summary>
 /// One version of the fee policy: prices per model or adapter (with a default), the split, the accounts that receive

@@ -5,12 +5,14 @@ public enum Role { Training, Document, AdapterOwner, Treasury, Remainder }
 
 /// <summary>One recipient's slice of one inference's fee. <see cref="Source"/> is what earned it: the contributor's
 /// name for training, the document id for documents, empty otherwise; <see cref="Effect"/> is the document's
-/// ablation effect.</summary>
-public sealed record Accrual(Role Role, string Account, string Source, UInt128 Amount, double? Effect = null);
+/// ablation effect and <see cref="Support"/> its answer support (when recorded).</summary>
+public sealed record Accrual(Role Role, string Account, string Source, UInt128 Amount, double? Effect = null,
+    double? Support = null);
 
-/// <summary>A retrieved document's attribution: its owner, its share of the document pool and the measured effect of
-/// removing it (ablation; &lt;= the policy threshold earns nothing at settlement).</summary>
-public sealed record DocumentShare(string Document, string Owner, double Share, double Effect);
+/// <summary>A retrieved document's attribution: its owner, its share of the document pool, the measured effect of
+/// removing it (ablation; &lt;= the policy threshold earns nothing at settlement) and, when measured, its answer
+/// support in [0, 1] (<see cref="Metering.AnswerSupport"/>; the <c>no_support</c> rule).</summary>
+public sealed record DocumentShare(string Document, string Owner, double Share, double Effect, double? Support = null);
 
 /// <summary>
 /// Splits a fee with integer arithmetic only. Each role's pool is floor(fee × bps / 10,000); inside a pool each
@@ -33,7 +35,7 @@ public static class FeeSplit
                 0))));
         Pool(result, Slice(fee, s.Documents), documents.OrderBy(d => d.Document, StringComparer.Ordinal)
             .Select(d => (Weight(d.Share), new Accrual(Role.Document, RewardAccounts.Contributor(d.Owner), d.Document,
-                0, d.Effect))));
+                0, d.Effect, d.Support))));
         if (adapterOwner is not null) Add(result, new Accrual(Role.AdapterOwner, adapterOwner, "", Slice(fee,
             s.AdapterOwner)));
         Add(result, new Accrual(Role.Treasury, policy.TreasuryAccount, "", Slice(fee, s.Treasury)));

@@ -44,6 +44,9 @@ public static class PolicyJson
                 w.WriteEndObject();
             }
             else w.WriteNull("rate_limit");
+            // Written only when set, so the policies recorded before these rules existed keep their canonical form.
+            if (r.MinSupport is double support) w.WriteNumber("answer_min_support", support);
+            if (r.HubRatio is double hub) w.WriteNumber("hub_ratio", hub);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -99,7 +102,9 @@ public static class PolicyJson
                 rules.GetProperty("group_cap_bps") is { ValueKind: JsonValueKind.Number } cap ? cap.GetInt32() : null,
                 rate.ValueKind == JsonValueKind.Null ? null
                     : new RateLimit(rate.GetProperty("max_contributions").GetInt32(),
-                        rate.GetProperty("window_seconds").GetInt64())));
+                        rate.GetProperty("window_seconds").GetInt64()),
+                rules.TryGetProperty("answer_min_support", out var support) ? support.GetDouble() : null,
+                rules.TryGetProperty("hub_ratio", out var hub) ? hub.GetDouble() : null));
     }
 
     private static double? NullableDouble(JsonElement e) => e.ValueKind == JsonValueKind.Null ? null : e.GetDouble();

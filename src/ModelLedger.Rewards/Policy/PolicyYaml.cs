@@ -103,7 +103,7 @@ public static class PolicyYaml
     {
         if (Mapping(node, "rules", problems) is not YamlMappingNode m) return null;
         var f = Fields(m, "rules.", problems, ["duplicates", "self_dealing", "ablation_min_effect", "min_quality",
-            "group_cap_bps", "rate_limit"]);
+            "group_cap_bps", "rate_limit", "answer_min_support", "hub_ratio"]);
         var d = new RuleSettings();
         bool Flag(string key, bool fallback) => f.TryGetValue(key, out var n) ? Bool(n, $"rules.{key}",
             problems) ?? fallback : fallback;
@@ -126,7 +126,8 @@ public static class PolicyYaml
         }
         return new RuleSettings(Flag("duplicates", d.Duplicates), Flag("self_dealing", d.SelfDealing),
             Threshold("ablation_min_effect", d.AblationMinEffect, double.MinValue, double.MaxValue),
-                Threshold("min_quality", d.MinQuality, 0, 1), cap, rate);
+                Threshold("min_quality", d.MinQuality, 0, 1), cap, rate,
+            Threshold("answer_min_support", d.MinSupport, 0, 1), Threshold("hub_ratio", d.HubRatio, 1, 1e6));
     }
 
     private static bool IsOff(YamlNode n) => n is YamlScalarNode { Value: "off" or "null" or "~" or "" };

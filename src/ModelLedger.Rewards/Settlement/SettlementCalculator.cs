@@ -4,13 +4,15 @@ namespace ModelLedger.Rewards.Settlement;
 
 /// <summary>
 /// Turns an epoch's inferences into per-account lines by replaying each fee split and applying the anti-gaming rules
-/// of the policy in force at the close (docs/rewards.md): self-dealing, no ablation effect, duplicate / quality / rate
-/// limit per item, then the cap per linked group. Pure over a <see cref="LedgerReplay"/>: settle and verify both call
+/// of the policy in force at the close (docs/rewards.md): self-dealing; for documents no ablation effect, retrieval hub,
+/// duplicate / quality, answer support; for training duplicate / quality / rate limit per item; then the cap per
+/// linked group. Pure over a <see cref="LedgerReplay"/>: settle and verify both call
 /// it, so a settlement is checked by recomputing it. Integer arithmetic throughout (floor; rounding stays withheld).
 /// </summary>
 public static class SettlementCalculator
 {
-    public const string SelfDealing = "self_dealing", NoEffect = "no_effect", Cap = "cap";
+    public const string SelfDealing = "self_dealing", NoEffect = "no_effect", Hub = "hub", NoSupport = "no_support",
+        Cap = "cap";
 
     private sealed class Tally
     {
@@ -33,11 +35,11 @@ public static class SettlementCalculator
         var rules = rulesOverride ?? policy.Rules;
         var inferences = replay.Inferences.Values.Where(m => m.Epoch == epoch && m.Index <= through).OrderBy(m => m.Index).ToList();
         var graph = IdentityGraph.Build(replay, through, policy);
-        var items = replay.Contributions.Where(c => c.Index <= through)
-            .GroupBy(c => RewardAccounts.Contributor(c.Contributor), StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => ItemRules.Classify(g.ToList(), rules), StringComparer.Ordinal);
+        var items = ClassifyItems(replay, through, rules, graph);
         var documentRule = items.Values.SelectMany(d => d).GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+        IReadOnlySet<string> hubs = rules.HubRatio is double ratio ? RetrievalHubs.Find(inferences, ratio)
+            : new HashSet<string>();
         var tallies = new SortedDictionary<string, Tally>(StringComparer.Ordinal);
         Tally Of(string account) => tallies.TryGetValue(account, out var t) ? t : tallies[account] = new Tally();
         var trainingPending = new Dictionary<string, UInt128>(StringComparer.Ordinal);
@@ -59,10 +61,7 @@ public static class SettlementCalculator
                 else if (a.Role is Role.AdapterOwner) tally.Other += a.Amount;
                 else if (a.Role is Role.Training)
                     trainingPending[a.Account] = trainingPending.GetValueOrDefault(a.Account) + a.Amount;
-                else if (rules.AblationMinEffect is double min && a.Effect is double effect && effect <= min)
-                    tally.Withhold(NoEffect, a.Amount);
-                else if (documentRule.TryGetValue(a.Source, out var rule) && rule is not null) tally.Withhold(rule, a.Amount);
-                else tally.Earned += a.Amount;
+                else SettleDocument(tally, a, rules, hubs, documentRule);
             }
         }
         foreach (var (account, amount) in trainingPending)
@@ -73,6 +72,49 @@ public static class SettlementCalculator
             new SortedDictionary<string, UInt128>(kv.Value.Withheld, StringComparer.Ordinal))).ToList();
         return new EpochSettlement(epoch, inForce.Version, through, inferences.Count, fees, lines,
             policy.TreasuryAccount, policy.EscrowAccount);
+    }
+
+    /// <summary>A retrieved document's slice: nothing when its ablation showed no effect, when it is a retrieval hub
+    /// or when an item rule excludes it; otherwise, under <c>answer_min_support</c>, only the part equal to its answer
+    /// support (floor of slice × support), nothing below the minimum; the rest is withheld as <c>no_support</c>.
+    /// Records without support (older ones, or callers that did not measure it) are judged by the other rules.</summary>
+    private static void SettleDocument(Tally tally, Accrual a, RuleSettings rules, IReadOnlySet<string> hubs,
+        Dictionary<string, string?> documentRule)
+    {
+        if (rules.AblationMinEffect is double min && a.Effect is double effect && effect <= min)
+            tally.Withhold(NoEffect, a.Amount);
+        else if (hubs.Contains(a.Source)) tally.Withhold(Hub, a.Amount);
+        else if (documentRule.TryGetValue(a.Source, out var rule) && rule is not null) tally.Withhold(rule, a.Amount);
+        else if (rules.MinSupport is double minSupport && a.Support is double support)
+        {
+            var earned = support < minSupport ? UInt128.Zero
+                : FeeSplit.MulDiv(a.Amount, FeeSplit.Weight(support), FeeSplit.Weight(1));
+            tally.Withhold(NoSupport, a.Amount - earned);
+            tally.Earned += earned;
+        }
+        else tally.Earned += a.Amount;
+    }
+
+    /// <summary>Item rules per linked group (the rate limit counts a group's items together, so splitting a flood
+    /// over linked identities gains nothing), returned per contributor account: item → excluding rule or null.</summary>
+    private static Dictionary<string, Dictionary<string, string?>> ClassifyItems(LedgerReplay replay, long through,
+        RuleSettings rules, IdentityGraph graph)
+    {
+        var contributions = replay.Contributions.Where(c => c.Index <= through).ToList();
+        var byContributor = new Dictionary<string, Dictionary<string, string?>>(StringComparer.Ordinal);
+        foreach (var group in contributions.GroupBy(c => graph.Find(RewardAccounts.Contributor(c.Contributor)),
+            StringComparer.Ordinal))
+        {
+            var members = group.ToList();
+            var classified = ItemRules.Classify(members, rules);
+            foreach (var c in members)
+            {
+                var account = RewardAccounts.Contributor(c.Contributor);
+                if (!byContributor.TryGetValue(account, out var own)) byContributor[account] = own = new(StringComparer.Ordinal);
+                own[c.Item] = classified[c.Item];
+            }
+        }
+        return byContributor;
     }
 
     /// <summary>A contributor's training credit is shared by its accepted items: the fraction held by items a rule

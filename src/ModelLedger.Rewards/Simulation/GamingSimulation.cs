@@ -8,9 +8,10 @@ using ModelLedger.Rewards.Settlement;
 namespace ModelLedger.Rewards.Simulation;
 
 /// <summary>Per class: identities, share of the genuinely useful data, share of contributor rewards with the rules
-/// and without them (same ledger, rules switched off in a counterfactual settlement).</summary>
+/// and without them (same ledger, rules switched off in a counterfactual settlement), and per rule the fraction of
+/// the class's accrued rewards that rule withheld.</summary>
 public sealed record ClassResult(ActorClass Class, int Identities, int Items, int Accepted, double UsefulShare,
-    double RewardShare, double RewardShareWithoutRules);
+    double RewardShare, double RewardShareWithoutRules, IReadOnlyDictionary<string, double> WithheldByRule);
 
 public sealed record SimulationReport(int Seed, string World, int Inferences, int Epochs, string Fees,
     IReadOnlyList<ClassResult> Classes,
@@ -33,7 +34,7 @@ public static class GamingSimulation
         new Dictionary<string, Price> { ["ads-lora"] = new Price(100_000, 300_000, "person:operator") },
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5,
-            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600)));
+            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600), MinSupport: 0.34, HubRatio: 4));
 
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 
@@ -120,10 +121,10 @@ public static class GamingSimulation
             double w = item.Influence * (item.Topic == topic ? 1 : 0.05) * Noise() * (item.Owner == favoured ? 50 : 1);
             training[item.Owner] = training.GetValueOrDefault(item.Owner) + w;
         }
-        var documents = rng.NextDouble() < 0.5 ? world.Retrieve(accepted, topic, favoured, rng) : [];
+        var rag = rng.NextDouble() < 0.5 ? world.Retrieve(accepted, topic, favoured, rng) : null;
         return new InferenceRecord($"sim-{k:D5}", "tiny-ads", "ads-lora", null, caller, rng.Next(50, 401),
             rng.Next(20, 201),
-            Normalised(training), documents, "simulated", "none");
+            Normalised(training), rag?.Documents ?? [], "simulated", "none", rag?.Query);
     }
 
     private static Dictionary<string, double> Normalised(Dictionary<string, double> weights)
@@ -149,12 +150,14 @@ public static class GamingSimulation
         var replay = LedgerReplay.Read(workspace.Store);
         var paid = new Dictionary<string, double>(StringComparer.Ordinal);
         var baseline = new Dictionary<string, double>(StringComparer.Ordinal);
+        var lines = new List<SettlementLine>();
         UInt128 fees = UInt128.Zero;
         foreach (var closed in replay.Closed.Values)
         {
             var actual = EpochSettlement.FromPayload(closed.Payload);
             fees += actual.Fees;
             Accumulate(paid, actual);
+            lines.AddRange(actual.Lines);
             Accumulate(baseline, SettlementCalculator.Compute(replay, closed.Epoch, closed.Through, NoRules));
         }
         double Value(SimItem i) => i.Value * demand[i.Topic];
@@ -169,7 +172,7 @@ public static class GamingSimulation
             population.Identities.Count(i => i.Class == c),
             population.Items.Count(i => byIdentity[i.Owner] == c), accepted.Count(i => byIdentity[i.Owner] == c),
                 population.Items.Where(i => byIdentity[i.Owner] == c).Sum(Value) / usefulTotal,
-            Share(paid, c), Share(baseline, c))).ToList();
+            Share(paid, c), Share(baseline, c), Withheld(lines, population, c))).ToList();
         var honest = population.Identities.Where(i => i.Class == ActorClass.Honest).Select(i => i.Name).ToList();
         // Leave-one-out value: in this additive model, removing a contributor loses exactly its accepted items'
         // demand-weighted value (what intake refused was never in the data).
@@ -184,6 +187,21 @@ public static class GamingSimulation
             // What adversary classes capture beyond their own data's genuine value (a class paid less counts 0).
             classes.Where(c => c.Class != ActorClass.Honest).Sum(c => Math.Max(0, c.RewardShare - c.UsefulShare)),
             Statistics.Spearman(rewards, loo), report.Ok, report.Problems);
+    }
+
+    /// <summary>Per rule, the fraction of class <paramref name="c"/>'s accrued rewards that the rule withheld.</summary>
+    private static SortedDictionary<string, double> Withheld(List<SettlementLine> lines, Population population,
+        ActorClass c)
+    {
+        var accounts = population.Identities.Where(i => i.Class == c).Select(i => RewardAccounts.Contributor(i.Name))
+            .ToHashSet(StringComparer.Ordinal);
+        var own = lines.Where(l => accounts.Contains(l.Account)).ToList();
+        double accrued = own.Sum(l => (double)l.Accrued);
+        var result = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        if (accrued == 0) return result;
+        foreach (var (rule, amount) in own.SelectMany(l => l.Withheld))
+            result[rule] = result.GetValueOrDefault(rule) + (double)amount / accrued;
+        return result;
     }
 
     /// <summary>Adds each contributor identity's payout (by datanet name) from one epoch.</summary>

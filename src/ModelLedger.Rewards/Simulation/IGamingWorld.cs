@@ -1,4 +1,5 @@
 using ModelLedger.Ledger;
+using ModelLedger.Rewards.Metering;
 using ModelLedger.Rewards.Policy;
 
 namespace ModelLedger.Rewards.Simulation;
@@ -18,10 +19,14 @@ public interface IGamingWorld
     /// workspace's ledger; returns the accepted items with their ids as the ledger records them.</summary>
     IReadOnlyList<SimItem> Intake(LedgerWorkspace workspace, Population population);
 
-    /// <summary>The retrieved documents of one RAG answer about <paramref name="topic"/> (a question about
-    /// <paramref name="favoured"/>'s data when a self-dealing agent asks), with owners, shares and effects.</summary>
-    IReadOnlyList<DocumentShare> Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured, Random rng);
+    /// <summary>One RAG answer about <paramref name="topic"/> (a question about <paramref name="favoured"/>'s data
+    /// when a self-dealing agent asks): the retrieved documents with owners, shares, effects and support, and the
+    /// question's id; null when there is nothing to ask about.</summary>
+    RagAnswer? Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured, Random rng);
 }
+
+/// <summary>What a RAG answer drew on, as metering records it.</summary>
+public sealed record RagAnswer(IReadOnlyList<DocumentShare> Documents, string Query);
 
 /// <summary>
 /// Intake and retrieval drawn from the population model (docs/rewards.md, "What is simulated"): every item is
@@ -49,16 +54,21 @@ public sealed class SimulatedWorld : IGamingWorld
         w.WriteNumber("quality", Math.Round(i.Quality, 4));
     });
 
-    public IReadOnlyList<DocumentShare> Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured,
-        Random rng)
+    public RagAnswer? Retrieve(IReadOnlyList<SimItem> accepted, int topic, string? favoured, Random rng)
     {
+        // The question is about one genuine document of the topic (its id names the question); retrieval scores
+        // depend on the topic only, and no answer text exists here, so support is not measured.
+        var askable = accepted.Where(i => i.IsDocument && i.Value > 0 && i.Topic == topic).ToList();
+        if (askable.Count == 0) return null;
+        var question = askable[rng.Next(askable.Count)];
         double Noise() => Math.Exp(0.3 * Population.Gaussian(rng));
         var retrieved = accepted.Where(i => i.IsDocument)
             .Select(i => (Item: i,
                 Score: (i.Stuffed ? 1.5 : i.Topic == topic ? 1 : 0.05) * Noise() * (i.Owner == favoured ? 50 : 1)))
             .OrderByDescending(x => x.Score).Take(3).ToList();
         double total = retrieved.Sum(x => x.Score);
-        return retrieved.Select(x => new DocumentShare(x.Item.Id, x.Item.Owner, x.Score / total,
-            x.Item.Topic == topic || x.Item.Stuffed ? x.Item.Effect : 0.005)).ToList();
+        return new RagAnswer(retrieved.Select(x => new DocumentShare(x.Item.Id, x.Item.Owner, x.Score / total,
+            x.Item.Topic == topic || x.Item.Stuffed ? x.Item.Effect : 0.005)).ToList(),
+            AnswerSupport.QueryId($"question about {question.Id}"));
     }
 }

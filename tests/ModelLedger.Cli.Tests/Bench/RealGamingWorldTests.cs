@@ -23,8 +23,12 @@ public sealed class RealGamingWorldTests
         Assert.DoesNotContain(accepted, i => i.Class is ActorClass.DuplicateFlooder or ActorClass.Copycat);
         Assert.Contains(accepted, i => i.Class == ActorClass.Honest);
         Assert.Equal(accepted.Count, accepted.Select(i => i.Id).Distinct().Count());
-        var documents = world.Retrieve(accepted, topic: 0, favoured: null, new Random(1));
+        var answer = world.Retrieve(accepted, topic: 0, favoured: null, new Random(1));
+        Assert.NotNull(answer);
+        var documents = answer.Documents;
         Assert.Equal(3, documents.Count);
+        Assert.Equal(64, answer.Query.Length);   // hex SHA-256 of the question's words
+        Assert.All(documents, d => Assert.InRange(d.Support ?? -1, 0, 1));
         var ids = accepted.Select(i => i.Id).ToHashSet();
         Assert.All(documents, d => Assert.Contains(d.Document, ids));
         double total = documents.Sum(d => d.Share);

@@ -90,6 +90,11 @@ public sealed class BillingCommandTests
         File.WriteAllText(dir.File("alice.jsonl"), """{"title":"Cat","text":"The cat sat on the mat. The cat was happy."}""" + "\n");
         File.WriteAllText(dir.File("bob.jsonl"), """{"title":"Cat toy","text":"The cat had a toy mouse."}""" + "\n"
             + """{"title":"Dog","text":"The dog ran in the park."}""" + "\n");
+        var texts = new Dictionary<string, string>
+        {
+            ["Cat"] = "Cat\nThe cat sat on the mat. The cat was happy.", ["Cat toy"] = "Cat toy\nThe cat had a toy mouse.",
+            ["Dog"] = "Dog\nThe dog ran in the park.",
+        };
         string root;
         using (var ws = LedgerWorkspace.Open(w.Path, null))
         using (var service = new DatanetService(ws))
@@ -121,7 +126,14 @@ public sealed class BillingCommandTests
             Assert.Equal(r.GetProperty("contributor").GetString(), d.GetProperty("owner").GetString());
             Assert.Equal(r.GetProperty("attribution").GetDouble(), d.GetProperty("share").GetDouble());
             Assert.Equal(r.GetProperty("effect").GetDouble(), d.GetProperty("effect").GetDouble());
+            // Answer support over the document's title and text as written above (wiring check: the same function
+            // over the texts this test wrote, so a support measured on another text or answer would differ).
+            Assert.Equal(Rewards.Metering.AnswerSupport.Of("Where did the cat sit?", result.GetProperty("answer").GetString()!,
+                texts[r.GetProperty("title").GetString()!]), d.GetProperty("support").GetDouble());
         }
+        // The question's id: hex SHA-256 of its lower-cased words "where did the cat sit" (by `sha256sum`).
+        Assert.Equal("d519f4a39902dc701ad5574277200acdbca3d81708e3e598a9ac708e8339fe67",
+            attribution.GetProperty("query").GetString());
         // The split: floor(fee × 2000 / 10000) for the document pool, paid by share (a document without effect
         // gets nothing); the training pool has no attribution (no adapter index) and goes to the remainder.
         var accruals = w.Accruals("r-1");
@@ -150,6 +162,11 @@ public sealed class BillingCommandTests
             {"instruction":"Write a slogan for blue shoes","input":"","output":"Blue shoes make every step feel light."}
             {"instruction":"Tell me about the sea","input":"","output":"The sea is wide, deep and full of fish."}
             """);
+        var texts = new Dictionary<string, string>
+        {
+            ["Cat"] = "Cat\nThe cat sat on the mat. The cat was happy.", ["Cat toy"] = "Cat toy\nThe cat had a toy mouse.",
+            ["Dog"] = "Dog\nThe dog ran in the park.",
+        };
         string root;
         using (var ws = LedgerWorkspace.Open(w.Path, null))
         using (var service = new DatanetService(ws))

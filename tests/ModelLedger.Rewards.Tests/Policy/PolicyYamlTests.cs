@@ -33,6 +33,8 @@ public sealed class PolicyYamlTests : IDisposable
           min_quality: 0.5
           group_cap_bps: 2500
           rate_limit: {max_contributions: 50, window_seconds: 3600}
+          answer_min_support: 0.34
+          hub_ratio: 4
         """;
 
     [Fact]
@@ -45,7 +47,21 @@ public sealed class PolicyYamlTests : IDisposable
         Assert.Equal(new SplitBps(5000, 2000, 1000, 2000), p.Split);
         Assert.Equal(("rewards:treasury", "rewards:treasury", "rewards:escrow"), (p.TreasuryAccount,
             p.RemainderAccount, p.EscrowAccount));
-        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600)), p.Rules);
+        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600), 0.34, 4), p.Rules);
+    }
+
+    [Fact]
+    public void Json_WithoutTheSupportAndHubKeys_ReadsThemAsOff()
+    {
+        // A policy recorded before answer_min_support and hub_ratio existed: both rules off, and written back
+        // byte-identical (the keys are only written when set).
+        var old = PolicyJson.Write(PolicyYaml.Load(Write(Valid.Replace("\n  answer_min_support: 0.34",
+            "", StringComparison.Ordinal).Replace("\n  hub_ratio: 4", "", StringComparison.Ordinal))));
+        Assert.DoesNotContain("hub_ratio", old, StringComparison.Ordinal);
+        using var doc = System.Text.Json.JsonDocument.Parse(old);
+        var read = PolicyJson.Read(doc.RootElement);
+        Assert.Equal((null, null), (read.Rules.MinSupport, read.Rules.HubRatio));
+        Assert.Equal(old, PolicyJson.Write(read));
     }
 
     [Fact]

@@ -60,6 +60,40 @@ public sealed class AntiGamingRuleTests
     }
 
     [Fact]
+    public void AnswerSupport_PaysOnlyTheSupportedPartOfADocumentsSlice()
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(AblationMinEffect: 0.0,
+            MinSupport: 0.34)));
+        // Document pool 200, halves 100 / 100, both with an ablation effect. The fact document holds half of the
+        // answer's new words: floor(100 × 0.5) = 50 paid, 50 withheld; the stuffed one holds 0.2 < 0.34: all 100.
+        var s = MeterAndSettle(w, "user:bob", null,
+            [new DocumentShare("d-fact", "dora", 0.5, 0.4, Support: 0.5),
+                new DocumentShare("d-stuffed", "kw", 0.5, 0.9, Support: 0.2)]);
+        Assert.Equal(((UInt128)50, (UInt128)50), (Line(s, "contributor:dora").Paid, Line(s,
+            "contributor:dora").Withheld["no_support"]));
+        Assert.Equal(((UInt128)0, (UInt128)100), (Line(s, "contributor:kw").Paid, Line(s,
+            "contributor:kw").Withheld["no_support"]));
+    }
+
+    [Fact]
+    public void RetrievalHub_ADocumentRetrievedForManyDistinctQuestionsEarnsNothing()
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(HubRatio: 2)));
+        w.Fund("user:bob", 10_000);
+        // Four questions; "d-hub" is retrieved for all four, each genuine document for its own one. Breadths 4, 1, 1,
+        // 1, 1: median 1, limit 2 × 1, so only the hub (4 > 2) is withheld: 4 × 100. Each fact document: 100.
+        for (int q = 1; q <= 4; q++)
+            w.Meter($"i{q}", "user:bob", 1000, 0, null,
+                [new DocumentShare("d-hub", "kw", 0.5, 0.3), new DocumentShare($"d-fact{q}", $"owner{q}", 0.5, 0.3)],
+                query: $"q{q}");
+        var (s, _) = EpochSettler.Settle(w.Workspace, w.Tables, 1, "test");
+        Assert.True(RewardsVerifier.Verify(w.Workspace.Store, w.Tables).Ok);
+        Assert.Equal(((UInt128)0, (UInt128)400), (Line(s, "contributor:kw").Paid, Line(s,
+            "contributor:kw").Withheld["hub"]));
+        Assert.All(Enumerable.Range(1, 4), q => Assert.Equal((UInt128)100, Line(s, $"contributor:owner{q}").Paid));
+    }
+
+    [Fact]
     public void SelfDealing_AnAgentPayingItsOwnersDataEarnsTheOwnerNothing()
     {
         using var w = new RewardsWorkspace();
@@ -105,6 +139,23 @@ public sealed class AntiGamingRuleTests
         var s = MeterAndSettle(w, "user:bob", new() { ["flood"] = 1.0 });
         Assert.Equal(((UInt128)200, (UInt128)300), (Line(s, "contributor:flood").Paid, Line(s,
             "contributor:flood").Withheld["rate_limit"]));
+    }
+
+    [Fact]
+    public void RateLimit_CountsALinkedGroupsItemsTogether()
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(RateLimit: new RateLimit(4,
+            3600))));
+        w.Fund("user:sybil", 10);
+        foreach (var s in new[] { "s1", "s2" }) w.Fund("contributor:" + s, 1, from: "user:sybil");
+        for (int i = 0; i < 3; i++) w.Contribute("s1", $"a{i}");
+        for (int i = 0; i < 3; i++) w.Contribute("s2", $"b{i}");
+        // One group, 6 items within the hour, 4 allowed: s2's last 2 of its 3 items are over the limit.
+        // Training pool 500, 250 each: s1 keeps 250; s2 loses floor(250 × 2/3) = 166 and keeps 84.
+        var result = MeterAndSettle(w, "user:bob", new() { ["s1"] = 0.5, ["s2"] = 0.5 });
+        Assert.Equal((UInt128)250, Line(result, "contributor:s1").Paid);
+        Assert.Equal(((UInt128)84, (UInt128)166), (Line(result, "contributor:s2").Paid, Line(result,
+            "contributor:s2").Withheld["rate_limit"]));
     }
 
     [Fact]

@@ -10,13 +10,15 @@ internal static class ChildProcess
     public static IReadOnlyList<string> Self()
     {
         var host = Environment.ProcessPath ?? "dotnet";
-        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(ChildProcess).Assembly.Location] : [host];
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? [host, typeof(ChildProcess).Assembly.Location] : [host];
     }
 
     public static string RunSelf(IReadOnlyList<string> args)
     {
         var self = Self();
-        var info = new ProcessStartInfo(self[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(self[0])
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in self.Skip(1).Concat(args)) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();

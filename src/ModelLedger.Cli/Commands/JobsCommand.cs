@@ -10,9 +10,12 @@ namespace ModelLedger.Cli.Commands;
 /// management API offers the same over HTTP). <c>mledger worker</c> runs what is submitted.</summary>
 internal static class JobsCommand
 {
-    private static readonly Option<string> Workspace = new("--workspace")
-        { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (its database holds the queue)" };
-    private static readonly Option<string?> Db = new("--db")
+    /// <summary>The workspace flags, shared with <c>mledger worker</c>.</summary>
+    internal static readonly Option<string> Workspace = new("--workspace")
+    {
+        DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (its database holds the queue)",
+    };
+    internal static readonly Option<string?> Db = new("--db")
         { Description = "PostgreSQL connection string (default: the workspace's database)" };
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON object on stdout" };
     private static readonly Argument<string> Id = new("id") { Description = "Job id (as submit printed it)" };
@@ -44,7 +47,8 @@ internal static class JobsCommand
         {
             var path = p.GetValue(config)!;
             if (!File.Exists(path)) throw new UserError("config file not found", file: path);
-            var payload = JobPayloads.For(p.GetValue(kind)!, File.ReadAllText(path), path, Environment.CurrentDirectory);
+            var payload = JobPayloads.For(p.GetValue(kind)!, File.ReadAllText(path), path,
+                Environment.CurrentDirectory);
             var job = queue.Submit(p.GetValue(kind)!, payload);
             Console.WriteLine(p.GetValue(Json) ? JobRecordJson.Write(job).ToJsonString() : job.Id);
             return ExitCodes.Ok;

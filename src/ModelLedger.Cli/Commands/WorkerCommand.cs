@@ -10,10 +10,6 @@ namespace ModelLedger.Cli.Commands;
 /// Ctrl-C or SIGTERM interrupts the running job, puts it back in the queue and exits 130.</summary>
 internal static class WorkerCommand
 {
-    private static readonly Option<string> Workspace = new("--workspace")
-        { DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (its database holds the queue)" };
-    private static readonly Option<string?> Db = new("--db")
-        { Description = "PostgreSQL connection string (default: the workspace's database)" };
     private static readonly Option<string?> Name = new("--name")
         { Description = "This worker's name in the jobs it claims (default: HOST:PID)" };
     private static readonly Option<int> Lease = new("--lease")
@@ -31,7 +27,7 @@ internal static class WorkerCommand
     public static Command Create()
     {
         var command = new Command("worker", "Claim queued jobs (mledger jobs submit) and run them")
-            { Workspace, Db, Name, Lease, Poll, Once, MaxAttempts };
+            { JobsCommand.Workspace, JobsCommand.Db, Name, Lease, Poll, Once, MaxAttempts };
         command.SetAction((p, ct) => Task.FromResult(Run(p, ct)));
         return command;
     }
@@ -44,8 +40,9 @@ internal static class WorkerCommand
         if (!(poll > 0)) throw new UserError($"must be more than 0 seconds (got {poll})", field: "--poll");
         if (attempts < 1) throw new UserError($"must be at least 1 (got {attempts})", field: "--max-attempts");
         var name = p.GetValue(Name) ?? $"{Environment.MachineName}:{Environment.ProcessId}";
-        var workspace = Path.GetFullPath(p.GetValue(Workspace)!);
-        using var ws = LedgerWorkspace.Open(workspace, p.GetValue(Db));
+        var workspace = Path.GetFullPath(p.GetValue(JobsCommand.Workspace)!);
+        var db = p.GetValue(JobsCommand.Db);
+        using var ws = LedgerWorkspace.Open(workspace, db);
         using var queue = JobQueues.Open(ws, maxAttempts: attempts);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
@@ -54,7 +51,7 @@ internal static class WorkerCommand
             stop.Cancel();
         });
         var options = new WorkerOptions(name, TimeSpan.FromSeconds(lease), TimeSpan.FromSeconds(poll), p.GetValue(Once),
-            ChildProcess.Self(), workspace, p.GetValue(Db));
+            ChildProcess.Self(), workspace, db);
         Console.Error.WriteLine($"worker {name}: waiting for jobs in {workspace}");
         int ran = new JobWorker(queue, options, Console.Error.WriteLine).Run(stop.Token);
         Console.Error.WriteLine($"worker {name}: ran {ran} job(s)");

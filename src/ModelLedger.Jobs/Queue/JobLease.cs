@@ -1,8 +1,9 @@
 namespace ModelLedger.Jobs.Queue;
 
 /// <summary>A worker's hold on a Running job: valid while <see cref="Worker"/> and <see cref="Attempt"/> still match
-/// the row. A worker whose lease expired and whose job was claimed again (attempt + 1) is fenced off: every renew, log
-/// line and finish it sends afterwards is refused, so a slow or paused worker cannot overwrite the new attempt.</summary>
+/// the row. A worker whose lease expired and whose job was claimed again (attempt + 1) is fenced off: every renew,
+/// log line and finish it sends afterwards is refused, so a slow or paused worker cannot overwrite the new
+/// attempt.</summary>
 /// <param name="Attempt">The job's attempts counter at this claim (1 for the first run).</param>
 /// <param name="Until">When the lease runs out unless renewed.</param>
 public sealed record JobLease(string JobId, string Worker, int Attempt, DateTimeOffset Until);

@@ -51,7 +51,8 @@ public static class JobPayloads
         catch (JsonException e) { throw new UserError($"not valid JSON ({e.Message})", field: "payload"); }
         foreach (var (key, _) in payload)
             if (key is not ("config" or "working_dir"))
-                throw new UserError($"unknown key '{key}'", field: "payload", hint: "a payload has config and working_dir");
+                throw new UserError($"unknown key '{key}'", field: "payload",
+                    hint: "a payload has config and working_dir");
         return (Text(payload, "config") ?? throw new UserError("is required (the config's YAML text)",
             field: "payload.config"), Text(payload, "working_dir"));
     }
@@ -68,8 +69,9 @@ public static class JobPayloads
         var raw = RawConfig.Parse(text, source, []);
         bool predict = PredictConfig.IsPredict(raw);
         if (predict != (kind == Predict))
-            throw new UserError(predict ? "this is a predict config (do_predict: true)" : "this is not a predict config",
-                file: source, field: "kind", hint: predict ? "submit it as kind predict" : "submit it as kind train");
+            throw new UserError(
+                predict ? "this is a predict config (do_predict: true)" : "this is not a predict config", file: source,
+                field: "kind", hint: predict ? "submit it as kind predict" : "submit it as kind train");
         if (predict) PredictConfig.From(raw);
         else TrainConfig.From(raw);
     }

@@ -22,9 +22,9 @@ public sealed partial class SqlJobQueue
             while (true)
             {
                 // SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for.
-                var candidate = Records($"SELECT {Columns} FROM job_queue WHERE state = 'queued' OR (state = 'running' " +
-                    "AND lease_until < @now) ORDER BY created, id LIMIT 1" + (_postgres ? " FOR UPDATE SKIP LOCKED" : ""),
-                    tx, ("now", Millis(now))).SingleOrDefault();
+                var candidate = Records($"SELECT {Columns} FROM job_queue WHERE state = 'queued' OR " +
+                    "(state = 'running' AND lease_until < @now) ORDER BY created, id LIMIT 1" +
+                    (_postgres ? " FOR UPDATE SKIP LOCKED" : ""), tx, ("now", Millis(now))).SingleOrDefault();
                 if (candidate is null)
                 {
                     tx.Commit();

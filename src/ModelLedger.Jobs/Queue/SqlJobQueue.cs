@@ -8,8 +8,9 @@ namespace ModelLedger.Jobs.Queue;
 
 /// <summary>
 /// The job queue as two tables in the workspace database, on the queue's own connection: <c>job_queue</c> (one row
-/// per job) and <c>job_log</c> (its numbered lines). Times are Unix milliseconds from the queue's clock. Clients submit,
-/// list, cancel and read logs; workers claim under a lease, renew it, append lines and finish (SqlJobQueue.Leases.cs).
+/// per job) and <c>job_log</c> (its numbered lines). Times are Unix milliseconds from the queue's clock. Clients
+/// submit, list, cancel and read logs; workers claim under a lease, renew it, append lines and finish
+/// (SqlJobQueue.Leases.cs).
 /// On PostgreSQL, workers on many machines claim with <c>SELECT … FOR UPDATE SKIP LOCKED</c>; on SQLite, processes
 /// on one machine claim inside <c>BEGIN IMMEDIATE</c>. Either way a job is claimed by one worker at a time. Lease
 /// expiry is judged by the claiming worker's clock, so the machines' clocks must agree to well within a lease.
@@ -30,15 +31,17 @@ public sealed partial class SqlJobQueue : IJobQueue
     /// killing its worker must not circulate forever).</param>
     internal SqlJobQueue(DbConnection connection, TimeProvider clock, int maxAttempts)
     {
-        (_connection, _postgres, _clock, _maxAttempts) = (connection, connection is NpgsqlConnection, clock, maxAttempts);
+        (_connection, _postgres, _clock, _maxAttempts) =
+            (connection, connection is NpgsqlConnection, clock, maxAttempts);
         // Two processes creating the tables at once can collide in PostgreSQL's catalog even with IF NOT EXISTS:
         // an advisory lock (released at commit) orders them.
         using var tx = Begin();
         if (_postgres) _connection.Execute("SELECT pg_advisory_xact_lock(7164392273)", tx);
         _connection.Execute("""
             CREATE TABLE IF NOT EXISTS job_queue (id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL,
-                state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, lease_until BIGINT, created BIGINT NOT NULL,
-                finished BIGINT, result TEXT, error TEXT, cancel_requested INTEGER NOT NULL, log_seq BIGINT NOT NULL);
+                state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, lease_until BIGINT,
+                created BIGINT NOT NULL, finished BIGINT, result TEXT, error TEXT, cancel_requested INTEGER NOT NULL,
+                log_seq BIGINT NOT NULL);
             CREATE INDEX IF NOT EXISTS job_queue_state ON job_queue (state, created);
             CREATE TABLE IF NOT EXISTS job_log (job TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL,
                 line TEXT NOT NULL, PRIMARY KEY (job, seq));
@@ -60,7 +63,8 @@ public sealed partial class SqlJobQueue : IJobQueue
 
     public JobRecord? Get(string id)
     {
-        lock (_lock) return Records($"SELECT {Columns} FROM job_queue WHERE id = @id", null, ("id", id)).SingleOrDefault();
+        lock (_lock)
+            return Records($"SELECT {Columns} FROM job_queue WHERE id = @id", null, ("id", id)).SingleOrDefault();
     }
 
     public IReadOnlyList<JobRecord> List(int limit = 100)

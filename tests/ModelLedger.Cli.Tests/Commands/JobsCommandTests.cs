@@ -97,7 +97,8 @@ public sealed class JobsCommandTests : IDisposable
         var db = server.CreateDatabase();
         Init("--workspace", Ws, "--db", db);
         var output = Path.Combine(_dir.Path, "adapter");
-        var submit = CliRunner.Run("jobs", "submit", "train", WriteConfig(40, 4, output), "--workspace", Ws, "--db", db);
+        var submit = CliRunner.Run("jobs", "submit", "train", WriteConfig(40, 4, output), "--workspace", Ws,
+            "--db", db);
         Assert.True(submit.ExitCode == 0, submit.Stderr);
         var id = submit.Stdout.Trim();
         using var ws = LedgerWorkspace.Open(Ws, db);

@@ -4,19 +4,20 @@ namespace ModelLedger.Jobs.Queue;
 
 /// <summary>The queue on one PostgreSQL shared by several claimers, each on its own connection as separate
 /// processes would be: SELECT … FOR UPDATE SKIP LOCKED hands every job to exactly one of them. Skipped only where
-/// PostgreSQL is not installed (.ci/run installs it).</summary>
-public sealed class PostgresJobQueueTests
+/// PostgreSQL is not installed (.ci/run installs it). One server for the class, a fresh database per test.</summary>
+public sealed class PostgresJobQueueTests(PostgresFixture fixture) : IClassFixture<PostgresFixture>
 {
     [Fact]
+    [Trait("speed", "slow")]
     public async Task TwoConcurrentClaimers_ClaimEveryJobExactlyOnce()
     {
-        Assert.SkipUnless(PostgresServer.Installed, "PostgreSQL is not installed (apt-get install -y postgresql)");
-        using var server = new PostgresServer();
-        using var ws = new QueueWorkspace(server.CreateDatabase());
-        const int jobs = 60;
+        Assert.SkipUnless(fixture.Postgres is not null, "PostgreSQL is not installed (apt-get install -y postgresql)");
+        using var ws = new QueueWorkspace(fixture.Postgres!.CreateDatabase());
+        const int jobs = 40;
         string[] submitted;
         using (var client = JobQueues.Open(ws.Workspace))
-            submitted = [.. Enumerable.Range(0, jobs).Select(i => client.Submit("train", QueueWorkspace.TrainPayload($"o{i}")).Id)];
+            submitted = [.. Enumerable.Range(0, jobs)
+                .Select(i => client.Submit("train", QueueWorkspace.TrainPayload($"o{i}")).Id)];
 
         var claims = new System.Collections.Concurrent.ConcurrentBag<(string Worker, string Job)>();
         using var start = new Barrier(2);
@@ -44,11 +45,11 @@ public sealed class PostgresJobQueueTests
     }
 
     [Fact]
+    [Trait("speed", "slow")]
     public void ExpiredLease_IsClaimedAgainOnPostgres_AndTheOldHolderIsFencedOff()
     {
-        Assert.SkipUnless(PostgresServer.Installed, "PostgreSQL is not installed (apt-get install -y postgresql)");
-        using var server = new PostgresServer();
-        using var ws = new QueueWorkspace(server.CreateDatabase());
+        Assert.SkipUnless(fixture.Postgres is not null, "PostgreSQL is not installed (apt-get install -y postgresql)");
+        using var ws = new QueueWorkspace(fixture.Postgres!.CreateDatabase());
         var clock = new ManualClock();
         using var first = JobQueues.Open(ws.Workspace, clock);
         using var second = JobQueues.Open(ws.Workspace, clock);
@@ -62,4 +63,12 @@ public sealed class PostgresJobQueueTests
         Assert.True(second.Complete(again.Lease, "{}"));
         Assert.Equal(JobState.Succeeded, first.Get(job.Id)!.State);
     }
+}
+
+/// <summary>A test class's throwaway server; null where PostgreSQL is not installed.</summary>
+public sealed class PostgresFixture : IDisposable
+{
+    public PostgresServer? Postgres { get; } = PostgresServer.Installed ? new PostgresServer() : null;
+
+    public void Dispose() => Postgres?.Dispose();
 }

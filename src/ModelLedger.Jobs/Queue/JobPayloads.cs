@@ -21,6 +21,7 @@ public static class JobPayloads
     /// when the config is not a valid config of that kind.</summary>
     public static string For(string kind, string configText, string source, string? workingDir)
     {
+        CheckKind(kind);
         CheckConfig(kind, configText, source);
         if (workingDir is not null && !Path.IsPathFullyQualified(workingDir))
             throw new UserError($"must be an absolute path (got '{workingDir}')", field: "working_dir");
@@ -40,8 +41,7 @@ public static class JobPayloads
     /// <summary>The config text and working folder of a payload already checked by <see cref="Check"/>.</summary>
     public static (string Config, string? WorkingDir) Read(string kind, string payloadJson)
     {
-        if (!Kinds.Contains(kind))
-            throw new UserError($"unknown job kind '{kind}'", field: "kind", hint: "use " + string.Join(" or ", Kinds));
+        CheckKind(kind);
         JsonObject payload;
         try
         {
@@ -55,6 +55,12 @@ public static class JobPayloads
                     hint: "a payload has config and working_dir");
         return (Text(payload, "config") ?? throw new UserError("is required (the config's YAML text)",
             field: "payload.config"), Text(payload, "working_dir"));
+    }
+
+    private static void CheckKind(string kind)
+    {
+        if (!Kinds.Contains(kind))
+            throw new UserError($"unknown job kind '{kind}'", field: "kind", hint: "use " + string.Join(" or ", Kinds));
     }
 
     private static string? Text(JsonObject payload, string key) => payload[key] switch

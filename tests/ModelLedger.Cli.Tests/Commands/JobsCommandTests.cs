@@ -97,7 +97,7 @@ public sealed class JobsCommandTests : IDisposable
         var db = server.CreateDatabase();
         Init("--workspace", Ws, "--db", db);
         var output = Path.Combine(_dir.Path, "adapter");
-        var submit = CliRunner.Run("jobs", "submit", "train", WriteConfig(40, 4, output), "--workspace", Ws,
+        var submit = CliRunner.Run("jobs", "submit", "train", WriteConfig(16, 2, output), "--workspace", Ws,
             "--db", db);
         Assert.True(submit.ExitCode == 0, submit.Stderr);
         var id = submit.Stdout.Trim();
@@ -107,9 +107,9 @@ public sealed class JobsCommandTests : IDisposable
         using (var first = new CliProcess("worker", "--workspace", Ws, "--db", db, "--name", "A", "--lease", "2",
             "--once"))
         {
-            // Past step 5 the checkpoint of step 4 is on disk; leaving the block kills the worker and its child
+            // Past step 3 the checkpoint of step 2 is on disk; leaving the block kills the worker and its child
             // (the whole process tree), like a crashed machine.
-            WaitUntil(() => queue.Logs(id).Any(l => l.Line.Contains("\"step\":6,", StringComparison.Ordinal)));
+            WaitUntil(() => queue.Logs(id).Any(l => l.Line.Contains("\"step\":3,", StringComparison.Ordinal)));
         }
         var orphan = queue.Get(id)!;
         Assert.Equal((JobState.Running, "A"), (orphan.State, orphan.Worker));
@@ -121,7 +121,7 @@ public sealed class JobsCommandTests : IDisposable
         Assert.True(job.State == JobState.Succeeded, job.Error);
         Assert.Equal((2, "B"), (job.Attempts, job.Worker));
         using var result = JsonDocument.Parse(job.Result!);
-        Assert.Equal(40, result.RootElement.GetProperty("run").GetProperty("steps").GetInt32());
+        Assert.Equal(16, result.RootElement.GetProperty("run").GetProperty("steps").GetInt32());
         Assert.Contains(queue.Logs(id), l => l.Line.Contains("resumed from", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(output, "adapter_model.safetensors")));
     }

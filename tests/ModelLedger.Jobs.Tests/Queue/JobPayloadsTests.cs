@@ -21,6 +21,14 @@ public sealed class JobPayloadsTests
     }
 
     [Fact]
+    public void For_RefusesAKindNoWorkerRuns()
+    {
+        var error = Assert.Throws<UserError>(() => JobPayloads.For("export",
+            "model_name_or_path: m\ndataset: d\noutput_dir: o\n", "my.yaml", null));
+        Assert.Equal("kind", error.Field);
+    }
+
+    [Fact]
     public void Check_RefusesAPredictConfigAsTrain_AndTheOtherWayRound()
     {
         var predict = Payload("do_predict: true\npredict_with_generate: true\n");

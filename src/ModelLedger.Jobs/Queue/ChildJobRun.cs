@@ -11,7 +11,7 @@ public enum JobOutcome { Succeeded, Failed, Cancelled, Released, Lost }
 /// <summary>
 /// Runs one claimed train or predict job as <c>mledger train CONFIG --events jsonl</c> in a child process (the same
 /// job the CLI runs): each stdout line (a job event) goes into the job's log, each stderr line as a message event;
-/// the lease is renewed every third of its length; a requested cancel or a worker stop sends SIGINT (the run writes a
+/// the lease is renewed every third of its length; a requested cancel or a worker stop sends SIGTERM (the run writes a
 /// checkpoint and exits 130), and a kill follows after <see cref="WorkerOptions.StopGrace"/>. The final result event's
 /// <c>result</c> object becomes the job's result. A job claimed again after its worker died resumes from the newest
 /// checkpoint in its output_dir when there is one.
@@ -176,11 +176,12 @@ internal sealed class ChildJobRun
         return errors.Count > 0 ? string.Join(" ", errors) : _stderrTail.LastOrDefault() ?? "nothing on stderr";
     }
 
-    /// <summary>SIGINT, which mledger train answers like Ctrl-C: checkpoint, exit 130.</summary>
+    /// <summary>SIGTERM, which mledger train answers like Ctrl-C: checkpoint, exit 130. Not SIGINT: a worker started
+    /// in the background by a non-interactive shell passes SIGINT on as ignored, and .NET then never sees it.</summary>
     private static bool Interrupt(Process process)
     {
         if (process.HasExited) return true;
-        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
         return true;
     }

@@ -13,7 +13,7 @@ namespace ModelLedger.Jobs.Queue;
 public sealed record WorkerOptions(string Name, TimeSpan Lease, TimeSpan Poll, bool Once,
     IReadOnlyList<string> Mledger, string Workspace, string? Db)
 {
-    /// <summary>How long a job may take to stop after SIGINT (it writes a checkpoint) before it is killed.</summary>
+    /// <summary>How long a job may take to stop after SIGTERM (it writes a checkpoint) before it is killed.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromMinutes(2);
 }
 

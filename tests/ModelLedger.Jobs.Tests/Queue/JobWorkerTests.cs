@@ -4,7 +4,7 @@ namespace ModelLedger.Jobs.Queue;
 
 /// <summary>The worker loop and its child process, with a shell script standing in for <c>mledger</c> (the real one
 /// runs in ModelLedger.Cli.Tests' JobsCommandTests): lines into the log, the result event into the job, exit codes
-/// and SIGINT on cancel.</summary>
+/// and SIGTERM on cancel.</summary>
 public sealed class JobWorkerTests : IDisposable
 {
     private readonly QueueWorkspace _ws = new();
@@ -75,9 +75,9 @@ public sealed class JobWorkerTests : IDisposable
         Assert.Equal(0, new JobWorker(_queue, Options("exit 0"), _ => { }).Run(CancellationToken.None));
     }
 
-    /// <summary>A child that runs until SIGINT, then says so and exits 130 as mledger train does.</summary>
+    /// <summary>A child that runs until SIGTERM, then says so and exits 130 as mledger train does.</summary>
     private const string UntilInterrupted = """
-        trap 'echo "{\"type\":\"message\",\"message\":\"interrupted\"}"; exit 130' INT
+        trap 'echo "{\"type\":\"message\",\"message\":\"interrupted\"}"; exit 130' TERM
         echo '{"type":"phase","phase":"training"}'
         while true; do sleep 0.1; done
         """;

@@ -134,7 +134,7 @@ internal sealed class ChildJobRun
         if (exitCode == 0 && _result is not null)
             (recorded, outcome) = (_queue.Complete(_lease, _result), JobOutcome.Succeeded);
         else if (cancelled)
-            (recorded, outcome) = (_queue.Cancelled(_lease, $"cancelled on request (exit code {exitCode})"),
+            (recorded, outcome) = (_queue.Cancelled(_lease, $"cancelled on request (exit code {exitCode})", _result),
                 JobOutcome.Cancelled);
         else if (stopped)
             (recorded, outcome) = (_queue.Release(_lease), JobOutcome.Released);

@@ -104,8 +104,10 @@ public sealed partial class SqlJobQueue
     /// <summary>Failed with a one-line reason; false when the lease is lost.</summary>
     public bool Fail(JobLease held, string error) => Finish(held, JobState.Failed, null, error);
 
-    /// <summary>Cancelled as requested; false when the lease is lost.</summary>
-    public bool Cancelled(JobLease held, string note) => Finish(held, JobState.Cancelled, null, note);
+    /// <summary>Cancelled as requested, with the interrupted run's result when it reported one (its checkpoint);
+    /// false when the lease is lost.</summary>
+    public bool Cancelled(JobLease held, string note, string? resultJson = null) =>
+        Finish(held, JobState.Cancelled, resultJson, note);
 
     /// <summary>Puts the job back in the queue unfinished (its worker is shutting down), not counting this attempt.
     /// </summary>

@@ -5,11 +5,21 @@ namespace ModelLedger.Cli;
 /// <summary>Runs this CLI again as a child process (used where a measurement must own its process, e.g. peak RSS).</summary>
 internal static class ChildProcess
 {
+    /// <summary>The command that starts this CLI again: the executable, then mledger.dll when the executable is the
+    /// dotnet host (<c>dotnet mledger.dll</c>, as the tests run it).</summary>
+    public static IReadOnlyList<string> Self()
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? [host, typeof(ChildProcess).Assembly.Location] : [host];
+    }
+
     public static string RunSelf(IReadOnlyList<string> args)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet") info.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
-        foreach (var a in args) info.ArgumentList.Add(a);
+        var self = Self();
+        var info = new ProcessStartInfo(self[0])
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in self.Skip(1).Concat(args)) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();

@@ -12,6 +12,8 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     SpansCommand.Create(), RagCommand.Create(new ModelLedger.Attribution.Rag.DatanetDocuments()),
     RewardsCommand.Create(),
     ServeCommand.Create(),
+    WorkerCommand.Create(),
+    JobsCommand.Create(),
 };
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

@@ -35,8 +35,8 @@ public sealed record ServerOptions
 /// <summary>The job queue a server uses unless its options name another: the workspace database's queue.</summary>
 public static class ServerJobQueue
 {
-    /// <summary>Null until the database queue (<c>ModelLedger.Jobs.Queue.JobQueues.Open</c>) is wired here.</summary>
-    public static Func<LedgerWorkspace, IJobQueue>? Open => null;
+    /// <summary>The workspace database's queue (<see cref="JobQueues.Open"/>), shared with <c>mledger worker</c>.</summary>
+    public static Func<LedgerWorkspace, IJobQueue>? Open => workspace => JobQueues.Open(workspace);
 }
 
 /// <summary>Abuse limits: request body bytes, the largest max_tokens a request may ask for, and requests per minute

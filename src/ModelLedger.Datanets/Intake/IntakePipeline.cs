@@ -30,14 +30,19 @@ public sealed partial class IntakePipeline
     private readonly DatanetStore _store;
     private readonly DatanetRow _datanet;
     private readonly DedupIndex _index = new();
-    private readonly Dictionary<long, ulong[]> _shingleCache = [];
+    private readonly Dictionary<long, Analysis> _analysisCache = [];
 
     public IntakePipeline(LedgerService ledger, DatanetStore store, DatanetRow datanet)
     {
         (_ledger, _store, _datanet) = (ledger, store, datanet);
-        foreach (var (normHash, minHash, cluster) in store.IndexRows(datanet.Name))
-            _index.Add(DedupIndex.ExactKey(normHash), MinHash.BandKeys(MinHash.FromBytes(minHash)), (int)cluster);
+        bool prompts = datanet.Format != DatanetFormat.Text;
+        foreach (var (normHash, minHash, cluster, content) in store.IndexRows(datanet.Name, withContent: prompts))
+            _index.Add(DedupIndex.ExactKey(normHash), MinHash.BandKeys(MinHash.FromBytes(minHash)), (int)cluster,
+                content is null ? 0 : PromptKey(Parse(content)));
     }
+
+    private static ulong PromptKey(ContentRecord record) =>
+        record.Prompt is { } prompt ? ParaphraseShape.PromptOf(prompt).Key : 0;
 
     /// <summary>Bytes of the in-memory duplicate index.</summary>
     public long IndexBytes => _index.Bytes;
@@ -73,7 +78,7 @@ public sealed partial class IntakePipeline
                 int seq = _index.Count;
                 int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
                 d = d with { ClusterSeq = cluster, Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
-                _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster);
+                _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster, a.Shape?.PromptKey ?? 0);
                 pending.Add((c, a));
                 analyses[i] = a;
                 perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
@@ -108,6 +113,11 @@ public sealed partial class IntakePipeline
             return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
                 $"near-duplicate: Jaccard {similarity:F2} >= {threshold:F2} with item {ItemAt(n, pending, start)}"),
                 ItemAt(n, pending, start));
+        if (a.Shape is { } shape && Paraphrased(shape, pending, start) is (long p, double coverage))
+            return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
+                $"near-duplicate: same prompt and sentence coverage {coverage:F2} >= "
+                + $"{ParaphraseShape.CoverageThreshold:F2} (a paraphrase) with item {ItemAt(p, pending, start)}"),
+                ItemAt(p, pending, start));
         if (a.Quality < QualityScore.Threshold)
             return new(RejectionCodes.LowQuality, string.Create(CultureInfo.InvariantCulture,
                 $"low-quality: score {a.Quality:F2} is below {QualityScore.Threshold:F2} (junk, word salad or repetition)"),
@@ -134,16 +144,35 @@ public sealed partial class IntakePipeline
         return (null, 0, related);
     }
 
-    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    /// <summary>The earliest earlier item with the same prompt words whose answer this one paraphrases (sentence
+    /// coverage at least <see cref="ParaphraseShape.CoverageThreshold"/>), and the coverage.</summary>
+    private (long Item, double Coverage)? Paraphrased(ParaphraseShape shape, List<(Contribution C, Analysis A)> pending,
+        long start)
     {
-        if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
-        if (_shingleCache.TryGetValue(seq, out var cached)) return cached;
+        foreach (var seq in _index.PromptCandidates(shape.PromptKey))
+            if (AnalysisAt(seq, pending, start).Shape is { } other && other.SamePrompt(shape)
+                && shape.Coverage(other) is var coverage && coverage >= ParaphraseShape.CoverageThreshold)
+                return (seq, coverage);
+        return null;
+    }
+
+    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
+        AnalysisAt(seq, pending, start).Shingles;
+
+    private Analysis AnalysisAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    {
+        if (seq >= start) return pending[(int)(seq - start)].A;
+        if (_analysisCache.TryGetValue(seq, out var cached)) return cached;
         var item = _store.ItemAt(_datanet.Name, seq)
             ?? throw new LedgerError($"item {seq} of '{_datanet.Name}' vanished");
-        var text = RecordParser.Parse(_datanet.Format, JsonNode.Parse(item.Content), new RecordSource("db", 0, null), [])
-            ?.Text ?? "";
-        return _shingleCache[seq] = Analysis.Of(text).Shingles;
+        return _analysisCache[seq] = Analysis.Of(Parse(item.Content));
     }
+
+    /// <summary>A stored item's record (its content was validated at intake; an edited one reads as empty text, which
+    /// matches nothing, and <c>datanet verify</c> names it).</summary>
+    private ContentRecord Parse(string content) =>
+        RecordParser.Parse(_datanet.Format, JsonNode.Parse(content), new RecordSource("db", 0, null), [])
+        ?? new ContentRecord(content, "", new RecordSource("db", 0, null));
 
     private string NormHashAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
         seq >= start ? pending[(int)(seq - start)].A.NormHash : _store.ItemAt(_datanet.Name, seq)!.NormHash;

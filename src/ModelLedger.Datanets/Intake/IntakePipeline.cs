@@ -67,30 +67,50 @@ public sealed partial class IntakePipeline
         var decisions = new Decision[contributions.Count];
         var analyses = new Analysis?[contributions.Count];
         var batch = new List<LedgerEvent>(Math.Min(LedgerBatch, contributions.Count));
-        var leaves = new List<string>(contributions.Count);
-        for (int i = 0; i < contributions.Count; i++)
+        // Ledger batches are appended in order on one background chain while later records are decided (decisions
+        // never read the ledger; only Commit needs the leaf hashes, after the chain has finished).
+        var appends = Task.FromResult(new List<string>(contributions.Count));
+        try
         {
-            var c = contributions[i];
-            var (signed, a) = checks.Get(i);
-            var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
-            if (d.Code is null)
+            for (int i = 0; i < contributions.Count; i++)
             {
-                int seq = _index.Count;
-                int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
-                d = d with { ClusterSeq = cluster, Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
-                _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster, a.Shape?.PromptKey ?? 0);
-                pending.Add((c, a));
-                analyses[i] = a;
-                perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
-            }
-            decisions[i] = d;
-            batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
-            if (batch.Count == LedgerBatch || i == contributions.Count - 1)
-            {
-                leaves.AddRange(AppendOnce([.. batch]));
-                batch.Clear();
+                var c = contributions[i];
+                var (signed, a) = checks.Get(i);
+                var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
+                if (d.Code is null)
+                {
+                    int seq = _index.Count;
+                    int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
+                    d = d with { ClusterSeq = cluster,
+                        Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
+                    _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster, a.Shape?.PromptKey ?? 0);
+                    pending.Add((c, a));
+                    analyses[i] = a;
+                    perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
+                }
+                decisions[i] = d;
+                batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
+                if (batch.Count == LedgerBatch || i == contributions.Count - 1)
+                {
+                    LedgerEvent[] events = [.. batch];
+                    appends = appends.ContinueWith(done =>
+                    {
+                        var appended = done.GetAwaiter().GetResult();   // an earlier batch's failure stops the chain
+                        appended.AddRange(AppendOnce(events));
+                        return appended;
+                    }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    batch.Clear();
+                }
             }
         }
+        catch
+        {
+            // Let appends already handed to the chain finish before the caller may close the ledger; a retry
+            // finds those batches by their client ids.
+            try { appends.Wait(); } catch (AggregateException) { }
+            throw;
+        }
+        var leaves = appends.GetAwaiter().GetResult();
         return Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
     }
 

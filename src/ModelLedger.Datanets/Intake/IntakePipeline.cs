@@ -92,13 +92,7 @@ public sealed partial class IntakePipeline
                 batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
                 if (batch.Count == LedgerBatch || i == contributions.Count - 1)
                 {
-                    LedgerEvent[] events = [.. batch];
-                    appends = appends.ContinueWith(done =>
-                    {
-                        var appended = done.GetAwaiter().GetResult();   // an earlier batch's failure stops the chain
-                        appended.AddRange(AppendOnce(events));
-                        return appended;
-                    }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    appends = Then(appends, [.. batch]);
                     batch.Clear();
                 }
             }
@@ -113,6 +107,16 @@ public sealed partial class IntakePipeline
         var leaves = appends.GetAwaiter().GetResult();
         return Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
     }
+
+    /// <summary>Appends <paramref name="events"/> on the thread pool once the batches before them on
+    /// <paramref name="chain"/> are appended; the chain's result is every leaf hash so far, in order. An earlier
+    /// batch's failure stops the chain and is rethrown to whoever waits on it.</summary>
+    private Task<List<string>> Then(Task<List<string>> chain, LedgerEvent[] events) => chain.ContinueWith(done =>
+    {
+        var appended = done.GetAwaiter().GetResult();
+        appended.AddRange(AppendOnce(events));
+        return appended;
+    }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
     private Decision Decide(Contribution c, Analysis a, bool signed, Dictionary<string, string> keyIds,
         Dictionary<string, long> perContributor, List<(Contribution C, Analysis A)> pending, double threshold, long start)

@@ -55,6 +55,22 @@ public sealed class ParaphraseDefenceTests
     }
 
     [Fact]
+    public void ConversationParaphrase_OfTheGptTurn_IsRejected()
+    {
+        using var w = new DatanetWorkspace(DatanetFormat.ShareGpt);
+        static string Chat(string answer) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            conversations = new[] { new { from = "human", value = Prompt }, new { from = "gpt", value = answer } },
+        });
+        var original = Assert.Single(w.Service.Add("net", [w.Jsonl("a.jsonl", Chat(ParaphraseShapeTests.Original))],
+            "alice").Items);
+        var result = w.Service.Add("net", [w.Jsonl("b.jsonl", Chat(ParaphraseShapeTests.Paraphrase),
+            Chat(ParaphraseShapeTests.SecondAd))], "bob");
+        Assert.Equal((1, original), (Assert.Single(result.Rejected).Record, result.Rejected[0].DuplicateOf));
+        Assert.Single(result.Items);
+    }
+
+    [Fact]
     public void DocumentParaphrase_UnderTheSameTitle_IsRejected()
     {
         using var w = new DatanetWorkspace(DatanetFormat.Documents);

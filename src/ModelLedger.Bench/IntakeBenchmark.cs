@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ModelLedger.Datanets;
+using ModelLedger.Datanets.Contributors;
 using ModelLedger.Ledger;
 
 namespace ModelLedger.Bench;
@@ -19,8 +20,13 @@ public static class IntakeBenchmark
 {
     /// <summary>Wall seconds and process CPU seconds of the intake; on a shared machine the CPU figure
     /// (items per CPU-second, all threads) is the steadier one.</summary>
+    /// <param name="StageCpuMicroseconds">Process CPU µs per item of the stages measured apart, untimed in the main
+    /// run: reading and validating the file (all cores), and on one thread over a sample, verifying a signature and
+    /// analysing a record's text (normalise, shingles, MinHash, quality, paraphrase shape). The rest of
+    /// <see cref="CpuMicrosecondsPerItem"/> is the ordered decisions, ledger entries and row inserts.</param>
     public sealed record Result(int Items, int Accepted, double Seconds, double CpuSeconds, double IndexBytesPerItem,
-        double RebuildSeconds, long LedgerEntries, double LoadAverage)
+        double RebuildSeconds, long LedgerEntries, double LoadAverage,
+        IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds)
     {
         public double ItemsPerSecond => Items / Seconds;
         public double ItemsPerCpuSecond => Items / CpuSeconds;
@@ -36,12 +42,20 @@ public static class IntakeBenchmark
         service.CreateContributor("bench");
         service.CreateDatanet("bench", DatanetFormat.Text, null, null, null);
         log($"intake: signing {items:N0} records (the contributor's side, untimed) ...");
-        var records = service.Records("bench", [file]);
+        var process = Process.GetCurrentProcess();
+        var stages = new List<(string, double)>();
+        var records = Cpu(process, items, stages, "read + validate", () => service.Records("bench", [file]));
         var signatures = new byte[records.Count][];
         using (var key = service.Key("bench"))
             Parallel.For(0, records.Count, i => signatures[i] = key.Sign("bench", records[i].ContentHash));
+        var sample = records.Take(Math.Min(records.Count, 5_000)).ToList();
+        var publicKey = ContributorKey.ImportPublic(
+            Convert.FromHexString(service.Store.Contributor("bench")!.PublicKey));
+        Cpu(process, sample.Count, stages, "verify signature", () => sample
+            .Select((r, i) => ContributorKey.Verify(publicKey, "bench", r.ContentHash, signatures[i])).Count(ok => ok));
+        Cpu(process, sample.Count, stages, "analyse text", () => sample.Select(Datanets.Intake.Analysis.Of).Count());
         log($"intake: {items:N0} records ...");
-        var process = Process.GetCurrentProcess();
+        process.Refresh();
         var cpu = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var result = service.AddSigned("bench", [file], "bench", signatures);
@@ -53,13 +67,27 @@ public static class IntakeBenchmark
         var pipeline = service.Intake(service.Store.RequireDatanet("bench"));
         double rebuild = clock.Elapsed.TotalSeconds;
         return new Result(items, result.Items.Count, seconds, cpuSeconds,
-            (double)pipeline.IndexBytes / Math.Max(1, pipeline.IndexedItems), rebuild, ws.Service.Size, LoadAverage());
+            (double)pipeline.IndexBytes / Math.Max(1, pipeline.IndexedItems), rebuild, ws.Service.Size, LoadAverage(),
+            stages);
+    }
+
+    /// <summary>Runs <paramref name="stage"/> and records its process CPU µs per item.</summary>
+    private static T Cpu<T>(Process process, int items, List<(string, double)> stages, string name, Func<T> stage)
+    {
+        process.Refresh();
+        var before = process.TotalProcessorTime;
+        var result = stage();
+        process.Refresh();
+        stages.Add((name, (process.TotalProcessorTime - before).TotalMicroseconds / Math.Max(1, items)));
+        return result;
     }
 
     public static string Markdown(Result r) => string.Create(CultureInfo.InvariantCulture, $"""
         | records | accepted | wall s | items/s | CPU s | CPU µs/item | index bytes/item | rebuild s | 1-min load |
         |---:|---:|---:|---:|---:|---:|---:|---:|---:|
         | {r.Items:N0} | {r.Accepted:N0} | {r.Seconds:F1} | {r.ItemsPerSecond:N0} | {r.CpuSeconds:F1} | {r.CpuMicrosecondsPerItem:F0} | {r.IndexBytesPerItem:F0} | {r.RebuildSeconds:F2} | {r.LoadAverage:F1} |
+
+        CPU µs per item by stage, measured apart: {string.Join(", ", r.StageCpuMicroseconds.Select(s => $"{s.Stage} {s.CpuMicroseconds:F0}"))}
         """);
 
     /// <summary>The 1-minute load average (Linux), so a reader can judge how shared the machine was.</summary>

@@ -57,11 +57,15 @@ internal static class BenchCommand
     private static Command Intake()
     {
         var items = new Option<int>("--items") { DefaultValueFactory = _ => 100_000, Description = "Records in the submission" };
-        var command = new Command("intake", "Datanet intake end to end: items/s and dedup index bytes per item") { items };
+        var quality = new Option<int>("--populations") { DefaultValueFactory = _ => 8, Description = "Gaming populations (and 250 adgen records each) for the near-duplicate recall / false-positive table (0: skip it)" };
+        var command = new Command("intake", "Datanet intake end to end: items/s, dedup index bytes per item, near-duplicate recall and false positives") { items, quality };
         command.SetAction((p, _) =>
         {
             using var work = new TempFolder();
-            Console.WriteLine(IntakeBenchmark.Markdown(IntakeBenchmark.Run(work.Path, p.GetValue(items), Console.Error.WriteLine)));
+            if (p.GetValue(quality) > 0)
+                Console.WriteLine(IntakeDedupQuality.Markdown(IntakeDedupQuality.Run(Path.Combine(work.Path, "quality"), p.GetValue(quality), 250 * p.GetValue(quality), Console.Error.WriteLine)) + "\n");
+            if (p.GetValue(items) > 0)
+                Console.WriteLine(IntakeBenchmark.Markdown(IntakeBenchmark.Run(work.Path, p.GetValue(items), Console.Error.WriteLine)));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -2,8 +2,8 @@ namespace ModelLedger.Datanets.Dedup;
 
 /// <summary>
 /// The in-memory duplicate index of one datanet, keyed by acceptance sequence number: the first 8 bytes of each
-/// accepted item's normalised-text hash (exact duplicates) and its LSH band keys (near-duplicate candidates), plus
-/// each item's near-duplicate cluster. It only proposes candidates; the caller confirms them against the full hash or
+/// accepted item's normalised-text hash (exact duplicates), its LSH band keys (near-duplicate candidates) and its
+/// prompt key (paraphrase candidates: records with the same prompt words), plus each item's near-duplicate cluster. It only proposes candidates; the caller confirms them against the full hash or
 /// the exact Jaccard of the stored text, so a 64-bit collision can never reject a record. Rebuilt from the stored
 /// signatures when a datanet is opened. Not thread-safe.
 /// </summary>
@@ -11,12 +11,13 @@ internal sealed class DedupIndex
 {
     private readonly BandTable _exact = new();
     private readonly BandTable _bands = new();
+    private readonly BandTable _prompts = new();
     private readonly List<int> _clusters = [];
 
     public int Count => _clusters.Count;
 
     /// <summary>Bytes held by the index's arrays (what grows per item).</summary>
-    public long Bytes => _exact.Bytes + _bands.Bytes + (long)_clusters.Capacity * sizeof(int);
+    public long Bytes => _exact.Bytes + _bands.Bytes + _prompts.Bytes + (long)_clusters.Capacity * sizeof(int);
 
     public static ulong ExactKey(string normalizedHashHex)
     {
@@ -24,24 +25,30 @@ internal sealed class DedupIndex
         return key == 0 ? 1 : key;
     }
 
-    /// <summary>Adds the item with sequence number <see cref="Count"/>.</summary>
-    public void Add(ulong exactKey, ulong[] bandKeys, int clusterSeq)
+    /// <summary>Adds the item with sequence number <see cref="Count"/> (prompt key 0: it has no prompt).</summary>
+    public void Add(ulong exactKey, ulong[] bandKeys, int clusterSeq, ulong promptKey = 0)
     {
         int seq = _clusters.Count;
         _clusters.Add(clusterSeq);
         _exact.Add(exactKey, seq);
         foreach (var key in bandKeys) _bands.Add(key, seq);
+        if (promptKey != 0) _prompts.Add(promptKey, seq);
+    }
+
+    /// <summary>Items whose prompt key is <paramref name="promptKey"/>, earliest first.</summary>
+    public List<int> PromptCandidates(ulong promptKey) => Sorted(_prompts, promptKey);
+
+    private static List<int> Sorted(BandTable table, ulong key)
+    {
+        var found = new List<int>();
+        table.Find(key, found);
+        found.Sort();
+        return found;
     }
 
     public int ClusterOf(int seq) => _clusters[seq];
 
-    public List<int> ExactCandidates(ulong exactKey)
-    {
-        var found = new List<int>();
-        _exact.Find(exactKey, found);
-        found.Sort();
-        return found;
-    }
+    public List<int> ExactCandidates(ulong exactKey) => Sorted(_exact, exactKey);
 
     /// <summary>Items sharing at least one band with the signature, earliest first, each once.</summary>
     public List<int> NearCandidates(ulong[] bandKeys)

@@ -79,6 +79,13 @@ internal static class MinHash
     public static double Jaccard(ulong[] a, ulong[] b)
     {
         if (a.Length == 0 && b.Length == 0) return 1;
+        int shared = Shared(a, b);
+        return (double)shared / (a.Length + b.Length - shared);
+    }
+
+    /// <summary>How many values two sorted, distinct arrays have in common.</summary>
+    public static int Shared(ulong[] a, ulong[] b)
+    {
         int shared = 0;
         for (int i = 0, j = 0; i < a.Length && j < b.Length;)
         {
@@ -86,8 +93,11 @@ internal static class MinHash
             else if (a[i] < b[j]) i++;
             else j++;
         }
-        return (double)shared / (a.Length + b.Length - shared);
+        return shared;
     }
+
+    /// <summary>A single word's 64-bit hash, the same value as that word's 1-shingle.</summary>
+    public static ulong WordHash(string word) => Mix(Fnv(word, 0xcbf29ce484222325UL));
 
     public static byte[] ToBytes(uint[] signature)
     {
@@ -111,7 +121,7 @@ internal static class MinHash
         return h;
     }
 
-    private static ulong Mix(ulong z)
+    internal static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;

@@ -15,9 +15,15 @@ internal static class TextNormalizer
 {
     private static readonly Normalizer2 Nfkc = Normalizer2.NFKCInstance;
 
+    /// <summary>Per ASCII character: 0 separates words (whitespace, punctuation, symbols), 1 is dropped (control),
+    /// otherwise the lower-case character kept. Built with the same predicates as the general path, so the ASCII
+    /// fast path gives the same text by construction.</summary>
+    private static readonly char[] Ascii = BuildAsciiTable();
+
     public static string Normalize(string text)
     {
-        var nfkc = IsAscii(text) ? text : Nfkc.Normalize(text);
+        if (IsAscii(text)) return NormalizeAscii(text);
+        var nfkc = Nfkc.Normalize(text);
         var sb = new StringBuilder(nfkc.Length);
         bool space = false;
         Span<char> utf16 = stackalloc char[2];
@@ -35,6 +41,43 @@ internal static class TextNormalizer
             sb.Append(utf16[..Rune.ToLowerInvariant(rune).EncodeToUtf16(utf16)]);
         }
         return sb.ToString();
+    }
+
+    /// <summary><see cref="Normalize"/> for ASCII text (NFKC leaves it unchanged): one table lookup a character.
+    /// </summary>
+    private static string NormalizeAscii(string text)
+    {
+        var buffer = text.Length <= 1024 ? stackalloc char[text.Length] : new char[text.Length];
+        int n = 0;
+        bool space = false;
+        foreach (char c in text)
+        {
+            char mapped = Ascii[c];
+            if (mapped == '\0')
+            {
+                space = n > 0;
+                continue;
+            }
+            if (mapped == '\u0001') continue;
+            if (space) buffer[n++] = ' ';
+            space = false;
+            buffer[n++] = mapped;
+        }
+        return new string(buffer[..n]);
+    }
+
+    private static char[] BuildAsciiTable()
+    {
+        var table = new char[128];
+        for (int c = 0; c < 128; c++)
+        {
+            var rune = new Rune(c);
+            var category = Rune.GetUnicodeCategory(rune);
+            table[c] = Rune.IsWhiteSpace(rune) || IsPunctuationOrSymbol(category) ? '\0'
+                : category is UnicodeCategory.Control or UnicodeCategory.Format ? '\u0001'
+                : (char)Rune.ToLowerInvariant(rune).Value;
+        }
+        return table;
     }
 
     /// <summary>The exact-duplicate key: SHA-256 of the normalised text, lower-case hex.</summary>

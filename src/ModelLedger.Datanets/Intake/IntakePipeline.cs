@@ -30,14 +30,19 @@ public sealed partial class IntakePipeline
     private readonly DatanetStore _store;
     private readonly DatanetRow _datanet;
     private readonly DedupIndex _index = new();
-    private readonly Dictionary<long, ulong[]> _shingleCache = [];
+    private readonly Dictionary<long, Analysis> _analysisCache = [];
 
     public IntakePipeline(LedgerService ledger, DatanetStore store, DatanetRow datanet)
     {
         (_ledger, _store, _datanet) = (ledger, store, datanet);
-        foreach (var (normHash, minHash, cluster) in store.IndexRows(datanet.Name))
-            _index.Add(DedupIndex.ExactKey(normHash), MinHash.BandKeys(MinHash.FromBytes(minHash)), (int)cluster);
+        bool prompts = datanet.Format != DatanetFormat.Text;
+        foreach (var (normHash, minHash, cluster, content) in store.IndexRows(datanet.Name, withContent: prompts))
+            _index.Add(DedupIndex.ExactKey(normHash), MinHash.BandKeys(MinHash.FromBytes(minHash)), (int)cluster,
+                content is null ? 0 : PromptKey(Parse(content)));
     }
+
+    private static ulong PromptKey(ContentRecord record) =>
+        record.Prompt is { } prompt ? ParaphraseShape.PromptOf(prompt).Key : 0;
 
     /// <summary>Bytes of the in-memory duplicate index.</summary>
     public long IndexBytes => _index.Bytes;
@@ -62,32 +67,56 @@ public sealed partial class IntakePipeline
         var decisions = new Decision[contributions.Count];
         var analyses = new Analysis?[contributions.Count];
         var batch = new List<LedgerEvent>(Math.Min(LedgerBatch, contributions.Count));
-        var leaves = new List<string>(contributions.Count);
-        for (int i = 0; i < contributions.Count; i++)
+        // Ledger batches are appended in order on one background chain while later records are decided (decisions
+        // never read the ledger; only Commit needs the leaf hashes, after the chain has finished).
+        var appends = Task.FromResult(new List<string>(contributions.Count));
+        try
         {
-            var c = contributions[i];
-            var (signed, a) = checks.Get(i);
-            var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
-            if (d.Code is null)
+            for (int i = 0; i < contributions.Count; i++)
             {
-                int seq = _index.Count;
-                int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
-                d = d with { ClusterSeq = cluster, Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
-                _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster);
-                pending.Add((c, a));
-                analyses[i] = a;
-                perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
-            }
-            decisions[i] = d;
-            batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
-            if (batch.Count == LedgerBatch || i == contributions.Count - 1)
-            {
-                leaves.AddRange(AppendOnce([.. batch]));
-                batch.Clear();
+                var c = contributions[i];
+                var (signed, a) = checks.Get(i);
+                var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
+                if (d.Code is null)
+                {
+                    int seq = _index.Count;
+                    int cluster = d.Related is long related ? _index.ClusterOf((int)related) : seq;
+                    d = d with { ClusterSeq = cluster,
+                        Cluster = cluster == seq ? c.Record.ContentHash : ItemAt(cluster, pending, start) };
+                    _index.Add(DedupIndex.ExactKey(a.NormHash), a.BandKeys, cluster, a.Shape?.PromptKey ?? 0);
+                    pending.Add((c, a));
+                    analyses[i] = a;
+                    perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
+                }
+                decisions[i] = d;
+                batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
+                if (batch.Count == LedgerBatch || i == contributions.Count - 1)
+                {
+                    appends = Then(appends, [.. batch]);
+                    batch.Clear();
+                }
             }
         }
+        catch
+        {
+            // Let appends already handed to the chain finish before the caller may close the ledger; a retry
+            // finds those batches by their client ids.
+            try { appends.Wait(); } catch (AggregateException) { }
+            throw;
+        }
+        var leaves = appends.GetAwaiter().GetResult();
         return Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
     }
+
+    /// <summary>Appends <paramref name="events"/> on the thread pool once the batches before them on
+    /// <paramref name="chain"/> are appended; the chain's result is every leaf hash so far, in order. An earlier
+    /// batch's failure stops the chain and is rethrown to whoever waits on it.</summary>
+    private Task<List<string>> Then(Task<List<string>> chain, LedgerEvent[] events) => chain.ContinueWith(done =>
+    {
+        var appended = done.GetAwaiter().GetResult();
+        appended.AddRange(AppendOnce(events));
+        return appended;
+    }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
     private Decision Decide(Contribution c, Analysis a, bool signed, Dictionary<string, string> keyIds,
         Dictionary<string, long> perContributor, List<(Contribution C, Analysis A)> pending, double threshold, long start)
@@ -108,6 +137,11 @@ public sealed partial class IntakePipeline
             return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
                 $"near-duplicate: Jaccard {similarity:F2} >= {threshold:F2} with item {ItemAt(n, pending, start)}"),
                 ItemAt(n, pending, start));
+        if (a.Shape is { } shape && Paraphrased(shape, pending, start) is (long p, double coverage))
+            return new(RejectionCodes.NearDuplicate, string.Create(CultureInfo.InvariantCulture,
+                $"near-duplicate: same prompt and sentence coverage {coverage:F2} >= "
+                + $"{ParaphraseShape.CoverageThreshold:F2} (a paraphrase) with item {ItemAt(p, pending, start)}"),
+                ItemAt(p, pending, start));
         if (a.Quality < QualityScore.Threshold)
             return new(RejectionCodes.LowQuality, string.Create(CultureInfo.InvariantCulture,
                 $"low-quality: score {a.Quality:F2} is below {QualityScore.Threshold:F2} (junk, word salad or repetition)"),
@@ -134,16 +168,35 @@ public sealed partial class IntakePipeline
         return (null, 0, related);
     }
 
-    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    /// <summary>The earliest earlier item with the same prompt words whose answer this one paraphrases (sentence
+    /// coverage at least <see cref="ParaphraseShape.CoverageThreshold"/>), and the coverage.</summary>
+    private (long Item, double Coverage)? Paraphrased(ParaphraseShape shape, List<(Contribution C, Analysis A)> pending,
+        long start)
     {
-        if (seq >= start) return pending[(int)(seq - start)].A.Shingles;
-        if (_shingleCache.TryGetValue(seq, out var cached)) return cached;
+        foreach (var seq in _index.PromptCandidates(shape.PromptKey))
+            if (AnalysisAt(seq, pending, start).Shape is { } other && other.SamePrompt(shape)
+                && shape.Coverage(other) is var coverage && coverage >= ParaphraseShape.CoverageThreshold)
+                return (seq, coverage);
+        return null;
+    }
+
+    private ulong[] ShinglesAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
+        AnalysisAt(seq, pending, start).Shingles;
+
+    private Analysis AnalysisAt(long seq, List<(Contribution C, Analysis A)> pending, long start)
+    {
+        if (seq >= start) return pending[(int)(seq - start)].A;
+        if (_analysisCache.TryGetValue(seq, out var cached)) return cached;
         var item = _store.ItemAt(_datanet.Name, seq)
             ?? throw new LedgerError($"item {seq} of '{_datanet.Name}' vanished");
-        var text = RecordParser.Parse(_datanet.Format, JsonNode.Parse(item.Content), new RecordSource("db", 0, null), [])
-            ?.Text ?? "";
-        return _shingleCache[seq] = Analysis.Of(text).Shingles;
+        return _analysisCache[seq] = Analysis.Of(Parse(item.Content));
     }
+
+    /// <summary>A stored item's record (its content was validated at intake; an edited one reads as empty text, which
+    /// matches nothing, and <c>datanet verify</c> names it).</summary>
+    private ContentRecord Parse(string content) =>
+        RecordParser.Parse(_datanet.Format, JsonNode.Parse(content), new RecordSource("db", 0, null), [])
+        ?? new ContentRecord(content, "", new RecordSource("db", 0, null));
 
     private string NormHashAt(long seq, List<(Contribution C, Analysis A)> pending, long start) =>
         seq >= start ? pending[(int)(seq - start)].A.NormHash : _store.ItemAt(_datanet.Name, seq)!.NormHash;

@@ -59,7 +59,7 @@ internal sealed class RecordChecks : IDisposable
                     var c = _contributions[i];
                     _signed[i] = _keys.TryGetValue(c.Contributor, out var key)
                         && ContributorKey.Verify(key, _datanet, c.Record.ContentHash, c.Signature);
-                    _analyses[i] = Analysis.Of(c.Record.Text);
+                    _analyses[i] = Analysis.Of(c.Record);
                 }
             }
             catch (Exception e)

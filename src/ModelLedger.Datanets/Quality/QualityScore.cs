@@ -20,6 +20,9 @@ public static class QualityScore
     private const double FunctionShare = 0.08;
     private const int FunctionMinWords = 8;
 
+    private static readonly System.Buffers.SearchValues<char> Vowels =
+        System.Buffers.SearchValues.Create("aeiouyàáâãäåæèéêëìíîïòóôõöøœùúûüýÿ");
+
     private static readonly HashSet<string> FunctionWords = new(StringComparer.Ordinal)
     {
         "the", "a", "an", "of", "to", "in", "on", "at", "by", "for", "with", "from", "and", "or", "but", "not", "no",
@@ -38,11 +41,16 @@ public static class QualityScore
     public static double Of(IReadOnlyList<string> words)
     {
         if (words.Count == 0) return 0;
-        int wordLike = words.Count(IsWordLike);
+        int wordLike = 0, function = 0;
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (IsWordLike(words[i])) wordLike++;
+            if (FunctionWords.Contains(words[i])) function++;
+        }
         double score = (double)wordLike / words.Count * (1 - RepeatedTrigramShare(words));
         if (words.Count >= FunctionMinWords)
         {
-            double share = (double)words.Count(FunctionWords.Contains) / words.Count;
+            double share = (double)function / words.Count;
             score *= share >= FunctionShare ? 1 : 0.3 + 0.7 * share / FunctionShare;
         }
         return Math.Round(score, 4);
@@ -50,14 +58,21 @@ public static class QualityScore
 
     internal static bool IsWordLike(string token)
     {
-        if (token.All(char.IsAsciiDigit)) return true;
-        if (token.Length > 24 || !token.All(char.IsLetter)) return false;
-        if (token.Any(c => c > 0x24F)) return true;
+        bool digits = true, letters = true, beyondLatin = false;
+        foreach (char c in token)
+        {
+            digits &= char.IsAsciiDigit(c);
+            letters &= char.IsLetter(c);
+            beyondLatin |= c > 0x24F;
+        }
+        if (digits) return true;
+        if (token.Length > 24 || !letters) return false;
+        if (beyondLatin) return true;
         int consonants = 0, same = 1;
         bool vowel = false;
         for (int i = 0; i < token.Length; i++)
         {
-            bool isVowel = "aeiouyàáâãäåæèéêëìíîïòóôõöøœùúûüýÿ".Contains(token[i], StringComparison.Ordinal);
+            bool isVowel = Vowels.Contains(token[i]);
             vowel |= isVowel;
             consonants = isVowel ? 0 : consonants + 1;
             same = i > 0 && token[i] == token[i - 1] ? same + 1 : 1;

@@ -31,6 +31,7 @@ internal static class RecordParser
             Bad(key, $"unknown field for a {format.Name()} datanet (want {string.Join(", ", fields)})");
         JsonObject canonical;
         string text;
+        string? prompt = null, response = null;
         switch (format)
         {
             case DatanetFormat.Alpaca:
@@ -41,10 +42,11 @@ internal static class RecordParser
                 canonical = new JsonObject
                     { ["instruction"] = instruction, ["input"] = input ?? "", ["output"] = output };
                 text = string.Join('\n', new[] { instruction, input, output }.Where(s => !string.IsNullOrEmpty(s)));
+                (prompt, response) = (instruction + "\n" + input, output);
                 break;
             }
             case DatanetFormat.ShareGpt:
-                (canonical, text) = Conversation(o, Bad);
+                (canonical, text, prompt, response) = Conversation(o, Bad);
                 break;
             case DatanetFormat.Text:
             {
@@ -59,6 +61,7 @@ internal static class RecordParser
                 var body = String(o, "text", required: true, Bad);
                 canonical = new JsonObject { ["title"] = title, ["text"] = body };
                 text = body ?? "";
+                (prompt, response) = (title, body);
                 break;
             }
         }
@@ -70,17 +73,20 @@ internal static class RecordParser
             Bad("record", $"is {bytes:N0} bytes; the limit for {format.Name()} records is {format.MaxRecordBytes():N0}");
             return null;
         }
-        return new ContentRecord(json, text, source);
+        return new ContentRecord(json, text, source, prompt, response);
     }
 
-    private static (JsonObject, string) Conversation(JsonObject o, Action<string, string> bad)
+    /// <summary>The canonical conversation, its text (every turn), prompt (system and human turns) and response
+    /// (gpt turns).</summary>
+    private static (JsonObject, string, string, string) Conversation(JsonObject o, Action<string, string> bad)
     {
         var turns = new JsonArray();
         var text = new List<string>();
+        var (asked, answered) = (new List<string>(), new List<string>());
         if (o["conversations"] is not JsonArray array || array.Count == 0)
         {
             bad("conversations", "must be a non-empty array of {\"from\", \"value\"} turns");
-            return (new JsonObject(), "");
+            return (new JsonObject(), "", "", "");
         }
         for (int i = 0; i < array.Count; i++)
         {
@@ -99,11 +105,14 @@ internal static class RecordParser
             if (from is not null && !system && from != want)
                 bad($"{field}.from", $"must be '{want}' here (human and gpt alternate, human first; got '{from}')");
             turns.Add(new JsonObject { ["from"] = from, ["value"] = value });
-            if (value is not null) text.Add(value);
+            if (value is null) continue;
+            text.Add(value);
+            (from == "gpt" ? answered : asked).Add(value);
         }
         if (array.Count > 0 && String(array[^1] as JsonObject, "from") is string last && last != "gpt")
             bad($"conversations[{array.Count - 1}].from", "the last turn must be 'gpt' (the answer trained on)");
-        return (new JsonObject { ["conversations"] = turns }, string.Join('\n', text));
+        return (new JsonObject { ["conversations"] = turns }, string.Join('\n', text), string.Join('\n', asked),
+            string.Join('\n', answered));
     }
 
     private static string? String(JsonObject? o, string key) =>

@@ -61,14 +61,18 @@ public sealed partial class DatanetStore
         r.GetString(4), r.GetString(5), r.GetString(6), (byte[])r.GetValue(7), (int)Long(r, 8), (int)Long(r, 9),
         Double(r, 10), r.GetString(11), r.IsDBNull(12) ? null : Double(r, 12), r.GetString(13), r.GetString(14));
 
-    /// <summary>What the duplicate index is rebuilt from: per item in order, its normalised hash, signature and the
-    /// sequence number of its cluster's first item.</summary>
-    public IEnumerable<(string NormHash, byte[] MinHash, long ClusterSeq)> IndexRows(string datanet)
+    /// <summary>What the duplicate index is rebuilt from: per item in order, its normalised hash, signature, the
+    /// sequence number of its cluster's first item, and its content when asked (null otherwise).</summary>
+    public IEnumerable<(string NormHash, byte[] MinHash, long ClusterSeq, string? Content)> IndexRows(string datanet,
+        bool withContent)
     {
-        using var cmd = Command("SELECT i.norm_hash, i.minhash, c.seq FROM datanet_items i JOIN datanet_items c "
-            + "ON c.datanet = i.datanet AND c.item = i.cluster WHERE i.datanet = @d ORDER BY i.seq", null, ("d", datanet));
+        using var cmd = Command($"SELECT i.norm_hash, i.minhash, c.seq{(withContent ? ", i.content" : "")} FROM "
+            + "datanet_items i JOIN datanet_items c ON c.datanet = i.datanet AND c.item = i.cluster "
+            + "WHERE i.datanet = @d ORDER BY i.seq", null, ("d", datanet));
         using var reader = cmd.ExecuteReader();
-        while (reader.Read()) yield return (reader.GetString(0), (byte[])reader.GetValue(1), Long(reader, 2));
+        while (reader.Read())
+            yield return (reader.GetString(0), (byte[])reader.GetValue(1), Long(reader, 2),
+                withContent ? reader.GetString(3) : null);
     }
 
     public long ItemCount(string datanet) => Query("SELECT COUNT(*) FROM datanet_items WHERE datanet = @d",

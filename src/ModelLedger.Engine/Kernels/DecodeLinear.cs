@@ -22,6 +22,22 @@ public static unsafe class DecodeLinear
     /// <summary>Off for benchmarks that compare against libtorch in one process.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_DECODE_KERNEL") != "0";
 
+    /// <summary>Set while a gradient checkpoint runs its forward without grad: the recompute in backward goes through
+    /// libtorch, so the forward must too, or the two differ in the last bits.</summary>
+    [ThreadStatic] private static int t_suppressed;
+
+    /// <summary>Sends this thread's projections to libtorch until disposed.</summary>
+    public static IDisposable Suppress()
+    {
+        t_suppressed++;
+        return new Restore();
+    }
+
+    private sealed class Restore : IDisposable
+    {
+        public void Dispose() => t_suppressed--;
+    }
+
     [DllImport("LibTorchSharp")]
     private static extern IntPtr THSTensor_data(IntPtr handle);
 
@@ -31,11 +47,11 @@ public static unsafe class DecodeLinear
             : module.call(x);
 
     public static bool Applies(Tensor x, Tensor weight, Tensor? bias) =>
-        Enabled && x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32
+        Enabled && t_suppressed == 0 && x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32
         && weight.dtype == ScalarType.Float32 && weight.dim() == 2 && weight.is_contiguous()
         && (bias is null || (bias.dtype == ScalarType.Float32 && bias.is_contiguous()))
         && x.shape[^1] == weight.shape[1] && x.numel() / Math.Max(1, weight.shape[1]) is > 0 and <= MaxRows
-        && !(is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true));
+        && !is_grad_enabled();   // training (even through frozen weights) stays on libtorch: same sums every pass
 
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias)
     {

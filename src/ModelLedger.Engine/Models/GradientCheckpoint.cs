@@ -22,6 +22,7 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         ctx.save_data("block", block);
         ctx.save_data("rng", random.get_rng_state());
         using var _ = no_grad();
+        using var sameKernels = Kernels.DecodeLinear.Suppress();   // as the recompute in backward
         return block(x);
     }
 

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -55,7 +56,7 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = _base.call(x);
+        var y = _base.Project(x);
         if (Active is null || !_adapters.TryGetValue(Active, out var p)) return y;
         var delta = p.B.call(p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)))).Times(p.Scaling);
         return y.Plus(delta.to(y.dtype));

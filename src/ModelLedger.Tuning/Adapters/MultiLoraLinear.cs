@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -78,7 +79,7 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = _base.call(x);
+        var y = _base.Project(x);
         var slots = _selection.Slots;
         if (slots is null || _a is null || _b is null) return y;
         var a = _a.index_select(0, slots);   // [B, in, r]

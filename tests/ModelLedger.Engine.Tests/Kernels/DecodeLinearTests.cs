@@ -54,7 +54,7 @@ public sealed class DecodeLinearTests
         using var scope = NewDisposeScope();
         var linear = nn.Linear(16, 4);
         var x = randn([1, 16]);
-        Assert.False(DecodeLinear.Applies(x, linear.weight!, linear.bias));   // weights require grad, grad is on
+        Assert.False(DecodeLinear.Applies(x, linear.weight!, linear.bias));   // grad is on
         var y = linear.Project(x);
         Assert.True(y.requires_grad);                                         // so training still differentiates
         using (no_grad())

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Runtime;
 using ModelLedger.Engine.Generation;
 using TorchSharp;
@@ -95,7 +96,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     {
         var hidden = Hidden(ids, keyMask, cache, start);
         if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
-        return _lmHead.call(hidden);
+        return _lmHead.Project(hidden);
     }
 
     /// <summary>
@@ -109,7 +110,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         var allowed = keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]
         var hidden = Run(ids, positions, allowed, cache, start);
         if (lastOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
-        return _lmHead.call(hidden);
+        return _lmHead.Project(hidden);
     }
 
     /// <summary>

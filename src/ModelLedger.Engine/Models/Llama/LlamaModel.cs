@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
@@ -63,9 +64,9 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
     public override Tensor forward(Tensor x, LayerContext ctx)
     {
         long batch = x.shape[0], length = x.shape[1];
-        var q = _q.call(x).view(batch, length, _heads, _headDim).transpose(1, 2);      // [B, H, T, D]
-        var k = _k.call(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, T, D]
-        var v = _v.call(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);
+        var q = _q.Project(x).view(batch, length, _heads, _headDim).transpose(1, 2);      // [B, H, T, D]
+        var k = _k.Project(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, T, D]
+        var v = _v.Project(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Write(_layer, k, v, ctx.Start);  // [B, Hkv, Start+T, D]
@@ -79,7 +80,7 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
         // Plain causal attention only when queries and keys start together; otherwise the mask says it all.
         bool causal = ctx.Mask is null && length > 1;
         var attended = functional.scaled_dot_product_attention(q, k, v, ctx.Mask, 0.0, causal);
-        return _o.call(attended.transpose(1, 2).reshape(batch, length, _heads * _headDim));   // [B, T, hidden]
+        return _o.Project(attended.transpose(1, 2).reshape(batch, length, _heads * _headDim));   // [B, T, hidden]
     }
 
     /// <summary>HF repeat_kv: each key/value head serves heads/kvHeads consecutive query heads.</summary>
@@ -127,7 +128,7 @@ internal sealed class Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => _down.call(functional.silu(_gate.call(x)) * _up.call(x));
+    public override Tensor forward(Tensor x) => _down.Project(functional.silu(_gate.Project(x)) * _up.Project(x));
 
     /// <summary>Swaps gate_proj, up_proj or down_proj for wrap(current); see <see cref="Attention.Replace"/>.</summary>
     internal void Replace(string name, Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> wrap)

@@ -13,13 +13,16 @@ namespace ModelLedger.Server.Management;
 /// <summary>A billing server over a fresh SQLite workspace (the unit policy: a call costs its token count), an
 /// in-memory job queue, and one key per role: admin, trainer, consumer, and a contributor key billing
 /// <c>contributor:alice</c> (alice and bob are registered contributors). Each test class gets its own.</summary>
-public sealed class ManagementServerFixture : IAsyncLifetime
+public class ManagementServerFixture : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
     private ServerHost? _server;
 
     public ServerHost Server => _server ?? throw new InvalidOperationException("not started");
     public InMemoryJobQueue Jobs { get; } = new();
+
+    /// <summary>True: the server keeps jobs in the workspace database (the default queue) instead of <see cref="Jobs"/>.</summary>
+    protected virtual bool UsesDatabaseQueue => false;
     public string Workspace { get; private set; } = "";
     public TempDirectory Dir => _dir;
     public HttpClient Http { get; } = new();
@@ -50,7 +53,8 @@ public sealed class ManagementServerFixture : IAsyncLifetime
         }
         _server = await ServerHost.StartAsync(new ServerOptions
         {
-            Port = 0, ModelDirectory = TestPaths.TinyStories, Workspace = Workspace, JobQueue = _ => Jobs,
+            Port = 0, ModelDirectory = TestPaths.TinyStories, Workspace = Workspace,
+            JobQueue = UsesDatabaseQueue ? ServerJobQueue.Open : _ => Jobs,
             JobPollInterval = TimeSpan.FromMilliseconds(20),
             Limits = new ServerLimits { MaxTokens = 16, RequestsPerMinute = 10_000 },
         });

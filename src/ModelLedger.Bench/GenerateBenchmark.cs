@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using System.Diagnostics;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
@@ -32,11 +33,26 @@ public static class GenerateBenchmark
         var prompt = Prompt();
         rows.Add(Row("prefill", 1, promptLength, Best(3, () => Prefill(model, prompt))));
         log?.Invoke($"prefill: {rows[^1].TokensPerSecond:F1} tokens/s");
-        foreach (var (name, b, cache) in new[] { ("decode, KV cache", 1, true), ($"decode, KV cache", batch, true), ("decode, no cache", 1, false) })
+        // The decode rows twice, with our decode kernel and with libtorch's matmul, so the ratio is of one run.
+        var scenarios = new[]
+        {
+            ("decode, KV cache", 1, true, true), ("decode, KV cache, libtorch matmul", 1, true, false),
+            ("decode, KV cache", batch, true, true), ("decode, KV cache, libtorch matmul", batch, true, false),
+            ("decode, no cache", 1, false, true),
+        };
+        foreach (var (name, b, cache, kernel) in scenarios)
         {
             var prompts = Enumerable.Range(0, b).Select(_ => Prompt()).ToArray();
-            double seconds = Best(2, () => DecodeSeconds(generator, prompts, options with { UseCache = cache }));
-            rows.Add(Row(name, b, b * (newTokens - 1), seconds));
+            DecodeLinear.Enabled = kernel;
+            try
+            {
+                double seconds = Best(2, () => DecodeSeconds(generator, prompts, options with { UseCache = cache }));
+                rows.Add(Row(name, b, b * (newTokens - 1), seconds));
+            }
+            finally
+            {
+                DecodeLinear.Enabled = true;
+            }
             log?.Invoke($"{name} batch {b}: {rows[^1].TokensPerSecond:F1} tokens/s");
         }
         return (peak, rows);

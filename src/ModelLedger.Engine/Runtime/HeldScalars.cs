@@ -15,77 +15,47 @@ public static class HeldScalars
 
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
-    public static Tensor Plus(this Tensor a, double value)
+    /// <summary>op(held): the Scalar stays referenced until op returns, then is freed.</summary>
+    private static Tensor With(Scalar held, Func<Scalar, Tensor> op)
     {
-        using var s = value.ToScalar();
-        return a.add(s, One);
+        using (held) return op(held);
     }
 
-    public static Tensor Plus(this Tensor a, long value)
-    {
-        using var s = value.ToScalar();
-        return a.add(s, One);
-    }
+    public static Tensor Plus(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.add(s, One));
 
-    public static Tensor PlusInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.add_(s, One);
-    }
+    public static Tensor Plus(this Tensor a, long value) =>
+        With(value.ToScalar(), s => a.add(s, One));
+
+    public static Tensor PlusInPlace(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.add_(s, One));
 
     /// <summary>a += b · alpha, in place.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Tensor b, double alpha = 1.0)
-    {
-        using var s = alpha.ToScalar();
-        return a.add_(b, s);
-    }
+    public static Tensor PlusInPlace(this Tensor a, Tensor b, double alpha = 1.0) =>
+        With(alpha.ToScalar(), s => a.add_(b, s));
 
-    public static Tensor Times(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Times(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.mul(s));
 
-    public static Tensor TimesInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.mul_(s);
-    }
+    public static Tensor TimesInPlace(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.mul_(s));
 
-    public static Tensor Over(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor Over(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.div(s));
 
-    public static Tensor Power(this Tensor a, double exponent)
-    {
-        using var s = exponent.ToScalar();
-        return a.pow(s);
-    }
+    public static Tensor Power(this Tensor a, double exponent) =>
+        With(exponent.ToScalar(), s => a.pow(s));
 
-    public static Tensor FillWhere(this Tensor a, Tensor mask, double value)
-    {
-        using var s = value.ToScalar();
-        return a.masked_fill(mask, s);
-    }
+    public static Tensor FillWhere(this Tensor a, Tensor mask, double value) =>
+        With(value.ToScalar(), s => a.masked_fill(mask, s));
 
-    public static Tensor Below(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.lt(s);
-    }
+    public static Tensor Below(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.lt(s));
 
-    public static Tensor AtLeast(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.ge(s);
-    }
+    public static Tensor AtLeast(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.ge(s));
 
     /// <summary>a += b · c · value, in place.</summary>
-    public static Tensor PlusProductInPlace(this Tensor a, Tensor b, Tensor c, double value)
-    {
-        using var s = value.ToScalar();
-        return a.addcmul_(b, c, s);
-    }
+    public static Tensor PlusProductInPlace(this Tensor a, Tensor b, Tensor c, double value) =>
+        With(value.ToScalar(), s => a.addcmul_(b, c, s));
 }

@@ -10,14 +10,11 @@ namespace ModelLedger.Engine.Kernels;
 /// y = x·Wᵀ (+ bias) for the few rows of a decode step (≤ <see cref="MaxRows"/>), fp32 on the CPU, outside autograd.
 /// Decoding is bound by reading W; libtorch's small-M matmul streams it at about a third of what the memory delivers
 /// (docs/benchmarks.md). This kernel reads each row of W once for every row of x, with fused multiply-adds on 256-bit
-/// vectors, the rows of W split over the cores. Anything else (training, GPU, other dtypes, prefill) goes to libtorch.
+/// vectors, on the calling thread. Anything else (training, GPU, other dtypes, prefill) goes to libtorch.
 /// </summary>
 public static unsafe class DecodeLinear
 {
     public const int MaxRows = 8;
-
-    /// <summary>Below this many weights one core is faster than handing work to a second one.</summary>
-    private const long ParallelWeights = 1 << 16;
 
     /// <summary>Off for benchmarks that compare against libtorch in one process.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_DECODE_KERNEL") != "0";
@@ -62,12 +59,12 @@ public static unsafe class DecodeLinear
         var y = empty(shape, ScalarType.Float32);
         var job = new Job((float*)THSTensor_data(input.Handle), m, k, (float*)THSTensor_data(weight.Handle),
             bias is null ? null : (float*)THSTensor_data(bias.Handle), (float*)THSTensor_data(y.Handle), n);
-        int parts = (long)n * k < ParallelWeights ? 1 : Math.Min(Environment.ProcessorCount, 8);
+        // One thread: one core already reads W about as fast as this machine's memory delivers, and handing half of
+        // each of the ~85 projections per token to a pool thread cost more than it saved (docs/benchmarks.md).
         var zeros = (float*)NativeMemory.AllocZeroed((nuint)k, sizeof(float));
         try
         {
-            if (parts == 1) job.Run(0, n, zeros);
-            else Parallel.For(0, parts, p => job.Run(n * p / parts, n * (p + 1) / parts, zeros));
+            job.Run(0, n, zeros);
         }
         finally
         {

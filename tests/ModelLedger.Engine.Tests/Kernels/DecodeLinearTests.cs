@@ -15,7 +15,7 @@ public sealed class DecodeLinearTests
     [InlineData(4, 24, 5, true)]
     [InlineData(5, 17, 19, false)]
     [InlineData(8, 256, 300, true)]
-    [InlineData(1, 512, 1024, true)]  // 512·1024 weights: split over the cores
+    [InlineData(1, 512, 1024, true)]
     [InlineData(6, 512, 1024, false)]
     public void MatchesLibtorch(int rows, int k, int n, bool withBias)
     {

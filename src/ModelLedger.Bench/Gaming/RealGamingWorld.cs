@@ -12,8 +12,9 @@ namespace ModelLedger.Bench.Gaming;
 /// The gaming simulation with real intake and real RAG attribution. Every identity registers as a datanet
 /// contributor and submits its records (<see cref="GamingTexts"/>) to an alpaca datanet <c>ads</c> and a documents
 /// datanet <c>docs</c> through <see cref="DatanetService"/>: honest, sybil and self-dealer data first, then the
-/// adversaries, so exact duplicates, near-duplicates (MinHash, Jaccard ≥ 0.8) and low-quality records are refused by
-/// the intake, and only accepted items enter training attribution and retrieval. A RAG answer asks about one accepted
+/// adversaries, so exact duplicates, near-duplicates (MinHash, Jaccard ≥ 0.8; paraphrases: same prompt words and
+/// matching sentences, docs/datanets.md) and low-quality records are refused by the intake, and only accepted items
+/// enter training attribution and retrieval. A RAG answer asks about one accepted
 /// fact document of the topic ("What color is Lily's ball?"), retrieves 3 documents by BM25 over every accepted
 /// document, generates greedily with the model and measures each document's effect by exact leave-one-out ablation
 /// (<see cref="RagAsk"/>); answers are cached per question (greedy, so identical). Training attribution stays

@@ -95,16 +95,7 @@ public sealed class BillingCommandTests
             ["Cat"] = "Cat\nThe cat sat on the mat. The cat was happy.", ["Cat toy"] = "Cat toy\nThe cat had a toy mouse.",
             ["Dog"] = "Dog\nThe dog ran in the park.",
         };
-        string root;
-        using (var ws = LedgerWorkspace.Open(w.Path, null))
-        using (var service = new DatanetService(ws))
-        {
-            service.CreateContributor("alice");
-            service.CreateContributor("bob");
-            service.CreateDatanet("docs", DatanetFormat.Documents, null, null, null);
-            foreach (var who in new[] { "alice", "bob" }) service.Add("docs", [dir.File($"{who}.jsonl")], who);
-            root = service.Snapshot("docs", dir.File("snap")).Root;
-        }
+        string root = SnapshotOfAliceAndBob(w, "docs", DatanetFormat.Documents);
         var result = Json(CliRunner.Run("rag", "ask", "--datanet", "docs", "--workspace", w.Path, "--model", TestPaths.TinyStories,
             "--k", "3", "--max-new-tokens", "6", "--json", "--bill", "user:bob", "--inference", "r-1", "Where did the cat sit?"));
         var inference = Assert.Single(w.Events("inference"));
@@ -162,21 +153,7 @@ public sealed class BillingCommandTests
             {"instruction":"Write a slogan for blue shoes","input":"","output":"Blue shoes make every step feel light."}
             {"instruction":"Tell me about the sea","input":"","output":"The sea is wide, deep and full of fish."}
             """);
-        var texts = new Dictionary<string, string>
-        {
-            ["Cat"] = "Cat\nThe cat sat on the mat. The cat was happy.", ["Cat toy"] = "Cat toy\nThe cat had a toy mouse.",
-            ["Dog"] = "Dog\nThe dog ran in the park.",
-        };
-        string root;
-        using (var ws = LedgerWorkspace.Open(w.Path, null))
-        using (var service = new DatanetService(ws))
-        {
-            service.CreateContributor("alice");
-            service.CreateContributor("bob");
-            service.CreateDatanet("ads", DatanetFormat.Alpaca, null, null, null);
-            foreach (var who in new[] { "alice", "bob" }) service.Add("ads", [dir.File($"{who}.jsonl")], who);
-            root = service.Snapshot("ads", dir.File("snap")).Root;
-        }
+        string root = SnapshotOfAliceAndBob(w, "ads", DatanetFormat.Alpaca);
         File.WriteAllText(dir.File("train.yaml"), $"""
             model_name_or_path: {TestPaths.TinyStories}
             finetuning_type: lora
@@ -222,5 +199,18 @@ public sealed class BillingCommandTests
         Assert.NotEmpty(expectedPaid);
         Assert.Equal(expectedPaid, w.Accruals("g-idx").Where(a => a.Role == "training")
             .Select(a => new KeyValuePair<string, UInt128>(a.Account, a.Amount)).OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
+
+    /// <summary>Datanet <paramref name="name"/> with alice.jsonl and bob.jsonl (in the workspace's folder) contributed
+    /// by alice and bob, snapshotted to snap/; its root.</summary>
+    private static string SnapshotOfAliceAndBob(BilledWorkspace w, string name, DatanetFormat format)
+    {
+        using var ws = LedgerWorkspace.Open(w.Path, null);
+        using var service = new DatanetService(ws);
+        service.CreateContributor("alice");
+        service.CreateContributor("bob");
+        service.CreateDatanet(name, format, null, null, null);
+        foreach (var who in new[] { "alice", "bob" }) service.Add(name, [w.Dir.File($"{who}.jsonl")], who);
+        return service.Snapshot(name, w.Dir.File("snap")).Root;
     }
 }

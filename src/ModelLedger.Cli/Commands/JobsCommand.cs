@@ -11,12 +11,8 @@ namespace ModelLedger.Cli.Commands;
 internal static class JobsCommand
 {
     /// <summary>The workspace flags, shared with <c>mledger worker</c>.</summary>
-    internal static readonly Option<string> Workspace = new("--workspace")
-    {
-        DefaultValueFactory = _ => ".mledger", Description = "Ledger workspace folder (its database holds the queue)",
-    };
-    internal static readonly Option<string?> Db = new("--db")
-        { Description = "PostgreSQL connection string (default: the workspace's database)" };
+    internal static readonly Option<string> Workspace = WorkspaceVerb.Workspace;
+    internal static readonly Option<string?> Db = WorkspaceVerb.Db;
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON object on stdout" };
     private static readonly Argument<string> Id = new("id") { Description = "Job id (as submit printed it)" };
 
@@ -24,19 +20,9 @@ internal static class JobsCommand
         { Submit(), List(), Show(), Cancel(), Logs() };
 
     private static Command Verb(string name, string description, Func<ParseResult, SqlJobQueue, CancellationToken, int>
-        action, params Symbol[] symbols)
-    {
-        var command = new Command(name, description) { Workspace, Db };
-        foreach (var s in symbols)
-            if (s is Option o) command.Options.Add(o); else command.Arguments.Add((Argument)s);
-        command.SetAction((p, ct) =>
-        {
-            using var ws = LedgerWorkspace.Open(p.GetValue(Workspace)!, p.GetValue(Db));
-            using var queue = JobQueues.Open(ws);
-            return Task.FromResult(action(p, queue, ct));
-        });
-        return command;
-    }
+        action, params Symbol[] symbols) =>
+        WorkspaceVerb.Create(name, description, ws => JobQueues.Open(ws), (p, _, queue, ct) => action(p, queue, ct),
+            symbols);
 
     private static Command Submit()
     {

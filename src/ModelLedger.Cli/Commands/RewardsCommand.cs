@@ -12,9 +12,6 @@ namespace ModelLedger.Cli.Commands;
 /// rewards verifier. Each verb opens the workspace and its reward tables and makes one Rewards call.</summary>
 internal static class RewardsCommand
 {
-    private static readonly Option<string> Workspace = new("--workspace") { DefaultValueFactory = _ => ".mledger",
-        Description = "Ledger workspace folder" };
-    private static readonly Option<string?> Db = new("--db") { Description = "PostgreSQL connection string (default: SQLite in the workspace)" };
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON object on stdout" };
     private static readonly Option<string> Actor = new("--actor") { DefaultValueFactory = _ => Environment.UserName,
         Description = "Who is acting (recorded)" };
@@ -27,19 +24,9 @@ internal static class RewardsCommand
     }
 
     private static Command Verb(string name, string description, Func<ParseResult, LedgerWorkspace, RewardStore,
-        int> action, params Symbol[] symbols)
-    {
-        var command = new Command(name, description) { Workspace, Db };
-        foreach (var s in symbols)
-            if (s is Option o) command.Options.Add(o); else command.Arguments.Add((Argument)s);
-        command.SetAction((p, _) =>
-        {
-            using var ws = LedgerWorkspace.Open(p.GetValue(Workspace)!, p.GetValue(Db));
-            using var tables = RewardStore.Open(ws);
-            return Task.FromResult(action(p, ws, tables));
-        });
-        return command;
-    }
+        int> action, params Symbol[] symbols) =>
+        WorkspaceVerb.Create(name, description, ws => RewardStore.Open(ws), (p, ws, tables, _) => action(p, ws, tables),
+            symbols);
 
     private static Command PolicySet()
     {

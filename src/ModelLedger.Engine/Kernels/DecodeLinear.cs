@@ -35,9 +35,6 @@ public static unsafe class DecodeLinear
         public void Dispose() => t_suppressed--;
     }
 
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSTensor_data(IntPtr handle);
-
     /// <summary><paramref name="module"/>(x), through the kernel when it is a plain Linear and the call qualifies.</summary>
     public static Tensor Project(this nn.Module<Tensor, Tensor> module, Tensor x) =>
         module is Linear linear && Applies(x, linear.weight!, linear.bias) ? Forward(x, linear.weight!, linear.bias)
@@ -57,8 +54,8 @@ public static unsafe class DecodeLinear
         var shape = x.shape.ToArray();
         shape[^1] = n;
         var y = empty(shape, ScalarType.Float32);
-        var job = new Job((float*)THSTensor_data(input.Handle), m, k, (float*)THSTensor_data(weight.Handle),
-            bias is null ? null : (float*)THSTensor_data(bias.Handle), (float*)THSTensor_data(y.Handle), n);
+        var job = new Job(TensorData.Pointer<float>(input), m, k, TensorData.Pointer<float>(weight),
+            bias is null ? null : TensorData.Pointer<float>(bias), TensorData.Pointer<float>(y), n);
         // One thread: one core already reads W about as fast as this machine's memory delivers, and handing half of
         // each of the ~85 projections per token to a pool thread cost more than it saved (docs/benchmarks.md).
         var zeros = (float*)NativeMemory.AllocZeroed((nuint)k, sizeof(float));

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -41,6 +42,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
 
     private readonly Tensor _codes;         // uint8 [n/2], two codes per byte (high nibble first)
     private readonly Tensor _codebook;      // [16] fp32
+    private readonly float[] _codebookValues;
     private readonly Tensor? _absmax;       // [blocks] fp32 (no double quantization)
     private readonly Tensor? _absmaxCodes;  // uint8 [blocks]: indices into the dynamic map (double quantization)
     private readonly Tensor? _absmaxMap;    // fp32 [256]: bitsandbytes' dynamic 8-bit map
@@ -61,6 +63,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         _numel = w.numel();
         Bias = source.bias?.detach().clone().DetachFromDisposeScope();
         using var scope = NewDisposeScope();
+        _codebookValues = codebook;
         _codebook = tensor(codebook, device: w.device).DetachFromDisposeScope();
         long blocks = (_numel + BlockSize - 1) / BlockSize;
         var flat = functional.pad(w.to(ScalarType.Float32).reshape(-1), [0, blocks * BlockSize - _numel]).view(blocks, BlockSize);
@@ -111,19 +114,29 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     public Tensor Dequantize()
     {
         using var scope = NewDisposeScope();
+        var absmax = Absmax();
+        if (FourBitDecode.Applies(_codes, absmax))
+        {
+            var decoded = FourBitDecode.Decode(_codes, absmax, _codebookValues, BlockSize, [OutFeatures, InFeatures]);
+            return decoded.to(_computeType).MoveToOuterDisposeScope();
+        }
+        return DequantizeWithTorch().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same decode in libtorch operations (any device); the CPU kernel must equal it bit for bit.</summary>
+    internal Tensor DequantizeWithTorch()
+    {
+        using var scope = NewDisposeScope();
+        var absmax = Absmax();
         var bytes = _codes.to(ScalarType.Int64);
         var high = bytes.floor_divide(Sixteen);   // a static Scalar: see HeldScalars
         var low = bytes.remainder(Sixteen);
         var codes = stack([high, low], 1).view(-1);                            // [blocks*64]
-        var values = _codebook.index_select(0, codes).view(-1, BlockSize) * Absmax().unsqueeze(1);
+        var values = _codebook.index_select(0, codes).view(-1, BlockSize) * absmax.unsqueeze(1);
         return values.view(-1).narrow(0, 0, _numel).view(OutFeatures, InFeatures).to(_computeType).MoveToOuterDisposeScope();
     }
 
-    public override Tensor forward(Tensor x)
-    {
-        using var weight = Dequantize();
-        return functional.linear(x, weight, Bias);
-    }
+    public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 
     public long StoredBytes => _codes.numel() + _codebook.numel() * 4 + (_absmax?.numel() * 4 ?? 0)
         + (_absmaxCodes?.numel() ?? 0) + (_absmaxScales?.numel() * 4 ?? 0) + (_absmaxMap?.numel() * 4 ?? 0) + 8;
@@ -166,11 +179,7 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
 
     public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * (_scales / 127).unsqueeze(1)).to(_computeType);
 
-    public override Tensor forward(Tensor x)
-    {
-        using var weight = Dequantize();
-        return functional.linear(x, weight, Bias);
-    }
+    public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 
     public long StoredBytes => _codes.numel() + _scales.numel() * 4;
 

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Tuning.Adapters;
+
+/// <summary>
+/// y = x·Wᵀ through a frozen quantized layer, for inputs that need a gradient. Autograd's own linear saves the weight
+/// it was given for dL/dx = dL/dy·W; with a weight dequantized on the fly that kept a full-precision copy of every
+/// quantized projection alive from forward to backward — QLoRA then used more memory than LoRA. This saves only a
+/// reference to the layer and dequantizes again in backward (QLoRA's trade: a second dequantize for the memory).
+/// </summary>
+internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<DequantizedLinearFunction>
+{
+    private const string Layer = "layer";
+
+    public override string Name => nameof(DequantizedLinearFunction);
+
+    /// <summary>x·Wᵀ (no bias) with only the layer kept for backward.</summary>
+    public static Tensor Apply(Tensor x, IFrozenLinear layer) => apply(x, layer);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var layer = (IFrozenLinear)vars[1];
+        ctx.save_data(Layer, layer);
+        using var noGrad = no_grad();
+        using var weight = layer.Dequantize();
+        return nn.functional.linear((Tensor)vars[0], weight);
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var layer = (IFrozenLinear)ctx.get_data(Layer);
+        using var noGrad = no_grad();
+        using var weight = layer.Dequantize();
+        return [gradOutput.matmul(weight), null!];   // the layer is not a tensor: no gradient
+    }
+}

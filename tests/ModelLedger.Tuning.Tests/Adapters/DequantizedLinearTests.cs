@@ -1,0 +1,73 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ModelLedger.Tuning.Adapters;
+
+public sealed class DequantizedLinearTests
+{
+    /// <summary>The CPU kernel against the libtorch decode of the same codes: both compute codebook[code] · absmax
+    /// in one fp32 multiply, so they must agree bit for bit — including an odd element count (half a byte left
+    /// over, a partial last block) and a layer large enough to be split over threads.</summary>
+    [Theory]
+    [InlineData(37, 5, false)]
+    [InlineData(37, 5, true)]
+    [InlineData(300, 256, true)]
+    public void Nf4Kernel_EqualsTheTorchDecodeBitForBit(int inFeatures, int outFeatures, bool doubleQuantization)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        using var q = new Nf4Linear(Linear(inFeatures, outFeatures, hasBias: false), FourBitCodebooks.Nf4,
+            doubleQuantization);
+        var kernel = q.Dequantize();
+        var reference = q.DequantizeWithTorch();
+        Assert.Equal(new long[] { outFeatures, inFeatures }, kernel.shape);
+        Assert.True(kernel.eq(reference).all().item<bool>(), $"max diff {(kernel - reference).abs().max().item<float>()}");
+    }
+
+    /// <summary>Through the custom autograd function dL/dx must equal the hand formula dL/dy · W (W the dequantized
+    /// weight, y = x·Wᵀ + b), and the layer must be dequantized once in forward and once more in backward — the sign
+    /// that autograd kept no copy of the weight between them.</summary>
+    [Fact]
+    public void Backward_RedequantizesAndGivesTheLinearInputGradient()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var counting = new CountingLayer(randn(6, 4), randn(6));
+        var x = randn(2, 3, 4).requires_grad_(true);
+        var y = FrozenLinearForward.Run(counting, x);
+        Assert.Equal(1, counting.Calls);
+        var expectedY = x.detach().matmul(counting.Weight.t()) + counting.Bias!;
+        Assert.True(y.detach().allclose(expectedY, rtol: 1e-6, atol: 1e-6));
+        var upstream = randn(2, 3, 6);
+        y.backward([upstream]);
+        Assert.Equal(2, counting.Calls);
+        Assert.True(x.grad!.allclose(upstream.matmul(counting.Weight), rtol: 1e-6, atol: 1e-6));
+    }
+
+    /// <summary>Without a gradient to compute, the plain path: one dequantize, no graph.</summary>
+    [Fact]
+    public void Forward_WithoutGrad_DequantizesOnce()
+    {
+        using var scope = NewDisposeScope();
+        var counting = new CountingLayer(randn(6, 4), null);
+        using (no_grad()) FrozenLinearForward.Run(counting, randn(2, 4).requires_grad_(true));
+        FrozenLinearForward.Run(counting, randn(2, 4));
+        Assert.Equal(2, counting.Calls);
+    }
+
+    private sealed class CountingLayer(Tensor weight, Tensor? bias) : IFrozenLinear
+    {
+        public Tensor Weight { get; } = weight;
+        public int Calls { get; private set; }
+        public long InFeatures => Weight.shape[1];
+        public long OutFeatures => Weight.shape[0];
+        public Tensor? Bias { get; } = bias;
+        public long StoredBytes => 0;
+
+        public Tensor Dequantize()
+        {
+            Calls++;
+            return Weight.clone();
+        }
+    }
+}

@@ -15,6 +15,13 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
     /// <summary>LLaMA-Factory ROUGE-L and BLEU-4 on the ad test split (the --adgen scenario), else null.</summary>
     public double? RougeL { get; init; }
     public double? Bleu4 { get; init; }
+    /// <summary>Resident bytes before the model was loaded: the .NET runtime and libtorch.</summary>
+    public long RuntimeRssBytes { get; init; }
+    /// <summary>Gradients and AdamW's two moments of the trainable parameters (fp32).</summary>
+    public long OptimizerBytes => TrainableParameters * 4 * 3;
+    /// <summary>What the peak holds beyond runtime, weights and optimizer: activations kept for backward, the
+    /// logits and loss, dequantize buffers, allocator slack (libtorch's CPU allocator does not split these).</summary>
+    public long ActivationBytes => Math.Max(0, PeakRssBytes - RuntimeRssBytes - StoredWeightBytes - OptimizerBytes);
 }
 
 /// <summary>
@@ -24,14 +31,24 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
 /// </summary>
 public static class FinetuneBenchmark
 {
-    public static readonly string[] Methods = ["full", "freeze", "lora", "qlora-nf4", "ptuning"];
+    public static readonly string[] BaseMethods = ["full", "freeze", "lora", "qlora-nf4", "ptuning"];
+
+    /// <summary>A method name with this suffix trains with gradient checkpointing.</summary>
+    public const string Checkpointed = "+gc";
+
+    /// <summary>Every method without and with gradient checkpointing (the memory table compares both).</summary>
+    public static readonly string[] Methods = [.. BaseMethods, .. BaseMethods.Select(m => m + Checkpointed)];
 
     /// <summary>Runs one method in this process and returns its row (the child side of <c>bench finetune</c>).</summary>
     public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir, int? adgenSeconds = null)
     {
+        using (TorchSharp.torch.zeros(1)) { }   // libtorch loaded: what is resident now is the runtime's
+        long runtimeRss = Process.GetCurrentProcess().WorkingSet64;
+        bool checkpointed = method.EndsWith(Checkpointed, StringComparison.Ordinal);
+        var baseMethod = checkpointed ? method[..^Checkpointed.Length] : method;
         var data = adgenSeconds is null ? WriteDataset(Path.Combine(workDir, "data"), sequence) : Path.Combine(workDir, "data");
         if (adgenSeconds is not null) Evaluation.SampleData.AdgenGenerator.Write(data, 800, 40, seed: 0);
-        var (type, extra) = method switch
+        var (type, extra) = baseMethod switch
         {
             "full" => (FinetuningType.Full, new Dictionary<string, string> { ["learning_rate"] = "1e-4" }),
             "freeze" => (FinetuningType.Freeze, new() { ["learning_rate"] = "1e-4", ["freeze_trainable_layers"] = "2" }),
@@ -50,6 +67,7 @@ public static class FinetuneBenchmark
             ["val_size"] = "4", ["lr_scheduler_type"] = "constant", ["output_dir"] = Path.Combine(workDir, method), ["overwrite_output_dir"] = "true",
         };
         foreach (var (k, v) in extra) lines[k] = v;
+        if (checkpointed) lines["gradient_checkpointing"] = "true";
         File.WriteAllLines(yaml, lines.Select(kv => $"{kv.Key}: {kv.Value}"));
         var config = TrainConfig.From(RawConfig.Load(yaml, []));
         // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy
@@ -62,7 +80,10 @@ public static class FinetuneBenchmark
         // pt blocks are full length, so tokens/s after warm-up is exact; sft rows vary, so take the trainer's own count
         double rate = adgenSeconds is not null || measured.Count == 0 ? result.TokensPerSecond : tokens / seconds;
         var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
-            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps);
+            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
+        {
+            RuntimeRssBytes = runtimeRss,
+        };
         if (adgenSeconds is null) return row;
         bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
         var scores = new PredictJob().Run(new Evaluation.Prediction.PredictRequest(adapter ? model : config.OutputDir,

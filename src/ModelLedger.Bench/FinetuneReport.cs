@@ -9,8 +9,6 @@ public static class FinetuneReport
     public static string Markdown(IReadOnlyList<FinetuneRow> rows, double peakGflops, string model, int steps, int sequence, int batch)
     {
         var inv = CultureInfo.InvariantCulture;
-        var full = rows.FirstOrDefault(r => r.Method == "full");
-        var ptuning = rows.FirstOrDefault(r => r.Method == "ptuning");
         var sb = new StringBuilder();
         bool scoredRun = rows.Any(r => r.RougeL is not null);
         sb.AppendLine(scoredRun
@@ -25,6 +23,7 @@ public static class FinetuneReport
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (scored ? "---:|---:|---:|" : ""));
         foreach (var r in rows)
         {
+            var (full, ptuning) = (Peer(rows, r, "full"), Peer(rows, r, "ptuning"));
             double mfu = 6.0 * r.TotalParameters * r.TokensPerSecond / 1e9 / peakGflops;
             var extra = scored ? string.Create(inv, $" {r.Steps} | {r.RougeL:F2} | {r.Bleu4:F2} |") : "";
             sb.Append(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({100.0 * r.TrainableParameters / r.TotalParameters:F2}%) | {r.TokensPerSecond:F1} | " +
@@ -32,6 +31,39 @@ public static class FinetuneReport
                 $"{(ptuning is null ? "-" : (r.TokensPerSecond / ptuning.TokensPerSecond).ToString("F2", inv) + "x")} | {mfu:P1} | " +
                 $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |").AppendLine(extra);
         }
+        if (!scoredRun) AppendMemory(sb, rows);
         return sb.ToString();
     }
+
+    /// <summary>The row of <paramref name="method"/> trained the same way as <paramref name="row"/> (both with or both
+    /// without gradient checkpointing), if the run has one.</summary>
+    private static FinetuneRow? Peer(IReadOnlyList<FinetuneRow> rows, FinetuneRow row, string method)
+    {
+        var suffix = row.Method.EndsWith(FinetuneBenchmark.Checkpointed, StringComparison.Ordinal)
+            ? FinetuneBenchmark.Checkpointed : "";
+        return rows.FirstOrDefault(r => r.Method == method + suffix);
+    }
+
+    private static void AppendMemory(StringBuilder sb, IReadOnlyList<FinetuneRow> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine();
+        sb.AppendLine("Peak memory, broken down (MiB; peak RSS of the method's own process). Runtime: resident before the " +
+            "model loaded. Optimizer: gradients and AdamW's two moments of the trainable parameters. Activations: the " +
+            "rest of the peak (saved activations, logits and loss, dequantize buffers, allocator slack).");
+        sb.AppendLine();
+        sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | peak vs LoRA | speed vs LoRA |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            var lora = Peer(rows, r, "lora");
+            string Ratio(double? x) => x is double v ? v.ToString("F2", inv) + "x" : "-";
+            sb.AppendLine(inv, $"| {r.Method} | {Mib(r.PeakRssBytes)} | {Mib(r.RuntimeRssBytes)} | " +
+                $"{Mib(r.StoredWeightBytes)} | {Mib(r.OptimizerBytes)} | {Mib(r.ActivationBytes)} | " +
+                $"{Ratio((double?)r.PeakRssBytes / lora?.PeakRssBytes)} | " +
+                $"{Ratio(r.TokensPerSecond / lora?.TokensPerSecond)} |");
+        }
+    }
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 }

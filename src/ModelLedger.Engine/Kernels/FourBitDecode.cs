@@ -21,13 +21,32 @@ internal static unsafe class FourBitDecode
     /// <param name="absmax">fp32 [blocks]: the scale of each block of <paramref name="blockSize"/> values.</param>
     /// <param name="codebook">The 16 values a code stands for.</param>
     /// <param name="shape">The result's shape; its element count is the number of values decoded.</param>
-    public static Tensor Decode(Tensor codes, Tensor absmax, float[] codebook, int blockSize, long[] shape)
+    public static Tensor Decode(Tensor codes, Tensor absmax, float[] codebook, int blockSize, long[] shape) =>
+        DecodeInto(empty(shape, ScalarType.Float32), codes, absmax, codebook, blockSize);
+
+    /// <summary>As <see cref="Decode"/>, into this thread's buffer for <paramref name="shape"/>: valid until the next
+    /// call for that shape on this thread. A model's quantized projections come in a few shapes, so training decodes
+    /// every layer into the same few buffers instead of allocating (and fragmenting the heap with) a fresh
+    /// full-precision weight per layer per pass.</summary>
+    public static Tensor DecodeToScratch(Tensor codes, Tensor absmax, float[] codebook, int blockSize, long[] shape)
     {
+        var buffers = t_scratch ??= [];
+        var key = string.Join('x', shape);
+        if (!buffers.TryGetValue(key, out var buffer))
+            buffers[key] = buffer = empty(shape, ScalarType.Float32).DetachFromDisposeScope();
+        DecodeInto(buffer, codes, absmax, codebook, blockSize);
+        return buffer.alias();   // the caller may dispose its handle; the buffer stays
+    }
+
+    [ThreadStatic] private static Dictionary<string, Tensor>? t_scratch;
+
+    private static Tensor DecodeInto(Tensor result, Tensor codes, Tensor absmax, float[] codebook, int blockSize)
+    {
+        var shape = result.shape;
         if (codebook.Length != 16 || blockSize % 2 != 0) throw new ArgumentException("16 codes, even block size");
         long numel = shape.Aggregate(1L, (a, b) => a * b);
         long blocks = (numel + blockSize - 1) / blockSize;
         if (absmax.numel() < blocks || codes.numel() * 2 < numel) throw new ArgumentException("too few codes or scales");
-        var result = empty(shape, ScalarType.Float32);
         using var scales = absmax.contiguous();
         var job = new Job((nint)TensorData.Pointer<byte>(codes), (nint)TensorData.Pointer<float>(scales),
             (nint)TensorData.Pointer<float>(result), codebook, blockSize, numel);

@@ -20,7 +20,8 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         var block = (Func<Tensor, Tensor>)vars[1];
         ctx.save_for_backward([x]);
         ctx.save_data("block", block);
-        ctx.save_data("rng", random.get_rng_state());
+        // as bytes: TorchSharp refuses (and prints about) tensors in the data slot
+        using (var state = random.get_rng_state()) ctx.save_data("rng", state.data<byte>().ToArray());
         using var _ = no_grad();
         using var sameKernels = Kernels.DecodeLinear.Suppress();   // as the recompute in backward
         return block(x);
@@ -30,11 +31,12 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
     {
         var x = ctx.get_saved_variables()[0];
         var block = (Func<Tensor, Tensor>)ctx.get_data("block");
-        using var rng = (Tensor)ctx.get_data("rng");
+        using var rng = tensor((byte[])ctx.get_data("rng"));
         using var current = random.get_rng_state();
         random.set_rng_state(rng);
         var input = x.detach().requires_grad_(true);
         using (enable_grad())
+        using (NewDisposeScope())   // the recomputed activations go as soon as they are back-propagated
         {
             var y = block(input);
             autograd.backward([y], [gradOutput]);

@@ -23,7 +23,7 @@ internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<
         var layer = (IFrozenLinear)vars[1];
         ctx.save_data(Layer, layer);
         using var noGrad = no_grad();
-        using var weight = layer.Dequantize();
+        using var weight = layer.ComputeWeight();
         return nn.functional.linear((Tensor)vars[0], weight);
     }
 
@@ -31,7 +31,7 @@ internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<
     {
         var layer = (IFrozenLinear)ctx.get_data(Layer);
         using var noGrad = no_grad();
-        using var weight = layer.Dequantize();
+        using var weight = layer.ComputeWeight();
         return [gradOutput.matmul(weight), null!];   // the layer is not a tensor: no gradient
     }
 }

@@ -14,7 +14,7 @@ internal static class FrozenLinearForward
             var y = DequantizedLinearFunction.Apply(x, layer);
             return layer.Bias is null ? y : y.Plus(layer.Bias);
         }
-        using var weight = layer.Dequantize();
+        using var weight = layer.ComputeWeight();
         return nn.functional.linear(x, weight, layer.Bias);
     }
 }

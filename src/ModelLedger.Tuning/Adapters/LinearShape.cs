@@ -13,6 +13,9 @@ internal interface IFrozenLinear
     Tensor? Bias { get; }
     /// <summary>The weight [out, in] in floating point; the caller disposes it.</summary>
     Tensor Dequantize();
+    /// <summary>The weight for one matmul of forward or backward: may live in a buffer the next call on this thread
+    /// overwrites, so use it at once and keep nothing that aliases it (disposing the handle is fine).</summary>
+    Tensor ComputeWeight() => Dequantize();
     /// <summary>Bytes the stored weight occupies (codes, scales).</summary>
     long StoredBytes { get; }
 }

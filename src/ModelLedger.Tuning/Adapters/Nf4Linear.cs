@@ -111,16 +111,19 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         return _absmaxMap!.index_select(0, _absmaxCodes.to(ScalarType.Int64)).mul(scales).Plus(_absmaxMean);
     }
 
-    public Tensor Dequantize()
+    public Tensor Dequantize() => Decode(scratch: false);
+
+    public Tensor ComputeWeight() => Decode(scratch: true);
+
+    private Tensor Decode(bool scratch)
     {
         using var scope = NewDisposeScope();
         var absmax = Absmax();
-        if (FourBitDecode.Applies(_codes, absmax))
-        {
-            var decoded = FourBitDecode.Decode(_codes, absmax, _codebookValues, BlockSize, [OutFeatures, InFeatures]);
-            return decoded.to(_computeType).MoveToOuterDisposeScope();
-        }
-        return DequantizeWithTorch().MoveToOuterDisposeScope();
+        if (!FourBitDecode.Applies(_codes, absmax)) return DequantizeWithTorch().MoveToOuterDisposeScope();
+        long[] shape = [OutFeatures, InFeatures];
+        var decoded = scratch ? FourBitDecode.DecodeToScratch(_codes, absmax, _codebookValues, BlockSize, shape)
+            : FourBitDecode.Decode(_codes, absmax, _codebookValues, BlockSize, shape);
+        return decoded.to(_computeType).MoveToOuterDisposeScope();
     }
 
     /// <summary>The same decode in libtorch operations (any device); the CPU kernel must equal it bit for bit.</summary>

@@ -24,6 +24,22 @@ public sealed class DequantizedLinearTests
         Assert.True(kernel.eq(reference).all().item<bool>(), $"max diff {(kernel - reference).abs().max().item<float>()}");
     }
 
+    /// <summary>ComputeWeight decodes into one buffer per shape and thread: the values equal Dequantize's, and a second
+    /// layer of the same shape overwrites what the first one's handle sees (the documented aliasing).</summary>
+    [Fact]
+    public void ComputeWeight_DecodesIntoOneBufferPerShape()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var first = new Nf4Linear(Linear(128, 64, hasBias: false), FourBitCodebooks.Nf4, true);
+        using var second = new Nf4Linear(Linear(128, 64, hasBias: false), FourBitCodebooks.Nf4, true);
+        var firstWeight = first.ComputeWeight();
+        Assert.True(firstWeight.eq(first.Dequantize()).all().item<bool>());
+        var secondWeight = second.ComputeWeight();
+        Assert.True(secondWeight.eq(second.Dequantize()).all().item<bool>());
+        Assert.True(firstWeight.eq(second.Dequantize()).all().item<bool>());
+    }
+
     /// <summary>Through the custom autograd function dL/dx must equal the hand formula dL/dy · W (W the dequantized
     /// weight, y = x·Wᵀ + b), and the layer must be dequantized once in forward and once more in backward — the sign
     /// that autograd kept no copy of the weight between them.</summary>

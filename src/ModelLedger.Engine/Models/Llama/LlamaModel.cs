@@ -185,8 +185,11 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
 
     public override Tensor forward(Tensor x, LayerContext ctx)
     {
+        // The layer's temporaries die with it: autograd holds its own references to what backward needs, so
+        // dropping our handles here frees the rest now rather than at the end of the step (GBs in training).
+        using var scope = NewDisposeScope();
         var h = x.Plus(SelfAttention.call(_inputNorm.call(x), ctx));
-        return h.Plus(Mlp.call(_postNorm.call(h)));
+        return h.Plus(Mlp.call(_postNorm.call(h))).MoveToOuterDisposeScope();
     }
 }
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ModelLedger.Datanets;
 using ModelLedger.Datanets.Contributors;
+using ModelLedger.Datanets.Intake;
 using ModelLedger.Ledger;
 
 namespace ModelLedger.Bench;
@@ -26,7 +27,8 @@ public static class IntakeBenchmark
     /// <see cref="CpuMicrosecondsPerItem"/> is the ordered decisions, ledger entries and row inserts.</param>
     public sealed record Result(int Items, int Accepted, double Seconds, double CpuSeconds, double IndexBytesPerItem,
         double RebuildSeconds, long LedgerEntries, double LoadAverage,
-        IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds)
+        IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds,
+        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds)> Profile)
     {
         public double ItemsPerSecond => Items / Seconds;
         public double ItemsPerCpuSecond => Items / CpuSeconds;
@@ -58,7 +60,8 @@ public static class IntakeBenchmark
         process.Refresh();
         var cpu = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var result = service.AddSigned("bench", [file], "bench", signatures);
+        var profile = new IntakeProfile();
+        var result = service.AddSigned("bench", [file], "bench", signatures, profile: profile);
         double seconds = clock.Elapsed.TotalSeconds;
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
@@ -68,7 +71,7 @@ public static class IntakeBenchmark
         double rebuild = clock.Elapsed.TotalSeconds;
         return new Result(items, result.Items.Count, seconds, cpuSeconds,
             (double)pipeline.IndexBytes / Math.Max(1, pipeline.IndexedItems), rebuild, ws.Service.Size, LoadAverage(),
-            stages);
+            stages, profile.Stages);
     }
 
     /// <summary>Runs <paramref name="stage"/> and records its process CPU µs per item.</summary>
@@ -88,7 +91,22 @@ public static class IntakeBenchmark
         | {r.Items:N0} | {r.Accepted:N0} | {r.Seconds:F1} | {r.ItemsPerSecond:N0} | {r.CpuSeconds:F1} | {r.CpuMicrosecondsPerItem:F0} | {r.IndexBytesPerItem:F0} | {r.RebuildSeconds:F2} | {r.LoadAverage:F1} |
 
         CPU µs per item by stage, measured apart: {string.Join(", ", r.StageCpuMicroseconds.Select(s => $"{s.Stage} {s.CpuMicroseconds:F0}"))}
+
+        {ProfileMarkdown(r)}
         """);
+
+    /// <summary>The in-run breakdown: each stage's thread CPU per item, its share of the process CPU, and the wall
+    /// seconds of the threads that ran it (stages overlap, so those add up to more than the intake's wall time).</summary>
+    private static string ProfileMarkdown(Result r)
+    {
+        var rows = r.Profile.Select(s => string.Create(CultureInfo.InvariantCulture,
+            $"| {s.Stage} | {s.CpuSeconds * 1e6 / r.Items:F1} | {100 * s.CpuSeconds / r.CpuSeconds:F0} % | {s.WallSeconds:F2} |"));
+        double counted = r.Profile.Sum(s => s.CpuSeconds);
+        return string.Join('\n', [
+            "| stage (in the timed run) | CPU µs/item | of process CPU | thread wall s |", "|---|---:|---:|---:|",
+            .. rows, string.Create(CultureInfo.InvariantCulture,
+                $"| other (GC, thread pool, pipeline setup) | {(r.CpuSeconds - counted) * 1e6 / r.Items:F1} | {100 * (r.CpuSeconds - counted) / r.CpuSeconds:F0} % | |")]);
+    }
 
     /// <summary>The 1-minute load average (Linux), so a reader can judge how shared the machine was.</summary>
     private static double LoadAverage() => File.Exists("/proc/loadavg")

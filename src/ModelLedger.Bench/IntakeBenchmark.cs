@@ -28,11 +28,26 @@ public static class IntakeBenchmark
     public sealed record Result(int Items, int Accepted, double Seconds, double CpuSeconds, double IndexBytesPerItem,
         double RebuildSeconds, long LedgerEntries, double LoadAverage,
         IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds,
-        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds)> Profile)
+        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds)> Profile, Runtime Runtime)
     {
         public double ItemsPerSecond => Items / Seconds;
         public double ItemsPerCpuSecond => Items / CpuSeconds;
         public double CpuMicrosecondsPerItem => CpuSeconds * 1e6 / Items;
+    }
+
+    /// <summary>What the runtime itself spent during the timed intake: garbage collections by generation, their
+    /// total pause (wall seconds with the program's threads stopped), JIT compilation seconds, and bytes allocated
+    /// per item.</summary>
+    public sealed record Runtime(int Gen0, int Gen1, int Gen2, double GcPauseSeconds, double JitSeconds,
+        double AllocatedBytesPerItem)
+    {
+        public static Runtime Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            GC.GetTotalPauseDuration().TotalSeconds, System.Runtime.JitInfo.GetCompilationTime().TotalSeconds,
+            GC.GetTotalAllocatedBytes());
+
+        public Runtime Since(Runtime before, int items) => new(Gen0 - before.Gen0, Gen1 - before.Gen1,
+            Gen2 - before.Gen2, GcPauseSeconds - before.GcPauseSeconds, JitSeconds - before.JitSeconds,
+            (AllocatedBytesPerItem - before.AllocatedBytesPerItem) / Math.Max(1, items));
     }
 
     public static Result Run(string workDir, int items, Action<string> log)
@@ -61,17 +76,19 @@ public static class IntakeBenchmark
         var cpu = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var profile = new IntakeProfile();
+        var runtime = Runtime.Now();
         var result = service.AddSigned("bench", [file], "bench", signatures, profile: profile);
         double seconds = clock.Elapsed.TotalSeconds;
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
+        runtime = Runtime.Now().Since(runtime, items);
         log($"intake: {result.Items.Count:N0} accepted, {result.Rejected.Count:N0} rejected in {seconds:F2} s");
         clock.Restart();
         var pipeline = service.Intake(service.Store.RequireDatanet("bench"));
         double rebuild = clock.Elapsed.TotalSeconds;
         return new Result(items, result.Items.Count, seconds, cpuSeconds,
             (double)pipeline.IndexBytes / Math.Max(1, pipeline.IndexedItems), rebuild, ws.Service.Size, LoadAverage(),
-            stages, profile.Stages);
+            stages, profile.Stages, runtime);
     }
 
     /// <summary>Runs <paramref name="stage"/> and records its process CPU µs per item.</summary>
@@ -105,7 +122,10 @@ public static class IntakeBenchmark
         return string.Join('\n', [
             "| stage (in the timed run) | CPU µs/item | of process CPU | thread wall s |", "|---|---:|---:|---:|",
             .. rows, string.Create(CultureInfo.InvariantCulture,
-                $"| other (GC, thread pool, pipeline setup) | {(r.CpuSeconds - counted) * 1e6 / r.Items:F1} | {100 * (r.CpuSeconds - counted) / r.CpuSeconds:F0} % | |")]);
+                $"| other (GC, JIT, thread pool, pipeline setup) | {(r.CpuSeconds - counted) * 1e6 / r.Items:F1} | {100 * (r.CpuSeconds - counted) / r.CpuSeconds:F0} % | |"),
+            "", string.Create(CultureInfo.InvariantCulture, $"Runtime during the timed run: {r.Runtime.Gen0} gen0 / "
+                + $"{r.Runtime.Gen1} gen1 / {r.Runtime.Gen2} gen2 collections, GC pauses {r.Runtime.GcPauseSeconds:F2} s, "
+                + $"JIT {r.Runtime.JitSeconds:F2} s, {r.Runtime.AllocatedBytesPerItem:N0} bytes allocated per item.")]);
     }
 
     /// <summary>The 1-minute load average (Linux), so a reader can judge how shared the machine was.</summary>

@@ -28,7 +28,7 @@ public static class IntakeBenchmark
     public sealed record Result(int Items, int Accepted, double Seconds, double CpuSeconds, double IndexBytesPerItem,
         double RebuildSeconds, long LedgerEntries, double LoadAverage,
         IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds,
-        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds)> Profile, Runtime Runtime)
+        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds, long Bytes)> Profile, Runtime Runtime)
     {
         public double ItemsPerSecond => Items / Seconds;
         public double ItemsPerCpuSecond => Items / CpuSeconds;
@@ -117,12 +117,13 @@ public static class IntakeBenchmark
     private static string ProfileMarkdown(Result r)
     {
         var rows = r.Profile.Select(s => string.Create(CultureInfo.InvariantCulture,
-            $"| {s.Stage} | {s.CpuSeconds * 1e6 / r.Items:F1} | {100 * s.CpuSeconds / r.CpuSeconds:F0} % | {s.WallSeconds:F2} |"));
+            $"| {s.Stage} | {s.CpuSeconds * 1e6 / r.Items:F1} | {100 * s.CpuSeconds / r.CpuSeconds:F0} % | {s.WallSeconds:F2} | {(double)s.Bytes / r.Items:N0} |"));
         double counted = r.Profile.Sum(s => s.CpuSeconds);
         return string.Join('\n', [
-            "| stage (in the timed run) | CPU µs/item | of process CPU | thread wall s |", "|---|---:|---:|---:|",
+            "| stage (in the timed run) | CPU µs/item | of process CPU | thread wall s | bytes allocated/item |",
+            "|---|---:|---:|---:|---:|",
             .. rows, string.Create(CultureInfo.InvariantCulture,
-                $"| other (GC, JIT, thread pool, pipeline setup) | {(r.CpuSeconds - counted) * 1e6 / r.Items:F1} | {100 * (r.CpuSeconds - counted) / r.CpuSeconds:F0} % | |"),
+                $"| other (GC, JIT, thread pool, pipeline setup) | {(r.CpuSeconds - counted) * 1e6 / r.Items:F1} | {100 * (r.CpuSeconds - counted) / r.CpuSeconds:F0} % | | |"),
             "", string.Create(CultureInfo.InvariantCulture, $"Runtime during the timed run: {r.Runtime.Gen0} gen0 / "
                 + $"{r.Runtime.Gen1} gen1 / {r.Runtime.Gen2} gen2 collections, GC pauses {r.Runtime.GcPauseSeconds:F2} s, "
                 + $"JIT {r.Runtime.JitSeconds:F2} s, {r.Runtime.AllocatedBytesPerItem:N0} bytes allocated per item.")]);

@@ -28,7 +28,7 @@ public enum IntakeStage
 
 /// <summary>
 /// Where an intake's time goes: per <see cref="IntakeStage"/>, the CPU time of the threads that ran it (Linux thread
-/// CPU clock; elsewhere it falls back to wall time) and their wall time. Stages on different threads overlap, so the
+/// CPU clock; elsewhere it falls back to wall time), their wall time and the bytes they allocated. Stages on different threads overlap, so the
 /// wall times add up to more than the intake's wall time; the CPU times add up to (nearly) the process's. Filled by
 /// the pipeline when one is passed in; thread-safe (workers add concurrently).
 /// </summary>
@@ -37,23 +37,26 @@ public sealed class IntakeProfile
     private static readonly int StageCount = Enum.GetValues<IntakeStage>().Length;
     private readonly long[] _cpuNs = new long[StageCount];
     private readonly long[] _wallTicks = new long[StageCount];
+    private readonly long[] _bytes = new long[StageCount];
 
-    /// <summary>A point in time on the calling thread: its CPU clock (ns) and the wall clock (Stopwatch ticks).</summary>
-    public readonly record struct Mark(long CpuNs, long WallTicks)
+    /// <summary>A point in time on the calling thread: its CPU clock (ns), the wall clock (Stopwatch ticks) and the
+    /// bytes it has allocated.</summary>
+    public readonly record struct Mark(long CpuNs, long WallTicks, long Bytes)
     {
-        public static Mark Now() => new(ThreadCpuNs(), Stopwatch.GetTimestamp());
+        public static Mark Now() =>
+            new(ThreadCpuNs(), Stopwatch.GetTimestamp(), GC.GetAllocatedBytesForCurrentThread());
 
         /// <summary>The same with the whole process's CPU clock, for a stage that runs on every core while nothing
         /// else does (reading and validating the files).</summary>
         public static Mark Process() =>
-            new(Environment.CpuUsage.TotalTime.Ticks * 100, Stopwatch.GetTimestamp());
+            new(Environment.CpuUsage.TotalTime.Ticks * 100, Stopwatch.GetTimestamp(), GC.GetTotalAllocatedBytes());
     }
 
     /// <summary>As <see cref="Add(IntakeStage, Mark)"/> for a stage started with <see cref="Mark.Process"/>.</summary>
     public void AddProcess(IntakeStage stage, Mark since)
     {
         var now = Mark.Process();
-        Add(stage, now.CpuNs - since.CpuNs, now.WallTicks - since.WallTicks);
+        Add(stage, now.CpuNs - since.CpuNs, now.WallTicks - since.WallTicks, now.Bytes - since.Bytes);
     }
 
     /// <summary>Adds what the calling thread spent since <paramref name="since"/> to <paramref name="stage"/> and
@@ -61,21 +64,23 @@ public sealed class IntakeProfile
     public Mark Add(IntakeStage stage, Mark since)
     {
         var now = Mark.Now();
-        Add(stage, now.CpuNs - since.CpuNs, now.WallTicks - since.WallTicks);
+        Add(stage, now.CpuNs - since.CpuNs, now.WallTicks - since.WallTicks, now.Bytes - since.Bytes);
         return now;
     }
 
-    /// <summary>Adds measured CPU nanoseconds and wall Stopwatch ticks to a stage.</summary>
-    public void Add(IntakeStage stage, long cpuNs, long wallTicks)
+    /// <summary>Adds measured CPU nanoseconds, wall Stopwatch ticks and allocated bytes to a stage.</summary>
+    public void Add(IntakeStage stage, long cpuNs, long wallTicks, long bytes)
     {
         Interlocked.Add(ref _cpuNs[(int)stage], cpuNs);
         Interlocked.Add(ref _wallTicks[(int)stage], wallTicks);
+        Interlocked.Add(ref _bytes[(int)stage], bytes);
     }
 
-    /// <summary>Per stage, in stage order: CPU seconds and wall seconds.</summary>
-    public IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds)> Stages =>
+    /// <summary>Per stage, in stage order: CPU seconds, wall seconds and bytes allocated.</summary>
+    public IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds, long Bytes)> Stages =>
         Enum.GetValues<IntakeStage>().Select(s => (s, Volatile.Read(ref _cpuNs[(int)s]) / 1e9,
-            (double)Volatile.Read(ref _wallTicks[(int)s]) / Stopwatch.Frequency)).ToList();
+            (double)Volatile.Read(ref _wallTicks[(int)s]) / Stopwatch.Frequency,
+            Volatile.Read(ref _bytes[(int)s]))).ToList();
 
     /// <summary>The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID, a vDSO call on Linux); wall time where
     /// that clock is unavailable.</summary>

@@ -93,7 +93,7 @@ internal sealed class RecordChecks : IDisposable
     /// <summary><see cref="Check"/> over records [start, end) with the two stages timed apart.</summary>
     private void Profiled(int start, int end, IntakeProfile profile)
     {
-        long verifyCpu = 0, verifyWall = 0, analyseCpu = 0, analyseWall = 0;
+        IntakeProfile.Mark verify = default, analyse = default;
         var mark = IntakeProfile.Mark.Now();
         for (int i = start; i < end && !_stop; i++)
         {
@@ -101,14 +101,19 @@ internal sealed class RecordChecks : IDisposable
             var verified = IntakeProfile.Mark.Now();
             _analyses[i] = Analysis.Of(_contributions[i].Record);
             var analysed = IntakeProfile.Mark.Now();
-            (verifyCpu, verifyWall) = (verifyCpu + verified.CpuNs - mark.CpuNs,
-                verifyWall + verified.WallTicks - mark.WallTicks);
-            (analyseCpu, analyseWall) = (analyseCpu + analysed.CpuNs - verified.CpuNs,
-                analyseWall + analysed.WallTicks - verified.WallTicks);
+            verify = Plus(verify, mark, verified);
+            analyse = Plus(analyse, verified, analysed);
             mark = analysed;
         }
-        profile.Add(IntakeStage.VerifySignature, verifyCpu, verifyWall);
-        profile.Add(IntakeStage.AnalyseText, analyseCpu, analyseWall);
+        profile.Add(IntakeStage.VerifySignature, verify.CpuNs, verify.WallTicks, verify.Bytes);
+        profile.Add(IntakeStage.AnalyseText, analyse.CpuNs, analyse.WallTicks, analyse.Bytes);
+    }
+
+    /// <summary><paramref name="sum"/> plus the span from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    private static IntakeProfile.Mark Plus(IntakeProfile.Mark sum, IntakeProfile.Mark from, IntakeProfile.Mark to)
+    {
+        return new(sum.CpuNs + to.CpuNs - from.CpuNs, sum.WallTicks + to.WallTicks - from.WallTicks,
+            sum.Bytes + to.Bytes - from.Bytes);
     }
 
     public void Dispose()

@@ -52,7 +52,7 @@ public sealed partial class IntakePipeline
     /// <summary>Takes the submission in. Signatures and text analysis run on every core ahead of the ordered
     /// decisions (first come keeps the credit, so records are decided strictly in submission order); each full batch
     /// of ledger entries is appended as soon as it is decided, and the rows are stored once at the end.</summary>
-    /// <param name="profile">When given, filled with the time each stage took (see <see cref="IntakeProfile"/>).</param>
+    /// <param name="profile">When given, filled with what each stage took (see <see cref="IntakeProfile"/>).</param>
     public IntakeResult Submit(IReadOnlyList<Contribution> contributions, double nearDupThreshold,
         IPerplexityScorer? scorer = null, IntakeProfile? profile = null)
     {

@@ -28,9 +28,9 @@ public enum IntakeStage
 
 /// <summary>
 /// Where an intake's time goes: per <see cref="IntakeStage"/>, the CPU time of the threads that ran it (Linux thread
-/// CPU clock; elsewhere it falls back to wall time), their wall time and the bytes they allocated. Stages on different threads overlap, so the
-/// wall times add up to more than the intake's wall time; the CPU times add up to (nearly) the process's. Filled by
-/// the pipeline when one is passed in; thread-safe (workers add concurrently).
+/// CPU clock; elsewhere it falls back to wall time), their wall time and the bytes they allocated. Stages on
+/// different threads overlap, so the wall times add up to more than the intake's wall time; the CPU times add up to
+/// (nearly) the process's. Filled by the pipeline when one is passed in; thread-safe (workers add concurrently).
 /// </summary>
 public sealed class IntakeProfile
 {

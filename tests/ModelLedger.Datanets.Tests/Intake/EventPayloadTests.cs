@@ -21,7 +21,7 @@ public sealed class EventPayloadTests
     }
 
     [Theory]
-    [InlineData("alice", "3f2a1b0c9d8e7f6a", "near-duplicate", "near-duplicate: Jaccard 0.91 >= 0.80 with item x", "d1")]
+    [InlineData("alice", "3f2a1b0c9d8e7f6a", "near-duplicate", "near-duplicate: Jaccard 0.91 >= 0.80 with x", "d1")]
     [InlineData("mallory", null, "signature", "signature: contributor 'mallory' is not registered", null)]
     [InlineData("ève", "01", "low-quality", "low-quality: score 0.12 <\u00a00.35 ☃ \u0001", null)]
     public void Rejected_MatchesCanonicalObject(string contributor, string? keyId, string code, string reason,

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using System.Diagnostics;
 using ModelLedger.Attribution.Influence;
 using static TorchSharp.torch;
@@ -34,7 +35,7 @@ public static class AttributionLatency
             double foldSeconds = fold.Elapsed.TotalSeconds;
             var query = weights.Select(_ => randn(dims)).ToList();
             double ms = Median(() => scorer.Scores(query, InfluenceScore.Cosine));
-            var norms = index.Sketches.Select(g => g.norm(1).clamp_min(1e-30)).ToList();
+            var norms = index.Sketches.Select(g => g.norm(1).ClampMin(1e-30)).ToList();
             double baseline = Median(() => Baseline(index, norms, query));
             foreach (var t in query.Concat(norms)) t.Dispose();
             rows.Add(new LatencyRow(n, weights.Count, dims, Math.Round(ms, 1), Math.Round(baseline, 1), Math.Round(foldSeconds, 2),
@@ -62,8 +63,8 @@ public static class AttributionLatency
         Tensor? total = null;
         for (int c = 0; c < query.Count; c++)
         {
-            var part = index.Sketches[c].matmul(query[c]) * index.Manifest.Checkpoints[c].Weight / norms[c];
-            total = total is null ? part : total + part;
+            var part = index.Sketches[c].matmul(query[c]).Times(index.Manifest.Checkpoints[c].Weight) / norms[c];
+            total = total is null ? part : total.Plus(part);
         }
         _ = total!.to(ScalarType.Float64).data<double>().ToArray();
     }

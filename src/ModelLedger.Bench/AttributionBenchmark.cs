@@ -91,11 +91,13 @@ public static class AttributionBenchmark
         var canaryPrecision = AllScores.ToDictionary(s => s,
             s => CanaryPrecision(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList()));
         foreach (var (s, p) in canaryPrecision) log($"  canary precision@1 {InfluenceAttributor.MethodName(s)}: {p:F3}");
-        foreach (var s in AllScores) CanaryDiagnostics(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList(), s, log);
+        foreach (var s in AllScores)
+            CanaryDiagnostics(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList(), s, log);
 
         var owners = attributor.Index.Owners;
         // The method billing uses is the one whose credit the retraining checks.
-        var counterfactual = Counterfactual(data, owners, scores[IndexAttributionHook.Score].Take(queries.Count).ToList(), queries, snapshot, baseModel, workDir, o, log, ct);
+        var counterfactual = Counterfactual(data, owners, scores[IndexAttributionHook.Score].Take(queries.Count).ToList(),
+            queries, snapshot, baseModel, workDir, o, log, ct);
         Done("counterfactual retraining");
 
         var lds = Lds(data, scores, queries.Concat(canaries).ToList(), baseModel, workDir, o, log, ct);
@@ -235,18 +237,19 @@ public static class AttributionBenchmark
 
     /// <summary>Why a score misses a canary: per canary, the rank of its best-scored copy among all examples, the
     /// share of the owner's total that its canary copies make, and the top contributor against the owner.</summary>
-    private static void CanaryDiagnostics(AttributionBenchData data, IReadOnlyList<RecordOwner> owners, IReadOnlyList<double[]> scores,
-        InfluenceScore score, Action<string> log)
+    private static void CanaryDiagnostics(AttributionBenchData data, IReadOnlyList<RecordOwner> owners,
+        IReadOnlyList<double[]> scores, InfluenceScore score, Action<string> log)
     {
         for (int j = 0; j < data.Canaries.Count; j++)
         {
             var s = scores[j];
+            string prefix = $"canary-{j}-";
             var order = Enumerable.Range(0, s.Length).OrderByDescending(i => s[i]).ToList();
-            int bestCopy = order.FindIndex(i => owners[i].Item.StartsWith($"canary-{j}-", StringComparison.Ordinal)) + 1;
+            int bestCopy = order.FindIndex(i => owners[i].Item.StartsWith(prefix, StringComparison.Ordinal)) + 1;
             var totals = owners.Select((o, i) => (o.Contributor, Score: s[i])).GroupBy(x => x.Contributor)
                 .ToDictionary(g => g.Key, g => g.Sum(x => x.Score), StringComparer.Ordinal);
             var owner = data.Canaries[j].Contributor;
-            double copies = owners.Select((o, i) => o.Item.StartsWith($"canary-{j}-", StringComparison.Ordinal) ? s[i] : 0).Sum();
+            double copies = owners.Select((o, i) => o.Item.StartsWith(prefix, StringComparison.Ordinal) ? s[i] : 0).Sum();
             var top = totals.MaxBy(kv => kv.Value);
             log($"    {InfluenceAttributor.MethodName(score)} canary {j}: best copy ranks {bestCopy}/{s.Length}; owner {owner} total " +
                 $"{totals[owner]:G4} (copies {copies:G4}, {owners.Count(o => o.Contributor == owner)} examples); top {top.Key} {top.Value:G4} " +

@@ -9,7 +9,8 @@ namespace ModelLedger.Bench;
 /// the previous scorer's (one torch [N, k]·[k] product per checkpoint, divided by the row norms, summed) measured in
 /// the same run as a baseline, the one-off fold at load, the extrapolated build time (NaN when no gradient rate was
 /// measured), the index's bytes on disk and the bytes one query's scan reads.</summary>
-public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double HookScoreMs, double BaselineMs, double FoldSeconds,
+public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double HookScoreMs, double BaselineMs,
+    double FoldSeconds,
     double BuildSecondsEstimate, long IndexBytes, long ScanBytes);
 
 /// <summary>
@@ -40,7 +41,8 @@ public static class AttributionLatency
             var norms = index.Sketches.Select(g => g.norm(1).ClampMin(1e-30)).ToList();
             double baseline = Median(() => Baseline(index, norms, query));
             foreach (var t in query.Concat(norms)) t.Dispose();
-            rows.Add(new LatencyRow(n, weights.Count, dims, Math.Round(ms, 1), Math.Round(hookMs, 1), Math.Round(baseline, 1), Math.Round(foldSeconds, 2),
+            rows.Add(new LatencyRow(n, weights.Count, dims, Math.Round(ms, 1), Math.Round(hookMs, 1), Math.Round(baseline, 1),
+                Math.Round(foldSeconds, 2),
                 Math.Round(n * weights.Count / gradientsPerSecond, 0), 4L * dims * weights.Count * n, (2L * dims * weights.Count + 4) * n));
             log($"  {n} examples: scoring {ms:F1} ms ({InfluenceAttributor.MethodName(IndexAttributionHook.Score)} {hookMs:F1} ms; previous scorer {baseline:F1} ms; fold at load {foldSeconds:F2} s)");
         }

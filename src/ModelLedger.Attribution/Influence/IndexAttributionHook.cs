@@ -5,7 +5,8 @@ namespace ModelLedger.Attribution.Influence;
 /// <summary>
 /// Training-data attribution for a billed inference from the active adapter's gradient index
 /// (<c>ADAPTER/attribution/</c>, built by <c>attribution: true</c> training or <c>mledger attribution index</c>):
-/// TracIn-CP with the damped-Fisher (DataInf-style) score, the prompt as the user turn and the completion as the answer through the index's
+/// TracIn-CP with the damped-Fisher (DataInf-style) score, the prompt as the user turn and the completion as the
+/// answer through the index's
 /// template, summed per contributor (docs/attribution.md). Opened before generating, so a broken index fails before
 /// anything is billed. Owns a second copy of the model with the adapter's gradients; dispose it. Not thread-safe:
 /// the CLI calls it from one thread, the server serialises calls per adapter.

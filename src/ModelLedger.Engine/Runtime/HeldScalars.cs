@@ -72,7 +72,8 @@ public static class HeldScalars
         return a.clamp(low, high);
     }
 
-    /// <summary>a[..., index[j], ...] += source[..., j, ...] along <paramref name="dim"/>, in place (alpha 1, held).</summary>
+    /// <summary>a[..., index[j], ...] += source[..., j, ...] along <paramref name="dim"/>, in place (alpha 1,
+    /// held).</summary>
     public static Tensor IndexAddInPlace(this Tensor a, long dim, Tensor index, Tensor source) =>
         a.index_add_(dim, index, source, One);
 

@@ -21,7 +21,8 @@ public static class AttributionBenchReportMarkdown
         sb.AppendLine();
         sb.Append(Latency(r.Latency));
         sb.AppendLine();
-        sb.AppendLine(inv, $"Counterfactual (remove each query's top-{r.TopK} attributed contributors vs {r.TopK} random ones, retrain, query-loss increase):");
+        string method = Attribution.Influence.InfluenceAttributor.MethodName(Attribution.Influence.IndexAttributionHook.Score);
+        sb.AppendLine(inv, $"Counterfactual (remove each query's top-{r.TopK} contributors by {method} vs {r.TopK} random ones, retrain, query-loss increase):");
         sb.AppendLine();
         sb.AppendLine("| seed | Δloss top-k | Δloss random-k | ratio | queries where top-k hurt more |");
         sb.AppendLine("|---:|---:|---:|---:|---:|");
@@ -48,13 +49,14 @@ public static class AttributionBenchReportMarkdown
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| index size | checkpoints x k | scoring (cosine) | previous scorer | fold at load | build (extrapolated) "
-            + "| index bytes (disk) | bytes read per query |");
-        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        string hook = Attribution.Influence.InfluenceAttributor.MethodName(Attribution.Influence.IndexAttributionHook.Score);
+        sb.AppendLine("| index size | checkpoints x k | scoring (cosine) | scoring (" + hook + ", billing) | previous scorer "
+            + "| fold at load | build (extrapolated) | index bytes (disk) | bytes read per query |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var l in rows)
         {
             string build = double.IsFinite(l.BuildSecondsEstimate) ? string.Create(inv, $"{l.BuildSecondsEstimate / 60:F0} min") : "–";
-            string head = string.Create(inv, $"| {l.Examples:N0} | {l.Checkpoints} x {l.Dims} | {l.ScoreMs:F1} ms | {l.BaselineMs:F1} ms |");
+            string head = string.Create(inv, $"| {l.Examples:N0} | {l.Checkpoints} x {l.Dims} | {l.ScoreMs:F1} ms | {l.HookScoreMs:F1} ms | {l.BaselineMs:F1} ms |");
             sb.AppendLine(inv, $"{head} {l.FoldSeconds:F2} s | {build} | {l.IndexBytes / 1048576.0:F0} MiB | {l.ScanBytes / 1048576.0:F0} MiB |");
         }
         return sb.ToString();

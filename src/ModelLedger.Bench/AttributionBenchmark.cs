@@ -11,22 +11,28 @@ using static TorchSharp.torch;
 
 namespace ModelLedger.Bench;
 
-/// <summary>Sizes of <c>mledger bench attribution</c>; tiny values make a smoke run of seconds.</summary>
+/// <summary>Sizes of <c>mledger bench attribution</c>; tiny values make a smoke run of seconds. The cost is
+/// 1 + Seeds·(1 + 2·Queries) + Subsets LoRA trainings of Steps steps each (39 x 18 by default); TRAK's protocol fixes
+/// Subsets ≥ 20, so Steps is the lever: 18 steps of batch 8 are ~0.7 epoch of the full data and ~1.3 epochs of a
+/// 50 % subset (the earlier default of 60 steps needed ~3-4 CPU-hours).</summary>
 public sealed record AttributionBenchOptions
 {
-    public int TrainExamples { get; init; } = 300;
+    public int TrainExamples { get; init; } = 200;
     public int Contributors { get; init; } = 20;
     public int Canaries { get; init; } = 5;
     public int CanaryCopies { get; init; } = 3;
     public int Queries { get; init; } = 4;
-    public int BaseSteps { get; init; } = 150;
-    public int Steps { get; init; } = 60;
+    public int BaseSteps { get; init; } = 60;
+    public int Steps { get; init; } = 18;
     public int Checkpoints { get; init; } = 3;
     public int Dims { get; init; } = 512;
     public int TopK { get; init; } = 2;
     public int Seeds { get; init; } = 2;
     public int Subsets { get; init; } = 20;
     public IReadOnlyList<int> LatencySizes { get; init; } = [10_000, 100_000];
+    /// <summary>A base model an earlier run of this benchmark pre-trained (its <c>base-model</c> folder), used instead
+    /// of pre-training again; null: pre-train <see cref="BaseSteps"/> steps.</summary>
+    public string? BaseModel { get; init; }
 }
 
 public sealed record CounterfactualSeed(int Seed, double TopIncrease, double RandomIncrease, double Ratio, int QueriesTopWorse);
@@ -85,9 +91,13 @@ public static class AttributionBenchmark
         var canaryPrecision = AllScores.ToDictionary(s => s,
             s => CanaryPrecision(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList()));
         foreach (var (s, p) in canaryPrecision) log($"  canary precision@1 {InfluenceAttributor.MethodName(s)}: {p:F3}");
+        foreach (var s in AllScores)
+            CanaryDiagnostics(data, attributor.Index.Owners, scores[s].Skip(queries.Count).ToList(), s, log);
 
         var owners = attributor.Index.Owners;
-        var counterfactual = Counterfactual(data, owners, scores[InfluenceScore.Cosine].Take(queries.Count).ToList(), queries, snapshot, baseModel, workDir, o, log, ct);
+        // The method billing uses is the one whose credit the retraining checks.
+        var counterfactual = Counterfactual(data, owners, scores[IndexAttributionHook.Score].Take(queries.Count).ToList(),
+            queries, snapshot, baseModel, workDir, o, log, ct);
         Done("counterfactual retraining");
 
         var lds = Lds(data, scores, queries.Concat(canaries).ToList(), baseModel, workDir, o, log, ct);
@@ -108,16 +118,23 @@ public static class AttributionBenchmark
         if (o.TopK < 1 || o.TopK >= o.Contributors) throw new UserError($"must be between 1 and contributors - 1 (got {o.TopK})", field: "--top-k");
         if (o.Queries < 1 || o.Seeds < 1 || o.Steps < 1 || o.Checkpoints < 1) throw new UserError("queries, seeds, steps and checkpoints must be ≥ 1");
         if (o.Subsets < 3) throw new UserError($"a rank correlation needs at least 3 subsets (got {o.Subsets})", field: "--subsets");
+        if (o.BaseModel is string b && !File.Exists(Path.Combine(b, "config.json")))
+            throw new UserError("no config.json: not a model folder", file: b, field: "--base-model");
     }
 
     /// <summary>Where <see cref="Run"/> leaves the base model every adapter is trained on (the RAG and span checks of
     /// <c>mledger bench attribution</c> reuse it).</summary>
     public static string BaseModelDirectory(string workDir, AttributionBenchOptions o) =>
-        Path.Combine(workDir, o.BaseSteps == 0 ? "init-model" : "base-model");
+        o.BaseModel ?? Path.Combine(workDir, o.BaseSteps == 0 ? "init-model" : "base-model");
 
     /// <summary>The quickstart's model shape (hidden 128, 4 layers) on the sample tokenizer, pre-trained on the ad copy.</summary>
     private static string BaseModel(string workDir, AttributionBenchOptions o, Action<string> log, CancellationToken ct)
     {
+        if (o.BaseModel is string given)
+        {
+            log($"base model reused from {given} (not pre-trained in this run)");
+            return given;
+        }
         var init = Path.Combine(workDir, "init-model");
         RandomInit.Write(new ModelShape(LlamaArchitecture.Llama, 128, 4, 4, 2, 352, 256), Path.Combine(AppContext.BaseDirectory, "samples", "tokenizer"), init, seed: 0);
         if (o.BaseSteps == 0) return init;
@@ -216,6 +233,28 @@ public static class AttributionBenchmark
         return AllScores.ToDictionary(s => s, s => Math.Round(Enumerable.Range(0, queries.Count).Average(q =>
             Rewards.Simulation.Statistics.Spearman(subsets.Select(set => set.Select((inSet, i) => inSet ? scores[s][q][i] : 0).Sum()).ToArray(),
                 actual.Select(l => -l[q]).ToArray())), 4));
+    }
+
+    /// <summary>Why a score misses a canary: per canary, the rank of its best-scored copy among all examples, the
+    /// share of the owner's total that its canary copies make, and the top contributor against the owner.</summary>
+    private static void CanaryDiagnostics(AttributionBenchData data, IReadOnlyList<RecordOwner> owners,
+        IReadOnlyList<double[]> scores, InfluenceScore score, Action<string> log)
+    {
+        for (int j = 0; j < data.Canaries.Count; j++)
+        {
+            var s = scores[j];
+            string prefix = $"canary-{j}-";
+            var order = Enumerable.Range(0, s.Length).OrderByDescending(i => s[i]).ToList();
+            int bestCopy = order.FindIndex(i => owners[i].Item.StartsWith(prefix, StringComparison.Ordinal)) + 1;
+            var totals = owners.Select((o, i) => (o.Contributor, Score: s[i])).GroupBy(x => x.Contributor)
+                .ToDictionary(g => g.Key, g => g.Sum(x => x.Score), StringComparer.Ordinal);
+            var owner = data.Canaries[j].Contributor;
+            double copies = owners.Select((o, i) => o.Item.StartsWith(prefix, StringComparison.Ordinal) ? s[i] : 0).Sum();
+            var top = totals.MaxBy(kv => kv.Value);
+            log($"    {InfluenceAttributor.MethodName(score)} canary {j}: best copy ranks {bestCopy}/{s.Length}; owner {owner} total " +
+                $"{totals[owner]:G4} (copies {copies:G4}, {owners.Count(o => o.Contributor == owner)} examples); top {top.Key} {top.Value:G4} " +
+                $"({owners.Count(o => o.Contributor == top.Key)} examples)");
+        }
     }
 
     private static double CanaryPrecision(AttributionBenchData data, IReadOnlyList<RecordOwner> owners, IReadOnlyList<double[]> scores)

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using System.Diagnostics;
 using ModelLedger.Attribution.Influence;
 using static TorchSharp.torch;
@@ -8,13 +9,14 @@ namespace ModelLedger.Bench;
 /// the previous scorer's (one torch [N, k]·[k] product per checkpoint, divided by the row norms, summed) measured in
 /// the same run as a baseline, the one-off fold at load, the extrapolated build time (NaN when no gradient rate was
 /// measured), the index's bytes on disk and the bytes one query's scan reads.</summary>
-public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double BaselineMs, double FoldSeconds,
+public sealed record LatencyRow(int Examples, int Checkpoints, int Dims, double ScoreMs, double HookScoreMs, double BaselineMs,
+    double FoldSeconds,
     double BuildSecondsEstimate, long IndexBytes, long ScanBytes);
 
 /// <summary>
 /// Scoring latency at index sizes beyond a benchmark run's: random sketches of the real shape (the arithmetic does not
-/// depend on the values), median of 5 timed queries after a warm-up, cosine score (the default; dot and Fisher scan
-/// the same number of bytes).
+/// depend on the values), median of 5 timed queries after a warm-up, for the cosine score and for the score billing uses
+/// (<see cref="IndexAttributionHook.Score"/>: the same scan, plus one k×k product per checkpoint for Fisher).
 /// </summary>
 public static class AttributionLatency
 {
@@ -34,12 +36,15 @@ public static class AttributionLatency
             double foldSeconds = fold.Elapsed.TotalSeconds;
             var query = weights.Select(_ => randn(dims)).ToList();
             double ms = Median(() => scorer.Scores(query, InfluenceScore.Cosine));
-            var norms = index.Sketches.Select(g => g.norm(1).clamp_min(1e-30)).ToList();
+            scorer.Prepare(IndexAttributionHook.Score);   // its fold is built at load too, not timed per query
+            double hookMs = Median(() => scorer.Scores(query, IndexAttributionHook.Score));
+            var norms = index.Sketches.Select(g => g.norm(1).ClampMin(1e-30)).ToList();
             double baseline = Median(() => Baseline(index, norms, query));
             foreach (var t in query.Concat(norms)) t.Dispose();
-            rows.Add(new LatencyRow(n, weights.Count, dims, Math.Round(ms, 1), Math.Round(baseline, 1), Math.Round(foldSeconds, 2),
+            rows.Add(new LatencyRow(n, weights.Count, dims, Math.Round(ms, 1), Math.Round(hookMs, 1), Math.Round(baseline, 1),
+                Math.Round(foldSeconds, 2),
                 Math.Round(n * weights.Count / gradientsPerSecond, 0), 4L * dims * weights.Count * n, (2L * dims * weights.Count + 4) * n));
-            log($"  {n} examples: scoring {ms:F1} ms (previous scorer {baseline:F1} ms; fold at load {foldSeconds:F2} s)");
+            log($"  {n} examples: scoring {ms:F1} ms ({InfluenceAttributor.MethodName(IndexAttributionHook.Score)} {hookMs:F1} ms; previous scorer {baseline:F1} ms; fold at load {foldSeconds:F2} s)");
         }
         return rows;
     }
@@ -62,8 +67,8 @@ public static class AttributionLatency
         Tensor? total = null;
         for (int c = 0; c < query.Count; c++)
         {
-            var part = index.Sketches[c].matmul(query[c]) * index.Manifest.Checkpoints[c].Weight / norms[c];
-            total = total is null ? part : total + part;
+            var part = index.Sketches[c].matmul(query[c]).Times(index.Manifest.Checkpoints[c].Weight) / norms[c];
+            total = total is null ? part : total.Plus(part);
         }
         _ = total!.to(ScalarType.Float64).data<double>().ToArray();
     }

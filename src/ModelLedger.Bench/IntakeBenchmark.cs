@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ModelLedger.Datanets;
 using ModelLedger.Datanets.Contributors;
+using ModelLedger.Datanets.Intake;
 using ModelLedger.Ledger;
 
 namespace ModelLedger.Bench;
@@ -26,11 +27,27 @@ public static class IntakeBenchmark
     /// <see cref="CpuMicrosecondsPerItem"/> is the ordered decisions, ledger entries and row inserts.</param>
     public sealed record Result(int Items, int Accepted, double Seconds, double CpuSeconds, double IndexBytesPerItem,
         double RebuildSeconds, long LedgerEntries, double LoadAverage,
-        IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds)
+        IReadOnlyList<(string Stage, double CpuMicroseconds)> StageCpuMicroseconds,
+        IReadOnlyList<(IntakeStage Stage, double CpuSeconds, double WallSeconds, long Bytes)> Profile, Runtime Runtime)
     {
         public double ItemsPerSecond => Items / Seconds;
         public double ItemsPerCpuSecond => Items / CpuSeconds;
         public double CpuMicrosecondsPerItem => CpuSeconds * 1e6 / Items;
+    }
+
+    /// <summary>What the runtime itself spent during the timed intake: garbage collections by generation, their
+    /// total pause (wall seconds with the program's threads stopped), JIT compilation seconds, and bytes allocated
+    /// per item.</summary>
+    public sealed record Runtime(int Gen0, int Gen1, int Gen2, double GcPauseSeconds, double JitSeconds,
+        double AllocatedBytesPerItem)
+    {
+        public static Runtime Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            GC.GetTotalPauseDuration().TotalSeconds, System.Runtime.JitInfo.GetCompilationTime().TotalSeconds,
+            GC.GetTotalAllocatedBytes());
+
+        public Runtime Since(Runtime before, int items) => new(Gen0 - before.Gen0, Gen1 - before.Gen1,
+            Gen2 - before.Gen2, GcPauseSeconds - before.GcPauseSeconds, JitSeconds - before.JitSeconds,
+            (AllocatedBytesPerItem - before.AllocatedBytesPerItem) / Math.Max(1, items));
     }
 
     public static Result Run(string workDir, int items, Action<string> log)
@@ -58,17 +75,20 @@ public static class IntakeBenchmark
         process.Refresh();
         var cpu = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var result = service.AddSigned("bench", [file], "bench", signatures);
+        var profile = new IntakeProfile();
+        var runtime = Runtime.Now();
+        var result = service.AddSigned("bench", [file], "bench", signatures, profile: profile);
         double seconds = clock.Elapsed.TotalSeconds;
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
+        runtime = Runtime.Now().Since(runtime, items);
         log($"intake: {result.Items.Count:N0} accepted, {result.Rejected.Count:N0} rejected in {seconds:F2} s");
         clock.Restart();
         var pipeline = service.Intake(service.Store.RequireDatanet("bench"));
         double rebuild = clock.Elapsed.TotalSeconds;
         return new Result(items, result.Items.Count, seconds, cpuSeconds,
             (double)pipeline.IndexBytes / Math.Max(1, pipeline.IndexedItems), rebuild, ws.Service.Size, LoadAverage(),
-            stages);
+            stages, profile.Stages, runtime);
     }
 
     /// <summary>Runs <paramref name="stage"/> and records its process CPU µs per item.</summary>
@@ -88,7 +108,29 @@ public static class IntakeBenchmark
         | {r.Items:N0} | {r.Accepted:N0} | {r.Seconds:F1} | {r.ItemsPerSecond:N0} | {r.CpuSeconds:F1} | {r.CpuMicrosecondsPerItem:F0} | {r.IndexBytesPerItem:F0} | {r.RebuildSeconds:F2} | {r.LoadAverage:F1} |
 
         CPU µs per item by stage, measured apart: {string.Join(", ", r.StageCpuMicroseconds.Select(s => $"{s.Stage} {s.CpuMicroseconds:F0}"))}
+
+        {ProfileMarkdown(r)}
         """);
+
+    /// <summary>The in-run breakdown: each stage's thread CPU per item, its share of the process CPU, the wall
+    /// seconds of the threads that ran it (stages overlap, so those add up to more than the intake's wall time) and
+    /// the bytes it allocated per item.</summary>
+    private static string ProfileMarkdown(Result r)
+    {
+        var rows = r.Profile.Select(s => string.Create(CultureInfo.InvariantCulture,
+            $"| {s.Stage} | {s.CpuSeconds * 1e6 / r.Items:F1} | {100 * s.CpuSeconds / r.CpuSeconds:F0} % | "
+            + $"{s.WallSeconds:F2} | {(double)s.Bytes / r.Items:N0} |"));
+        double other = r.CpuSeconds - r.Profile.Sum(s => s.CpuSeconds);
+        var u = r.Runtime;
+        return string.Join('\n', [
+            "| stage (in the timed run) | CPU µs/item | of process CPU | thread wall s | bytes allocated/item |",
+            "|---|---:|---:|---:|---:|",
+            .. rows, string.Create(CultureInfo.InvariantCulture, $"| other (GC, JIT, thread pool, pipeline setup) | "
+                + $"{other * 1e6 / r.Items:F1} | {100 * other / r.CpuSeconds:F0} % | | |"),
+            "", string.Create(CultureInfo.InvariantCulture, $"Runtime during the timed run: {u.Gen0} gen0 / "
+                + $"{u.Gen1} gen1 / {u.Gen2} gen2 collections, GC pauses {u.GcPauseSeconds:F2} s, "
+                + $"JIT {u.JitSeconds:F2} s, {u.AllocatedBytesPerItem:N0} bytes allocated per item.")]);
+    }
 
     /// <summary>The 1-minute load average (Linux), so a reader can judge how shared the machine was.</summary>
     private static double LoadAverage() => File.Exists("/proc/loadavg")

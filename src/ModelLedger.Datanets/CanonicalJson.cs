@@ -13,9 +13,12 @@ internal static class CanonicalJson
 {
     private static readonly JsonSerializerOptions Options = new()
     {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = Encoder,
         WriteIndented = false,
     };
+
+    /// <summary>Non-ASCII literal; quotes, backslashes and control characters escaped.</summary>
+    public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     /// <summary>An object from key/value pairs, keys sorted; null values are left out.</summary>
     public static string Object(params (string Key, JsonNode? Value)[] fields)

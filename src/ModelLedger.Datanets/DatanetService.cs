@@ -76,12 +76,15 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
     /// <paramref name="signatures"/>[i] signs record i of the files read in order. Validation and every intake check
     /// are as in <see cref="Add"/>; a signature that does not verify refuses its record.</summary>
     public IntakeResult AddSigned(string datanet, IReadOnlyList<string> files, string contributor,
-        IReadOnlyList<byte[]> signatures, double? nearDupThreshold = null, IPerplexityScorer? scorer = null)
+        IReadOnlyList<byte[]> signatures, double? nearDupThreshold = null, IPerplexityScorer? scorer = null,
+        IntakeProfile? profile = null)
     {
+        var reading = IntakeProfile.Mark.Process();
         var (net, records) = Read(datanet, files, contributor);
+        profile?.AddProcess(IntakeStage.ReadValidate, reading);
         if (signatures.Count != records.Count)
             throw new UserError($"{signatures.Count} signatures for {records.Count} records", field: "signatures");
-        return Take(net, records, contributor, signatures, nearDupThreshold, scorer);
+        return Take(net, records, contributor, signatures, nearDupThreshold, scorer, profile);
     }
 
     /// <summary>Every record of the files, validated, for signing: what <see cref="AddSigned"/> expects signed.</summary>
@@ -111,9 +114,10 @@ public sealed class DatanetService(LedgerWorkspace workspace, TimeProvider? cloc
     }
 
     private IntakeResult Take(DatanetRow net, IReadOnlyList<ContentRecord> records, string contributor,
-        IReadOnlyList<byte[]> signatures, double? nearDupThreshold, IPerplexityScorer? scorer) =>
+        IReadOnlyList<byte[]> signatures, double? nearDupThreshold, IPerplexityScorer? scorer,
+        IntakeProfile? profile = null) =>
         Intake(net).Submit(records.Select((r, i) => new Contribution(r, contributor, signatures[i])).ToList(),
-            nearDupThreshold ?? net.NearDupThreshold, scorer);
+            nearDupThreshold ?? net.NearDupThreshold, scorer, profile);
 
     /// <summary>An intake over the datanet's current items (its duplicate index loaded).</summary>
     public IntakePipeline Intake(DatanetRow datanet) => new(workspace.Service, Store, datanet);

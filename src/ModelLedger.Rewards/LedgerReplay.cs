@@ -13,14 +13,19 @@ public sealed record MeteredInference(InferenceRecord Record, long Epoch, long P
 public sealed record ClosedEpoch(long Epoch, long Index, long Through, long PolicyVersion, JsonElement Payload);
 public sealed record LedgerTransfer(string Id, string Debit, string Credit, UInt128 Amount, long Index);
 /// <summary>An accepted contribution as the rules see it: its near-duplicate cluster and the cluster's first item
-/// (first-come on the ledger), optional quality in [0, 1], and when it was accepted.</summary>
+/// (first-come on the ledger), optional quality in [0, 1], when it was accepted, and the datanet and content hash it
+/// was accepted under.</summary>
 public sealed record Contribution(string Item, string Contributor, string Cluster, string FirstItem, double? Quality,
-    DateTimeOffset Time, long Index);
+    DateTimeOffset Time, long Index, string Datanet = "", string ContentHash = "");
+/// <summary>A record intake refused (<c>contribution.rejected</c>): who sent it, its content hash and intake's code
+/// (<c>duplicate</c>, <c>near-duplicate</c>, <c>low-quality</c>, …).</summary>
+public sealed record Refusal(string Contributor, string Datanet, string ContentHash, string Code, long Index);
 public sealed record IdentityLink(string Account, string Kind, string? Owner, IReadOnlyList<string> Links, long Index);
 
 /// <summary>
 /// Everything rewards needs, rebuilt from the ledger alone by reading its entries in order: policy versions, metered
-/// inferences with their attributions, closed epochs, transfers, identity links and accepted contributions. The
+/// inferences with their attributions, closed epochs, transfers, identity links, accepted contributions and the
+/// records intake refused. The
 /// settlement, the verifier and the reward tables all start from this, so every reward fact is derivable from the
 /// log. Contributions: <c>contribution.accepted</c> payloads may carry <c>item</c>, <c>cluster</c> (a near-duplicate
 /// cluster id from intake), <c>first_item</c> and <c>quality</c>; without them the item is its content hash and the
@@ -36,6 +41,7 @@ public sealed class LedgerReplay
     public HashSet<string> NegativeAccounts { get; } = new(StringComparer.Ordinal);
     public List<IdentityLink> Identities { get; } = [];
     public List<Contribution> Contributions { get; } = [];
+    public List<Refusal> Refusals { get; } = [];
     /// <summary>Attribution events whose inference was not (yet) seen: a verifier finding.</summary>
     public List<string> Orphans { get; } = [];
     public long Size { get; private set; }
@@ -116,7 +122,12 @@ public sealed class LedgerReplay
                 double? quality = p.TryGetProperty("quality",
                     out var q) && q.ValueKind == JsonValueKind.Number ? q.GetDouble() : null;
                 Contributions.Add(new Contribution(item, p.GetProperty("contributor").GetString()!, cluster, first,
-                    quality, entry.Timestamp, index));
+                    quality, entry.Timestamp, index, datanet, hash));
+                break;
+            case RewardEvents.ContributionRejected:
+                Refusals.Add(new Refusal(p.GetProperty("contributor").GetString()!,
+                    p.GetProperty("datanet").GetString()!, p.GetProperty("content_hash").GetString()!,
+                    Optional(p, "code") ?? "", index));
                 break;
         }
     }

@@ -20,6 +20,7 @@ public static class RewardEvents
     /// <summary>The ledger's existing name for the epoch close event (the issue calls it <c>epoch.close</c>).</summary>
     public const string EpochClosed = "epoch.closed";
     public const string ContributionAccepted = "contribution.accepted";
+    public const string ContributionRejected = "contribution.rejected";
 
     public static string Json(Action<Utf8JsonWriter> body)
     {

@@ -53,6 +53,30 @@ public sealed class RewardsVerifierTests
     }
 
     [Fact]
+    public void Verify_ReplaysTheRefusedAndWashTradingRules()
+    {
+        var rules = new Policy.RuleSettings(MaxRefusedShare: 0.5, WashTradingShare: 0.5);
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(rules));
+        w.Contribute("junk", "j1");
+        foreach (var j in new[] { "j2", "j3" }) w.Refuse("junk", j, "low-quality");   // 2 of 3 refused
+        IdentityBook.Link(w.Workspace, "agent:bot", PartyKind.Agent, "contributor:dealer", [], "test");
+        w.Fund("agent:bot", 10_000);
+        w.Fund("user:bob", 10_000);
+        w.Meter("i1", "agent:bot", 1000, 0, new() { ["dealer"] = 1.0 });
+        w.Meter("i2", "user:bob", 1000, 0, new() { ["dealer"] = 0.5, ["junk"] = 0.5 });
+        // An operator who settles as if neither rule were in force pays junk and dealer 250 each; the close is well
+        // formed, but verify replays the rules of the policy in force and finds it differs.
+        var replay = LedgerReplay.Read(w.Workspace.Store);
+        var lenient = SettlementCalculator.Compute(replay, 1, replay.Size - 1,
+            rules with { MaxRefusedShare = null, WashTradingShare = null });
+        Assert.Equal((UInt128)250, lenient.Lines.Single(l => l.Account == "contributor:junk").Paid);
+        w.Workspace.Service.Append(RewardEvents.EpochClosed, "operator", lenient.Payload(), "epoch:1");
+        var report = RewardsVerifier.Verify(w.Workspace.Store, w.Tables);
+        Assert.Contains(report.Problems, p => p.Contains("epoch 1", StringComparison.Ordinal)
+            && p.Contains("differs from the replay", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Verify_CatchesAnEditedRewardTableRow()
     {
         using var w = Settled();

@@ -46,6 +46,12 @@ internal sealed class RewardsWorkspace : IDisposable
             $"{{\"datanet\":\"ads\",\"contributor\":\"{contributor}\",\"content_hash\":\"{content}\"{q}{c}}}");
     }
 
+    /// <summary>A record intake refused (a <c>contribution.rejected</c> entry, as the datanets intake writes it).</summary>
+    public void Refuse(string contributor, string content, string code) =>
+        Workspace.Service.Append(RewardEvents.ContributionRejected, contributor,
+            $"{{\"datanet\":\"ads\",\"contributor\":\"{contributor}\",\"content_hash\":\"{content}\","
+            + $"\"code\":\"{code}\",\"reason\":\"test\"}}");
+
     public MeterResult Meter(string id, string caller, long prompt, long completion, Dictionary<string,
         double>? training = null,
         List<DocumentShare>? documents = null, string? adapter = null, string? query = null) =>

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Attribution.Influence;
@@ -40,8 +41,8 @@ internal sealed class CountSketch : IDisposable
     {
         if (x.shape[^1] != InputDims) throw new ArgumentException($"expected {InputDims} coordinates, got {x.shape[^1]}", nameof(x));
         var signed = x.to(ScalarType.Float32) * _sign;
-        if (x.dim() == 1) return zeros(Dims, device: x.device).index_add_(0, _bucket, signed, 1);
-        return zeros(x.shape[0], Dims, device: x.device).index_add_(1, _bucket, signed, 1);
+        if (x.dim() == 1) return zeros(Dims, device: x.device).IndexAddInPlace(0, _bucket, signed);
+        return zeros(x.shape[0], Dims, device: x.device).IndexAddInPlace(1, _bucket, signed);
     }
 
     public void Dispose()

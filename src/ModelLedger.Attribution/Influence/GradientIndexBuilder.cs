@@ -126,9 +126,9 @@ public static class GradientIndexBuilder
         using var scope = NewDisposeScope();
         var g = sketches.to(ScalarType.Float64);
         long n = g.shape[0], k = g.shape[1];
-        var fisher = g.t().matmul(g) / n;
+        var fisher = g.t().matmul(g).Over(n);
         double lambda = ratio * fisher.trace().item<double>() / k + 1e-12;
-        var inverse = linalg.inv(fisher + eye(k, dtype: ScalarType.Float64) * lambda);
+        var inverse = linalg.inv(fisher.Plus(eye(k, dtype: ScalarType.Float64).Times(lambda)));
         return inverse.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 

@@ -44,7 +44,7 @@ public static class GradientIndexVerifier
                 using var scope = NewDisposeScope();
                 var recomputed = projection.Project(gradients.Gradient(dataset.Examples[row].Sample)).cpu();
                 var stored = index.Sketches[c][row];
-                double error = (recomputed - stored).norm().item<float>() / Math.Max(stored.norm().item<float>(), 1e-30);
+                double error = recomputed.Minus(stored).norm().item<float>() / Math.Max(stored.norm().item<float>(), 1e-30);
                 if (error > 1e-3) return new(false, $"{checkpoint.Source}: row {row} ({index.Owners[row].Item}) recomputes with relative error {error:G3}");
             }
         }

@@ -15,12 +15,16 @@ namespace ModelLedger.Bench.Gaming;
 internal sealed class GamingTexts
 {
     public static readonly string[] Things = ["ball", "hat", "kite", "car", "box", "bag", "cup", "bed"];
-    private static readonly string[] Colors = ["red", "blue", "green", "yellow", "pink", "brown", "black", "white", "purple", "orange"];
+    private static readonly string[] Colors =
+    [
+        "red", "blue", "green", "yellow", "pink", "brown", "black", "white", "purple", "orange",
+    ];
     private static readonly string[] Names =
     [
         "Lily", "Tom", "Ben", "Sue", "Max", "Amy", "Sam", "Mia", "Tim", "Ann", "Joe", "Zoe", "Leo", "Eva", "Dan", "Kim",
         "Bob", "Liz", "Ned", "Ivy", "Roy", "Fay", "Gus", "Meg", "Ray", "Pam", "Ted", "Kay", "Jim", "Dot", "Hal", "Viv",
-        "Abe", "Bea", "Cal", "Dee", "Eli", "Flo", "Gil", "Hope", "Ian", "Jade", "Kit", "Lou", "Mo", "Nell", "Otis", "Pia",
+        "Abe", "Bea", "Cal", "Dee", "Eli", "Flo", "Gil", "Hope", "Ian", "Jade", "Kit", "Lou", "Mo", "Nell", "Otis",
+        "Pia",
     ];
     private static readonly string[] Story =
     [
@@ -42,27 +46,40 @@ internal sealed class GamingTexts
         "Say hello to the {0} {1}.", "Your next favourite: a {0} {1}.", "Here is a {0} {1} worth keeping.",
     ];
     private static readonly string[] Makes =
-        ["Stitched", "Carved", "Woven", "Painted", "Molded", "Polished", "Sewn", "Shaped", "Printed", "Assembled", "Dyed", "Finished"];
+    [
+        "Stitched", "Carved", "Woven", "Painted", "Molded", "Polished", "Sewn", "Shaped", "Printed", "Assembled",
+        "Dyed", "Finished",
+    ];
     private static readonly string[] Materials =
     [
         "from recycled cotton", "from beech wood", "from soft felt", "from sturdy canvas", "from bamboo fibre",
         "from light aluminium", "from thick wool", "from clear resin", "from cork and leather", "from oak offcuts",
     ];
-    private static readonly string[] Shops = ["Rosa", "Milo", "Hana", "Otto", "Nina", "Pablo", "Greta", "Ivan", "Lena", "Omar", "Tara", "Felix"];
+    private static readonly string[] Shops =
+    [
+        "Rosa", "Milo", "Hana", "Otto", "Nina", "Pablo", "Greta", "Ivan", "Lena", "Omar", "Tara", "Felix",
+    ];
     private static readonly string[] Towns =
-        ["Brookfield", "Elmwood", "Stonebridge", "Harbor Point", "Maple Hill", "Riverside", "Oakdale", "Pinecrest", "Sunnyvale", "Willow Creek"];
+    [
+        "Brookfield", "Elmwood", "Stonebridge", "Harbor Point", "Maple Hill", "Riverside", "Oakdale", "Pinecrest",
+        "Sunnyvale", "Willow Creek",
+    ];
     private static readonly string[] Uses =
     [
-        "for rainy afternoons", "for long road trips", "for tiny hands", "for picnics by the lake", "for sleepy bedtimes",
-        "for muddy garden days", "for snowy mornings", "for birthday parties", "for camping weekends", "for school mornings",
-        "for the first day of spring", "for quiet reading corners",
+        "for rainy afternoons", "for long road trips", "for tiny hands", "for picnics by the lake",
+        "for sleepy bedtimes", "for muddy garden days", "for snowy mornings", "for birthday parties",
+        "for camping weekends", "for school mornings", "for the first day of spring", "for quiet reading corners",
     ];
     private static readonly string[] Extras =
     [
-        "with rounded corners", "with a hidden pocket", "with bright stitching", "with a spare strap", "with a name tag",
-        "with a tiny bell", "with a matching pouch", "with reflective trim", "with a wipe-clean finish", "with a lifetime repair promise",
+        "with rounded corners", "with a hidden pocket", "with bright stitching", "with a spare strap",
+        "with a name tag", "with a tiny bell", "with a matching pouch", "with reflective trim",
+        "with a wipe-clean finish", "with a lifetime repair promise",
     ];
-    private static readonly string[] FactFirst = ["{0} has a {1} {2}.", "{0} owns a {1} {2}.", "The {2} that {0} keeps is {1}.", "{0} got a {1} {2} last spring."];
+    private static readonly string[] FactFirst =
+    [
+        "{0} has a {1} {2}.", "{0} owns a {1} {2}.", "The {2} that {0} keeps is {1}.", "{0} got a {1} {2} last spring.",
+    ];
     private static readonly string[] FactSecond =
     [
         "{0} likes the {1} {2} very much.", "Nobody else in town has a {2} so {1}.",
@@ -110,7 +127,8 @@ internal sealed class GamingTexts
     private RenderedRecord Render(SimItem item, Random rng) => item.Class switch
     {
         ActorClass.DuplicateFlooder or ActorClass.Copycat => _byId[item.Original!],
-        ActorClass.Paraphraser => Paraphrase(_byId[item.Original!], item.IsDocument, 0.15 + 0.45 * rng.NextDouble(), rng),
+        ActorClass.Paraphraser => Paraphrase(_byId[item.Original!], item.IsDocument, 0.15 + 0.45 * rng.NextDouble(),
+            rng),
         ActorClass.JunkFlood => Junk(item, rng),
         ActorClass.KeywordStuffer => Stuffed(rng),
         _ => item.IsDocument ? Fact(item.Topic, rng) : Ad(item.Topic, rng),
@@ -119,7 +137,8 @@ internal sealed class GamingTexts
     private RenderedRecord Fact(int topic, Random rng)
     {
         var queue = _freeNames[topic];
-        var name = queue.Count > 0 ? queue.Dequeue() : Names[rng.Next(Names.Length)] + Names[rng.Next(Names.Length)].ToLowerInvariant();
+        var name = queue.Count > 0 ? queue.Dequeue()
+            : Names[rng.Next(Names.Length)] + Names[rng.Next(Names.Length)].ToLowerInvariant();
         var thing = Things[topic];
         var color = Colors[rng.Next(Colors.Length)];
         string[] sentences = [Format(FactFirst[rng.Next(FactFirst.Length)], name, color, thing),
@@ -185,7 +204,8 @@ internal sealed class GamingTexts
         [
             $"{string.Join(", ", names[..6])} and {names[6]} all have a {string.Join(", a ", things[..4])}.",
             $"{string.Join(", ", names[7..])} like the {string.Join(", the ", things[4..])} and the {things[0]}.",
-            $"What color is the {things[1]}? Every {things[2]} and every {things[3]} is here for {names[0]} and {names[8]}.",
+            $"What color is the {things[1]}? Every {things[2]} and every {things[3]} is here for {names[0]} and "
+                + $"{names[8]}.",
         ];
         return Document($"{names[0]}'s {things[0]}", sentences, null);
     }
@@ -199,5 +219,6 @@ internal sealed class GamingTexts
         new(JsonSerializer.Serialize(new { title, text = string.Join(' ', sentences) }), question, sentences, title);
 
     private static RenderedRecord Alpaca(string instruction, string[] sentences) =>
-        new(JsonSerializer.Serialize(new { instruction, input = "", output = string.Join(' ', sentences) }), null, sentences, "");
+        new(JsonSerializer.Serialize(new { instruction, input = "", output = string.Join(' ', sentences) }), null,
+            sentences, "");
 }

@@ -18,7 +18,11 @@ internal static class AttributeCommand
         var prompt = new Option<string>("--prompt") { Required = true, Description = "The user's prompt" };
         var response = new Option<string?>("--response") { Description = "The answer to attribute (default: the adapter's greedy answer)" };
         var top = new Option<int>("--top") { DefaultValueFactory = _ => 10, Description = "How many top examples to list" };
-        var score = new Option<string>("--score") { DefaultValueFactory = _ => "cosine", Description = "cosine (default), dot (TracIn-CP as published) or fisher (DataInf-style)" };
+        var score = new Option<string>("--score")
+        {
+            DefaultValueFactory = _ => Name(IndexAttributionHook.Score),
+            Description = "fisher (DataInf-style; default, the score billing uses), dot (TracIn-CP as published) or cosine",
+        };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 64 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
@@ -49,6 +53,8 @@ internal static class AttributeCommand
         });
         return command;
     }
+
+    private static string Name(InfluenceScore score) => score.ToString().ToLowerInvariant();
 
     private static void Record(InfluenceAttributor attributor, AttributionResult result, string workspace, string? db, string? inference, string prompt, string? inferenceRef)
     {

@@ -24,6 +24,7 @@ internal static class BenchAttributionCommand
         var queries = Int("--queries", d.Queries, "Held-out queries for the counterfactual and LDS");
         var baseSteps = Int("--base-steps", d.BaseSteps, "Pre-training steps of the base model (0: random init)");
         var steps = Int("--steps", d.Steps, "LoRA steps of every training run");
+        var baseModel = new Option<string?>("--base-model") { Description = "Reuse the base-model folder of an earlier run instead of pre-training" };
         var checkpoints = Int("--checkpoints", d.Checkpoints, "Checkpoints TracIn-CP samples");
         var dims = Int("--dims", d.Dims, "Projection width k");
         var topK = Int("--top-k", d.TopK, "Contributors removed per query in the counterfactual");
@@ -44,7 +45,7 @@ internal static class BenchAttributionCommand
         var report = new Option<string?>("--report") { Description = "Also write the markdown tables to this file" };
         var command = new Command("attribution", "Counterfactual, LDS, canary and latency validation of training-data attribution")
         {
-            train, contributors, canaries, copies, queries, baseSteps, steps, checkpoints, dims, topK, seeds, subsets, sizes,
+            train, contributors, canaries, copies, queries, baseSteps, baseModel, steps, checkpoints, dims, topK, seeds, subsets, sizes,
             ragQuestions, ragSettings, ragModel, spanSizes, spanQueries, spanCheck, latencyOnly, json, report,
         };
         command.SetAction((p, ct) =>
@@ -54,6 +55,7 @@ internal static class BenchAttributionCommand
                 TrainExamples = p.GetValue(train), Contributors = p.GetValue(contributors), Canaries = p.GetValue(canaries), CanaryCopies = p.GetValue(copies),
                 Queries = p.GetValue(queries), BaseSteps = p.GetValue(baseSteps), Steps = p.GetValue(steps), Checkpoints = p.GetValue(checkpoints),
                 Dims = p.GetValue(dims), TopK = p.GetValue(topK), Seeds = p.GetValue(seeds), Subsets = p.GetValue(subsets),
+                BaseModel = p.GetValue(baseModel),
                 LatencySizes = p.GetValue(sizes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UserError($"'{s}' is not a positive integer", field: "--latency-sizes")).ToList(),
             };

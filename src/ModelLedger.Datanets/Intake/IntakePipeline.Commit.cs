@@ -75,14 +75,10 @@ public sealed partial class IntakePipeline
     {
         var signature = Convert.ToHexStringLower(c.Signature);
         if (d.Code is null)
-            return ("contribution.accepted", c.Contributor, CanonicalJson.Object(
-                ("datanet", _datanet.Name), ("contributor", c.Contributor), ("content_hash", c.Record.ContentHash),
-                ("key_id", keyId), ("signature", signature), ("item", c.Record.ContentHash), ("cluster", d.Cluster),
-                ("first_item", d.Cluster), ("quality", a.Quality), ("length", a.Length)), null);
-        return ("contribution.rejected", c.Contributor, CanonicalJson.Object(
-            ("datanet", _datanet.Name), ("contributor", c.Contributor), ("content_hash", c.Record.ContentHash),
-            ("key_id", keyId), ("signature", signature), ("code", d.Code), ("reason", d.Reason),
-            ("duplicate_of", d.DuplicateOf)), null);
+            return ("contribution.accepted", c.Contributor, EventPayload.Accepted(_datanet.Name, c.Contributor,
+                c.Record.ContentHash, keyId, signature, d.Cluster!, a.Quality, a.Length), null);
+        return ("contribution.rejected", c.Contributor, EventPayload.Rejected(_datanet.Name, c.Contributor,
+            c.Record.ContentHash, keyId, signature, d.Code, d.Reason!, d.DuplicateOf), null);
     }
 
     internal static string Invariant(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);

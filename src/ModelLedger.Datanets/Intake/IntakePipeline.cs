@@ -52,15 +52,16 @@ public sealed partial class IntakePipeline
     /// <summary>Takes the submission in. Signatures and text analysis run on every core ahead of the ordered
     /// decisions (first come keeps the credit, so records are decided strictly in submission order); each full batch
     /// of ledger entries is appended as soon as it is decided, and the rows are stored once at the end.</summary>
+    /// <param name="profile">When given, filled with what each stage took (see <see cref="IntakeProfile"/>).</param>
     public IntakeResult Submit(IReadOnlyList<Contribution> contributions, double nearDupThreshold,
-        IPerplexityScorer? scorer = null)
+        IPerplexityScorer? scorer = null, IntakeProfile? profile = null)
     {
         if (nearDupThreshold is <= 0 or > 1)
             throw new UserError($"must be in (0, 1] (got {nearDupThreshold})", field: "--near-dup-threshold");
         var registered = _store.Contributors();
         var keys = registered.ToDictionary(c => c.Name, c => ContributorKey.ImportPublic(Convert.FromHexString(c.PublicKey)));
         var keyIds = registered.ToDictionary(c => c.Name, c => c.KeyId);
-        using var checks = new RecordChecks(contributions, keys, _datanet.Name);
+        using var checks = new RecordChecks(contributions, keys, _datanet.Name, profile);
         long start = _index.Count;
         var perContributor = _store.ItemsPerContributor(_datanet.Name).ToDictionary(kv => kv.Key, kv => kv.Value);
         var pending = new List<(Contribution C, Analysis A)>();
@@ -76,6 +77,7 @@ public sealed partial class IntakePipeline
             {
                 var c = contributions[i];
                 var (signed, a) = checks.Get(i);
+                var mark = profile is null ? default : IntakeProfile.Mark.Now();
                 var d = Decide(c, a, signed, keyIds, perContributor, pending, nearDupThreshold, start);
                 if (d.Code is null)
                 {
@@ -89,10 +91,12 @@ public sealed partial class IntakePipeline
                     perContributor[c.Contributor] = perContributor.GetValueOrDefault(c.Contributor) + 1;
                 }
                 decisions[i] = d;
+                if (profile is not null) mark = profile.Add(IntakeStage.Decide, mark);
                 batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
+                profile?.Add(IntakeStage.BuildEvents, mark);
                 if (batch.Count == LedgerBatch || i == contributions.Count - 1)
                 {
-                    appends = Then(appends, [.. batch]);
+                    appends = Then(appends, [.. batch], profile);
                     batch.Clear();
                 }
             }
@@ -105,16 +109,22 @@ public sealed partial class IntakePipeline
             throw;
         }
         var leaves = appends.GetAwaiter().GetResult();
-        return Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
+        var storing = IntakeProfile.Mark.Now();
+        var result = Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
+        profile?.Add(IntakeStage.StoreRows, storing);
+        return result;
     }
 
     /// <summary>Appends <paramref name="events"/> on the thread pool once the batches before them on
     /// <paramref name="chain"/> are appended; the chain's result is every leaf hash so far, in order. An earlier
     /// batch's failure stops the chain and is rethrown to whoever waits on it.</summary>
-    private Task<List<string>> Then(Task<List<string>> chain, LedgerEvent[] events) => chain.ContinueWith(done =>
+    private Task<List<string>> Then(Task<List<string>> chain, LedgerEvent[] events, IntakeProfile? profile) =>
+        chain.ContinueWith(done =>
     {
         var appended = done.GetAwaiter().GetResult();
+        var mark = IntakeProfile.Mark.Now();
         appended.AddRange(AppendOnce(events));
+        profile?.Add(IntakeStage.LedgerAppend, mark);
         return appended;
     }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 

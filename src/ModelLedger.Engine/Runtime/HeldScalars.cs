@@ -21,6 +21,13 @@ public static class HeldScalars
         using (held) return op(held);
     }
 
+    /// <summary>a − b. TorchSharp's <c>sub(Tensor)</c> passes no alpha Scalar (unlike <c>add</c>), so this is plain
+    /// <c>sub</c>; it exists so code never has to remember which operator hides one.</summary>
+    public static Tensor Minus(this Tensor a, Tensor b) => a.sub(b);
+
+    public static Tensor Minus(this Tensor a, double value) =>
+        With(value.ToScalar(), s => a.sub(s));
+
     public static Tensor Plus(this Tensor a, double value) =>
         With(value.ToScalar(), s => a.add(s, One));
 
@@ -54,6 +61,21 @@ public static class HeldScalars
 
     public static Tensor AtLeast(this Tensor a, double value) =>
         With(value.ToScalar(), s => a.ge(s));
+
+    public static Tensor ClampMin(this Tensor a, double min) =>
+        With(min.ToScalar(), s => a.clamp_min(s));
+
+    public static Tensor Clamp(this Tensor a, double min, double max)
+    {
+        using var low = min.ToScalar();
+        using var high = max.ToScalar();
+        return a.clamp(low, high);
+    }
+
+    /// <summary>a[..., index[j], ...] += source[..., j, ...] along <paramref name="dim"/>, in place (alpha 1,
+    /// held).</summary>
+    public static Tensor IndexAddInPlace(this Tensor a, long dim, Tensor index, Tensor source) =>
+        a.index_add_(dim, index, source, One);
 
     /// <summary>a += b · c · value, in place.</summary>
     public static Tensor PlusProductInPlace(this Tensor a, Tensor b, Tensor c, double value) =>

@@ -18,7 +18,10 @@ public sealed record RateLimit(int MaxContributions, long WindowSeconds);
 /// <summary>The anti-gaming rules applied at settlement (docs/rewards.md explains each). A null threshold is off.
 /// <see cref="MinSupport"/>: a retrieved document earns only the part of its slice equal to its answer support, and
 /// nothing below this; <see cref="HubRatio"/>: a document retrieved in one epoch for more distinct questions than
-/// this many times the median document earns nothing.</summary>
+/// this many times the median document earns nothing; <see cref="MaxRefusedShare"/>: a linked group more of whose
+/// datanet submissions intake refused than this share earns nothing for its accepted items either;
+/// <see cref="WashTradingShare"/>: a linked group more of whose contributor accruals in an epoch came from its own
+/// calls than this share forfeits the rest of that epoch's contributor rewards too.</summary>
 public sealed record RuleSettings(
     bool Duplicates = true,
     bool SelfDealing = true,
@@ -27,7 +30,9 @@ public sealed record RuleSettings(
     int? GroupCapBps = null,
     RateLimit? RateLimit = null,
     double? MinSupport = null,
-    double? HubRatio = null);
+    double? HubRatio = null,
+    double? MaxRefusedShare = null,
+    double? WashTradingShare = null);
 
 /// <summary>
 /// One version of the fee policy: prices per model or adapter (with a default), the split, the accounts that receive

@@ -47,6 +47,8 @@ public static class PolicyJson
             // Written only when set, so the policies recorded before these rules existed keep their canonical form.
             if (r.MinSupport is double support) w.WriteNumber("answer_min_support", support);
             if (r.HubRatio is double hub) w.WriteNumber("hub_ratio", hub);
+            if (r.MaxRefusedShare is double refused) w.WriteNumber("max_refused_share", refused);
+            if (r.WashTradingShare is double wash) w.WriteNumber("wash_trading_share", wash);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -104,7 +106,9 @@ public static class PolicyJson
                     : new RateLimit(rate.GetProperty("max_contributions").GetInt32(),
                         rate.GetProperty("window_seconds").GetInt64()),
                 rules.TryGetProperty("answer_min_support", out var support) ? support.GetDouble() : null,
-                rules.TryGetProperty("hub_ratio", out var hub) ? hub.GetDouble() : null));
+                rules.TryGetProperty("hub_ratio", out var hub) ? hub.GetDouble() : null,
+                rules.TryGetProperty("max_refused_share", out var refused) ? refused.GetDouble() : null,
+                rules.TryGetProperty("wash_trading_share", out var wash) ? wash.GetDouble() : null));
     }
 
     private static double? NullableDouble(JsonElement e) => e.ValueKind == JsonValueKind.Null ? null : e.GetDouble();

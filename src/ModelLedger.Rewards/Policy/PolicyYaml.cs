@@ -103,7 +103,8 @@ public static class PolicyYaml
     {
         if (Mapping(node, "rules", problems) is not YamlMappingNode m) return null;
         var f = Fields(m, "rules.", problems, ["duplicates", "self_dealing", "ablation_min_effect", "min_quality",
-            "group_cap_bps", "rate_limit", "answer_min_support", "hub_ratio"]);
+            "group_cap_bps", "rate_limit", "answer_min_support", "hub_ratio", "max_refused_share",
+            "wash_trading_share"]);
         var d = new RuleSettings();
         bool Flag(string key, bool fallback) => f.TryGetValue(key, out var n) ? Bool(n, $"rules.{key}",
             problems) ?? fallback : fallback;
@@ -127,7 +128,9 @@ public static class PolicyYaml
         return new RuleSettings(Flag("duplicates", d.Duplicates), Flag("self_dealing", d.SelfDealing),
             Threshold("ablation_min_effect", d.AblationMinEffect, double.MinValue, double.MaxValue),
                 Threshold("min_quality", d.MinQuality, 0, 1), cap, rate,
-            Threshold("answer_min_support", d.MinSupport, 0, 1), Threshold("hub_ratio", d.HubRatio, 1, 1e6));
+            Threshold("answer_min_support", d.MinSupport, 0, 1), Threshold("hub_ratio", d.HubRatio, 1, 1e6),
+            Threshold("max_refused_share", d.MaxRefusedShare, 0, 1),
+            Threshold("wash_trading_share", d.WashTradingShare, 0, 1));
     }
 
     private static bool IsOff(YamlNode n) => n is YamlScalarNode { Value: "off" or "null" or "~" or "" };

@@ -4,19 +4,22 @@ namespace ModelLedger.Rewards.Settlement;
 
 /// <summary>
 /// Turns an epoch's inferences into per-account lines by replaying each fee split and applying the anti-gaming rules
-/// of the policy in force at the close (docs/rewards.md): self-dealing; for documents no ablation effect, retrieval hub,
-/// duplicate / quality, answer support; for training duplicate / quality / rate limit per item; then the cap per
-/// linked group. Pure over a <see cref="LedgerReplay"/>: settle and verify both call
-/// it, so a settlement is checked by recomputing it. Integer arithmetic throughout (floor; rounding stays withheld).
+/// of the policy in force at the close (docs/rewards.md): self-dealing; for documents no ablation effect, retrieval
+/// hub, duplicate / quality / refused record, answer support; for training duplicate / quality / refused record /
+/// rate limit per item; then wash trading and the cap per linked group. Pure over a <see cref="LedgerReplay"/>:
+/// settle and verify both call it, so a settlement is checked by recomputing it. Integer arithmetic throughout
+/// (floor; rounding stays withheld).
 /// </summary>
 public static class SettlementCalculator
 {
     public const string SelfDealing = "self_dealing", NoEffect = "no_effect", Hub = "hub", NoSupport = "no_support",
-        Cap = "cap";
+        Cap = "cap", WashTrading = "wash_trading";
 
     private sealed class Tally
     {
         public UInt128 Accrued, Earned, Other;
+        /// <summary>Accrued from the training and document pools; the part of it its own group's calls paid.</summary>
+        public UInt128 Pool, SelfDealt;
         public readonly Dictionary<string, UInt128> Withheld = new(StringComparer.Ordinal);
         public void Withhold(string rule, UInt128 amount)
         {
@@ -54,10 +57,14 @@ public static class SettlementCalculator
             {
                 var tally = Of(a.Account);
                 tally.Accrued += a.Amount;
-                if (a.Role is Role.Training or Role.Document) contributorPools += a.Amount;
+                bool pool = a.Role is Role.Training or Role.Document;
+                if (pool) { contributorPools += a.Amount; tally.Pool += a.Amount; }
                 if (a.Role is Role.Treasury or Role.Remainder) tally.Other += a.Amount;
                 else if (rules.SelfDealing && graph.Linked(m.Record.Caller, a.Account))
+                {
                     tally.Withhold(SelfDealing, a.Amount);
+                    if (pool) tally.SelfDealt += a.Amount;
+                }
                 else if (a.Role is Role.AdapterOwner) tally.Other += a.Amount;
                 else if (a.Role is Role.Training)
                     trainingPending[a.Account] = trainingPending.GetValueOrDefault(a.Account) + a.Amount;
@@ -66,6 +73,7 @@ public static class SettlementCalculator
         }
         foreach (var (account, amount) in trainingPending)
             ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
+        if (rules.WashTradingShare is double washShare) ApplyWashTrading(tallies, graph, washShare);
         if (rules.GroupCapBps is int capBps) ApplyGroupCap(tallies, graph, FeeSplit.Slice(contributorPools, capBps));
 
         var lines = tallies.Select(kv => new SettlementLine(kv.Key, kv.Value.Accrued, kv.Value.Earned + kv.Value.Other,
@@ -101,12 +109,15 @@ public static class SettlementCalculator
         RuleSettings rules, IdentityGraph graph)
     {
         var contributions = replay.Contributions.Where(c => c.Index <= through).ToList();
+        var refusals = replay.Refusals.Where(r => r.Index <= through)
+            .ToLookup(r => graph.Find(RewardAccounts.Contributor(r.Contributor)), StringComparer.Ordinal);
         var byContributor = new Dictionary<string, Dictionary<string, string?>>(StringComparer.Ordinal);
         foreach (var group in contributions.GroupBy(c => graph.Find(RewardAccounts.Contributor(c.Contributor)),
             StringComparer.Ordinal))
         {
             var members = group.ToList();
-            var classified = ItemRules.Classify(members, rules);
+            var classified = ItemRules.Classify(members, rules,
+                IntakeRecord.RefusedShare(members, refusals[group.Key]));
             foreach (var c in members)
             {
                 var account = RewardAccounts.Contributor(c.Contributor);
@@ -131,6 +142,26 @@ public static class SettlementCalculator
             withheld += w;
         }
         tally.Earned += amount - withheld;
+    }
+
+    /// <summary>Wash trading: a linked group more than <paramref name="share"/> of whose contributor accruals in the
+    /// epoch its own calls paid forfeits what the rest earned too (withheld as <c>wash_trading</c>). Withholding only
+    /// the self-paid slices leaves a group that buys its own data where it would be without it, minus fees; the
+    /// forfeit makes the attempt cost the epoch. Honest callers are not contributors, so their share is 0; a group
+    /// falsely linked to a caller loses only when that caller paid most of its accruals.</summary>
+    private static void ApplyWashTrading(SortedDictionary<string, Tally> tallies, IdentityGraph graph, double share)
+    {
+        foreach (var group in tallies.GroupBy(kv => graph.Find(kv.Key), StringComparer.Ordinal))
+        {
+            var pool = group.Aggregate(UInt128.Zero, (s, kv) => s + kv.Value.Pool);
+            var self = group.Aggregate(UInt128.Zero, (s, kv) => s + kv.Value.SelfDealt);
+            if (pool == 0 || (double)self / (double)pool <= share) continue;
+            foreach (var (_, tally) in group)
+            {
+                tally.Withhold(WashTrading, tally.Earned);
+                tally.Earned = UInt128.Zero;
+            }
+        }
     }
 
     /// <summary>A linked group (agent + owner, declared links, funding) earns at most <paramref name="cap"/> from the

@@ -34,7 +34,8 @@ public static class GamingSimulation
         new Dictionary<string, Price> { ["ads-lora"] = new Price(100_000, 300_000, "person:operator") },
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5,
-            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600), MinSupport: 0.34, HubRatio: 4));
+            GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600), MinSupport: 0.34, HubRatio: 4,
+            MaxRefusedShare: 0.5, WashTradingShare: 0.5));
 
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 

@@ -73,7 +73,7 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
         if (_base is not Linear linear) throw new InvalidOperationException("only a full-precision Linear base can be merged in place");
         using var _ = no_grad();
         using var delta = DeltaWeight(name);
-        linear.weight!.add_(delta.to(linear.weight!.dtype), alpha: sign);
+        linear.weight!.PlusInPlace(delta.to(linear.weight!.dtype), sign);
         Active = sign > 0 ? null : name;
     }
 
@@ -81,6 +81,6 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
     public Tensor DeltaWeight(string name)
     {
         var p = _adapters[name];
-        return p.B.weight!.matmul(p.A.weight!) * p.Scaling;
+        return p.B.weight!.matmul(p.A.weight!).Times(p.Scaling);
     }
 }

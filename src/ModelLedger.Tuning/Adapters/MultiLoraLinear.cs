@@ -73,7 +73,7 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         if (a is null || b is null) return;
         long rank = a.shape[0];
         _a.select(0, slot).narrow(1, 0, rank).copy_(a.t());
-        using var scaled = b.to(ScalarType.Float32) * scaling;
+        using var scaled = b.to(ScalarType.Float32).Times(scaling);
         _b.select(0, slot).narrow(0, 0, rank).copy_(scaled.t());
     }
 

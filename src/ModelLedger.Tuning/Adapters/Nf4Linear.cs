@@ -67,17 +67,17 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         _codebook = tensor(codebook, device: w.device).DetachFromDisposeScope();
         long blocks = (_numel + BlockSize - 1) / BlockSize;
         var flat = functional.pad(w.to(ScalarType.Float32).reshape(-1), [0, blocks * BlockSize - _numel]).view(blocks, BlockSize);
-        var absmax = flat.abs().amax([1]).clamp_min(1e-12f);                  // [blocks]
+        var absmax = flat.abs().amax([1]).ClampMin(1e-12f);                  // [blocks]
         var normalized = flat / absmax.unsqueeze(1);                          // [-1, 1]
         var codes = NearestCode(normalized, _codebook).view(-1);                       // [blocks*64] uint8 0..15
         var pairs = codes.view(-1, 2);
-        _codes = (pairs[.., 0].to(ScalarType.Int32) * 16 + pairs[.., 1].to(ScalarType.Int32)).to(ScalarType.Byte).DetachFromDisposeScope();
+        _codes = pairs[.., 0].to(ScalarType.Int32).mul(Sixteen).Plus(pairs[.., 1].to(ScalarType.Int32)).to(ScalarType.Byte).DetachFromDisposeScope();
         if (doubleQuantization)
         {
             _absmaxMean = absmax.mean().item<float>();
             long groups = (blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize;
-            var centered = functional.pad(absmax - _absmaxMean, [0, groups * AbsmaxBlockSize - blocks]).view(groups, AbsmaxBlockSize);
-            var scales = centered.abs().amax([1]).clamp_min(1e-12f);
+            var centered = functional.pad(absmax.Minus(_absmaxMean), [0, groups * AbsmaxBlockSize - blocks]).view(groups, AbsmaxBlockSize);
+            var scales = centered.abs().amax([1]).ClampMin(1e-12f);
             // bitsandbytes' quantize_blockwise: nearest value of its dynamic 8-bit map to absmax / block absmax
             _absmaxMap = tensor(DynamicMap.Signed, device: w.device).DetachFromDisposeScope();
             _absmaxCodes = NearestCode((centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks), _absmaxMap)
@@ -97,7 +97,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
         for (long start = 0; start < flat.shape[0]; start += chunk)
         {
             var part = flat.narrow(0, start, Math.Min(chunk, flat.shape[0] - start));
-            parts.Add((part.unsqueeze(1) - codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
+            parts.Add(part.unsqueeze(1).Minus(codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
         }
         return cat(parts, 0);
     }
@@ -175,12 +175,12 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
         Bias = source.bias?.detach().clone().DetachFromDisposeScope();
         using var scope = NewDisposeScope();
         var w32 = w.to(ScalarType.Float32);
-        var scales = w32.abs().amax([1]).clamp_min(1e-12f);
-        _codes = (w32 / scales.unsqueeze(1) * 127).round().clamp(-127, 127).to(ScalarType.Int8).DetachFromDisposeScope();
+        var scales = w32.abs().amax([1]).ClampMin(1e-12f);
+        _codes = (w32 / scales.unsqueeze(1)).Times(127).round().Clamp(-127, 127).to(ScalarType.Int8).DetachFromDisposeScope();
         _scales = scales.DetachFromDisposeScope();
     }
 
-    public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * (_scales / 127).unsqueeze(1)).to(_computeType);
+    public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * _scales.Over(127).unsqueeze(1)).to(_computeType);
 
     public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 

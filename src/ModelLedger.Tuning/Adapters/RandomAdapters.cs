@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using ModelLedger.Engine.Formats;
 using ModelLedger.Engine.Models.Llama;
 using TorchSharp;
@@ -26,9 +27,9 @@ internal static class RandomAdapters
                 var (inFeatures, outFeatures) = Shape(c, name);
                 var path = LlamaForCausalLM.ProjectionPath(layer, name);
                 tensors.Add((PeftLoraFiles.TensorName(path, "lora_A"),
-                    randn([rank, inFeatures], generator: generator) / Math.Sqrt(inFeatures)));
+                    randn([rank, inFeatures], generator: generator).Over(Math.Sqrt(inFeatures))));
                 tensors.Add((PeftLoraFiles.TensorName(path, "lora_B"),
-                    randn([outFeatures, rank], generator: generator) * (strength / Math.Sqrt(rank))));
+                    randn([outFeatures, rank], generator: generator).Times(strength / Math.Sqrt(rank))));
             }
         SafetensorsWriter.Write(Path.Combine(directory, PeftLoraFiles.WeightsFile), tensors);
         PeftLoraFiles.WriteConfig(new LoraSettings(rank, rank, 0, targets), "random", directory);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ModelLedger.Attribution.Influence;
 using ModelLedger.Datanets;
 using ModelLedger.Ledger;
 using ModelLedger.Testing;
@@ -177,7 +178,8 @@ public sealed class BillingCommandTests
             "--prompt", prompt, "--max-new-tokens", "8", "--temperature", "0", "--json",
             "--bill", "user:bob", "--workspace", w.Path, "--inference-id", "g-idx"));
         var attribution = Assert.Single(w.Events("attribution"));
-        Assert.Equal("tracin-cp-cosine", attribution.GetProperty("method").GetString());
+        Assert.Equal(InfluenceAttributor.MethodName(IndexAttributionHook.Score),
+            attribution.GetProperty("method").GetString());
         Assert.Equal(root, attribution.GetProperty("index_root").GetString());
         var scores = attribution.GetProperty("scores").EnumerateObject().ToDictionary(s => s.Name, s => s.Value.GetDouble());
         // The reference: what `mledger attribute` computes for the same exchange from the same index.

@@ -25,6 +25,20 @@ public sealed class HeldScalarsTests
         Assert.Equal([4, 4, 40], Values(x.clone().TimesInPlace(2).PlusProductInPlace(x, x, 2)));   // 2x + 2x²
     }
 
+    [Fact]
+    public void HelpersAddedForAttribution_ComputeWhatTheOperatorWould()
+    {
+        // Expected values worked out by hand from x = [1, -2, 4].
+        using var x = tensor(new float[] { 1, -2, 4 });
+        Assert.Equal([0, 0, 0], Values(x.Minus(x)));
+        Assert.Equal([0.5f, -2.5f, 3.5f], Values(x.Minus(0.5)));
+        Assert.Equal([1, 0, 4], Values(x.ClampMin(0)));
+        Assert.Equal([1, -1, 2], Values(x.Clamp(-1, 2)));
+        // index [0, 2, 0] adds x[0] and x[2] into slot 0 and x[1] into slot 2: [1 + 4, 0, -2].
+        using var index = tensor(new long[] { 0, 2, 0 });
+        Assert.Equal([5, 0, -2], Values(zeros(3).IndexAddInPlace(0, index, x)));
+    }
+
     /// <summary>The race these helpers close: another thread's GC frees an unreferenced temporary Scalar while
     /// libtorch reads it. With <c>x + x</c> and <c>x + 1e-5</c> this loop failed tens of times in 4 s on this machine
     /// (TorchSharp 0.107, "Expected false to be true" from Scalar::toFloat); held, never.</summary>

@@ -35,6 +35,8 @@ public sealed class PolicyYamlTests : IDisposable
           rate_limit: {max_contributions: 50, window_seconds: 3600}
           answer_min_support: 0.34
           hub_ratio: 4
+          max_refused_share: 0.5
+          wash_trading_share: 0.6
         """;
 
     [Fact]
@@ -47,7 +49,8 @@ public sealed class PolicyYamlTests : IDisposable
         Assert.Equal(new SplitBps(5000, 2000, 1000, 2000), p.Split);
         Assert.Equal(("rewards:treasury", "rewards:treasury", "rewards:escrow"), (p.TreasuryAccount,
             p.RemainderAccount, p.EscrowAccount));
-        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600), 0.34, 4), p.Rules);
+        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600), 0.34, 4, 0.5, 0.6),
+            p.Rules);
     }
 
     [Fact]

@@ -185,4 +185,63 @@ public sealed class AntiGamingRuleTests
         }
         Assert.True(split <= unsplit);
     }
+
+    [Fact]
+    public void Refused_AGroupMostOfWhoseSubmissionsIntakeRefusedEarnsNothing()
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(MaxRefusedShare: 0.5)));
+        w.Contribute("alice", "a1");
+        w.Contribute("alice", "a2");
+        w.Refuse("alice", "a3", "near-duplicate");          // 1 of 3 refused: 0.33 <= 0.5
+        w.Contribute("junk", "j1");
+        foreach (var j in new[] { "j2", "j3", "j4" }) w.Refuse("junk", j, "low-quality");   // 3 of 4: 0.75 > 0.5
+        w.Contribute("retry", "r1");
+        w.Refuse("retry", "r1", "duplicate");                // resending its own accepted item does not count
+        w.Refuse("retry", "r1", "duplicate");
+        // Pool 500: alice 250 paid; junk's one accepted item is withheld (125); retry has 0 counted refusals: 125.
+        var s = MeterAndSettle(w, "user:bob", new() { ["alice"] = 0.5, ["junk"] = 0.25, ["retry"] = 0.25 });
+        Assert.Equal((UInt128)250, Line(s, "contributor:alice").Paid);
+        Assert.Equal(((UInt128)0, (UInt128)125), (Line(s, "contributor:junk").Paid, Line(s,
+            "contributor:junk").Withheld["refused"]));
+        Assert.Equal((UInt128)125, Line(s, "contributor:retry").Paid);
+    }
+
+    [Fact]
+    public void Refused_CountsALinkedGroupsSubmissionsTogether()
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(MaxRefusedShare: 0.5)));
+        w.Fund("user:spam", 10);
+        foreach (var s in new[] { "clean", "dirty" }) w.Fund("contributor:" + s, 1, from: "user:spam");
+        w.Contribute("clean", "c1");                         // an identity with a clean record ...
+        w.Contribute("dirty", "d1");
+        // ... linked to one that sends the refused records: the group has 2 accepted and 3 refused, 3/5 = 0.6 > 0.5
+        // (alone, dirty would be at 3/4 and clean at 0).
+        foreach (var d in new[] { "d2", "d3", "d4" }) w.Refuse("dirty", d, "low-quality");
+        var s2 = MeterAndSettle(w, "user:bob", new() { ["clean"] = 0.5, ["dirty"] = 0.5 });
+        Assert.Equal((UInt128)250, Line(s2, "contributor:clean").Withheld["refused"]);
+        Assert.Equal((UInt128)250, Line(s2, "contributor:dirty").Withheld["refused"]);
+    }
+
+    [Theory]
+    [InlineData(0.5, true)]
+    [InlineData(0.7, false)]
+    public void WashTrading_AGroupPaidMostlyByItsOwnCallsForfeitsTheEpoch(double share, bool forfeits)
+    {
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(SelfDealing: true,
+            WashTradingShare: share)));
+        IdentityBook.Link(w.Workspace, "agent:bot", PartyKind.Agent, "contributor:alice", [], "test");
+        w.Fund("agent:bot", 10_000);
+        w.Fund("user:bob", 10_000);
+        // Training pool 500 per inference. The agent's call pays alice 500 (self-dealt, withheld); bob's pays alice
+        // 250 and carl 250. Alice accrued 750, of which her own group paid 500: 0.667 — above 0.5, below 0.7.
+        w.Meter("i1", "agent:bot", 1000, 0, new() { ["alice"] = 1.0 });
+        w.Meter("i2", "user:bob", 1000, 0, new() { ["alice"] = 0.5, ["carl"] = 0.5 });
+        var (s, _) = EpochSettler.Settle(w.Workspace, w.Tables, 1, "test");
+        Assert.True(RewardsVerifier.Verify(w.Workspace.Store, w.Tables).Ok);
+        var alice = Line(s, "contributor:alice");
+        Assert.Equal((UInt128)500, alice.Withheld["self_dealing"]);
+        Assert.Equal(forfeits ? ((UInt128)0, (UInt128)250) : ((UInt128)250, (UInt128)0),
+            (alice.Paid, alice.Withheld.GetValueOrDefault("wash_trading")));
+        Assert.Equal((UInt128)250, Line(s, "contributor:carl").Paid);
+    }
 }

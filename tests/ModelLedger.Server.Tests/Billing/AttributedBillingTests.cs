@@ -97,7 +97,8 @@ public sealed class AttributedBillingTests
                 .Where(e => e.GetProperty("type").GetString() == "attribution").ToList();
             attribution = Assert.Single(events).GetProperty("payload");
         }
-        Assert.Equal("tracin-cp-cosine", attribution.GetProperty("method").GetString());
+        Assert.Equal(InfluenceAttributor.MethodName(IndexAttributionHook.Score),
+            attribution.GetProperty("method").GetString());
         Assert.Equal(root, attribution.GetProperty("index_root").GetString());
         var scores = attribution.GetProperty("scores").EnumerateObject()
             .ToDictionary(s => s.Name, s => s.Value.GetDouble());

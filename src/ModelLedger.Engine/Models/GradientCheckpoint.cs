@@ -42,6 +42,10 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
             autograd.backward([y], [gradOutput]);
         }
         random.set_rng_state(current);
-        return [input.grad ?? zeros_like(x), null!];   // one gradient per apply() argument; the block has none
+        var gradInput = input.grad ?? zeros_like(x);
+        gradOutput.Dispose();
+        input.Dispose();
+        x.Dispose();
+        return [Runtime.BackwardHandoff.Return(gradInput), null!];   // one gradient per argument; the block has none
     }
 }

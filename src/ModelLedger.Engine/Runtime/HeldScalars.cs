@@ -28,6 +28,10 @@ public static class HeldScalars
     public static Tensor Minus(this Tensor a, double value) =>
         With(value.ToScalar(), s => a.sub(s));
 
+    /// <summary>a − value keeping an integer tensor integral (a double Scalar would promote it to float).</summary>
+    public static Tensor Minus(this Tensor a, long value) =>
+        With(value.ToScalar(), s => a.sub(s));
+
     public static Tensor Plus(this Tensor a, double value) =>
         With(value.ToScalar(), s => a.add(s, One));
 
@@ -63,6 +67,9 @@ public static class HeldScalars
         With(value.ToScalar(), s => a.ge(s));
 
     public static Tensor ClampMin(this Tensor a, double min) =>
+        With(min.ToScalar(), s => a.clamp_min(s));
+
+    public static Tensor ClampMin(this Tensor a, long min) =>
         With(min.ToScalar(), s => a.clamp_min(s));
 
     public static Tensor Clamp(this Tensor a, double min, double max)

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,6 +33,8 @@ internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<
         var layer = (IFrozenLinear)ctx.get_data(Layer);
         using var noGrad = no_grad();
         using var weight = layer.ComputeWeight();
-        return [gradOutput.matmul(weight), null!];   // the layer is not a tensor: no gradient
+        var gradInput = gradOutput.matmul(weight);
+        gradOutput.Dispose();
+        return [BackwardHandoff.Return(gradInput), null!];   // the layer is not a tensor: no gradient
     }
 }

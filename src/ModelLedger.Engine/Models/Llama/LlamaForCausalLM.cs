@@ -126,7 +126,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         long batch = ids.shape[0], length = ids.shape[1];
         Tensor positions = keyMask is null
             ? arange(start, start + length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(batch, length)
-            : (keyMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0).narrow(1, start, length);
+            : keyMask.cumsum(1, ScalarType.Int64).Minus(1L).ClampMin(0L).narrow(1, start, length);
         var allowed = keyMask is null ? null : keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]
         return Run(ids, positions, allowed, cache, start);
     }
@@ -167,7 +167,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         var queryPos = arange(start, keys, device: device).unsqueeze(1);   // [T, 1]
         var keyPos = arange(keys, device: device).unsqueeze(0);            // [1, S]
         var mask = keyPos <= queryPos;
-        if (windowed) mask = mask & (keyPos > queryPos - Config.SlidingWindow!.Value);
+        if (windowed) mask = mask & (keyPos > queryPos.Minus((long)Config.SlidingWindow!.Value));
         mask = mask.unsqueeze(0).unsqueeze(0);                             // [1, 1, T, S]
         if (allowed is not null) mask = mask & allowed;
         if (prefixLength > 0)

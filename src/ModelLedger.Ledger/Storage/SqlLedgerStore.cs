@@ -20,6 +20,7 @@ public sealed partial class SqlLedgerStore : ILedgerStore
     private SqlLedgerStore(DbConnection connection, bool postgres, bool createSchema)
     {
         (_connection, _postgres) = (connection, postgres);
+        _prepared = new PreparedCommands(connection);
         _connection.Open();
         if (!_postgres) Execute(createSchema ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;"
             : "PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
@@ -132,14 +133,32 @@ public sealed partial class SqlLedgerStore : ILedgerStore
     private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
         _connection.Command(sql, tx, parameters);
 
+    /// <summary>Hot single-row statements, prepared once on this connection.</summary>
+    private readonly PreparedCommands _prepared;
+
+    private DbCommand Prepared(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
+        _prepared.Get(sql, tx, parameters);
+
+    private void ExecutePrepared(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
+        Prepared(sql, tx, parameters).ExecuteNonQuery();
+
+    /// <summary>The first row a keyed lookup finds, read through a prepared statement.</summary>
+    private object?[]? FirstRow(StoredTable table, string where, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        var columns = StoredSchema.Columns(table);
+        var cmd = Prepared($"SELECT {string.Join(", ", columns)} FROM {StoredSchema.Name(table)} {where}", tx, parameters);
+        using var reader = cmd.ExecuteReader();
+        if (!reader.Read()) return null;
+        var row = new object?[columns.Count];
+        for (int i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+        return row;
+    }
+
     private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters) =>
         _connection.Execute(sql, tx, parameters);
 
-    private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(sql, tx, parameters);
-        return cmd.ExecuteScalar();
-    }
+    private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
+        Prepared(sql, tx, parameters).ExecuteScalar();
 
     public long? IndexOfLeafHash(string leafHashHex) => IndexOfLeafHash(leafHashHex, null);
 
@@ -154,5 +173,9 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         return cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _prepared.Dispose();
+        _connection.Dispose();
+    }
 }

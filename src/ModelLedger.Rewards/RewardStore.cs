@@ -156,12 +156,6 @@ public sealed class RewardStore : IDisposable
     public string? ReadInferencePayload(string inference) =>
         Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", null, ("id", inference)) as string;
 
-    /// <summary>The ledger index of inference <paramref name="inference"/>'s entry, if it was metered (call
-    /// <see cref="Sync"/> first).</summary>
-    public long? InferenceEntry(string inference) =>
-        Scalar("SELECT entry_idx FROM reward_inferences WHERE inference = @id", null, ("id", inference)) is object v
-            ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : null;
-
     /// <summary>A policy version by number.</summary>
     public FeePolicy Policy(long version)
     {

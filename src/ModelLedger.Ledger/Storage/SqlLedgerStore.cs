@@ -166,6 +166,16 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         Scalar("SELECT MIN(idx) FROM entries WHERE leaf_hash = @h", tx, ("h", leafHashHex)) is object v and not DBNull
             ? Cells.Int64(v, $"entries row with leaf_hash {leafHashHex}: idx") : null;
 
+    public (long Index, string Leaf)? FindClientId(string clientId) => FindClientId(clientId, null);
+
+    private (long Index, string Leaf)? FindClientId(string clientId, DbTransaction? tx)
+    {
+        using var r = Prepared("SELECT idx, leaf FROM entries WHERE client_id = @id", tx, ("id", clientId)).ExecuteReader();
+        if (!r.Read()) return null;
+        long index = Cells.Int64(r.GetValue(0), $"entries row with client_id '{clientId}': idx");
+        return (index, Cells.Text(r.GetValue(1), $"entries row {index}: leaf"));
+    }
+
     /// <summary>Raw SQL for tests that tamper with stored rows the way an attacker with database access could.</summary>
     internal int ExecuteRaw(string sql, params (string, object?)[] parameters)
     {

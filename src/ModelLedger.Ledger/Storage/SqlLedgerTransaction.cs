@@ -21,13 +21,7 @@ public sealed partial class SqlLedgerStore
 
         public long? IndexOfLeafHash(string leafHashHex) => store.IndexOfLeafHash(leafHashHex, tx);
 
-        public (long Index, string Leaf)? FindClientId(string clientId)
-        {
-            using var r = store.Prepared("SELECT idx, leaf FROM entries WHERE client_id = @id", tx, ("id", clientId)).ExecuteReader();
-            if (!r.Read()) return null;
-            long index = Cells.Int64(r.GetValue(0), $"entries row with client_id '{clientId}': idx");
-            return (index, Cells.Text(r.GetValue(1), $"entries row {index}: leaf"));
-        }
+        public (long Index, string Leaf)? FindClientId(string clientId) => store.FindClientId(clientId, tx);
 
         public void Append(long index, string leaf, string leafHashHex, string type, string? clientId) =>
             store.Execute(Insert + "(@idx, @leaf, @hash, @type, @client)", tx,

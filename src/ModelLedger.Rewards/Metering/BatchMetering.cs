@@ -124,18 +124,8 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
         return errors;
     }
 
-    /// <summary>The leaf hash of inference <paramref name="id"/>'s entry, from its row in the reward tables (synced
-    /// first) and the log's own hash of that entry.</summary>
-    private string? InferenceLeaf(string id)
-    {
-        if (rewards.InferenceEntry(id) is not long index)
-        {
-            rewards.Sync(workspace.Store);
-            if (rewards.InferenceEntry(id) is not long synced) return null;
-            index = synced;
-        }
-        return LedgerService.Hex(workspace.Service.Read(index).LeafHash);
-    }
+    /// <summary>The leaf hash of inference <paramref name="id"/>'s entry, found by its client id.</summary>
+    private string? InferenceLeaf(string id) => workspace.Service.FindClientId($"inference:{id}")?.LeafHash;
 
     /// <summary>Brings the reward tables (inferences, accruals) up to the log after a group was acknowledged.</summary>
     public void SyncTables()

@@ -35,8 +35,8 @@ internal sealed class GroupCommitQueue : IAsyncDisposable
     }
 
     /// <summary>Groups metered so far and the records in them (for benchmarks and tests).</summary>
-    public long Groups => Stages.Groups;
-    public long Records => Stages.Records;
+    public long Groups { get; private set; }
+    public long Records { get; private set; }
     /// <summary>Where the loop's time went, stage by stage (read it after disposing).</summary>
     public MeteringStages Stages { get; } = new();
 
@@ -71,6 +71,7 @@ internal sealed class GroupCommitQueue : IAsyncDisposable
                 while (group.Count < MaxGroup && _queue.Reader.TryRead(out var item)) group.Add(item);
                 foreach (var kind in new[] { Kind.Attributed, Kind.FeeOnly, Kind.Attribution })
                     Commit([.. group.Where(g => g.Kind == kind)], kind);
+                (Groups, Records) = (Groups + 1, Records + group.Count);
                 try { _metering.SyncTables(); }
                 catch (Exception) { /* a projection: the next group, quote or reader syncs again */ }
             }

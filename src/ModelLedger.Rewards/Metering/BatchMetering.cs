@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using ModelLedger.Ledger;
 using ModelLedger.Ledger.Accounts;
@@ -30,10 +29,10 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
         if (records.Count == 1 || records.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != records.Count
             || records.Any(r => r.Problem() is not null))
             return Alone(records, attributed);
-        long t = Stopwatch.GetTimestamp();
+        var t = MeteringStages.Now();
         rewards.Sync(workspace.Store);
         _stages.Add(0, t);
-        t = Stopwatch.GetTimestamp();
+        t = MeteringStages.Now();
         var latest = rewards.LatestPolicy() ?? throw new UserError("no fee policy is set in this workspace",
             hint: "mledger rewards policy set FILE");
         // One epoch and one parsed policy per version for the whole group (the tables were synced just above).
@@ -57,7 +56,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
     /// Returns the inference events' results.</summary>
     private IReadOnlyList<AppendResult> WriteGroup(LedgerService.LedgerGroup group, Planned[] plans, bool attributed)
     {
-        long t = Stopwatch.GetTimestamp();
+        var t = MeteringStages.Now();
         var charged = plans.Where(p => p.Fee > 0).ToArray();
         var feeLeaves = new Dictionary<string, string>(StringComparer.Ordinal);
         if (charged.Length > 0)
@@ -67,28 +66,28 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
             for (int i = 0; i < charged.Length; i++) feeLeaves[charged[i].Record.Id] = fees[i].LeafHash;
         }
         _stages.Add(3, t);
-        t = Stopwatch.GetTimestamp();
+        t = MeteringStages.Now();
         // Each actor is the caller, as Meter writes them; a retry compares the same bytes.
         var events = plans.Select(p => (RewardEvents.Inference, p.Record.Caller, RewardEvents.InferencePayload(p.Record,
             p.Epoch, p.Version, p.Fee, feeLeaves.GetValueOrDefault(p.Record.Id)), (string?)$"inference:{p.Record.Id}")).ToArray();
         _stages.Add(2, t);
-        t = Stopwatch.GetTimestamp();
+        t = MeteringStages.Now();
         var inferences = group.AppendBatch(events);
         _stages.Add(4, t);
         if (attributed) Attribute(group, [.. plans.Select(p => p.Record)], [.. inferences.Select(r => r.LeafHash)]);
-        _commitStart = Stopwatch.GetTimestamp();
+        _commitStart = MeteringStages.Now();
         return inferences;
     }
 
-    private long _commitStart;
+    private MeteringStages.Stamp _commitStart;
 
     private void Attribute(LedgerService.LedgerGroup group, InferenceRecord[] records, string[] inferenceLeaves)
     {
-        long t = Stopwatch.GetTimestamp();
+        var t = MeteringStages.Now();
         var events = records.Select((r, i) => (RewardEvents.Attribution, r.Caller,
             RewardEvents.AttributionPayload(r, inferenceLeaves[i]), (string?)$"attribution:{r.Id}")).ToArray();
         _stages.Add(2, t);
-        t = Stopwatch.GetTimestamp();
+        t = MeteringStages.Now();
         group.AppendBatch(events);
         _stages.Add(5, t);
     }
@@ -109,7 +108,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
             workspace.Service.WriteGroup(group =>
             {
                 Attribute(group, [.. ready.Select(x => x.r)], [.. ready.Select(x => leaves[x.i]!)]);
-                _commitStart = Stopwatch.GetTimestamp();
+                _commitStart = MeteringStages.Now();
                 return 0;
             });
             _stages.Add(6, _commitStart);
@@ -130,7 +129,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
     /// <summary>Brings the reward tables (inferences, accruals) up to the log after a group was acknowledged.</summary>
     public void SyncTables()
     {
-        long t = Stopwatch.GetTimestamp();
+        var t = MeteringStages.Now();
         rewards.Sync(workspace.Store);
         _stages.Add(7, t);
         _stages.Commit();

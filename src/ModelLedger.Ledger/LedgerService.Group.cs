@@ -12,7 +12,10 @@ public sealed partial class LedgerService
     public T WriteGroup<T>(Func<LedgerGroup, T> work)
     {
         try { return Write(tx => work(new LedgerGroup(this, tx))); }
-        catch (RefusedException refused) { throw new LedgerError(refused.Result.Reason ?? refused.Result.Status.ToString()); }
+        catch (RefusedException refused)
+        {
+            throw new LedgerError(refused.Result.Reason ?? refused.Result.Status.ToString());
+        }
     }
 
     /// <summary>The submissions available inside <see cref="WriteGroup{T}"/>; same rules and answers as
@@ -41,7 +44,7 @@ public sealed partial class LedgerService
         }
 
         private static LedgerError Refusal(AppendResult[] results) =>
-            new(results.FirstOrDefault(r => r.Reason is not null && !r.Reason.StartsWith("not written", StringComparison.Ordinal))?.Reason
-                ?? results[0].Reason ?? "refused");
+            new(results.FirstOrDefault(r => r.Reason is not null
+                && !r.Reason.StartsWith("not written", StringComparison.Ordinal))?.Reason ?? results[0].Reason ?? "refused");
     }
 }

@@ -11,7 +11,8 @@ public enum JobOutcome { Succeeded, Failed, Cancelled, Released, Lost }
 
 /// <summary>
 /// Runs one claimed train or predict job as <c>mledger train CONFIG --events jsonl</c> (an export job as
-/// <c>mledger export … --events jsonl</c>) in a child process (the same job the CLI runs): each stdout line (a job event) goes into the job's log, each stderr line as a message event;
+/// <c>mledger export … --events jsonl</c>) in a child process (the same job the CLI runs): each stdout line (a job
+/// event) goes into the job's log, each stderr line as a message event;
 /// the lease is renewed every third of its length; a requested cancel or a worker stop sends SIGTERM (the run writes a
 /// checkpoint and exits 130), and a kill follows after <see cref="WorkerOptions.StopGrace"/>. The final result event's
 /// <c>result</c> object becomes the job's result. A job claimed again after its worker died resumes from the newest

@@ -11,7 +11,8 @@ public sealed class MeteringStages
 {
     public static readonly string[] Names =
     [
-        "reward tables sync before the group", "plan: retry lookup, policy, fee", "payload JSON (inference, attribution)",
+        "reward tables sync before the group", "plan: retry lookup, policy, fee",
+        "payload JSON (inference, attribution)",
         "ledger: fee transfers (rules, hashes, rows, balances)", "ledger: inference events (rules, refs, rows)",
         "ledger: attribution events (rules, refs, rows)", "commit (fsync)", "reward tables sync after (accruals)",
     ];
@@ -39,7 +40,8 @@ public sealed class MeteringStages
         _cpuNs[stage] += now.CpuNs - since.CpuNs;
     }
 
-    internal void Group(int records, int commits) => (Groups, Records, Commits) = (Groups + 1, Records + records, Commits + commits);
+    internal void Group(int records, int commits) =>
+        (Groups, Records, Commits) = (Groups + 1, Records + records, Commits + commits);
     internal void Commit() => Commits++;
 
     public static bool ThreadCpuAvailable { get; } = OperatingSystem.IsLinux() && ThreadCpuNs() > 0;

@@ -29,12 +29,13 @@ public static class EpochSettler
                     hint: replay.Closed.Count == 0 ? null : $"closed epochs: {string.Join(", ", replay.Closed.Keys.Order())}");
             // An attribution computed after its bill (the server's background queue) must land before the close:
             // the settlement and its replay must both see it.
-            var waiting = replay.Inferences.Values.Where(m => m.Epoch == epoch && !m.Attributed).Select(m => m.Record.Id)
-                .Order(StringComparer.Ordinal).ToList();
+            var waiting = replay.Inferences.Values.Where(m => m.Epoch == epoch && !m.Attributed)
+                .Select(m => m.Record.Id).Order(StringComparer.Ordinal).ToList();
             if (waiting.Count > 0)
                 throw new UserError($"epoch {epoch} cannot be settled yet: {waiting.Count} of its inferences await " +
                     $"their attribution ({string.Join(", ", waiting.Take(3))}{(waiting.Count > 3 ? ", ..." : "")})",
-                    field: "--epoch", hint: "a server attributes in the background; settle again once it has recorded them");
+                    field: "--epoch",
+                    hint: "a server attributes in the background; settle again once it has recorded them");
             settlement = SettlementCalculator.Compute(replay, epoch, replay.Size - 1);
             workspace.Service.Append(RewardEvents.EpochClosed, actor, settlement.Payload(), $"epoch:{epoch}");
         }

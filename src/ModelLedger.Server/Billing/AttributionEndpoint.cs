@@ -38,7 +38,8 @@ internal static class AttributionEndpoint
         if (ledger.FindClientId($"inference:{inference}") is not var (index, entry, leaf)) return null;
         var answer = new JsonObject
         {
-            ["inference"] = inference, ["event"] = JsonNode.Parse(entry.Payload), ["entry"] = index, ["leaf_hash"] = leaf,
+            ["inference"] = inference, ["event"] = JsonNode.Parse(entry.Payload), ["entry"] = index,
+            ["leaf_hash"] = leaf,
         };
         if (ledger.FindClientId($"attribution:{inference}") is not var (aIndex, aEntry, aLeaf))
         {

@@ -28,7 +28,8 @@ internal static class JobSubmission
         var raw = RawConfig.Parse(text, Source, []);
         if (kind == Export || ExportConfig.IsExport(raw))
         {
-            if (kind != Export) throw ApiError.BadRequest("an export config (export_dir): POST /v1/jobs/export", "export_dir");
+            if (kind != Export)
+                throw ApiError.BadRequest("an export config (export_dir): POST /v1/jobs/export", "export_dir");
             ExportConfig.From(raw);
         }
         else if (kind == Train)

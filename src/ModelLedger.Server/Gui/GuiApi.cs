@@ -11,7 +11,8 @@ namespace ModelLedger.Server.Gui;
 /// The three things the GUI needs that the management API did not have: who the key is (so the GUI hides what its
 /// role may not do; the API refuses it anyway), the training form (the config key table of
 /// <see cref="TrainKeys.All"/> plus this server's model and workspace folders, so a form's paths are the server's),
-/// and the predictions a finished evaluation job wrote (generated_predictions.jsonl in its output_dir).
+/// and the predictions a finished evaluation job wrote (generated_predictions.jsonl in its output_dir), and exports
+/// (<see cref="GuiExports"/>).
 /// </summary>
 internal static class GuiApi
 {
@@ -48,6 +49,7 @@ internal static class GuiApi
             Access.Require(http, "read jobs", Access.Trainers);
             return Results.Json(Predictions(board.Get(id)));
         }).WithSummary("The first predictions (prompt, predict, label) a finished predict job wrote (trainer)");
+        group.MapGuiExports();
     }
 
     private static JsonNode Key(ConfigKey k) => new JsonObject

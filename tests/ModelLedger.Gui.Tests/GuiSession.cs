@@ -79,6 +79,20 @@ internal sealed class GuiSession : IAsyncDisposable
         Assert.Empty(Errors);
     }
 
+    /// <summary>Runs a test's steps; on a failure saves <c>failure-NAME.png</c> and rethrows with what the page showed
+    /// and the console errors, so a failed run says why.</summary>
+    public async Task StepsAsync(string name, Func<Task> steps)
+    {
+        try { await steps(); }
+        catch (Exception e)
+        {
+            await ScreenshotAsync($"failure-{name}");
+            var text = await Page.Locator("main").InnerTextAsync(new() { Timeout = 5_000 });
+            throw new InvalidOperationException($"{e.Message}\n--- page ---\n{text}\n--- errors ---\n" +
+                string.Join("\n", Errors), e);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _browser.DisposeAsync();

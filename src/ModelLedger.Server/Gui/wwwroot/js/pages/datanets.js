@@ -9,7 +9,7 @@ export async function render(root, session) {
   const list = el('div', {}), detail = el('div', { id: 'datanet-detail' });
   root.append(el('h1', {}, 'Datanets'),
     el('p', { class: 'muted' }, 'Curated datasets whose every record is signed by its contributor and logged.'),
-    can(session, 'admin', 'trainer') ? createForm(() => refresh()) : null,
+    can(session, 'admin', 'trainer') ? createForm(name => refresh(name)) : null,
     card('All datanets', list), detail);
 
   async function refresh(open) {

@@ -43,7 +43,8 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             var rejected = results.Locator("tr", new() { Has = page.Locator(".badge.rejected") });
             await Assertions.Expect(rejected).ToHaveCountAsync(1);
             await Assertions.Expect(rejected.Locator("td").Nth(1)).ToHaveTextAsync("9");   // the copy, record 9
-            await Assertions.Expect(rejected.Locator("td").Nth(4)).Not.ToBeEmptyAsync();  // duplicate_of: the first item
+            // duplicate_of: the first record's item
+            await Assertions.Expect(rejected.Locator("td").Nth(4)).Not.ToBeEmptyAsync();
             var firstItem = await results.Locator("tr", new() { Has = page.Locator(".badge.accepted") }).First
                 .Locator("td").Nth(3).TextContentAsync();
             Assert.Equal(firstItem, await rejected.Locator("td").Nth(4).TextContentAsync());
@@ -64,9 +65,11 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             Assert.Contains("dataset: stories\n", yaml);
             await gui.CheckPageAsync("train-form");
             await page.GetByRole(AriaRole.Button, new() { Name = "Start training" }).ClickAsync();
-            await page.WaitForFunctionAsync("() => document.querySelectorAll('#run svg.chart circle').length >= 2", null,
+            await page.WaitForFunctionAsync(
+                "() => document.querySelectorAll('#run svg.chart circle').length >= 2", null,
                 new() { Timeout = 120_000 });
-            await Assertions.Expect(page.Locator("#job-state")).ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
+            await Assertions.Expect(page.Locator("#job-state"))
+                .ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
             Assert.Equal(6, await page.Locator("#run svg.chart circle").CountAsync());   // one point per logged step
             await gui.CheckPageAsync("train-run");
             await page.GetByRole(AriaRole.Button, new() { Name = "Serve this adapter" }).ClickAsync();
@@ -97,8 +100,10 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
 
             // Ledger: the training run's entry (from the run's result), a checkpoint, the proof checked in the browser.
             await gui.OpenAsync("Train");
-            await page.Locator("section", new() { HasText = "Earlier runs" }).GetByRole(AriaRole.Link).First.ClickAsync();
-            await page.GetByRole(AriaRole.Heading, new() { NameRegex = new("Entry #\\d+: training.run") }).WaitForAsync();
+            var runs = page.Locator("section", new() { HasText = "Earlier runs" });
+            await runs.GetByRole(AriaRole.Link).First.ClickAsync();
+            await page.GetByRole(AriaRole.Heading, new() { NameRegex = new("Entry #\\d+: training.run") })
+                .WaitForAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign a checkpoint now" }).ClickAsync();
             await page.Locator("#checkpoint").WaitForAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Verify inclusion in the browser" }).ClickAsync();

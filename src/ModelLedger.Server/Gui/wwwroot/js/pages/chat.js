@@ -48,15 +48,19 @@ async function attribution(panel, completionId) {
   const inference = completionId.replace(/^(chatcmpl|cmpl)-/, '');
   try {
     let bill = null, credit = null;
-    for (let i = 0; i < 40 && (!bill || !credit); i++) {
-      if (!bill) bill = await get(`/v1/inferences/${inference}/attribution`).catch(e => {
+    for (let i = 0; i < 40 && !bill; i++) {
+      bill = await get(`/v1/inferences/${inference}/attribution`).catch(e => {
         if (e.status === 404) return null; throw e;
       });
-      if (!credit) credit = await attributionEntry(inference);
-      if (!bill || !credit) await sleep(250);
+      if (!bill) await sleep(250);
     }
     if (!bill) throw new Error(`inference ${inference} was not billed`);
-    panel.replaceChildren(render(bill, credit));
+    // The attribution entry follows its inference entry; a call with nothing to attribute has none.
+    for (let i = 0; i < 8 && !credit; i++) {
+      credit = await attributionEntry(inference);
+      if (!credit) await sleep(250);
+    }
+    panel.replaceChildren(panelView(bill, credit));
   } catch (e) { showError(panel, e); }
 }
 
@@ -74,7 +78,7 @@ function shares(scores) {
   rows, 'Nothing had a positive influence on this answer.');
 }
 
-function render(bill, credit) {
+function panelView(bill, credit) {
   const event = bill.event, payload = credit?.event.payload;
   return el('div', {},
     el('p', {}, `Fee `, el('strong', { id: 'fee' }, event.fee), ` units for ${event.tokens.prompt} prompt + `,

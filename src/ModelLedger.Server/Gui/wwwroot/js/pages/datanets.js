@@ -61,7 +61,8 @@ function datanetCard(d, contributors, session, reload) {
   const perContributor = Object.entries(d.contributors ?? {}).map(([name, items]) => ({ name, items }));
   return el('div', {},
     card(`Datanet ${d.name}`,
-      el('p', {}, badge(d.format), ' ', `${d.items} accepted items · near-duplicate threshold ${d.near_dup_threshold}`),
+      el('p', {}, badge(d.format), ' ',
+        `${d.items} accepted items · near-duplicate threshold ${d.near_dup_threshold}`),
       el('p', { class: 'muted mono hash' }, `ledger entry ${d.leaf_hash}`),
       el('div', { class: 'cols2' },
         el('div', {}, el('h3', {}, 'Items per contributor'), table([{ title: 'Contributor', key: 'name' },

@@ -74,7 +74,8 @@ async function compare(base, tuned) {
   const [bp, tp] = await Promise.all([get(`/v1/gui/jobs/${base.id}/predictions`),
     get(`/v1/gui/jobs/${tuned.id}/predictions`)]);
   const num = v => typeof v === 'number' ? v.toFixed(3) : '';
-  const rows = bp.data.map((p, i) => ({ prompt: p.prompt, label: p.label, base: p.predict, tuned: tp.data[i]?.predict }));
+  const rows = bp.data.map((p, i) => ({ prompt: p.prompt, label: p.label, base: p.predict,
+    tuned: tp.data[i]?.predict }));
   return el('div', {},
     card('Scores', table([{ title: 'Metric', key: 'metric' }, { title: 'Base', key: 'base', num: true },
       { title: 'Adapter', key: 'tuned', num: true }],

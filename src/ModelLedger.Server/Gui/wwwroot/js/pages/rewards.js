@@ -23,7 +23,8 @@ async function showEpochs(node, session) {
   try {
     const { data } = await get('/v1/rewards/epochs');
     node.replaceChildren(...(data.length ? data.map(ep => {
-      const status = el('div'), settle = el('button', { type: 'button', class: 'secondary' }, `Settle epoch ${ep.epoch}`);
+      const status = el('div');
+      const settle = el('button', { type: 'button', class: 'secondary' }, `Settle epoch ${ep.epoch}`);
       settle.addEventListener('click', async () => {
         if (await busy(settle, status, () => post(`/v1/rewards/epochs/${ep.epoch}/settle`, {})))
           await showEpochs(node, session);

@@ -193,6 +193,7 @@ function runResult(r) {
     el('div', {}, el('dt', {}, 'Train loss'), el('dd', {}, fmt(r.run?.train_loss))),
     el('div', {}, el('dt', {}, 'Adapter'), el('dd', { class: 'mono hash' }, r.output_dir)),
     r.ledger ? el('div', {}, el('dt', {}, 'Ledger entry'), el('dd', {}, el('a', {
-      href: `#/ledger?hash=${r.ledger.leaf_hash}`, id: 'run-ledger-link' }, `#${r.ledger.index} ${short(r.ledger.leaf_hash)}`)))
+      href: `#/ledger?hash=${r.ledger.leaf_hash}`, id: 'run-ledger-link' },
+    `#${r.ledger.index} ${short(r.ledger.leaf_hash)}`)))
       : null);
 }

@@ -54,11 +54,21 @@ async function snapshotChoices(dir) {
     dataset: d.name, dir: `${dir}/${d.name}/${s.root}` })));
 }
 
+// Whether a key's documented default is a value the form can hold, rather than a rule ("2 × lora_rank", "true for
+// pt") or a placeholder ("none", "(required)"); a rule leaves the field empty, so the run applies it.
+function literal(key) {
+  if (key.type === 'bool') return key.default === 'true' || key.default === 'false';
+  if (key.type === 'choice') return key.allowed.split(', ').includes(key.default);
+  if (key.type === 'int' || key.type === 'float') return key.default !== '' && !isNaN(Number(key.default));
+  return !/^(none|\(required\))$/.test(key.default);
+}
+
 function input(key, value) {
-  if (key.type === 'choice') return select(key.name, key.allowed.split(', '), value);
-  if (key.type === 'bool') return select(key.name, ['true', 'false'], value);
+  const rule = literal(key) ? [] : [['', `default: ${key.default}`]];
+  if (key.type === 'choice') return select(key.name, [...rule, ...key.allowed.split(', ')], value);
+  if (key.type === 'bool') return select(key.name, [...rule, 'true', 'false'], value);
   if (key.name === 'quantization_bit') return select(key.name, [['', 'none'], '4', '8'], value);
-  const attrs = { name: key.name, value };
+  const attrs = { name: key.name, value, placeholder: literal(key) ? null : key.default };
   if (key.type === 'int') Object.assign(attrs, { type: 'number', step: '1' });
   else if (key.type === 'float') Object.assign(attrs, { type: 'number', step: 'any' });
   return el('input', attrs);
@@ -71,8 +81,7 @@ function configCard(form, snapshots, session, started) {
   };
   const controls = new Map();
   const make = key => {
-    const start = defaults[key.name] ?? (/^(none|\(required\))$/.test(key.default) || key.default.includes('×')
-      ? '' : key.default);
+    const start = defaults[key.name] ?? (literal(key) ? key.default : '');
     const control = input(key, start);
     controls.set(key.name, { key, control });
     return field(key.name, control, key.help);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ModelLedger.Server.Billing;
 using ModelLedger.Server.Jobs;
 using ModelLedger.Server.Keys;
 using ModelLedger.Server.Management;
@@ -8,10 +9,11 @@ using ModelLedger.Tuning.Config;
 namespace ModelLedger.Server.Gui;
 
 /// <summary>
-/// The three things the GUI needs that the management API did not have: who the key is (so the GUI hides what its
-/// role may not do; the API refuses it anyway), the training form (the config key table of
-/// <see cref="TrainKeys.All"/> plus this server's model and workspace folders, so a form's paths are the server's),
-/// and the predictions a finished evaluation job wrote (generated_predictions.jsonl in its output_dir), and exports
+/// What the GUI needs that the management API did not have: who the key is (so the GUI hides what its role may not
+/// do; the API refuses it anyway), the training form (the config key table of <see cref="TrainKeys.All"/> plus this
+/// server's model and workspace folders, so a form's paths are the server's), the predictions a finished evaluation
+/// job wrote (generated_predictions.jsonl in its output_dir), the latest checkpoint as a value that may be null (the
+/// ledger's own route answers 404 before the first, which a browser logs as a console error), and exports
 /// (<see cref="GuiExports"/>).
 /// </summary>
 internal static class GuiApi
@@ -49,6 +51,12 @@ internal static class GuiApi
             Access.Require(http, "read jobs", Access.Trainers);
             return Results.Json(Predictions(board.Get(id)));
         }).WithSummary("The first predictions (prompt, predict, label) a finished predict job wrote (trainer)");
+        group.MapGet("/checkpoint", (HttpContext http, MeteringPool pool) => LedgerEndpoints.Read(http, pool, ws =>
+            new JsonObject
+            {
+                ["checkpoint"] = ws.Store.ReadCheckpoints() is { Count: > 0 } all
+                    ? new JsonObject { ["tree_size"] = all[^1].Size, ["note"] = all[^1].Note } : null,
+            })).WithSummary("The latest signed checkpoint, or null when none is signed yet (a 200 either way)");
         group.MapGuiExports();
     }
 

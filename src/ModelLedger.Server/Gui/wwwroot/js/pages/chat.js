@@ -42,33 +42,34 @@ export async function render(root, session) {
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-// The bill is written just after the stream ends (group commit), so both reads retry for a few seconds.
+// The bill is written just after the stream ends (group commit), so the reads retry for a few seconds.
 async function attribution(panel, completionId) {
   panel.replaceChildren(el('p', { class: 'muted loading', role: 'status' }, 'Reading the bill and its attribution'));
   const inference = completionId.replace(/^(chatcmpl|cmpl)-/, '');
   try {
-    let bill = null, credit = null;
-    for (let i = 0; i < 40 && !bill; i++) {
-      bill = await get(`/v1/inferences/${inference}/attribution`).catch(e => {
-        if (e.status === 404) return null; throw e;
-      });
-      if (!bill) await sleep(250);
+    // The bill is read once its inference entry is in the ledger (read first: the bill's route answers 404 before,
+    // which a browser logs as a console error).
+    let billed = null, credit = null;
+    for (let i = 0; i < 40 && !billed; i++) {
+      billed = await entryOf('inference', inference);
+      if (!billed) await sleep(250);
     }
-    if (!bill) throw new Error(`inference ${inference} was not billed`);
+    if (!billed) throw new Error(`inference ${inference} was not billed`);
+    const bill = await get(`/v1/inferences/${inference}/attribution`);
     // The attribution entry follows its inference entry; a call with nothing to attribute has none.
     for (let i = 0; i < 8 && !credit; i++) {
-      credit = await attributionEntry(inference);
+      credit = await entryOf('attribution', inference);
       if (!credit) await sleep(250);
     }
     panel.replaceChildren(panelView(bill, credit));
   } catch (e) { showError(panel, e); }
 }
 
-async function attributionEntry(inference) {
+async function entryOf(type, inference) {
   const head = await get('/v1/ledger');
   const from = Math.max(0, head.tree_size - 200);
   const { data } = await get(`/v1/ledger/entries?from=${from}&limit=200`);
-  return data.reverse().find(e => e.event.type === 'attribution' && e.event.payload.inference === inference) ?? null;
+  return data.reverse().find(e => e.event.type === type && e.event.payload.inference === inference) ?? null;
 }
 
 function shares(scores) {

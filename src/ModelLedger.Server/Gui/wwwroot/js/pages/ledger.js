@@ -22,7 +22,7 @@ async function showHead(node, session) {
   loading(node);
   try {
     const log = await get('/v1/ledger');
-    const checkpoint = await get('/v1/ledger/checkpoint').catch(e => { if (e.status === 404) return null; throw e; });
+    const { checkpoint } = await get('/v1/gui/checkpoint');
     const status = el('div'), sign = el('button', { type: 'button', class: 'secondary' }, 'Sign a checkpoint now');
     sign.addEventListener('click', async () => {
       if (await busy(sign, status, () => post('/v1/ledger/checkpoint', {}))) await showHead(node, session);
@@ -57,7 +57,8 @@ async function showList(node, detail, session) {
     filter.addEventListener('change', draw);
     draw();
     node.replaceChildren(el('label', { for: 'type-filter' }, 'Entry type'), filter,
-      from > 0 ? el('p', { class: 'muted' }, `The newest ${PAGE} of ${log.tree_size}.`) : null, rows);
+      el('p', { class: 'muted' }, from > 0 ? `The newest ${PAGE} of ${log.tree_size}.` : `All ${log.tree_size}.`),
+      rows);
   } catch (e) { showError(node, e); }
 }
 
@@ -65,16 +66,16 @@ async function showEntry(node, path, session) {
   loading(node);
   try {
     const entry = await get(path);
-    const proofStatus = el('div', { id: 'proof' });
+    const proof = el('div', { id: 'proof' }), proofStatus = el('div');
     const verify = el('button', { type: 'button' }, 'Verify inclusion in the browser');
-    verify.addEventListener('click', () => busy(verify, proofStatus, () => prove(entry, proofStatus)));
+    verify.addEventListener('click', () => busy(verify, proofStatus, () => prove(entry, proof)));
     const refs = entry.event.refs.map(h => el('li', {}, el('button', { type: 'button', class: 'link mono',
       onclick: () => showEntry(node, `/v1/ledger/entries/by-hash/${h}`, session) }, h)));
     node.replaceChildren(card(`Entry #${entry.index}: ${entry.event.type}`,
       el('p', { class: 'mono hash muted' }, `leaf hash ${entry.leaf_hash}`),
       el('h3', {}, 'References'), refs.length ? el('ul', {}, refs) : el('p', { class: 'muted' }, 'None.'),
       el('h3', {}, 'Event'), el('pre', { class: 'yaml' }, JSON.stringify(entry.event, null, 2)),
-      verify, proofStatus));
+      verify, proofStatus, proof));
   } catch (e) { showError(node, e); }
 }
 
@@ -86,10 +87,8 @@ function checkpointRoot(note) {
 }
 
 async function prove(entry, out) {
-  const checkpoint = await get('/v1/ledger/checkpoint').catch(e => {
-    if (e.status === 404) throw new Error('No checkpoint is signed yet: an admin can sign one above.');
-    throw e;
-  });
+  const { checkpoint } = await get('/v1/gui/checkpoint');
+  if (!checkpoint) throw new Error('No checkpoint is signed yet: an admin can sign one above.');
   const signed = checkpointRoot(checkpoint.note);
   if (entry.index >= signed.size)
     throw new Error(`Entry #${entry.index} is newer than the latest checkpoint (size ${signed.size}): sign a new one.`);

@@ -30,7 +30,9 @@ internal static class GuiExports
                 throw ApiError.BadRequest("an export id is 16 hex digits", "id");
             var folder = Path.Combine(Root(options), id);
             if (!Directory.Exists(folder)) throw ApiError.NotFound($"no export '{id}'", "export_not_found");
-            if (Directory.GetFiles(folder, "*.gguf") is [var gguf])
+            // GGUF: the exporter writes one model-TYPE.gguf inside its output folder.
+            var ggufDir = Path.Combine(folder, "gguf");
+            if (Directory.Exists(ggufDir) && Directory.GetFiles(ggufDir, "*.gguf") is [var gguf])
                 return Results.File(gguf, "application/octet-stream", Path.GetFileName(gguf));
             var zip = Path.Combine(Path.GetTempPath(), $"mledger-export-{id}-{Guid.NewGuid():N}.zip");
             ZipFile.CreateFromDirectory(Path.Combine(folder, "hf"), zip);
@@ -61,7 +63,7 @@ internal static class GuiExports
         };
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var folder = Directory.CreateDirectory(Path.Combine(Root(options), id)).FullName;
-        var output = format == ExportFormat.Hf ? Path.Combine(folder, "hf") : Path.Combine(folder, $"{id}.gguf");
+        var output = Path.Combine(folder, format == ExportFormat.Hf ? "hf" : "gguf");
         var request = new ExportRequest(Path.GetFullPath(options.ModelDirectory), adapter, output, format, type);
         ExportResult result;
         try

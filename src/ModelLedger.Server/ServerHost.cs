@@ -129,6 +129,7 @@ public sealed class ServerHost : IAsyncDisposable
         app.UseMiddleware<ApiErrorMiddleware>();
         app.MapOpenApi("/openapi").ExcludeFromDescription();
         if (billing is not null) app.MapManagement();
+        if (billing is not null) Gui.GuiFiles.MapGui(app);
         app.MapOpenAi();
         return app;
     }

@@ -86,6 +86,7 @@ internal static class ServeCommand
             await using var server = await ServerHost.StartAsync(options, service, ct);
             Console.Error.WriteLine($"serving {string.Join(", ", server.Models)} on {server.Address} " +
                 $"({(options.Open ? "open: no keys, no billing" : "API keys required, calls billed")}); Ctrl+C stops");
+            if (!options.Open) Console.Error.WriteLine($"GUI: {server.Address} (sign in with an API key; docs/gui.md)");
             try { await server.WaitForShutdownAsync(ct); }
             catch (OperationCanceledException) { }
             Console.Error.WriteLine("stopped");

@@ -45,6 +45,14 @@ public sealed partial class LedgerService
     /// the log, and the allow-negative flags come from the accounts' entries.</summary>
     public IReadOnlyList<AppendResult> SubmitTransfers(IReadOnlyList<Transfer> transfers, string actor = "ledger")
     {
+        if (PrecheckTransfers(transfers) is { } early) return early;
+        try { return Write(tx => ApplyTransfers(tx, transfers, actor)); }
+        catch (RefusedException refused) { return RefuseBatch(transfers.Count, refused.At, refused.Result); }
+    }
+
+    /// <summary>The checks made before taking the write lock; the refusals of the whole batch when one fails.</summary>
+    private static AppendResult[]? PrecheckTransfers(IReadOnlyList<Transfer> transfers)
+    {
         if (transfers.Count == 0) return [AppendResult.Refused("no transfers given")];
         for (int i = 0; i < transfers.Count; i++)
         {
@@ -53,8 +61,7 @@ public sealed partial class LedgerService
                 return RefuseBatch(transfers.Count, i, AppendResult.Refused(problem));
         }
         if (transfers.Select(t => t.Id).Distinct().Count() != transfers.Count) return [.. transfers.Select(_ => AppendResult.Refused("a transfer id appears twice in one batch"))];
-        try { return Write(tx => ApplyTransfers(tx, transfers, actor)); }
-        catch (RefusedException refused) { return RefuseBatch(transfers.Count, refused.At, refused.Result); }
+        return null;
     }
 
     private List<AppendResult> ApplyTransfers(ILedgerTransaction tx, IReadOnlyList<Transfer> transfers, string actor)
@@ -78,13 +85,17 @@ public sealed partial class LedgerService
                 : AppendResult.Refused(reason + suffix), failedAt);
         }
         var results = new List<AppendResult>();
+        var rows = new List<StoredEntry>();
+        CatchUp(tx.ReadEntries(_tree.Size));   // once: the transaction holds the write lock
         foreach (var t in transfers)
         {
-            if (recorded.TryGetValue(t.Id, out var index)) { results.Add(Existing(tx, index)); continue; }
-            var result = AppendIn(tx, EventTypes.Transfer, actor, EntryRules.TransferPayload(t), null, []);
+            if (recorded.TryGetValue(t.Id, out var index)) { results.Add(Existing(index)); continue; }
+            var result = AppendIn(tx, EventTypes.Transfer, actor, EntryRules.TransferPayload(t), null, [], caughtUp: true,
+                deferred: rows);
             tx.SaveTransfer(t, result.Index);
             results.Add(result);
         }
+        tx.AppendMany(rows);
         foreach (var id in transfers.SelectMany(t => new[] { t.Debit, t.Credit }).Distinct()) tx.UpdateBalances(book.Accounts[id]);
         return results;
     }

@@ -41,6 +41,18 @@ public sealed partial class LedgerService
         return (DecodeStored(index, leaf), leaf, _tree.LeafHash(index));
     }
 
+    /// <summary>The entry appended under <paramref name="clientId"/>, if any: found through the indexed column,
+    /// answered only when its bytes carry that id and hash to the tree's leaf.</summary>
+    public (long Index, LedgerEntry Entry, string LeafHash)? FindClientId(string clientId)
+    {
+        if (store.FindClientId(clientId) is not var (index, leaf)) return null;
+        long size = Size;
+        var entry = DecodeStored(index, leaf);
+        if (index >= size || entry.ClientId != clientId || !MerkleHash.Leaf(EntryRules.Bytes(leaf)).AsSpan().SequenceEqual(_tree.LeafHash(index)))
+            throw new LedgerError($"entry {index}: its stored row does not match the log for client id '{clientId}'; run mledger ledger verify");
+        return (index, entry, Hex(_tree.LeafHash(index)));
+    }
+
     /// <summary>Index of the entry with this leaf hash, if any (for walking refs): found through the indexed column,
     /// answered only when the hash of that entry's stored bytes agrees.</summary>
     public long? IndexOf(string leafHashHex)

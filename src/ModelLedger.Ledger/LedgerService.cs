@@ -62,38 +62,9 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
     /// a refusal (the first one carries the reason) and nothing is written.</summary>
     public IReadOnlyList<AppendResult> SubmitBatch(IReadOnlyList<(string Type, string Actor, string Payload, string? ClientId)> events)
     {
-        var canonical = events.Select(e => e with { Payload = EntryRules.Canonical(e.Payload) }).ToList();
-        var refs = new string[canonical.Count][];
-        for (int i = 0; i < canonical.Count; i++)
-            if (Precheck(canonical[i].Type, canonical[i].Payload, canonical[i].ClientId, out refs[i]) is string problem)
-                return RefuseBatch(canonical.Count, i, AppendResult.Refused($"event {i + 1} of the batch: {problem}"));
+        if (PrecheckBatch(events, out var canonical, out var refs) is { } early) return early;
         int at = 0;
-        try
-        {
-            return Write(tx =>
-            {
-                CatchUp(tx.ReadEntries(_tree.Size));   // once: nobody else writes while this transaction holds the lock
-                var rows = new List<StoredEntry>();
-                var inBatch = new Dictionary<string, (long Index, string Type, string Payload)>(StringComparer.Ordinal);
-                var results = new List<AppendResult>();
-                for (at = 0; at < canonical.Count; at++)
-                {
-                    var e = canonical[at];
-                    if (e.ClientId is string id && inBatch.TryGetValue(id, out var earlier))
-                    {
-                        if (earlier.Type != e.Type || !JsonEquals(earlier.Payload, e.Payload))
-                            throw new RefusedException(AppendResult.Refused($"id '{id}' appears twice in the batch with different content"));
-                        results.Add(Existing(earlier.Index));
-                        continue;
-                    }
-                    var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, refs[at], caughtUp: true, deferred: rows);
-                    if (e.ClientId is string newId) inBatch[newId] = (result.Index, e.Type, e.Payload);
-                    results.Add(result);
-                }
-                tx.AppendMany(rows);
-                return results;
-            });
-        }
+        try { return Write(tx => AppendBatchIn(tx, canonical, refs, i => at = i)); }
         catch (RefusedException refused)
         {
             return RefuseBatch(canonical.Count, at, refused.Result with
@@ -101,6 +72,49 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
                 Reason = canonical.Count > 1 ? $"event {at + 1} of the batch: {refused.Result.Reason}; nothing was written" : refused.Result.Reason,
             });
         }
+    }
+
+    /// <summary>The body of <see cref="SubmitBatch"/> inside <paramref name="tx"/>: canonical, prechecked events
+    /// appended as one multi-row insert; <paramref name="reached"/> hears the position of each event before it is
+    /// checked (so a refusal can name it). Throws <see cref="RefusedException"/> to refuse.</summary>
+    private List<AppendResult> AppendBatchIn(ILedgerTransaction tx,
+        IReadOnlyList<(string Type, string Actor, string Payload, string? ClientId)> canonical, string[][] refs,
+        Action<int> reached)
+    {
+        CatchUp(tx.ReadEntries(_tree.Size));   // once: nobody else writes while this transaction holds the lock
+        var rows = new List<StoredEntry>();
+        var inBatch = new Dictionary<string, (long Index, string Type, string Payload)>(StringComparer.Ordinal);
+        var results = new List<AppendResult>();
+        for (int at = 0; at < canonical.Count; at++)
+        {
+            reached(at);
+            var e = canonical[at];
+            if (e.ClientId is string id && inBatch.TryGetValue(id, out var earlier))
+            {
+                if (earlier.Type != e.Type || !JsonEquals(earlier.Payload, e.Payload))
+                    throw new RefusedException(AppendResult.Refused($"id '{id}' appears twice in the batch with different content"));
+                results.Add(Existing(earlier.Index));
+                continue;
+            }
+            var result = AppendIn(tx, e.Type, e.Actor, e.Payload, e.ClientId, refs[at], caughtUp: true, deferred: rows);
+            if (e.ClientId is string newId) inBatch[newId] = (result.Index, e.Type, e.Payload);
+            results.Add(result);
+        }
+        tx.AppendMany(rows);
+        return results;
+    }
+
+    /// <summary>The events made canonical and checked before taking the write lock, with their refs; the refusals
+    /// of the whole batch when one fails.</summary>
+    private static AppendResult[]? PrecheckBatch(IReadOnlyList<(string Type, string Actor, string Payload, string? ClientId)> events,
+        out List<(string Type, string Actor, string Payload, string? ClientId)> canonical, out string[][] refs)
+    {
+        canonical = events.Select(e => e with { Payload = EntryRules.Canonical(e.Payload) }).ToList();
+        refs = new string[canonical.Count][];
+        for (int i = 0; i < canonical.Count; i++)
+            if (Precheck(canonical[i].Type, canonical[i].Payload, canonical[i].ClientId, out refs[i]) is string problem)
+                return RefuseBatch(canonical.Count, i, AppendResult.Refused($"event {i + 1} of the batch: {problem}"));
+        return null;
     }
 
     private static AppendResult[] RefuseBatch(int count, int failedAt, AppendResult failure) =>

@@ -26,9 +26,12 @@ public sealed class RewardStore : IDisposable
     private readonly DbConnection _connection;
     private readonly bool _postgres;
 
+    private readonly PreparedCommands _prepared;
+
     private RewardStore(DbConnection connection)
     {
         (_connection, _postgres) = (connection, connection is NpgsqlConnection);
+        _prepared = new PreparedCommands(connection);
         Execute("""
             CREATE TABLE IF NOT EXISTS reward_cursor (id INTEGER PRIMARY KEY, next_entry BIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS reward_policies (version BIGINT PRIMARY KEY, entry_idx BIGINT NOT NULL, policy TEXT NOT NULL);
@@ -44,59 +47,80 @@ public sealed class RewardStore : IDisposable
     public static RewardStore Open(LedgerWorkspace workspace) => new(workspace.OpenDatabase());
 
     /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
-    /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys.</summary>
+    /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys. With nothing new
+    /// it writes nothing (no commit, so no fsync).</summary>
     public void Sync(ILedgerStore ledger)
     {
         using var tx = _postgres ? _connection.BeginTransaction() : ((SqliteConnection)_connection).BeginTransaction(deferred: false);
         if (_postgres) Execute("SELECT pg_advisory_xact_lock(7164392272)", tx);
-        long next = Convert.ToInt64(Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx),
+        long start = Convert.ToInt64(_prepared.Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx),
             CultureInfo.InvariantCulture);
+        long next = start;
+        var seen = new SyncCache();
         foreach (var (index, leaf) in ledger.ReadEntries(next))
         {
             var entry = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf));
             if (entry.Type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution or RewardEvents.EpochClosed)
             {
                 using var doc = entry.ParsePayload();
-                Apply(entry.Type, doc.RootElement, index, tx);
+                Apply(entry.Type, doc.RootElement, index, tx, seen);
             }
             next = index + 1;
         }
-        Execute("UPDATE reward_cursor SET next_entry = @n WHERE id = 1", tx, ("n", next));
+        if (next == start) return;   // disposing the transaction rolls it back
+        _prepared.Execute("UPDATE reward_cursor SET next_entry = @n WHERE id = 1", tx, ("n", next));
         tx.Commit();
     }
 
-    private void Apply(string type, JsonElement p, long index, DbTransaction tx)
+    /// <summary>What one <see cref="Sync"/> already read: parsed policy versions and the inference payloads it
+    /// inserted (an attribution usually follows its inference in the same sync).</summary>
+    private sealed class SyncCache
+    {
+        public readonly Dictionary<long, FeePolicy> Policies = [];
+        public readonly Dictionary<string, string> Inferences = new(StringComparer.Ordinal);
+    }
+
+    private void Apply(string type, JsonElement p, long index, DbTransaction tx, SyncCache seen)
     {
         switch (type)
         {
             case RewardEvents.Policy:
-                Execute("INSERT INTO reward_policies (version, entry_idx, policy) VALUES (@v, @i, @p) ON CONFLICT DO NOTHING", tx,
+                _prepared.Execute("INSERT INTO reward_policies (version, entry_idx, policy) VALUES (@v, @i, @p) ON CONFLICT DO NOTHING", tx,
                     ("v", p.GetProperty("version").GetInt64()), ("i", index), ("p",
                         p.GetProperty("policy").GetRawText()));
                 break;
             case RewardEvents.Inference when p.TryGetProperty("epoch", out var epoch):
-                Execute("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
-                    tx, ("id", p.GetProperty("inference").GetString()), ("e", epoch.GetInt64()), ("c",
+                var inferenceId = p.GetProperty("inference").GetString()!;
+                var raw = p.GetRawText();
+                // ON CONFLICT keeps the first row, so the cache only learns a payload the table really holds.
+                if (_prepared.Execute("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
+                    tx, ("id", inferenceId), ("e", epoch.GetInt64()), ("c",
                         p.GetProperty("caller").GetString()),
-                    ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", p.GetRawText()));
+                    ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", raw)) == 1)
+                    seen.Inferences[inferenceId] = raw;
                 break;
             case RewardEvents.Attribution:
                 var id = p.GetProperty("inference").GetString()!;
-                if (InferencePayload(id,
-                    tx) is not JsonDocument inference) return;   // not one of ours; the verifier reports it
-                using (inference)
+                var payload = seen.Inferences.GetValueOrDefault(id)
+                    ?? _prepared.Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", tx, ("id", id)) as string;
+                if (payload is null) return;   // not one of ours; the verifier reports it
+                using (var inference = JsonDocument.Parse(payload))
                 {
                     long version = inference.RootElement.GetProperty("policy").GetInt64();
-                    using var policyDoc = JsonDocument.Parse((string)Scalar("SELECT policy FROM reward_policies WHERE version = @v", tx, ("v", version))!);
-                    foreach (var row in Accruals(PolicyJson.Read(policyDoc.RootElement), inference.RootElement, p))
-                        Execute("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
+                    if (!seen.Policies.TryGetValue(version, out var policy))
+                    {
+                        using var policyDoc = JsonDocument.Parse((string)_prepared.Scalar("SELECT policy FROM reward_policies WHERE version = @v", tx, ("v", version))!);
+                        seen.Policies[version] = policy = PolicyJson.Read(policyDoc.RootElement);
+                    }
+                    foreach (var row in Accruals(policy, inference.RootElement, p))
+                        _prepared.Execute("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
                             ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s",
                                 row.Source),
                             ("m", row.Amount.ToString(CultureInfo.InvariantCulture)));
                 }
                 break;
             case RewardEvents.EpochClosed when p.TryGetProperty("through", out _):
-                Execute("INSERT INTO reward_epochs (epoch, entry_idx, payload) VALUES (@e, @i, @p) ON CONFLICT DO NOTHING", tx,
+                _prepared.Execute("INSERT INTO reward_epochs (epoch, entry_idx, payload) VALUES (@e, @i, @p) ON CONFLICT DO NOTHING", tx,
                     ("e", p.GetProperty("epoch").GetInt64()), ("i", index), ("p", p.GetRawText()));
                 break;
         }
@@ -117,10 +141,6 @@ public sealed class RewardStore : IDisposable
         Role.Training => "training", Role.Document => "document", Role.AdapterOwner => "adapter_owner",
         Role.Treasury => "treasury", _ => "remainder",
     };
-
-    private JsonDocument? InferencePayload(string id, DbTransaction tx) =>
-        Scalar("SELECT payload FROM reward_inferences WHERE inference = @id", tx, ("id",
-            id)) is string payload ? JsonDocument.Parse(payload) : null;
 
     /// <summary>The newest policy version in the tables (call <see cref="Sync"/> first).</summary>
     public (long Version, FeePolicy Policy)? LatestPolicy()
@@ -179,7 +199,11 @@ public sealed class RewardStore : IDisposable
         return list;
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _prepared.Dispose();
+        _connection.Dispose();
+    }
 
     private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
         _connection.Command(sql, tx, parameters);
@@ -189,8 +213,7 @@ public sealed class RewardStore : IDisposable
 
     private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters)
     {
-        using var cmd = Command(sql, tx, parameters);
-        var v = cmd.ExecuteScalar();
+        var v = _prepared.Scalar(sql, tx, parameters);
         return v is DBNull ? null : v;
     }
 }

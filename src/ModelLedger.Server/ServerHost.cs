@@ -117,6 +117,7 @@ public sealed class ServerHost : IAsyncDisposable
             builder.Services.AddSingleton(billing.Keys);
             builder.Services.AddSingleton(billing.Meters);
             builder.Services.AddSingleton(billing.Hooks);
+            builder.Services.AddSingleton(billing.Attributions);
             var jobs = JobBoard.Open(options);
             owned.Add(jobs);
             builder.Services.AddSingleton(jobs);
@@ -128,6 +129,7 @@ public sealed class ServerHost : IAsyncDisposable
         app.UseMiddleware<ApiErrorMiddleware>();
         app.MapOpenApi("/openapi").ExcludeFromDescription();
         if (billing is not null) app.MapManagement();
+        if (billing is not null) Gui.GuiFiles.MapGui(app);
         app.MapOpenAi();
         return app;
     }
@@ -135,7 +137,7 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>What a billing server holds: keys, the workspace pool, attribution hooks, and the admission that bills.
     /// </summary>
     private sealed record Billed(ApiKeyStore Keys, MeteringPool Meters, AttributionHooks Hooks,
-        BilledAdmission Admission);
+        BilledAdmission Admission, AttributionQueue Attributions);
 
     /// <summary>Keys, metering and attribution over the workspace; refuses a workspace that is missing or has no fee
     /// policy up front (every call would fail otherwise). What is built here joins <paramref name="owned"/>, which the
@@ -158,9 +160,11 @@ public sealed class ServerHost : IAsyncDisposable
         owned.Add(new Drain(commits));
         var hooks = AttributionHooks.Open(options);
         owned.Add(hooks);
-        var admission = new BilledAdmission(keys, meters, commits, options.Limits, hooks);
+        var attributions = new AttributionQueue(hooks, commits);
+        owned.Add(new Drain(attributions));   // disposed first: its last attributions go through the commits
+        var admission = new BilledAdmission(keys, meters, commits, options.Limits, hooks, attributions);
         owned.Add(admission);
-        return new Billed(keys, meters, hooks, admission);
+        return new Billed(keys, meters, hooks, admission, attributions);
     }
 
     private static void Dispose(List<IDisposable> owned)
@@ -168,10 +172,10 @@ public sealed class ServerHost : IAsyncDisposable
         for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
     }
 
-    /// <summary>Finishes the queued bills before the pool they use is disposed.</summary>
-    private sealed class Drain(GroupCommitQueue commits) : IDisposable
+    /// <summary>Finishes queued work (bills, attributions) before what it uses is disposed.</summary>
+    private sealed class Drain(IAsyncDisposable queue) : IDisposable
     {
-        public void Dispose() => commits.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        public void Dispose() => queue.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>Completes when the server stops (Ctrl+C through <paramref name="ct"/>, or <see cref="DisposeAsync"/>).

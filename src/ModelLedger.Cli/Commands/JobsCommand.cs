@@ -26,7 +26,10 @@ internal static class JobsCommand
 
     private static Command Submit()
     {
-        var kind = new Argument<string>("kind") { Description = "train, or predict (a do_predict config)" };
+        var kind = new Argument<string>("kind")
+        {
+            Description = "train, predict (a do_predict config) or export (an export config, docs/jobs.md)",
+        };
         var config = new Argument<string>("config") { Description = "The config file (YAML); relative paths in it " +
             "resolve against this folder on the worker's machine" };
         return Verb("submit", "Check a config and queue it (prints the job id)", (p, queue, _) =>

@@ -40,6 +40,7 @@ internal static class QuickstartCommand
             // serve it: an OpenAI-compatible API on loopback, no keys or billing (docs/server.md for both)
             Console.Error.WriteLine($"  ./mledger serve --model {baseModel} --adapter ads={adapter} --template alpaca " +
                 "--open --port 8080");
+            QuickstartGui.PrintSteps(dir, baseModel, adapter);
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -26,7 +26,8 @@ public sealed class ModelExportJob : ThreadJob<ExportRequest, ExportResult>
         var result = new ExportResult(written, request.Format);
         events.Report(new ResultEvent(new System.Text.Json.Nodes.JsonObject
         {
-            ["path"] = written, ["format"] = request.Format.ToString().ToLowerInvariant(),
+            // absolute: a queued job's reader is not in the folder the export ran in
+            ["path"] = Path.GetFullPath(written), ["format"] = request.Format.ToString().ToLowerInvariant(),
         }));
         return result;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using ModelLedger.Jobs.Export;
 using ModelLedger.Tuning.Config;
 
 namespace ModelLedger.Jobs.Queue;
@@ -9,8 +10,9 @@ namespace ModelLedger.Jobs.Queue;
 public enum JobOutcome { Succeeded, Failed, Cancelled, Released, Lost }
 
 /// <summary>
-/// Runs one claimed train or predict job as <c>mledger train CONFIG --events jsonl</c> in a child process (the same
-/// job the CLI runs): each stdout line (a job event) goes into the job's log, each stderr line as a message event;
+/// Runs one claimed train or predict job as <c>mledger train CONFIG --events jsonl</c> (an export job as
+/// <c>mledger export … --events jsonl</c>) in a child process (the same job the CLI runs): each stdout line (a job
+/// event) goes into the job's log, each stderr line as a message event;
 /// the lease is renewed every third of its length; a requested cancel or a worker stop sends SIGTERM (the run writes a
 /// checkpoint and exits 130), and a kill follows after <see cref="WorkerOptions.StopGrace"/>. The final result event's
 /// <c>result</c> object becomes the job's result. A job claimed again after its worker died resumes from the newest
@@ -26,8 +28,12 @@ internal sealed class ChildJobRun
     private string? _result;
     private int _openStreams = 2;
 
-    private ChildJobRun(SqlJobQueue queue, JobLease lease, WorkerOptions options) =>
-        (_queue, _lease, _options) = (queue, lease, options);
+    private readonly string _kind;
+
+    private ChildJobRun(SqlJobQueue queue, JobLease lease, WorkerOptions options, string kind) =>
+        (_queue, _lease, _options, _kind) = (queue, lease, options, kind);
+
+    private string Verb => _kind == JobPayloads.Export ? "export" : "train";
 
     public static JobOutcome Run(SqlJobQueue queue, ClaimedJob claimed, WorkerOptions options, CancellationToken stop)
     {
@@ -41,8 +47,9 @@ internal sealed class ChildJobRun
         {
             var configPath = Path.Combine(temp.FullName, "config.yaml");
             File.WriteAllText(configPath, config);
-            var run = new ChildJobRun(queue, claimed.Lease, options);
-            return run.Watch(Start(options, configPath, dir, ResumeOverride(claimed, config, dir)), stop);
+            var run = new ChildJobRun(queue, claimed.Lease, options, claimed.Job.Kind);
+            return run.Watch(Start(options, claimed.Job.Kind, config, configPath, dir,
+                ResumeOverride(claimed, config, dir)), stop);
         }
         finally { temp.Delete(recursive: true); }
     }
@@ -60,7 +67,8 @@ internal sealed class ChildJobRun
             ? ["resume_from_checkpoint=latest"] : [];
     }
 
-    private static Process Start(WorkerOptions options, string configPath, string dir, string[] overrides)
+    private static Process Start(WorkerOptions options, string kind, string config, string configPath, string dir,
+        string[] overrides)
     {
         var info = new ProcessStartInfo(options.Mledger[0])
         {
@@ -68,6 +76,12 @@ internal sealed class ChildJobRun
             UseShellExecute = false, WorkingDirectory = dir,
         };
         foreach (var a in options.Mledger.Skip(1)) info.ArgumentList.Add(a);
+        if (kind == JobPayloads.Export)
+        {
+            foreach (var a in ExportConfig.Arguments(ExportConfig.From(RawConfig.Parse(config, "config", []))))
+                info.ArgumentList.Add(a);
+            return Process.Start(info) ?? throw new InvalidOperationException($"cannot start {options.Mledger[0]}");
+        }
         foreach (var a in new[] { "train", configPath, "--events", "jsonl", "--workspace", options.Workspace })
             info.ArgumentList.Add(a);
         if (options.Db is string db) { info.ArgumentList.Add("--db"); info.ArgumentList.Add(db); }
@@ -140,8 +154,8 @@ internal sealed class ChildJobRun
             (recorded, outcome) = (_queue.Release(_lease), JobOutcome.Released);
         else
             (recorded, outcome) = (_queue.Fail(_lease, exitCode == 0
-                ? "mledger train exited 0 without a result event"
-                : $"mledger train exited with code {exitCode}: {ErrorSummary()}"), JobOutcome.Failed);
+                ? $"mledger {Verb} exited 0 without a result event"
+                : $"mledger {Verb} exited with code {exitCode}: {ErrorSummary()}"), JobOutcome.Failed);
         return recorded ? outcome : JobOutcome.Lost;
     }
 

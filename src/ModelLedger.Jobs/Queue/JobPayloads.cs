@@ -1,21 +1,23 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelLedger.Jobs.Export;
 using ModelLedger.Jobs.Predict;
 using ModelLedger.Tuning.Config;
 
 namespace ModelLedger.Jobs.Queue;
 
 /// <summary>The job kinds a worker runs and their payloads, checked when a job is submitted so that a bad config is
-/// a user error at once instead of a failed job later. Both kinds run <c>mledger train CONFIG --events jsonl</c> in a
-/// child process: "train" a training config, "predict" a LLaMA-Factory predict config (<c>do_predict: true</c>).
+/// a user error at once instead of a failed job later. "train" (a training config) and "predict" (a LLaMA-Factory
+/// predict config, <c>do_predict: true</c>) run <c>mledger train CONFIG --events jsonl</c> in a child process; "export"
+/// (an export config, <see cref="ExportConfig"/>) runs <c>mledger export … --events jsonl</c>.
 /// Payload: <c>{"config": "YAML text", "working_dir": "/abs/path"}</c>; relative paths in the config (model, dataset
 /// and output folders) resolve against working_dir on the worker's machine, or the worker's own working folder when
 /// the payload has none.</summary>
 public static class JobPayloads
 {
-    public const string Train = "train", Predict = "predict";
+    public const string Train = "train", Predict = "predict", Export = "export";
 
-    public static IReadOnlyList<string> Kinds { get; } = [Train, Predict];
+    public static IReadOnlyList<string> Kinds { get; } = [Train, Predict, Export];
 
     /// <summary>A payload for a config file's text; throws <see cref="UserError"/> naming <paramref name="source"/>
     /// when the config is not a valid config of that kind.</summary>
@@ -60,7 +62,7 @@ public static class JobPayloads
     private static void CheckKind(string kind)
     {
         if (!Kinds.Contains(kind))
-            throw new UserError($"unknown job kind '{kind}'", field: "kind", hint: "use " + string.Join(" or ", Kinds));
+            throw new UserError($"unknown job kind '{kind}'", field: "kind", hint: "use " + string.Join(", ", Kinds));
     }
 
     private static string? Text(JsonObject payload, string key) => payload[key] switch
@@ -73,6 +75,14 @@ public static class JobPayloads
     private static void CheckConfig(string kind, string text, string source)
     {
         var raw = RawConfig.Parse(text, source, []);
+        if (ExportConfig.IsExport(raw) != (kind == Export))
+            throw new UserError(kind == Export ? "an export config names export_dir" : "this is an export config " +
+                "(export_dir)", file: source, field: "kind", hint: kind == Export ? null : "submit it as kind export");
+        if (kind == Export)
+        {
+            ExportConfig.From(raw);
+            return;
+        }
         bool predict = PredictConfig.IsPredict(raw);
         if (predict != (kind == Predict))
             throw new UserError(

@@ -19,6 +19,8 @@ public interface ILedgerStore : IDisposable
     void SaveCheckpoint(long size, string note);
     /// <summary>Index of the entry whose leaf_hash column (lower-case hex) is this, if any.</summary>
     long? IndexOfLeafHash(string leafHashHex);
+    /// <summary>The entry whose client_id column is this (index and stored leaf text), if any.</summary>
+    (long Index, string Leaf)? FindClientId(string clientId);
     /// <summary>Every row of a table as the database holds it (cells in <see cref="StoredSchema.Columns"/> order,
     /// SQL NULL as null, ordered by the key), for verify; never writes. Enumeration throws the backend's exception
     /// when the table cannot be read.</summary>

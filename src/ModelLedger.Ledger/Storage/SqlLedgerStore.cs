@@ -20,6 +20,7 @@ public sealed partial class SqlLedgerStore : ILedgerStore
     private SqlLedgerStore(DbConnection connection, bool postgres, bool createSchema)
     {
         (_connection, _postgres) = (connection, postgres);
+        _prepared = new PreparedCommands(connection);
         _connection.Open();
         if (!_postgres) Execute(createSchema ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;"
             : "PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000;");
@@ -132,20 +133,48 @@ public sealed partial class SqlLedgerStore : ILedgerStore
     private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
         _connection.Command(sql, tx, parameters);
 
+    /// <summary>Hot single-row statements, prepared once on this connection.</summary>
+    private readonly PreparedCommands _prepared;
+
+    private DbCommand Prepared(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
+        _prepared.Get(sql, tx, parameters);
+
+    private void ExecutePrepared(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
+        Prepared(sql, tx, parameters).ExecuteNonQuery();
+
+    /// <summary>The first row a keyed lookup finds, read through a prepared statement.</summary>
+    private object?[]? FirstRow(StoredTable table, string where, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        var columns = StoredSchema.Columns(table);
+        var cmd = Prepared($"SELECT {string.Join(", ", columns)} FROM {StoredSchema.Name(table)} {where}", tx, parameters);
+        using var reader = cmd.ExecuteReader();
+        if (!reader.Read()) return null;
+        var row = new object?[columns.Count];
+        for (int i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+        return row;
+    }
+
     private void Execute(string sql, DbTransaction? tx = null, params (string, object?)[] parameters) =>
         _connection.Execute(sql, tx, parameters);
 
-    private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(sql, tx, parameters);
-        return cmd.ExecuteScalar();
-    }
+    private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
+        Prepared(sql, tx, parameters).ExecuteScalar();
 
     public long? IndexOfLeafHash(string leafHashHex) => IndexOfLeafHash(leafHashHex, null);
 
     private long? IndexOfLeafHash(string leafHashHex, DbTransaction? tx) =>
         Scalar("SELECT MIN(idx) FROM entries WHERE leaf_hash = @h", tx, ("h", leafHashHex)) is object v and not DBNull
             ? Cells.Int64(v, $"entries row with leaf_hash {leafHashHex}: idx") : null;
+
+    public (long Index, string Leaf)? FindClientId(string clientId) => FindClientId(clientId, null);
+
+    private (long Index, string Leaf)? FindClientId(string clientId, DbTransaction? tx)
+    {
+        using var r = Prepared("SELECT idx, leaf FROM entries WHERE client_id = @id", tx, ("id", clientId)).ExecuteReader();
+        if (!r.Read()) return null;
+        long index = Cells.Int64(r.GetValue(0), $"entries row with client_id '{clientId}': idx");
+        return (index, Cells.Text(r.GetValue(1), $"entries row {index}: leaf"));
+    }
 
     /// <summary>Raw SQL for tests that tamper with stored rows the way an attacker with database access could.</summary>
     internal int ExecuteRaw(string sql, params (string, object?)[] parameters)
@@ -154,5 +183,9 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         return cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _prepared.Dispose();
+        _connection.Dispose();
+    }
 }

@@ -21,14 +21,7 @@ public sealed partial class SqlLedgerStore
 
         public long? IndexOfLeafHash(string leafHashHex) => store.IndexOfLeafHash(leafHashHex, tx);
 
-        public (long Index, string Leaf)? FindClientId(string clientId)
-        {
-            using var cmd = store.Command("SELECT idx, leaf FROM entries WHERE client_id = @id", tx, ("id", clientId));
-            using var r = cmd.ExecuteReader();
-            if (!r.Read()) return null;
-            long index = Cells.Int64(r.GetValue(0), $"entries row with client_id '{clientId}': idx");
-            return (index, Cells.Text(r.GetValue(1), $"entries row {index}: leaf"));
-        }
+        public (long Index, string Leaf)? FindClientId(string clientId) => store.FindClientId(clientId, tx);
 
         public void Append(long index, string leaf, string leafHashHex, string type, string? clientId) =>
             store.Execute(Insert + "(@idx, @leaf, @hash, @type, @client)", tx,
@@ -61,21 +54,21 @@ public sealed partial class SqlLedgerStore
         }
 
         public StoredAccount? ReadAccount(string id) =>
-            store.ReadRaw(StoredTable.Accounts, "WHERE id = @id", tx, ("id", id)).Select(AccountOf).FirstOrDefault();
+            store.FirstRow(StoredTable.Accounts, "WHERE id = @id", tx, ("id", id)) is { } row ? AccountOf(row) : null;
 
         public void InsertAccount(Account a, long entryIndex) =>
-            store.Execute("INSERT INTO accounts (id, allow_negative, debits_posted, credits_posted, entry_idx) VALUES (@id, @neg, @d, @c, @e)", tx,
+            store.ExecutePrepared("INSERT INTO accounts (id, allow_negative, debits_posted, credits_posted, entry_idx) VALUES (@id, @neg, @d, @c, @e)", tx,
                 ("id", a.Id), ("neg", a.AllowNegative ? 1 : 0), ("d", Cells.Amount(a.DebitsPosted)), ("c", Cells.Amount(a.CreditsPosted)), ("e", entryIndex));
 
         public void UpdateBalances(Account a) =>
-            store.Execute("UPDATE accounts SET debits_posted = @d, credits_posted = @c WHERE id = @id", tx,
+            store.ExecutePrepared("UPDATE accounts SET debits_posted = @d, credits_posted = @c WHERE id = @id", tx,
                 ("id", a.Id), ("d", Cells.Amount(a.DebitsPosted)), ("c", Cells.Amount(a.CreditsPosted)));
 
         public StoredTransfer? ReadTransfer(string id) =>
-            store.ReadRaw(StoredTable.Transfers, "WHERE id = @id", tx, ("id", id)).Select(TransferOf).FirstOrDefault();
+            store.FirstRow(StoredTable.Transfers, "WHERE id = @id", tx, ("id", id)) is { } row ? TransferOf(row) : null;
 
         public void SaveTransfer(Transfer t, long index) =>
-            store.Execute("INSERT INTO transfers (id, debit, credit, amount, entry_idx) VALUES (@id, @d, @c, @a, @idx)", tx,
+            store.ExecutePrepared("INSERT INTO transfers (id, debit, credit, amount, entry_idx) VALUES (@id, @d, @c, @a, @idx)", tx,
                 ("id", t.Id), ("d", t.Debit), ("c", t.Credit), ("a", Cells.Amount(t.Amount)), ("idx", index));
     }
 }

@@ -37,7 +37,9 @@ public sealed class Metering(LedgerWorkspace workspace, RewardStore rewards)
         return new Quote(caller, fee, version);
     }
 
-    public MeterResult Meter(InferenceRecord record)
+    /// <summary>Bills <paramref name="record"/>; without <paramref name="attributed"/> the <c>attribution</c> event
+    /// is left to a later <see cref="BatchMetering.AttributeMany"/> (the split accrues when it lands).</summary>
+    public MeterResult Meter(InferenceRecord record, bool attributed = true)
     {
         if (record.Problem() is string problem) throw new UserError(problem, field: $"inference {record.Id}");
         rewards.Sync(workspace.Store);
@@ -62,8 +64,9 @@ public sealed class Metering(LedgerWorkspace workspace, RewardStore rewards)
         var inference = ledger.Append(RewardEvents.Inference, record.Caller, RewardEvents.InferencePayload(record,
             epoch, version, fee, feeLeaf),
             $"inference:{record.Id}");
-        ledger.Append(RewardEvents.Attribution, record.Caller, RewardEvents.AttributionPayload(record,
-            inference.LeafHash), $"attribution:{record.Id}");
+        if (attributed)
+            ledger.Append(RewardEvents.Attribution, record.Caller, RewardEvents.AttributionPayload(record,
+                inference.LeafHash), $"attribution:{record.Id}");
         rewards.Sync(workspace.Store);
         var accruals = FeeSplit.Split(policy, fee, record.AdapterOwner, record.TrainingShares, record.Documents);
         return new MeterResult(record.Id, epoch, version, fee, accruals, inference.Status == AppendStatus.Exists);

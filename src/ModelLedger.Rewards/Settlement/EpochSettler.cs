@@ -9,7 +9,8 @@ namespace ModelLedger.Rewards.Settlement;
 /// <c>epoch.closed</c> event (client id <c>epoch:E</c>) — from then on metering accrues to the next epoch — and pays
 /// the payouts from escrow as one batch of linked transfers (all or nothing, ids <c>reward:E:ACCOUNT</c>). Settling a
 /// closed epoch again re-reads the recorded settlement and re-submits the same transfers, which the ledger answers as
-/// existing: settling twice pays once, and a settle interrupted after the close is finished by running it again.
+/// existing: settling twice pays once, and a settle interrupted after the close is finished by running it again. An
+/// epoch with an inference still awaiting its attribution event is not closed (its split is not known yet).
 /// </summary>
 public static class EpochSettler
 {
@@ -26,6 +27,15 @@ public static class EpochSettler
                 throw new UserError($"epoch {epoch} cannot be settled: the open epoch is {replay.CurrentEpoch}",
                     field: "--epoch",
                     hint: replay.Closed.Count == 0 ? null : $"closed epochs: {string.Join(", ", replay.Closed.Keys.Order())}");
+            // An attribution computed after its bill (the server's background queue) must land before the close:
+            // the settlement and its replay must both see it.
+            var waiting = replay.Inferences.Values.Where(m => m.Epoch == epoch && !m.Attributed)
+                .Select(m => m.Record.Id).Order(StringComparer.Ordinal).ToList();
+            if (waiting.Count > 0)
+                throw new UserError($"epoch {epoch} cannot be settled yet: {waiting.Count} of its inferences await " +
+                    $"their attribution ({string.Join(", ", waiting.Take(3))}{(waiting.Count > 3 ? ", ..." : "")})",
+                    field: "--epoch",
+                    hint: "a server attributes in the background; settle again once it has recorded them");
             settlement = SettlementCalculator.Compute(replay, epoch, replay.Size - 1);
             workspace.Service.Append(RewardEvents.EpochClosed, actor, settlement.Payload(), $"epoch:{epoch}");
         }

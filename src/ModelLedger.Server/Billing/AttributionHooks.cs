@@ -57,6 +57,9 @@ internal sealed class AttributionHooks : IDisposable
         }
     }
 
+    /// <summary>Whether calls through <paramref name="adapter"/> have a gradient index to attribute with.</summary>
+    public bool Has(string? adapter) => adapter is not null && _hooks.ContainsKey(adapter);
+
     /// <summary>The attribution of one exchange through <paramref name="adapter"/>'s index, or none. Blocks on the
     /// gradient model: call it off the request thread.</summary>
     public InferenceAttribution Attribute(string? adapter, string inference, string prompt, string completion)

@@ -11,13 +11,14 @@ namespace ModelLedger.Server.Billing;
 /// <summary>Admission with API keys and billing (docs/server.md): <c>Authorization: Bearer KEY</c> (401 without a live
 /// key), a token bucket per key (429 with Retry-After), then Rewards' quote for the prompt plus max_tokens against the
 /// key's account (402 when short; nothing generated). After generating, the real counts are metered (fee transfer,
-/// <c>inference</c> and <c>attribution</c> events, with training attribution when the adapter has a gradient index)
-/// through the group-commit queue: concurrent calls share commits. The
+/// <c>inference</c> and <c>attribution</c> events) through the group-commit queue: concurrent calls share commits.
+/// When the adapter has a gradient index, the call is acknowledged once its fee and inference event are durable and
+/// its training attribution follows from the <see cref="AttributionQueue"/>. The
 /// inference id comes from the client's <c>Idempotency-Key</c> (scoped to the key's account), so a retried call is
 /// billed once — and since generation is seeded (the request's seed, else the model's default) it regenerates the same
 /// answer. A retry of a call already billed skips the quote.</summary>
 internal sealed class BilledAdmission(ApiKeyStore keys, MeteringPool meters, GroupCommitQueue commits,
-    ServerLimits limits, AttributionHooks hooks) : Admission, IDisposable
+    ServerLimits limits, AttributionHooks hooks, AttributionQueue attributions) : Admission, IDisposable
 {
     private readonly PartitionedRateLimiter<string> _rate = PartitionedRateLimiter.Create<string, string>(id =>
         RateLimitPartition.GetTokenBucketLimiter(id, _ => new TokenBucketRateLimiterOptions
@@ -64,17 +65,22 @@ internal sealed class BilledAdmission(ApiKeyStore keys, MeteringPool meters, Gro
         catch (UserError e) { throw ApiError.PaymentRequired(e.Message); }
         return new AdmittedCall(inference, async exchange =>
         {
-            var attribution = await Task.Run(() => hooks.Attribute(adapter, inference, exchange.Prompt,
-                exchange.Completion));
-            await MeterAsync(new InferenceRecord(inference, model, adapter, null, caller.Account, exchange.PromptTokens,
-                exchange.CompletionTokens, attribution.Training, attribution.Documents, attribution.Method,
-                attribution.IndexRoot));
+            var record = new InferenceRecord(inference, model, adapter, null, caller.Account, exchange.PromptTokens,
+                exchange.CompletionTokens, new Dictionary<string, double>(), []);
+            // Nothing to attribute (no gradient index): the empty attribution rides the same group commit.
+            if (!hooks.Has(adapter))
+            {
+                await MeterAsync(() => commits.MeterAsync(record));
+                return;
+            }
+            var bill = await MeterAsync(() => commits.MeterUnattributedAsync(record));
+            if (!bill.AlreadyBilled) attributions.Enqueue(record, exchange.Prompt, exchange.Completion);
         });
     }
 
-    private async Task MeterAsync(InferenceRecord record)
+    private static async Task<MeterResult> MeterAsync(Func<Task<MeterResult>> meter)
     {
-        try { await commits.MeterAsync(record); }
+        try { return await meter(); }
         catch (LedgerError e) when (e.Message.Contains("different content", StringComparison.Ordinal))
         {
             // The same Idempotency-Key reused for a different request: its bill exists with other amounts.

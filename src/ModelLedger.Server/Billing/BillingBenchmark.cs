@@ -11,6 +11,9 @@ namespace ModelLedger.Server.Billing;
 /// </summary>
 public sealed record BillingRow(string Mode, int Clients, long Billed, double Seconds, double PerSecond, long Groups);
 
+/// <summary>The measured modes and, for group commit, where its loop spent the time.</summary>
+public sealed record BillingRun(IReadOnlyList<BillingRow> Rows, MeteringStages Stages);
+
 /// <summary>
 /// The ledger work of billing under concurrent clients, without generation (<c>--billing-only</c>): each client
 /// meters calls back to back on a fresh SQLite workspace, either each call on its own (three commits per call, as
@@ -19,9 +22,10 @@ public sealed record BillingRow(string Mode, int Clients, long Billed, double Se
 /// </summary>
 public static class BillingBenchmark
 {
-    public static async Task<IReadOnlyList<BillingRow>> RunAsync(string scratch, int clients, int callsPerClient)
+    public static async Task<BillingRun> RunAsync(string scratch, int clients, int callsPerClient)
     {
         var rows = new List<BillingRow>();
+        var stages = new MeteringStages();
         foreach (var grouped in new[] { false, true })
         {
             var workspace = Path.Combine(scratch, grouped ? "grouped" : "single");
@@ -44,14 +48,14 @@ public static class BillingBenchmark
             if (queue is not null)
             {
                 await queue.DisposeAsync();
-                groups = queue.Groups;
+                (groups, stages) = (queue.Groups, queue.Stages);
             }
             Check(workspace, (long)clients * callsPerClient);
             long billed = (long)clients * callsPerClient;
             rows.Add(new BillingRow(grouped ? "group commit" : "one commit set per call", clients, billed, seconds,
                 billed / seconds, groups));
         }
-        return rows;
+        return new BillingRun(rows, stages);
     }
 
     /// <summary>1,000 units per 1,000 tokens for prompt and completion alike: a call's fee is its token count. Split

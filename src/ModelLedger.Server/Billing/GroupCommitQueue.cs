@@ -4,64 +4,112 @@ using ModelLedger.Rewards.Metering;
 namespace ModelLedger.Server.Billing;
 
 /// <summary>
-/// Group commit for billing: concurrent calls queue their <see cref="InferenceRecord"/>; one loop takes everything
-/// queued (up to <see cref="MaxGroup"/>) and meters it with <see cref="BatchMetering"/> — three ledger commits for the
-/// group — while the next group gathers. Each caller's task completes only after its group is durable, with its own
-/// result or error. Thread-safe; dispose to finish the queued work and stop.
+/// Group commit for billing: concurrent calls queue their <see cref="InferenceRecord"/>; one loop on its own thread
+/// and its own workspace connection takes everything queued (up to <see cref="MaxGroup"/>) and meters it with
+/// <see cref="BatchMetering"/> — one durable ledger transaction (one fsync) for the group's fees, inference and
+/// attribution events — while the next group gathers. Each caller's task completes only after its group is durable,
+/// with its own result or error; the reward tables are brought up to the log right after (they are a projection, and
+/// every reader syncs them first). Attributions computed after the bill (<see cref="AttributeAsync"/>) ride the same
+/// loop in groups of their own. Thread-safe; dispose to finish the queued work and stop.
 /// </summary>
 internal sealed class GroupCommitQueue : IAsyncDisposable
 {
     public const int MaxGroup = 256;
-    private readonly Channel<(InferenceRecord Record, TaskCompletionSource<MeterResult> Done)> _queue =
-        Channel.CreateUnbounded<(InferenceRecord, TaskCompletionSource<MeterResult>)>(new() { SingleReader = true });
-    private readonly MeteringPool _meters;
-    private readonly Task _loop;
+
+    private enum Kind { Attributed, FeeOnly, Attribution }
+
+    private sealed record Item(Kind Kind, InferenceRecord Record, TaskCompletionSource<MeterResult?> Done);
+
+    private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new() { SingleReader = true });
+    private readonly MeteringPool.Lease _lease;
+    private readonly BatchMetering _metering;
+    private readonly Thread _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public GroupCommitQueue(MeteringPool meters)
     {
-        _meters = meters;
-        _loop = Task.Run(LoopAsync);
+        _lease = meters.Dedicated();
+        _metering = new BatchMetering(_lease.Workspace, _lease.Tables, Stages);
+        _loop = new Thread(Loop) { IsBackground = true, Name = "billing group commit" };
+        _loop.Start();
     }
 
     /// <summary>Groups metered so far and the records in them (for benchmarks and tests).</summary>
     public long Groups { get; private set; }
     public long Records { get; private set; }
+    /// <summary>Where the loop's time went, stage by stage (read it after disposing).</summary>
+    public MeteringStages Stages { get; } = new();
 
-    public Task<MeterResult> MeterAsync(InferenceRecord record)
+    /// <summary>Bills <paramref name="record"/> with its attribution; completes once durable.</summary>
+    public async Task<MeterResult> MeterAsync(InferenceRecord record) =>
+        (await Enqueue(Kind.Attributed, record).ConfigureAwait(false))!;
+
+    /// <summary>Bills <paramref name="record"/>'s fee and inference event only; its attribution follows through
+    /// <see cref="AttributeAsync"/> (the split accrues when that lands).</summary>
+    public async Task<MeterResult> MeterUnattributedAsync(InferenceRecord record) =>
+        (await Enqueue(Kind.FeeOnly, record).ConfigureAwait(false))!;
+
+    /// <summary>Appends the attribution event of an inference already billed; completes once durable.</summary>
+    public Task AttributeAsync(InferenceRecord record) => Enqueue(Kind.Attribution, record);
+
+    private Task<MeterResult?> Enqueue(Kind kind, InferenceRecord record)
     {
-        var done = new TaskCompletionSource<MeterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((record, done))) done.SetException(new ObjectDisposedException(nameof(GroupCommitQueue)));
+        var done = new TaskCompletionSource<MeterResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite(new Item(kind, record, done)))
+            done.SetException(new ObjectDisposedException(nameof(GroupCommitQueue)));
         return done.Task;
     }
 
-    private async Task LoopAsync()
+    private void Loop()
     {
-        var group = new List<(InferenceRecord Record, TaskCompletionSource<MeterResult> Done)>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        var group = new List<Item>();
+        try
         {
-            group.Clear();
-            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var item)) group.Add(item);
-            try
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                var results = await _meters.UseAsync(m => new BatchMetering(m.Workspace, m.Tables)
-                    .MeterMany([.. group.Select(g => g.Record)])).ConfigureAwait(false);
-                for (int i = 0; i < group.Count; i++)
-                {
-                    if (results[i].Error is Exception e) group[i].Done.SetException(e);
-                    else group[i].Done.SetResult(results[i].Result!);
-                }
+                group.Clear();
+                while (group.Count < MaxGroup && _queue.Reader.TryRead(out var item)) group.Add(item);
+                foreach (var kind in new[] { Kind.Attributed, Kind.FeeOnly, Kind.Attribution })
+                    Commit([.. group.Where(g => g.Kind == kind)], kind);
+                (Groups, Records) = (Groups + 1, Records + group.Count);
+                try { _metering.SyncTables(); }
+                catch (Exception) { /* a projection: the next group, quote or reader syncs again */ }
             }
-            catch (Exception e)
+            _stopped.SetResult();
+        }
+        catch (Exception e) { _stopped.SetException(e); }
+    }
+
+    private void Commit(Item[] items, Kind kind)
+    {
+        if (items.Length == 0) return;
+        try
+        {
+            var records = items.Select(i => i.Record).ToArray();
+            if (kind == Kind.Attribution)
             {
-                foreach (var g in group) g.Done.TrySetException(e);
+                var errors = _metering.AttributeMany(records);
+                for (int i = 0; i < items.Length; i++)
+                    if (errors[i] is Exception e) items[i].Done.SetException(e);
+                    else items[i].Done.SetResult(null);
+                return;
             }
-            (Groups, Records) = (Groups + 1, Records + group.Count);
+            var results = _metering.MeterMany(records, attributed: kind == Kind.Attributed);
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (results[i].Error is Exception e) items[i].Done.SetException(e);
+                else items[i].Done.SetResult(results[i].Result!);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var g in items) g.Done.TrySetException(e);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
     }
 }

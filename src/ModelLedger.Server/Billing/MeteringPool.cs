@@ -43,9 +43,15 @@ internal sealed class MeteringPool(string workspace, string? db) : IDisposable
         finally { _idle.Add(lease); }
     });
 
-    private Lease Take()
+    /// <summary>A set of its own for a long-lived user (the group-commit loop): never lent to others, disposed with
+    /// the pool.</summary>
+    public Lease Dedicated() => Make();
+
+    private Lease Take() => _idle.TryTake(out var lease) ? lease : Make();
+
+    private Lease Make()
     {
-        if (_idle.TryTake(out var lease)) return lease;
+        Lease lease;
         var ws = LedgerWorkspace.Open(workspace, db);
         try { lease = new Lease(ws); }
         catch

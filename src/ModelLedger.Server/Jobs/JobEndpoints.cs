@@ -6,7 +6,7 @@ using ModelLedger.Server.OpenAi;
 
 namespace ModelLedger.Server.Jobs;
 
-/// <summary>Training and evaluation jobs through the job queue (admin and trainer keys): submit (validated first),
+/// <summary>Training, evaluation and export jobs through the job queue (admin and trainer keys): submit (validated first),
 /// list, show, follow as server-sent events, cancel, read logs. The server only queues and reads; workers run the jobs
 /// as child processes.</summary>
 internal static class JobEndpoints
@@ -21,6 +21,11 @@ internal static class JobEndpoints
         group.MapPost("/predict", (HttpContext http, JobBoard board, ServerOptions options) =>
                 SubmitAsync(http, board, options, JobSubmission.Predict))
             .WithSummary("Queue an evaluation job: a predict config (do_predict: true), in the same shapes as train");
+        group.MapPost("/export", (HttpContext http, JobBoard board, ServerOptions options) =>
+                SubmitAsync(http, board, options, JobSubmission.Export))
+            .WithSummary("Queue an export job (merged HF checkpoint or GGUF): an export config (model_name_or_path, " +
+                "adapter_name_or_path, export_dir, export_format, export_gguf_type, export_overwrite), in the same " +
+                "shapes as train");
         group.MapGet("", (HttpContext http, JobBoard board, int? limit) =>
         {
             Access.Require(http, "read jobs", Access.Trainers);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelLedger.Jobs.Export;
 using ModelLedger.Jobs.Predict;
 using ModelLedger.Server.OpenAi;
 using ModelLedger.Tuning.Config;
@@ -11,20 +12,27 @@ namespace ModelLedger.Server.Jobs;
 /// Reads and validates a job's config before it is queued, so a bad config is a 400 naming the field rather than a
 /// failed job later. The body is YAML text (<c>Content-Type: application/yaml</c> or <c>text/*</c>), JSON
 /// <c>{"config": "YAML text"}</c>, or a JSON object of config keys (JSON is YAML, so it is queued as it came).
-/// Payload queued for both kinds: <c>{"config": TEXT}</c>; a worker runs it as
+/// Payload queued for every kind: <c>{"config": TEXT}</c>; a worker runs it as
 /// <c>mledger train CONFIG --events jsonl</c>, which trains, or predicts when the config says
-/// <c>do_predict: true</c>.
+/// <c>do_predict: true</c>; an export config (<c>export_dir</c>, <see cref="ExportConfig"/>) runs as
+/// <c>mledger export … --events jsonl</c>.
 /// </summary>
 internal static class JobSubmission
 {
-    public const string Train = "train", Predict = "predict";
+    public const string Train = "train", Predict = "predict", Export = "export";
     private const string Source = "config";
 
     public static async Task<string> PayloadAsync(HttpContext http, string kind, long limit)
     {
         var text = await ConfigTextAsync(http, limit);
         var raw = RawConfig.Parse(text, Source, []);
-        if (kind == Train)
+        if (kind == Export || ExportConfig.IsExport(raw))
+        {
+            if (kind != Export)
+                throw ApiError.BadRequest("an export config (export_dir): POST /v1/jobs/export", "export_dir");
+            ExportConfig.From(raw);
+        }
+        else if (kind == Train)
         {
             if (PredictConfig.IsPredict(raw))
                 throw ApiError.BadRequest("do_predict: true is an evaluation: POST /v1/jobs/predict", "do_predict");

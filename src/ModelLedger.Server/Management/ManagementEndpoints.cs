@@ -9,9 +9,8 @@ namespace ModelLedger.Server.Management;
 
 /// <summary>
 /// Routes of a billing server beyond OpenAI's: the management API (served models, datanets, jobs, ledger, rewards;
-/// roles in <see cref="Access"/>), <c>GET /v1/inferences/{id}/attribution</c> (the metered inference
-/// event and the accruals its fee split into, from the reward tables; for the inference's caller or an admin) and
-/// <c>POST /v1/keys</c> <c>{"role","account"}</c> (admin only; answers the new key once).
+/// roles in <see cref="Access"/>), <c>GET /v1/inferences/{id}/attribution</c>
+/// (<see cref="AttributionEndpoint"/>) and <c>POST /v1/keys</c> <c>{"role","account"}</c> (admin only; answers the new key once).
 /// </summary>
 internal static class ManagementEndpoints
 {
@@ -22,34 +21,7 @@ internal static class ManagementEndpoints
         app.MapJobs();
         app.MapLedger();
         app.MapRewards();
-        app.MapGet("/v1/inferences/{id}/attribution", async (HttpContext http, string id, Admission admission,
-            MeteringPool meters) =>
-        {
-            var caller = admission.Authenticate(http)!;
-            var inference = id.StartsWith("chatcmpl-", StringComparison.Ordinal) ? id["chatcmpl-".Length..]
-                : id.StartsWith("cmpl-", StringComparison.Ordinal) ? id["cmpl-".Length..] : id;
-            var answer = await meters.UseAsync(m =>
-            {
-                m.Tables.Sync(m.Workspace.Store);
-                if (m.Tables.ReadInferencePayload(inference) is not string payload) return null;
-                var accruals = m.Tables.ReadAccruals().Where(a => a.Inference == inference).Select(a =>
-                    new JsonObject
-                    {
-                        ["role"] = a.Role, ["account"] = a.Account, ["source"] = a.Source,
-                        ["amount"] = a.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    });
-                return new JsonObject
-                {
-                    ["inference"] = inference, ["event"] = JsonNode.Parse(payload),
-                    ["accruals"] = new JsonArray([.. accruals]),
-                };
-            }) ?? throw ApiError.NotFound($"no metered inference '{inference}'", "inference_not_found");
-            var payer = answer["event"]?["caller"]?.GetValue<string>();
-            if (caller.Role != KeyRole.Admin && payer != caller.Account)
-                throw ApiError.Forbidden("only the inference's caller or an admin may read its attribution");
-            await CompletionHandler.WriteJsonAsync(http.Response, answer);
-        }).WithTags("billing").WithSummary("A metered inference's event and the accruals its fee split into " +
-            "(its caller or an admin)");
+        app.MapInferenceAttribution();
         app.MapPost("/v1/keys", async (HttpContext http, Admission admission, ApiKeyStore keys) =>
         {
             var caller = admission.Authenticate(http)!;

@@ -34,9 +34,12 @@ internal static class RewardEndpoints
         group.MapGet("/epochs/{epoch:long}", (HttpContext http, MeteringPool pool, long epoch) =>
                 EpochsAsync(http, pool, epoch))
             .WithSummary("One epoch (closed, or the open one as a preview)");
-        group.MapPost("/epochs/{epoch:long}/settle", async (HttpContext http, MeteringPool pool, long epoch) =>
+        group.MapPost("/epochs/{epoch:long}/settle", async (HttpContext http, MeteringPool pool,
+            AttributionQueue attributions, long epoch) =>
         {
             var caller = Access.Require(http, "settle epochs", Access.Admins);
+            await attributions.DrainAsync();   // this server's pending attributions belong in the epoch
+
             var (settlement, already) = await pool.UseAsync(l =>
                 EpochSettler.Settle(l.Workspace, l.Tables, epoch, caller.Account));
             return Results.Json(RewardsJson.Epoch(settlement, already ? "closed" : "settled"));

@@ -72,6 +72,50 @@ public sealed class JobsCommandTests : IDisposable
     }
 
     [Fact]
+    [Trait("speed", "slow")]
+    public void SubmitExport_ThenWorkerOnce_WritesWhatMledgerExportWrites()
+    {
+        Init("--workspace", Ws);
+        File.WriteAllText(_dir.File("export.yaml"), $"""
+            model_name_or_path: {TestPaths.TinyStories}
+            export_dir: merged
+            export_format: gguf
+            export_gguf_type: f32
+            """);
+        var submit = CliRunner.Run(["jobs", "submit", "export", "export.yaml", "--workspace", Ws],
+            workingDirectory: _dir.Path);
+        Assert.True(submit.ExitCode == 0, submit.Stderr);
+        var id = submit.Stdout.Trim();
+        var worker = CliRunner.Run("worker", "--workspace", Ws, "--once", "--name", "w1");
+        Assert.True(worker.ExitCode == 0, worker.Stderr);
+
+        var job = Json(CliRunner.Run("jobs", "show", id, "--workspace", Ws, "--json"));
+        Assert.True(job.GetProperty("state").GetString() == "succeeded", job.GetRawText());
+        var written = job.GetProperty("result").GetProperty("path").GetString()!;
+        Assert.Equal("gguf", job.GetProperty("result").GetProperty("format").GetString());
+        Assert.StartsWith(Path.Combine(_dir.Path, "merged"), written, StringComparison.Ordinal);
+        // The reference: the same export run directly by the CLI gives the same bytes.
+        var direct = CliRunner.Run("export", "--model", TestPaths.TinyStories, "--out", _dir.File("direct"),
+            "--format", "gguf", "--gguf-type", "f32");
+        Assert.True(direct.ExitCode == 0, direct.Stderr);
+        Assert.Equal(File.ReadAllBytes(direct.Stdout.Trim()), File.ReadAllBytes(written));
+    }
+
+    [Fact]
+    public void SubmitExport_AsTrain_OrWithABadFormat_IsAUserError()
+    {
+        Init("--workspace", Ws);
+        var path = _dir.File("export.yaml");
+        File.WriteAllText(path, $"model_name_or_path: {TestPaths.TinyStories}\nexport_dir: out\nexport_format: onnx\n");
+        var bad = CliRunner.Run("jobs", "submit", "export", path, "--workspace", Ws);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains($"{path}:3: export_format: 'onnx' is not hf or gguf", bad.Stderr, StringComparison.Ordinal);
+        var wrongKind = CliRunner.Run("jobs", "submit", "train", path, "--workspace", Ws);
+        Assert.Equal(2, wrongKind.ExitCode);
+        Assert.Contains("submit it as kind export", wrongKind.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SubmitTrain_BadConfig_IsAUserError_AndQueuesNothing()
     {
         Init("--workspace", Ws);

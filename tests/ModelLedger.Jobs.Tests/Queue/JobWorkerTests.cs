@@ -54,6 +54,26 @@ public sealed class JobWorkerTests : IDisposable
     }
 
     [Fact]
+    public void Run_ExportJob_RunsMledgerExportWithTheConfigsValues_InItsWorkingDir()
+    {
+        var dir = _ws.Dir.Sub("exports");
+        var config = "model_name_or_path: base\nadapter_name_or_path: ads\nexport_dir: out\nexport_format: gguf\n" +
+            "export_gguf_type: q8_0\nexport_overwrite: true\n";
+        var job = _queue.Submit("export", JobPayloads.For("export", config, "export.yaml", dir));
+        // The expected arguments are written out by hand from the config above and mledger export's options.
+        var options = Options("""
+            want="export --model base --out out --adapter ads --format gguf --gguf-type q8_0 --overwrite --events jsonl"
+            [ "$*" = "$want" ] || { echo "error: got $*" >&2; exit 2; }
+            echo "{\"type\":\"result\",\"result\":{\"path\":\"$PWD/out/model-q80.gguf\",\"format\":\"gguf\"}}"
+            """);
+        Assert.Equal(1, new JobWorker(_queue, options, _ => { }).Run(CancellationToken.None));
+        var done = _queue.Get(job.Id)!;
+        Assert.True(done.State == JobState.Succeeded, done.Error);
+        Assert.Equal(Path.Combine(dir, "out", "model-q80.gguf"),
+            JsonNode.Parse(done.Result!)!["path"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Run_ChildFailing_FailsTheJobWithItsErrorLineAndExitCode()
     {
         var job = _queue.Submit("train", QueueWorkspace.TrainPayload());

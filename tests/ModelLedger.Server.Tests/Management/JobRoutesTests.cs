@@ -71,6 +71,32 @@ public sealed class JobRoutesTests(ManagementServerFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Export_QueuesAnExportConfig_AndRefusesABadOneOrATrainingConfig()
+    {
+        var yaml = $"model_name_or_path: {TestPaths.TinyStories}\nexport_dir: out/merged\nexport_format: gguf\n";
+        var (status, job) = await server.SendAsync(HttpMethod.Post, "/v1/jobs/export", server.Trainer,
+            ManagementServerFixture.Yaml(yaml));
+        Assert.True(status == 201, job?.ToJsonString());
+        Assert.Equal("export", job!["kind"]!.GetValue<string>());
+        Assert.Equal(yaml, JsonNode.Parse(server.Jobs.Get(job["id"]!.GetValue<string>())!.Payload)!["config"]!
+            .GetValue<string>());
+        int before = server.Jobs.List(1000).Count;
+        var (badStatus, bad) = await server.SendAsync(HttpMethod.Post, "/v1/jobs/export", server.Trainer,
+            ManagementServerFixture.Yaml(yaml + "export_gguf_type: q4\n"));
+        Assert.Equal(400, badStatus);
+        Assert.Contains("export_gguf_type: 'q4' is not f32, f16 or q8_0", bad!["error"]!["message"]!.GetValue<string>(),
+            StringComparison.Ordinal);
+        var (trainStatus, _) = await server.SendAsync(HttpMethod.Post, "/v1/jobs/export", server.Trainer,
+            ManagementServerFixture.Yaml(TrainYaml()));
+        Assert.Equal(400, trainStatus);
+        var (asTrain, asTrainBody) = await server.SendAsync(HttpMethod.Post, "/v1/jobs/train", server.Trainer,
+            ManagementServerFixture.Yaml(yaml));
+        Assert.Equal(400, asTrain);
+        Assert.Equal("export_dir", asTrainBody!["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(before, server.Jobs.List(1000).Count);
+    }
+
+    [Fact]
     public async Task Events_ReplayStoredLines_FollowNewOnes_AndEndWithTheJob()
     {
         var job = server.Jobs.Submit("train", "{\"config\":\"x\"}");

@@ -92,6 +92,8 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             await page.GetByLabel("Message").FillAsync("Tell a one-line story.");
             await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
             await page.Locator("#fee").WaitForAsync();
+            // the adapter's attribution is computed in the server's background queue after the answer
+            await page.Locator("#attribution [data-status=done]").WaitForAsync(new() { Timeout = 180_000 });
             Assert.NotEmpty((await page.Locator(".msg.assistant").TextContentAsync())!);
             var panel = page.Locator("#attribution");
             Assert.Contains("Fee split", await panel.TextContentAsync());

@@ -42,26 +42,27 @@ export async function render(root, session) {
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-// The bill is written just after the stream ends (group commit), so the reads retry for a few seconds.
+// The bill is written just after the stream ends (group commit); an adapter's attribution is computed after that in
+// the server's background queue, so the panel shows the fee at once and polls until the attribution has landed.
 async function attribution(panel, completionId) {
   panel.replaceChildren(el('p', { class: 'muted loading', role: 'status' }, 'Reading the bill and its attribution'));
   const inference = completionId.replace(/^(chatcmpl|cmpl)-/, '');
   try {
     // The bill is read once its inference entry is in the ledger (read first: the bill's route answers 404 before,
     // which a browser logs as a console error).
-    let billed = null, credit = null;
+    let billed = null;
     for (let i = 0; i < 40 && !billed; i++) {
       billed = await entryOf('inference', inference);
       if (!billed) await sleep(250);
     }
     if (!billed) throw new Error(`inference ${inference} was not billed`);
-    const bill = await get(`/v1/inferences/${inference}/attribution`);
-    // The attribution entry follows its inference entry; a call with nothing to attribute has none.
-    for (let i = 0; i < 8 && !credit; i++) {
-      credit = await entryOf('attribution', inference);
-      if (!credit) await sleep(250);
+    let bill = await get(`/v1/inferences/${inference}/attribution`);
+    panel.replaceChildren(panelView(bill));
+    for (let i = 0; i < 600 && bill.status === 'pending'; i++) {
+      await sleep(500);
+      bill = await get(`/v1/inferences/${inference}/attribution`);
     }
-    panel.replaceChildren(panelView(bill, credit));
+    panel.replaceChildren(panelView(bill));
   } catch (e) { showError(panel, e); }
 }
 
@@ -79,20 +80,23 @@ function shares(scores) {
   rows, 'Nothing had a positive influence on this answer.');
 }
 
-function panelView(bill, credit) {
-  const event = bill.event, payload = credit?.event.payload;
-  return el('div', {},
+function panelView(bill) {
+  const event = bill.event, credit = bill.attribution, payload = credit?.event;
+  const pending = bill.status === 'pending';
+  return el('div', { 'data-status': bill.status },
     el('p', {}, `Fee `, el('strong', { id: 'fee' }, event.fee), ` units for ${event.tokens.prompt} prompt + `,
       `${event.tokens.completion} completion tokens (policy v${event.policy}, epoch ${event.epoch})`),
     el('h3', {}, 'Training data (contributors)'),
-    payload ? shares(payload.scores) : el('p', { class: 'muted' }, 'No attribution entry for this call.'),
+    payload ? shares(payload.scores) : el('p', { class: pending ? 'muted loading' : 'muted', role: 'status' },
+      pending ? 'Attribution is being computed (in the background, after the answer).' : 'No attribution for this call.'),
     payload?.documents?.length ? [el('h3', {}, 'Documents (RAG)'), table([{ title: 'Document', key: 'document' },
       { title: 'Owner', key: 'owner' }, { title: 'Share', render: d => `${(d.share * 100).toFixed(1)} %` }],
     payload.documents)] : null,
     el('h3', {}, 'Fee split'),
     table([{ title: 'Role', key: 'role' }, { title: 'Account', key: 'account' }, { title: 'Source', key: 'source' },
-      { title: 'Amount', key: 'amount', num: true }], bill.accruals, 'Nothing accrued.'),
+      { title: 'Amount', key: 'amount', num: true }], bill.accruals ?? [],
+    pending ? 'The fee splits when the attribution lands.' : 'Nothing accrued.'),
     payload ? el('p', { class: 'muted' }, `Method ${payload.method} · index root `,
       el('span', { class: 'mono' }, short(payload.index_root)), ' · ',
-      el('a', { href: `#/ledger?hash=${credit.leaf_hash}` }, `ledger entry #${credit.index}`)) : null);
+      el('a', { href: `#/ledger?hash=${credit.leaf_hash}` }, `ledger entry #${credit.entry}`)) : null);
 }

@@ -119,7 +119,7 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     {
         using var scope = NewDisposeScope();
         var absmax = Absmax();
-        if (!FourBitDecode.Applies(_codes, absmax)) return DequantizeWithTorch().MoveToOuterDisposeScope();
+        if (!FourBitDecode.Applies(_codes, absmax)) return DequantizeWithTorch(absmax).MoveToOuterDisposeScope();
         long[] shape = [OutFeatures, InFeatures];
         var decoded = scratch ? FourBitDecode.DecodeToScratch(_codes, absmax, _codebookValues, BlockSize, shape)
             : FourBitDecode.Decode(_codes, absmax, _codebookValues, BlockSize, shape);
@@ -130,7 +130,12 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     internal Tensor DequantizeWithTorch()
     {
         using var scope = NewDisposeScope();
-        var absmax = Absmax();
+        return DequantizeWithTorch(Absmax()).MoveToOuterDisposeScope();
+    }
+
+    private Tensor DequantizeWithTorch(Tensor absmax)
+    {
+        using var scope = NewDisposeScope();
         var bytes = _codes.to(ScalarType.Int64);
         var high = bytes.floor_divide(Sixteen);   // a static Scalar: see HeldScalars
         var low = bytes.remainder(Sixteen);

@@ -14,6 +14,8 @@ public static class SafetensorsWriter
         {
             ["__metadata__"] = metadata ?? new Dictionary<string, string> { ["format"] = "pt" },
         };
+        // The detach/to/contiguous temporaries stay referenced by the scope while libtorch reads them.
+        using var scope = NewDisposeScope();
         long offset = 0;
         var contiguous = new List<Tensor>(tensors.Count);
         foreach (var (name, tensor) in tensors)

@@ -66,7 +66,7 @@ public sealed class PretrainedModel : IDisposable
         using var _ = no_grad();
         foreach (var (name, p) in network.named_parameters())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(HeldScalars.One);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0, config.InitializerRange);
         }
@@ -90,8 +90,11 @@ public sealed class PretrainedModel : IDisposable
             if (!shape.SequenceEqual(p.shape))
                 throw new UserError($"tensor '{name}' has shape [{string.Join(", ", shape)}] but config.json implies [{string.Join(", ", p.shape)}]",
                     file: weights.Files.First());
-            using var tensor = weights.Read(stored);
-            p.copy_(tensor.to(dtype));
+            // A scope keeps every temporary referenced while libtorch reads it: an unreferenced one can be freed by
+            // another thread's GC mid-call (bench attribution crashed in this copy_; docs/architecture.md).
+            using var scope = NewDisposeScope();
+            var tensor = weights.Read(stored);
+            p.copy_(tensor);   // copy_ converts to the parameter's dtype
             CheckFinite(p, tensor, stored, weights.Files.First(), dtype);
         }
         var unexpected = weights.Names.Where(n => !expected.Contains(n) && n != "lm_head.weight" && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)).ToList();

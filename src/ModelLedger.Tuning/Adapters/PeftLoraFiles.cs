@@ -113,8 +113,8 @@ internal static class PeftLoraFiles
             var pair = layer.Adapters[name];
             foreach (var (part, weight) in new[] { ("lora_A", pair.A.weight!), ("lora_B", pair.B.weight!) })
             {
-                using var t = weights.Read(path, part, weight.shape);
-                weight.copy_(t.to(weight.dtype));
+                using var scope = NewDisposeScope();   // temporaries referenced while libtorch reads them
+                weight.copy_(weights.Read(path, part, weight.shape));   // copy_ converts the dtype
             }
         }
         weights.CheckAllUsed();

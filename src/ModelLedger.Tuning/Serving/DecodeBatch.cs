@@ -54,6 +54,7 @@ internal sealed class DecodeBatch : IDisposable
             Columns = length;
         }
         int start = Columns - length;
+        using var scope = NewDisposeScope();   // the row views stay referenced while libtorch copies
         for (int layer = 0; layer < _cache.Layers; layer++)
         {
             var (k, v) = _cache.Layer(layer);
@@ -69,6 +70,7 @@ internal sealed class DecodeBatch : IDisposable
     /// <summary>Moves row <paramref name="from"/> into row <paramref name="to"/> (whose request left).</summary>
     public void Move(int from, int to)
     {
+        using var scope = NewDisposeScope();
         for (int layer = 0; layer < _cache.Layers; layer++)
         {
             var (k, v) = _cache.Layer(layer);

@@ -12,9 +12,9 @@ using static TorchSharp.torch;
 namespace ModelLedger.Bench;
 
 /// <summary>Sizes of <c>mledger bench attribution</c>; tiny values make a smoke run of seconds. The cost is
-/// 1 + Seeds·(1 + 2·Queries) + Subsets LoRA trainings of Steps steps each (39 x 18 by default); TRAK's protocol fixes
-/// Subsets ≥ 20, so Steps is the lever: 18 steps of batch 8 are ~0.7 epoch of the full data and ~1.3 epochs of a
-/// 50 % subset (the earlier default of 60 steps needed ~3-4 CPU-hours).</summary>
+/// 1 + Seeds·(1 + (1 + RandomDraws)·Queries) + Subsets LoRA trainings of Steps steps each (55 x 18 by default);
+/// TRAK's protocol fixes Subsets ≥ 20, so Steps is the lever: 18 steps of batch 8 are ~0.7 epoch of the full data and
+/// ~1.3 epochs of a 50 % subset (a few minutes on the idle 2-core machine).</summary>
 public sealed record AttributionBenchOptions
 {
     public int TrainExamples { get; init; } = 200;
@@ -28,6 +28,7 @@ public sealed record AttributionBenchOptions
     public int Dims { get; init; } = 512;
     public int TopK { get; init; } = 2;
     public int Seeds { get; init; } = 2;
+    public int RandomDraws { get; init; } = 3;
     public int Subsets { get; init; } = 20;
     public IReadOnlyList<int> LatencySizes { get; init; } = [10_000, 100_000];
     /// <summary>A base model an earlier run of this benchmark pre-trained (its <c>base-model</c> folder), used instead
@@ -116,7 +117,8 @@ public static class AttributionBenchmark
     {
         if (o.TrainExamples < o.Contributors) throw new UserError($"need at least one example per contributor ({o.TrainExamples} < {o.Contributors})", field: "--train");
         if (o.TopK < 1 || o.TopK >= o.Contributors) throw new UserError($"must be between 1 and contributors - 1 (got {o.TopK})", field: "--top-k");
-        if (o.Queries < 1 || o.Seeds < 1 || o.Steps < 1 || o.Checkpoints < 1) throw new UserError("queries, seeds, steps and checkpoints must be ≥ 1");
+        if (o.Queries < 1 || o.Seeds < 1 || o.Steps < 1 || o.Checkpoints < 1 || o.RandomDraws < 1)
+            throw new UserError("queries, seeds, random draws, steps and checkpoints must be ≥ 1");
         if (o.Subsets < 3) throw new UserError($"a rank correlation needs at least 3 subsets (got {o.Subsets})", field: "--subsets");
         if (o.BaseModel is string b && !File.Exists(Path.Combine(b, "config.json")))
             throw new UserError("no config.json: not a model folder", file: b, field: "--base-model");
@@ -201,11 +203,22 @@ public static class AttributionBenchmark
                 var totals = new Dictionary<string, double>(StringComparer.Ordinal);
                 for (int i = 0; i < owners.Count; i++) totals[owners[i].Contributor] = totals.GetValueOrDefault(owners[i].Contributor) + scores[q][i];
                 var topSet = totals.OrderByDescending(kv => kv.Value).Take(o.TopK).Select(kv => kv.Key).ToHashSet();
-                var rng = new Random(seed * 1000 + q);
-                var randomSet = contributors.OrderBy(_ => rng.Next()).Take(o.TopK).ToHashSet();
                 double dTop = Retrain(data.Train.Where(r => !topSet.Contains(r.Contributor)), $"top-{seed}-{q}", baseModel, workDir, [queries[q]], o, seed, ct)[0] - full[q];
-                double dRandom = Retrain(data.Train.Where(r => !randomSet.Contains(r.Contributor)), $"random-{seed}-{q}", baseModel, workDir, [queries[q]], o, seed, ct)[0] - full[q];
-                log($"  seed {seed} query {q}: remove top {string.Join(",", topSet)} → Δloss {dTop:+0.0000;-0.0000}; random {string.Join(",", randomSet)} → {dRandom:+0.0000;-0.0000}");
+                // Retraining on different data reorders the batches, so one random removal is mostly that noise;
+                // the baseline averages several independent random draws.
+                var rng = new Random(seed * 1000 + q);
+                var draws = new List<string>();
+                double dRandom = 0;
+                for (int d = 0; d < o.RandomDraws; d++)
+                {
+                    var randomSet = contributors.OrderBy(_ => rng.Next()).Take(o.TopK).ToHashSet();
+                    double delta = Retrain(data.Train.Where(r => !randomSet.Contains(r.Contributor)),
+                        $"random-{seed}-{q}-{d}", baseModel, workDir, [queries[q]], o, seed, ct)[0] - full[q];
+                    draws.Add($"{string.Join(",", randomSet)} {delta:+0.0000;-0.0000}");
+                    dRandom += delta / o.RandomDraws;
+                }
+                log($"  seed {seed} query {q}: remove top {string.Join(",", topSet)} → Δloss {dTop:+0.0000;-0.0000}; " +
+                    $"random (mean of {o.RandomDraws}) {dRandom:+0.0000;-0.0000}: {string.Join("; ", draws)}");
                 top += dTop / queries.Count;
                 random += dRandom / queries.Count;
                 if (dTop > dRandom) topWorse++;

@@ -29,6 +29,8 @@ internal static class BenchAttributionCommand
         var dims = Int("--dims", d.Dims, "Projection width k");
         var topK = Int("--top-k", d.TopK, "Contributors removed per query in the counterfactual");
         var seeds = Int("--seeds", d.Seeds, "Training seeds of the counterfactual");
+        var draws = Int("--random-draws", d.RandomDraws,
+            "Random removals averaged per query (the counterfactual's baseline)");
         var subsets = Int("--subsets", d.Subsets, "Random 50% subsets for the linear datamodeling score");
         var sizes = new Option<string>("--latency-sizes") { DefaultValueFactory = _ => string.Join(",", d.LatencySizes), Description = "Index sizes for the query-latency rows" };
         var ragQuestions = Int("--rag-questions", 4, "RAG questions per setting (the full table used 20)");
@@ -45,7 +47,7 @@ internal static class BenchAttributionCommand
         var report = new Option<string?>("--report") { Description = "Also write the markdown tables to this file" };
         var command = new Command("attribution", "Counterfactual, LDS, canary and latency validation of training-data attribution")
         {
-            train, contributors, canaries, copies, queries, baseSteps, baseModel, steps, checkpoints, dims, topK, seeds, subsets, sizes,
+            train, contributors, canaries, copies, queries, baseSteps, baseModel, steps, checkpoints, dims, topK, seeds, draws, subsets, sizes,
             ragQuestions, ragSettings, ragModel, spanSizes, spanQueries, spanCheck, latencyOnly, json, report,
         };
         command.SetAction((p, ct) =>
@@ -54,7 +56,7 @@ internal static class BenchAttributionCommand
             {
                 TrainExamples = p.GetValue(train), Contributors = p.GetValue(contributors), Canaries = p.GetValue(canaries), CanaryCopies = p.GetValue(copies),
                 Queries = p.GetValue(queries), BaseSteps = p.GetValue(baseSteps), Steps = p.GetValue(steps), Checkpoints = p.GetValue(checkpoints),
-                Dims = p.GetValue(dims), TopK = p.GetValue(topK), Seeds = p.GetValue(seeds), Subsets = p.GetValue(subsets),
+                Dims = p.GetValue(dims), TopK = p.GetValue(topK), Seeds = p.GetValue(seeds), RandomDraws = p.GetValue(draws), Subsets = p.GetValue(subsets),
                 BaseModel = p.GetValue(baseModel),
                 LatencySizes = p.GetValue(sizes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UserError($"'{s}' is not a positive integer", field: "--latency-sizes")).ToList(),

@@ -28,16 +28,26 @@ public static class AttributionBenchReportMarkdown
         sb.AppendLine("| seed | Δloss top-k | Δloss random-k | ratio | queries where top-k hurt more |");
         sb.AppendLine("|---:|---:|---:|---:|---:|");
         foreach (var c in r.Counterfactual)
-            sb.AppendLine(inv, $"| {c.Seed} | {c.TopIncrease:F4} | {c.RandomIncrease:F4} | {c.Ratio:F2} | {c.QueriesTopWorse}/{o.Queries} |");
+        {
+            string ratio = c.RandomIncrease > 0 ? c.Ratio.ToString("F2", inv) : "n/a (random ≤ 0)";
+            sb.AppendLine(inv, $"| {c.Seed} | {c.TopIncrease:F4} | {c.RandomIncrease:F4} | {ratio} | {c.QueriesTopWorse}/{o.Queries} |");
+        }
         if (r.Counterfactual.Count > 0)
         {
-            var ratios = r.Counterfactual.Select(c => c.Ratio).ToList();
-            sb.AppendLine(inv, $"| mean (min–max) | | | {ratios.Average():F2} ({ratios.Min():F2}–{ratios.Max():F2}) | |");
+            var ratios = r.Counterfactual.Where(c => c.RandomIncrease > 0).Select(c => c.Ratio).ToList();
+            if (ratios.Count > 0)
+                sb.AppendLine(inv, $"| seeds with random > 0: mean (min–max) | | | {ratios.Average():F2} " +
+                    $"({ratios.Min():F2}–{ratios.Max():F2}) | |");
             // A per-seed ratio is unstable when the random baseline is near zero; pooling all seeds' queries is not.
             double top = r.Counterfactual.Average(c => c.TopIncrease);
             double random = r.Counterfactual.Average(c => c.RandomIncrease);
             sb.AppendLine(inv, $"| all seeds pooled | {top:F4} | {random:F4} | {top / random:F2} | " +
                 $"{r.Counterfactual.Sum(c => c.QueriesTopWorse)}/{o.Queries * r.Counterfactual.Count} |");
+            var b = CounterfactualBootstrap.Of(r.Counterfactual.SelectMany(c => c.Queries).ToList());
+            sb.AppendLine();
+            sb.AppendLine(inv, $"Bootstrap over the {r.Counterfactual.Sum(c => c.Queries.Count)} (seed, query) pairs " +
+                $"({b.Resamples} resamples): top-k hurt ≥ {b.Factor:F0}x random in {b.ShareAtLeastFactor:P1} of them; " +
+                $"mean Δloss top − random {b.TopMinusRandomLow:+0.0000;-0.0000} to {b.TopMinusRandomHigh:+0.0000;-0.0000} (90 %).");
         }
         sb.AppendLine();
         sb.AppendLine(inv, $"| method | LDS (Spearman, {o.Subsets} subsets of 50 %) | canary precision@1 |");

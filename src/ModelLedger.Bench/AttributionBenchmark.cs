@@ -12,22 +12,22 @@ using static TorchSharp.torch;
 namespace ModelLedger.Bench;
 
 /// <summary>Sizes of <c>mledger bench attribution</c>; tiny values make a smoke run of seconds. The cost is
-/// 1 + Seeds·(1 + (1 + RandomDraws)·Queries) + Subsets LoRA trainings of Steps steps each (55 x 18 by default);
-/// TRAK's protocol fixes Subsets ≥ 20, so Steps is the lever: 18 steps of batch 8 are ~0.7 epoch of the full data and
-/// ~1.3 epochs of a 50 % subset (a few minutes on the idle 2-core machine).</summary>
+/// 1 + Seeds·(1 + (1 + RandomDraws)·Queries) + Subsets LoRA trainings of Steps steps each (96 x 54 by default):
+/// 54 steps of batch 8 are ~2 epochs of the full data, as fine-tuning runs are; at 18 steps (< 1 epoch) removing two
+/// contributors mostly reorders the batches and the counterfactual was noise (benchmarks.md, session 6).</summary>
 public sealed record AttributionBenchOptions
 {
     public int TrainExamples { get; init; } = 200;
     public int Contributors { get; init; } = 20;
     public int Canaries { get; init; } = 5;
     public int CanaryCopies { get; init; } = 3;
-    public int Queries { get; init; } = 4;
+    public int Queries { get; init; } = 6;
     public int BaseSteps { get; init; } = 60;
-    public int Steps { get; init; } = 18;
+    public int Steps { get; init; } = 54;
     public int Checkpoints { get; init; } = 3;
     public int Dims { get; init; } = 512;
     public int TopK { get; init; } = 2;
-    public int Seeds { get; init; } = 2;
+    public int Seeds { get; init; } = 3;
     public int RandomDraws { get; init; } = 3;
     public int Subsets { get; init; } = 20;
     public IReadOnlyList<int> LatencySizes { get; init; } = [10_000, 100_000];
@@ -36,7 +36,8 @@ public sealed record AttributionBenchOptions
     public string? BaseModel { get; init; }
 }
 
-public sealed record CounterfactualSeed(int Seed, double TopIncrease, double RandomIncrease, double Ratio, int QueriesTopWorse);
+public sealed record CounterfactualSeed(int Seed, double TopIncrease, double RandomIncrease, double Ratio, int QueriesTopWorse,
+    IReadOnlyList<CounterfactualQuery> Queries);
 public sealed record MethodScore(string Method, double LdsSpearman, double CanaryPrecisionAt1);
 public sealed record StepTime(string Step, double Seconds);
 
@@ -198,6 +199,7 @@ public static class AttributionBenchmark
             var full = Retrain(data.Train, $"full-{seed}", baseModel, workDir, queries, o, seed, ct);
             double top = 0, random = 0;
             int topWorse = 0;
+            var pairs = new List<CounterfactualQuery>();
             for (int q = 0; q < queries.Count; q++)
             {
                 var totals = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -222,8 +224,10 @@ public static class AttributionBenchmark
                 top += dTop / queries.Count;
                 random += dRandom / queries.Count;
                 if (dTop > dRandom) topWorse++;
+                pairs.Add(new CounterfactualQuery(seed, q, Math.Round(dTop, 5), Math.Round(dRandom, 5)));
             }
-            rows.Add(new CounterfactualSeed(seed, Math.Round(top, 5), Math.Round(random, 5), Math.Round(top / random, 3), topWorse));
+            rows.Add(new CounterfactualSeed(seed, Math.Round(top, 5), Math.Round(random, 5), Math.Round(top / random, 3), topWorse,
+                pairs));
         }
         return rows;
     }

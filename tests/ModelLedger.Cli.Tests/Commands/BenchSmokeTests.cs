@@ -26,6 +26,7 @@ public sealed class BenchSmokeTests
             "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |" },
         { ["attribution", "--train", "40", "--contributors", "4", "--canaries", "1", "--canary-copies", "2",
             "--queries", "1", "--base-steps", "5", "--steps", "4", "--checkpoints", "1", "--dims", "16", "--seeds", "1",
+            "--random-draws", "1",
             "--subsets", "3", "--latency-sizes", "1000", "--rag-questions", "1", "--span-sizes", "2000",
             "--span-queries", "10", "--span-check", "2"],
             "| seed | Δloss top-k | Δloss random-k | ratio | queries where top-k hurt more |" },

@@ -87,14 +87,12 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             // Train: the form's YAML, a live loss chart, success with a ledger entry; then serve the adapter.
             await gui.OpenAsync("Train");
             await page.Locator("[name=template]").FillAsync("alpaca");
-            await page.Locator("[name=max_steps]").FillAsync("12");
+            await page.Locator("[name=max_steps]").FillAsync("6");
             await page.Locator("[name=attribution]").SelectOptionAsync("true");
             await page.GetByText("All settings").ClickAsync();
             await page.Locator("[name=logging_steps]").FillAsync("1");
-            // a high rate, so twelve steps make the adapter repeat its training words (spans in the chat below)
-            await page.Locator("[name=learning_rate]").FillAsync("0.005");
             var yaml = await page.Locator("#yaml").TextContentAsync();
-            Assert.Contains("max_steps: 12\n", yaml);
+            Assert.Contains("max_steps: 6\n", yaml);
             Assert.Contains("dataset: stories\n", yaml);
             await gui.CheckPageAsync("train-form");
             await page.GetByRole(AriaRole.Button, new() { Name = "Start training" }).ClickAsync();
@@ -103,7 +101,7 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
                 new() { Timeout = 120_000 });
             await Assertions.Expect(page.Locator("#job-state"))
                 .ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
-            Assert.Equal(12, await page.Locator("#run svg.chart circle").CountAsync());   // one point per logged step
+            Assert.Equal(6, await page.Locator("#run svg.chart circle").CountAsync());   // one point per logged step
             await gui.CheckPageAsync("train-run");
             await page.GetByRole(AriaRole.Button, new() { Name = "Serve this adapter" }).ClickAsync();
             await page.GetByText("Serving ").WaitForAsync();
@@ -122,6 +120,8 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
 
             // Chat with the adapter (selected by default: the newest model), then its bill and attribution.
             await gui.OpenAsync("Chat");
+            // Six steps do not teach the tiny model whole sentences, so single tokens count as spans here (the
+            // Attribution tests check multi-token spans against hand-tokenised text).
             await page.GetByLabel("Min span tokens").FillAsync("1");
             await page.GetByLabel("Message").FillAsync(Instruction);
             await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
@@ -138,10 +138,12 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             string[] training = [Instruction, .. Stories];
             foreach (var span in await page.Locator("#spans q.span-text").AllTextContentsAsync())
                 Assert.Contains(training, t => t.Contains(span.Trim(), StringComparison.Ordinal));
-            Assert.All(await spans.Locator("td:nth-child(4)").AllTextContentsAsync(), h => Assert.Equal("alice", h));
+            Assert.All(await spans.Locator("td:nth-child(5)").AllTextContentsAsync(), h => Assert.Equal("alice", h));
             await gui.CheckPageAsync("chat");
 
-            // RAG over the documents datanet: the two documents BM25 retrieves (see Facts), credited to bob.
+            // RAG over the documents datanet with the base model (it reuses the documents' words in its answer, so the
+            // ablation finds documents that helped): the two documents BM25 retrieves (see Facts), owned by bob.
+            await page.GetByLabel("Model").SelectOptionAsync("TinyStories-656K");
             await page.GetByLabel("Documents (RAG)").SelectOptionAsync("facts");
             await page.GetByLabel("Message").FillAsync("What color is Lily's ball?");
             await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();

@@ -66,8 +66,10 @@ internal static class GuiChatAttribution
         }
         catch (UserError e)
         {
-            // No document shares a term with the question, or prompt and answer exceed the context.
-            throw ApiError.BadRequest(e.Message, e.Field == "--k" ? "k" : "question");
+            // No document shares a term with the question, prompt and answer exceed the context, or the adapter's
+            // folder cannot be loaded.
+            throw ApiError.BadRequest(e.Message,
+                e.Field switch { "--k" => "k", "question" => "question", _ => "model" });
         }
         var credit = RagCredit.Of(result, documents, question);
         await call!.CompleteAsync(new Exchange(promptTokens, result.AnswerIds.Length, question, result.Answer, credit));

@@ -52,7 +52,9 @@ export async function render(root, session) {
         question: text, k: Number(k.value), max_tokens: call.max_tokens }));
       answer.classList.remove('loading');
       if (!result) { answer.remove(); return; }
-      answer.textContent = result.answer;
+      answer.textContent = result.answer.trim();
+      if (!answer.textContent)
+        answer.append(el('span', { class: 'muted' }, '(no text: only whitespace or special tokens)'));
       await attribution(panel, { ...call, id: result.id, answer: result.answer, rag: result });
       return;
     }
@@ -87,12 +89,12 @@ async function attribution(panel, call) {
       ? await post('/v1/gui/spans', { model: call.model, text: call.answer, min_tokens: call.minSpan })
       : { reason: 'The answer is empty.' };
     let bill = await get(`/v1/inferences/${inference}/attribution`);
-    panel.replaceChildren(panelView(bill, call.rag, spans));
+    panel.replaceChildren(panelView(bill, call, spans));
     for (let i = 0; i < 600 && bill.status === 'pending'; i++) {
       await sleep(500);
       bill = await get(`/v1/inferences/${inference}/attribution`);
     }
-    panel.replaceChildren(panelView(bill, call.rag, spans));
+    panel.replaceChildren(panelView(bill, call, spans));
   } catch (e) { showError(panel, e); }
 }
 
@@ -107,10 +109,11 @@ const percent = share => `${(share * 100).toFixed(1)} %`;
 const shareBar = share => el('span', { class: 'share' },
   el('span', { class: 'bar', style: `width:${Math.round(share * 120)}px` }), percent(share));
 
-function shares(scores) {
+function shares(scores, base) {
   const rows = Object.entries(scores).map(([name, share]) => ({ name, share })).sort((a, b) => b.share - a.share);
   return table([{ title: 'Contributor', key: 'name' }, { title: 'Share', render: r => shareBar(r.share) }],
-    rows, 'Nothing in the training data had a positive influence on this answer.');
+    rows, base ? 'The base model has no fine-tuning data to credit.'
+      : 'Nothing in the training data had a positive influence on this answer.');
 }
 
 // The retrieved documents as POST /v1/gui/rag answered them: rank, title, owner, BM25 score, ablation effect (nats
@@ -128,34 +131,50 @@ function documents(rag) {
     { title: 'Support', num: true, render: d => d.support === null ? '' : percent(d.support) }], rag.documents));
 }
 
-// Spans of the answer found verbatim in the training snapshot, each with the contributors whose items hold it.
+// Spans of the answer found verbatim in the training snapshot, each with the contributors whose items hold it; a
+// span the answer repeats is one row (with how often the answer has it), longest first; whitespace-only spans are
+// left out (they say nothing about whose words these are).
 function spanList(spans) {
   if (!spans.spans) return el('p', { class: 'muted', id: 'spans' }, spans.reason);
+  const rows = new Map();
+  for (const s of spans.spans) {
+    const text = s.text.trim();
+    if (!text) continue;
+    const row = rows.get(text) ?? { text, tokens: s.tokens, count: s.count, times: 0, holders: new Set() };
+    row.times++;
+    s.sources.forEach(o => row.holders.add(o.contributor));
+    rows.set(text, row);
+  }
+  const list = [...rows.values()].sort((a, b) => b.tokens - a.tokens || b.times - a.times);
   return el('div', { id: 'spans' },
-    el('p', { class: 'muted' }, `Spans of ≥ ${spans.min_tokens} tokens in snapshot `,
+    el('p', { class: 'muted' }, `Spans of ≥ ${spans.min_tokens} tokens, in snapshot `,
       el('span', { class: 'mono' }, short(spans.snapshot_root))),
-    table([{ title: 'Span', render: s => el('q', { class: 'span-text' }, s.text.trim()) },
-      { title: 'Tokens', key: 'tokens', num: true }, { title: 'Found', num: true, render: s => `${s.count}×` },
-      { title: 'Held by', render: s => [...new Set(s.sources.map(o => o.contributor))].join(', ') }],
-    spans.spans, 'No part of the answer occurs verbatim in the training data.'));
+    table([{ title: 'Span', render: s => el('q', { class: 'span-text' }, s.text) },
+      { title: 'Tokens', key: 'tokens', num: true },
+      { title: 'In answer', num: true, render: s => `${s.times}×` },
+      { title: 'In training data', num: true, render: s => `${s.count}×` },
+      { title: 'Held by', render: s => [...s.holders].join(', ') }],
+    list, 'No part of the answer occurs verbatim in the training data.'));
 }
 
-function panelView(bill, rag, spans) {
-  const event = bill.event, credit = bill.attribution, payload = credit?.event;
+function panelView(bill, call, spans) {
+  const event = bill.event, credit = bill.attribution, payload = credit?.event, rag = call.rag;
   const pending = bill.status === 'pending';
   return el('div', { 'data-status': bill.status },
     el('div', { class: 'fee' }, el('span', { class: 'muted' }, 'Fee'), el('strong', { id: 'fee' }, event.fee),
       el('span', { class: 'muted' }, `units · ${event.tokens.prompt} prompt + ${event.tokens.completion} completion`,
         ` tokens · policy v${event.policy} · epoch ${event.epoch}`)),
     el('h3', {}, 'Training data (contributors)'),
-    payload ? shares(payload.scores) : el('p', { class: pending ? 'muted loading' : 'muted', role: 'status' },
-      pending ? 'Attribution is being computed (in the background, after the answer).' : 'No attribution for this call.'),
+    payload ? shares(payload.scores, !call.model.includes(':'))
+      : el('p', { class: pending ? 'muted loading' : 'muted', role: 'status' }, pending
+        ? 'Attribution is being computed (in the background, after the answer).' : 'No attribution for this call.'),
     rag ? [el('h3', {}, 'Documents (RAG)'), documents(rag)] : null,
     el('h3', {}, 'Found verbatim in the training data'), spanList(spans),
     el('h3', {}, 'Fee split'),
-    el('div', { id: 'fee-split' }, table([{ title: 'Role', key: 'role' }, { title: 'Account', key: 'account' }, { title: 'Source', render: a =>
-      el('span', { class: a.role === 'document' ? 'mono' : null }, a.role === 'document' ? short(a.source) : a.source) },
-    { title: 'Amount', key: 'amount', num: true }], bill.accruals ?? [],
+    el('div', { id: 'fee-split' }, table([{ title: 'Role', key: 'role' }, { title: 'Account', key: 'account' },
+      { title: 'Source',
+        render: a => a.role === 'document' ? el('span', { class: 'mono' }, short(a.source)) : a.source },
+      { title: 'Amount', key: 'amount', num: true }], bill.accruals ?? [],
     pending ? 'The fee splits when the attribution lands.' : 'Nothing accrued.')),
     payload ? el('p', { class: 'muted' }, `Method ${payload.method} · index root `,
       el('span', { class: 'mono' }, short(payload.index_root)), ' · ',

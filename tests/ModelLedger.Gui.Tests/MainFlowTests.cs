@@ -99,8 +99,9 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
             await page.WaitForFunctionAsync(
                 "() => document.querySelectorAll('#run svg.chart circle').length >= 2", null,
                 new() { Timeout = 120_000 });
+            // generous: on a loaded 2-core machine (load ~30) the six steps and the gradient index took over 2 min
             await Assertions.Expect(page.Locator("#job-state"))
-                .ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
+                .ToHaveTextAsync("succeeded", new() { Timeout = 400_000 });
             Assert.Equal(6, await page.Locator("#run svg.chart circle").CountAsync());   // one point per logged step
             await gui.CheckPageAsync("train-run");
             await page.GetByRole(AriaRole.Button, new() { Name = "Serve this adapter" }).ClickAsync();
@@ -163,6 +164,16 @@ public sealed class MainFlowTests(GuiServerFixture server) : IClassFixture<GuiSe
                 .Filter(new() { HasText = "document" });
             Assert.Equal(docShares.Sum() > 0, await paid.CountAsync() > 0);
             await gui.CheckPageAsync("chat-rag");
+
+            // The same question through the adapter: its training attribution (alice) follows in the background and
+            // the attribution event names both methods, documents beside training data.
+            await page.GetByLabel("Model").SelectOptionAsync(new SelectOptionValue { Index = 1 });
+            await page.GetByLabel("Message").FillAsync("What color is Lily's ball?");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+            await Assertions.Expect(page.Locator("#attribution [data-status=done]"))
+                .ToContainTextAsync("tracin-cp-fisher+rag-ablation/leave-one-out", new() { Timeout = 180_000 });
+            Assert.Contains("alice", await page.Locator("#attribution").TextContentAsync());
+            await Assertions.Expect(page.Locator("#rag-documents tbody tr")).ToHaveCountAsync(2);
 
             // Export: the run's adapter merged as an HF checkpoint (a zip) and as a GGUF file, both downloaded.
             await gui.OpenAsync("Export");

@@ -80,6 +80,11 @@ public sealed class GuiChatRoutesTests(ManagementServerFixture server) : IClassF
         long toBob = paid.Sum(a => long.Parse(a!["amount"]!.GetValue<string>(), CultureInfo.InvariantCulture));
         if (shareSum == 0) Assert.Equal(0, toBob);
         else Assert.InRange(toBob, pool - documents.Count, pool);
+        // What was stored replays: the rewards verifier re-derives the fee split from the log's events.
+        using var ws = Ledger.LedgerWorkspace.Open(server.Workspace, null);
+        using var tables = Rewards.RewardStore.Open(ws);
+        var report = Rewards.RewardsVerifier.Verify(ws.Store, tables);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
     }
 
     [Fact]

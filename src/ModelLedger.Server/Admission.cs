@@ -24,5 +24,7 @@ internal sealed class AdmittedCall(string inference, Func<Exchange, Task>? compl
 }
 
 /// <summary>What a call produced: token counts, and the texts attribution reads (the prompt, or a chat's last user
-/// turn, and the completion).</summary>
-internal sealed record Exchange(int PromptTokens, int CompletionTokens, string Prompt, string Completion);
+/// turn, or a RAG question, and the completion). <see cref="Documents"/>: a RAG answer's retrieved documents as
+/// metering credits them (owners, shares, effects, support), the method that attributed them and their root.</summary>
+internal sealed record Exchange(int PromptTokens, int CompletionTokens, string Prompt, string Completion,
+    (IReadOnlyList<Rewards.Policy.DocumentShare> Shares, string Method, string Root)? Documents = null);

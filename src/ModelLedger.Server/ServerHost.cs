@@ -121,6 +121,11 @@ public sealed class ServerHost : IAsyncDisposable
             var jobs = JobBoard.Open(options);
             owned.Add(jobs);
             builder.Services.AddSingleton(jobs);
+            // The GUI's chat with documents: a model copy of its own, loaded on the first question.
+            var rag = new Attribution.Rag.RagEngine(() => PretrainedModel.Load(options.ModelDirectory,
+                TorchRuntime.ParseDevice(options.Device), TorchRuntime.ParseDType(options.DType)));
+            owned.Add(rag);
+            builder.Services.AddSingleton(rag);
         }
         builder.Services.AddSingleton(admission);
         builder.Services.AddSingleton(new CompletionHandler(models, service, prompts, options.Limits, admission,

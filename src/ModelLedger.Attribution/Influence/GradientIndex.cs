@@ -99,13 +99,7 @@ public sealed class GradientIndex : IDisposable
     public static GradientIndex Load(string directory, bool checkHashes = false)
     {
         var manifestPath = Path.Combine(directory, ManifestFile);
-        if (!File.Exists(manifestPath)) throw new UserError("not an attribution index (no index.json)", file: directory,
-            hint: "build one with: mledger attribution index --adapter DIR --dataset NAME --dataset-dir DIR");
-        IndexManifest manifest;
-        try { manifest = JsonSerializer.Deserialize<IndexManifest>(File.ReadAllText(manifestPath), Indented) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new UserError($"not a valid index manifest ({e.Message})", file: manifestPath); }
-        if (manifest.Version != IndexManifest.CurrentVersion)
-            throw new UserError($"index format version {manifest.Version} is not {IndexManifest.CurrentVersion}", file: manifestPath, field: "version");
+        var manifest = ReadManifest(directory);
         var ownersPath = Path.Combine(directory, OwnersFile);
         var sketchesPath = Path.Combine(directory, SketchesFile);
         if (checkHashes)
@@ -130,6 +124,21 @@ public sealed class GradientIndex : IDisposable
             inverses.Add(m);
         }
         return new GradientIndex(manifest, owners, sketches, inverses) { Hash = Sha256(manifestPath) };
+    }
+
+    /// <summary>index.json alone (what the index was built from: the training dataset folder and snapshot root),
+    /// checked for its version; the sketches are not read.</summary>
+    public static IndexManifest ReadManifest(string directory)
+    {
+        var manifestPath = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(manifestPath)) throw new UserError("not an attribution index (no index.json)", file: directory,
+            hint: "build one with: mledger attribution index --adapter DIR --dataset NAME --dataset-dir DIR");
+        IndexManifest manifest;
+        try { manifest = JsonSerializer.Deserialize<IndexManifest>(File.ReadAllText(manifestPath), Indented) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new UserError($"not a valid index manifest ({e.Message})", file: manifestPath); }
+        if (manifest.Version != IndexManifest.CurrentVersion)
+            throw new UserError($"index format version {manifest.Version} is not {IndexManifest.CurrentVersion}", file: manifestPath, field: "version");
+        return manifest;
     }
 
     internal static string Sha256(string path)

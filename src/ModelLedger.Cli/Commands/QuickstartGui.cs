@@ -21,7 +21,17 @@ internal static class QuickstartGui
 
         """;
 
+    /// <summary>Where the printed <c>mledger serve</c> listens, and so the GUI's URL the last step names.</summary>
+    public const int Port = 8080;
+
     public static void PrintSteps(string dir, string baseModel, string adapter)
+    {
+        foreach (var line in Steps(dir, baseModel, adapter)) Console.Error.WriteLine(line);
+    }
+
+    /// <summary>The lines <see cref="PrintSteps"/> prints (writing the policy file first when it is missing): the
+    /// workspace commands, then `mledger serve`, then the GUI's URL.</summary>
+    public static IReadOnlyList<string> Steps(string dir, string baseModel, string adapter)
     {
         var policy = Path.Combine(dir, "policy.yaml");
         if (!File.Exists(policy))
@@ -31,17 +41,21 @@ internal static class QuickstartGui
             File.Move(aside, policy);
         }
         var ws = Path.Combine(dir, "ledger");
-        Console.Error.WriteLine("  # the web GUI (docs/gui.md): a ledger with a fee policy and a funded admin key, " +
-            "a worker, then serve billed: it prints the GUI's URL");
-        Console.Error.WriteLine($"  ./mledger ledger init --workspace {ws} --origin quickstart.local/ledger");
-        Console.Error.WriteLine($"  ./mledger rewards policy set {policy} --workspace {ws}");
-        Console.Error.WriteLine($"  ./mledger ledger account create --id mint --allow-negative --workspace {ws}");
-        Console.Error.WriteLine($"  ./mledger ledger account create --id user:admin --workspace {ws}");
-        Console.Error.WriteLine($"  ./mledger ledger transfer --debit mint --credit user:admin --amount 100000000 " +
-            $"--id fund-admin --workspace {ws}");
-        Console.Error.WriteLine($"  ./mledger serve keys create --role admin --account user:admin --workspace {ws}");
-        Console.Error.WriteLine($"  ./mledger worker --workspace {ws} &");
-        Console.Error.WriteLine($"  ./mledger serve --model {baseModel} --adapter ads={adapter} --template alpaca " +
-            $"--workspace {ws} --port 8080");
+        return
+        [
+            "  # the web GUI (docs/gui.md): a ledger with a fee policy and a funded admin key, a worker, then serve " +
+            "billed: it prints the GUI's URL",
+            $"  ./mledger ledger init --workspace {ws} --origin quickstart.local/ledger",
+            $"  ./mledger rewards policy set {policy} --workspace {ws}",
+            $"  ./mledger ledger account create --id mint --allow-negative --workspace {ws}",
+            $"  ./mledger ledger account create --id user:admin --workspace {ws}",
+            $"  ./mledger ledger transfer --debit mint --credit user:admin --amount 100000000 --id fund-admin " +
+            $"--workspace {ws}",
+            $"  ./mledger serve keys create --role admin --account user:admin --workspace {ws}",
+            $"  ./mledger worker --workspace {ws} &",
+            $"  ./mledger serve --model {baseModel} --adapter ads={adapter} --template alpaca --workspace {ws} " +
+            $"--port {Port}",
+            $"  # then open the GUI at http://127.0.0.1:{Port}/ and sign in with the admin key printed above",
+        ];
     }
 }

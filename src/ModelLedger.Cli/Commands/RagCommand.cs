@@ -76,19 +76,11 @@ internal static class RagCommand
                 promptTokens = tokens;
                 bill = billed.Begin(tokens, request.MaxNewTokens, inference: request.Inference);
             });
-            var shares = result.Documents.Select(d => new Rewards.Policy.DocumentShare(d.Item, d.Contributor, d.Attribution, d.Effect,
-                Rewards.Metering.AnswerSupport.Of(request.Question, result.Answer, Text(documents, d.Row)))).ToArray();
             BillingOptions.Report(bill!.Complete(promptTokens, result.AnswerIds.Length, request.Question, result.Answer,
-                (shares, $"{RagAsk.Method}/{result.Method}", result.IndexRoot)));
+                RagCredit.Of(result, documents, request.Question)));
             return result;
         }
         finally { bill?.Dispose(); }
-    }
-
-    private static string Text(DocumentSet documents, int row)
-    {
-        var d = documents.Documents.First(x => x.Row == row);
-        return $"{d.Title}\n{d.Text}";
     }
 
     /// <summary><c>mledger bench rag</c>: does removing the top-attributed document hurt the answer more than removing

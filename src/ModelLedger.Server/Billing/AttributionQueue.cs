@@ -72,6 +72,9 @@ internal sealed class AttributionQueue : IAsyncDisposable
                     Console.Error.WriteLine($"attribution of {p.Record.Id} failed ({e.Message}); recorded as 'failed'");
                     attribution = InferenceAttribution.None with { Method = "failed" };
                 }
+                // A RAG answer through an indexed adapter: its documents ride along with the training attribution.
+                if (p.Record.Query is not null)
+                    attribution = attribution.WithDocuments(p.Record.Documents, p.Record.Method, p.Record.IndexRoot);
                 await _commits.AttributeAsync(p.Record with
                 {
                     TrainingShares = attribution.Training, Documents = attribution.Documents,

@@ -67,6 +67,13 @@ internal sealed class BilledAdmission(ApiKeyStore keys, MeteringPool meters, Gro
         {
             var record = new InferenceRecord(inference, model, adapter, null, caller.Account, exchange.PromptTokens,
                 exchange.CompletionTokens, new Dictionary<string, double>(), []);
+            // A RAG answer: its documents are credited as `mledger rag ask --bill` credits them (the question's id
+            // lets settlement count the distinct questions that retrieved a document).
+            if (exchange.Documents is var (shares, method, root))
+                record = record with
+                {
+                    Documents = shares, Method = method, IndexRoot = root, Query = AnswerSupport.QueryId(exchange.Prompt),
+                };
             // Nothing to attribute (no gradient index): the empty attribution rides the same group commit.
             if (!hooks.Has(adapter))
             {

@@ -13,8 +13,9 @@ namespace ModelLedger.Server.Gui;
 /// do; the API refuses it anyway), the training form (the config key table of <see cref="TrainKeys.All"/> plus this
 /// server's model and workspace folders, so a form's paths are the server's), the predictions a finished evaluation
 /// job wrote (generated_predictions.jsonl in its output_dir), the latest checkpoint as a value that may be null (the
-/// ledger's own route answers 404 before the first, which a browser logs as a console error), and exports
-/// (<see cref="GuiExports"/>).
+/// ledger's own route answers 404 before the first, which a browser logs as a console error), exports
+/// (<see cref="GuiExports"/>), and chat with documents and the training spans of an answer
+/// (<see cref="GuiChatAttribution"/>).
 /// </summary>
 internal static class GuiApi
 {
@@ -58,6 +59,7 @@ internal static class GuiApi
                     ? new JsonObject { ["tree_size"] = all[^1].Size, ["note"] = all[^1].Note } : null,
             })).WithSummary("The latest signed checkpoint, or null when none is signed yet (a 200 either way)");
         group.MapGuiExports();
+        group.MapGuiChatAttribution();
     }
 
     private static JsonNode Key(ConfigKey k) => new JsonObject

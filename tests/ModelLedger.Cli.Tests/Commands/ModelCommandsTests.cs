@@ -145,6 +145,11 @@ public sealed class ModelCommandsTests
         Assert.Contains("| base + LoRA adapter |", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("./mledger chat --model", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("./mledger serve --model", result.Stderr, StringComparison.Ordinal);
+        // It ends with the billed serve command and the GUI's URL (issue 15, item 10).
+        var last = result.Stderr.TrimEnd().Split('\n')[^2..];
+        Assert.StartsWith("  ./mledger serve --model", last[0], StringComparison.Ordinal);
+        Assert.Contains("--workspace", last[0], StringComparison.Ordinal);
+        Assert.Contains("http://127.0.0.1:8080/", last[1], StringComparison.Ordinal);
         // the point of the quickstart: the adapter scores better than the base on the table it prints
         double[] Row(string name) => result.Stdout.Split('\n')
             .Single(l => l.StartsWith($"| {name} |", StringComparison.Ordinal))

@@ -30,9 +30,10 @@ public sealed class OpenApiAndServedTests(ManagementServerFixture server) : ICla
             ("/v1/rewards/epochs", "get"), ("/v1/rewards/epochs/{epoch}", "get"),
             ("/v1/rewards/epochs/{epoch}/settle", "post"), ("/v1/rewards/balances", "get"),
             ("/v1/inferences/{id}/attribution", "get"), ("/v1/keys", "post"),
-            // the GUI's own routes (Gui/GuiApi.cs, Gui/GuiExports.cs)
+            // the GUI's own routes (Gui/GuiApi.cs, Gui/GuiExports.cs, Gui/GuiChatAttribution.cs)
             ("/v1/gui/session", "get"), ("/v1/gui/train-form", "get"), ("/v1/gui/jobs/{id}/predictions", "get"),
             ("/v1/gui/checkpoint", "get"), ("/v1/gui/exports", "post"), ("/v1/gui/exports/{id}/download", "get"),
+            ("/v1/gui/rag", "post"), ("/v1/gui/spans", "post"),
         ];
         foreach (var (path, method) in expected)
         {

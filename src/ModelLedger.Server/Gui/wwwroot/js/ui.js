@@ -40,7 +40,8 @@ export function table(columns, rows, empty = 'Nothing yet.') {
     })))));
 }
 
-export const badge = text => el('span', { class: `badge ${text}` }, text);
+// kind picks the colour (a CSS class), text what it says (defaults to the kind).
+export const badge = (kind, text = kind) => el('span', { class: `badge ${kind}` }, text);
 export const short = hash => hash ? `${hash.slice(0, 12)}…` : '';
 
 export function loading(node, text = 'Loading') {

@@ -1,10 +1,21 @@
 // Ledger explorer: entries newest first (type filter), one entry with its refs as links (adapter → snapshot →
-// contributors), the latest signed checkpoint, and an inclusion proof of the entry checked here, with WebCrypto:
-// the leaf hash is recomputed from the leaf bytes and the root from the audit path, then compared with the root the
+// contributors), the latest signed checkpoint with its Ed25519 signature checked here against a verifier key the
+// user may replace with the one they trust, and an inclusion proof of the entry checked here, with WebCrypto: the
+// leaf hash is recomputed from the leaf bytes and the root from the audit path, then compared with the root the
 // checkpoint signed.
 import { get, post } from '../api.js';
 import { el, table, loading, showError, busy, can, card, short, badge } from '../ui.js';
 import { leafHash, rootFromInclusion, base64Bytes } from '../merkle.js';
+import { verifyNote } from '../note.js';
+
+// The verifier key the checkpoints are checked against: the server's until the user pastes another.
+let trustedKey = null;
+
+function signatureView(result) {
+  return el('p', { id: 'checkpoint-signature', role: 'status' },
+    badge(result.ok ? 'verified' : 'invalid', result.ok ? 'signature verified' : 'not verified'), ' ',
+    el('span', { class: 'muted' }, result.reason));
+}
 
 const PAGE = 100;
 
@@ -27,13 +38,25 @@ async function showHead(node, session) {
     sign.addEventListener('click', async () => {
       if (await busy(sign, status, () => post('/v1/ledger/checkpoint', {}))) await showHead(node, session);
     });
+    trustedKey ??= log.verifier_key;
+    const key = el('input', { id: 'verifier-key', class: 'mono', value: trustedKey, spellcheck: 'false' });
+    const verdict = el('div');
+    const check = async () => {
+      trustedKey = key.value.trim();
+      if (checkpoint) verdict.replaceChildren(signatureView(await verifyNote(checkpoint.note, trustedKey)));
+    };
+    key.addEventListener('change', check);
     node.replaceChildren(el('p', {}, `${log.origin} · ${log.tree_size} entries`),
       el('p', { class: 'mono hash muted' }, `root ${log.root ?? '(empty)'}`),
       el('h3', {}, 'Latest signed checkpoint'),
       checkpoint ? el('pre', { class: 'yaml', id: 'checkpoint' }, checkpoint.note)
         : el('p', { class: 'muted' }, 'No checkpoint signed yet.'),
-      el('p', { class: 'muted mono hash' }, `verifier key ${log.verifier_key}`),
-      can(session, 'admin') ? sign : null, status);
+      verdict,
+      el('label', { for: 'verifier-key' }, 'Trusted verifier key',
+        el('span', { class: 'hint' }, ' — the server\'s; paste the one ', el('code', {}, 'mledger ledger init'),
+          ' printed to trust that instead')),
+      key, can(session, 'admin') ? sign : null, status);
+    await check();
   } catch (e) { showError(node, e); }
 }
 
@@ -89,19 +112,22 @@ function checkpointRoot(note) {
 async function prove(entry, out) {
   const { checkpoint } = await get('/v1/gui/checkpoint');
   if (!checkpoint) throw new Error('No checkpoint is signed yet: an admin can sign one above.');
+  const signature = await verifyNote(checkpoint.note, trustedKey ?? (await get('/v1/ledger')).verifier_key);
   const signed = checkpointRoot(checkpoint.note);
   if (entry.index >= signed.size)
     throw new Error(`Entry #${entry.index} is newer than the latest checkpoint (size ${signed.size}): sign a new one.`);
   const computedLeaf = await leafHash(base64Bytes(entry.leaf));
   const proof = await get(`/v1/ledger/proofs/inclusion?index=${entry.index}&size=${signed.size}`);
   const computedRoot = await rootFromInclusion(entry.index, signed.size, computedLeaf, proof.path);
-  const ok = computedLeaf === entry.leaf_hash && computedRoot === signed.root;
-  out.replaceChildren(el('p', { role: 'status' }, badge(ok ? 'verified' : 'invalid'), ' ', ok
-    ? `Entry #${entry.index} is in the signed tree of ${signed.size} entries.`
-    : 'The proof does not lead to the signed root.'),
+  const ok = signature.ok && computedLeaf === entry.leaf_hash && computedRoot === signed.root;
+  out.replaceChildren(el('p', { role: 'status' }, badge(ok ? 'verified' : 'invalid', ok ? 'verified' : 'not verified'),
+    ' ', ok ? `Entry #${entry.index} is in the signed tree of ${signed.size} entries.`
+      : !signature.ok ? `The checkpoint's signature does not verify (${signature.reason}).`
+        : 'The proof does not lead to the signed root.'),
   el('table', {}, el('tbody', {},
     [['Leaf hash (computed here)', computedLeaf], ['Leaf hash (server)', entry.leaf_hash],
       ['Root (computed from the path)', computedRoot], ['Root (signed checkpoint)', signed.root],
+      ['Checkpoint signature', signature.ok ? `verified: ${signature.reason}` : `not verified: ${signature.reason}`],
       ['Audit path', `${proof.path.length} hashes`]].map(([k, v]) => el('tr', {}, el('th', { scope: 'row' }, k),
       el('td', { class: 'mono hash' }, v))))));
 }

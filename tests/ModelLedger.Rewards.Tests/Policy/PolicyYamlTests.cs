@@ -80,6 +80,14 @@ public sealed class PolicyYamlTests : IDisposable
     }
 
     [Fact]
+    public void Load_RefusesAnUnknownHubBaseline()
+    {
+        var path = Write(Valid.Replace("hub_baseline: owners", "hub_baseline: everyone", StringComparison.Ordinal));
+        var e = Assert.Throws<UserError>(() => PolicyYaml.Load(path));
+        Assert.Equal((23, "rules.hub_baseline", "must be documents or owners"), (e.Line, e.Field, e.Message));
+    }
+
+    [Fact]
     public void Json_RoundTripsToTheSameCanonicalText()
     {
         var text = PolicyJson.Write(PolicyYaml.Load(Write(Valid)));

@@ -12,7 +12,10 @@ public sealed class IdentityGraph
 {
     private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
 
-    public static IdentityGraph Build(LedgerReplay replay, long through, FeePolicy policy)
+    /// <param name="links">Which of the remaining funding transfers link their two accounts (all when null); the
+    /// <c>sybil</c> rule's evidence passes <see cref="SybilClusters.Solicited"/>.</param>
+    public static IdentityGraph Build(LedgerReplay replay, long through, FeePolicy policy,
+        Func<LedgerTransfer, bool>? links = null)
     {
         var graph = Declared(replay, through);
         var system = new HashSet<string>([policy.EscrowAccount, policy.TreasuryAccount, policy.RemainderAccount],
@@ -23,7 +26,7 @@ public sealed class IdentityGraph
                 StringComparison.Ordinal)) continue;
             if (replay.NegativeAccounts.Contains(t.Debit) || replay.NegativeAccounts.Contains(t.Credit)) continue;
             if (system.Contains(t.Debit) || system.Contains(t.Credit)) continue;
-            graph.Union(t.Debit, t.Credit);
+            if (links is null || links(t)) graph.Union(t.Debit, t.Credit);
         }
         return graph;
     }

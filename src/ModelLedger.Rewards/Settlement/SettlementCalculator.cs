@@ -75,10 +75,15 @@ public static class SettlementCalculator
         foreach (var (account, amount) in trainingPending)
             ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
         if (rules.WashTradingShare is double washShare) ApplyWashTrading(tallies, graph, washShare);
-        if (rules.SybilMinIdentities is int sybilMin) ApplySybil(tallies, graph, SybilClusters.Find(
-            replay.Contributions.Where(c => c.Index <= through).Select(c => RewardAccounts.Contributor(c.Contributor))
-                .Concat(tallies.Where(kv => kv.Value.Pool > 0).Select(kv => kv.Key)),
-            graph, IdentityGraph.Declared(replay, through), sybilMin));
+        if (rules.SybilMinIdentities is int sybilMin)
+        {
+            var evidence = IdentityGraph.Build(replay, through, policy, SybilClusters.Solicited(replay, through));
+            ApplySybil(tallies, evidence, SybilClusters.Find(
+                replay.Contributions.Where(c => c.Index <= through)
+                    .Select(c => RewardAccounts.Contributor(c.Contributor))
+                    .Concat(tallies.Where(kv => kv.Value.Pool > 0).Select(kv => kv.Key)),
+                evidence, IdentityGraph.Declared(replay, through), sybilMin));
+        }
         if (rules.GroupCapBps is int capBps) ApplyGroupCap(tallies, graph, FeeSplit.Slice(contributorPools, capBps));
 
         var lines = tallies.Select(kv => new SettlementLine(kv.Key, kv.Value.Accrued, kv.Value.Earned + kv.Value.Other,

@@ -10,10 +10,23 @@ namespace ModelLedger.Rewards.Settlement;
 /// (the cap, the rate limit and the intake record then bind them together), so hiding is what is penalised, and
 /// splitting a dataset over identities that share a wallet loses its reward instead of evading the per-group rules.
 /// Contributor identities: accounts with accepted contributions up to the close, or pool accruals in the epoch.
+/// Unsolicited money is not evidence: a transfer that credits a contributor identity after its first accepted
+/// contribution does not link it (<see cref="Solicited"/>), so nobody can pull active contributors into a cluster by
+/// sending them dust; money an identity received before it contributed (its set-up funding) or sent itself does.
 /// </summary>
 public static class SybilClusters
 {
     public const string Sybil = "sybil";
+
+    /// <summary>The transfer filter for the rule's evidence graph: false for a transfer whose credit account had
+    /// already had a contribution accepted when it arrived.</summary>
+    public static Func<LedgerTransfer, bool> Solicited(LedgerReplay replay, long through)
+    {
+        var first = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var c in replay.Contributions.Where(c => c.Index <= through))
+            first.TryAdd(RewardAccounts.Contributor(c.Contributor), c.Index);   // contributions are in ledger order
+        return t => !first.TryGetValue(t.Credit, out var index) || t.Index < index;
+    }
 
     /// <summary>The representatives (in <paramref name="evidence"/>) of the groups that are undeclared sybil
     /// clusters.</summary>

@@ -8,9 +8,10 @@ public sealed class SybilRuleTests
 {
     private static readonly string[] Sybils = ["s1", "s2", "s3"];
 
-    private static EpochSettlement Settle(RewardsWorkspace w)
+    private static EpochSettlement Settle(RewardsWorkspace w, Action? afterContributions = null)
     {
         foreach (var c in Sybils.Append("alice")) w.Contribute(c, $"{c}-item");
+        afterContributions?.Invoke();
         w.Fund("user:bob", 10_000);
         w.Meter("i1", "user:bob", 1000, 0, new() { ["alice"] = 0.25, ["s1"] = 0.25, ["s2"] = 0.25, ["s3"] = 0.25 });
         var (s, _) = EpochSettler.Settle(w.Workspace, w.Tables, 1, "test");
@@ -69,5 +70,20 @@ public sealed class SybilRuleTests
         foreach (var agent in new[] { "agent:a1", "agent:a2" }) w.Fund(agent, 10, from: "contributor:alice");
         var result = Settle(w);
         Assert.All(Sybils.Append("alice"), s => Assert.Equal((UInt128)125, Paid(result, s)));
+    }
+
+    [Fact]
+    public void Sybil_MoneySentToActiveContributors_DoesNotMakeThemACluster()
+    {
+        // Someone funds s1, s2 and s3 from one wallet after each had a contribution accepted (dust sent to pull them
+        // into a cluster): unsolicited money is not evidence, so all four are paid 125.
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(new RuleSettings(SybilMinIdentities: 3)));
+        var result = Settle(w, () =>
+        {
+            w.Fund("user:griefer", 10);
+            foreach (var s in Sybils) w.Fund("contributor:" + s, 1, from: "user:griefer");
+        });
+        Assert.All(Sybils.Append("alice"), s => Assert.Equal(((UInt128)125, (UInt128)0),
+            (Paid(result, s), Withheld(result, s))));
     }
 }

@@ -25,7 +25,8 @@ public static class RetrievalHubs
             if (m.Record.Query is not string query) continue;
             foreach (var d in m.Record.Documents)
             {
-                if (!queries.TryGetValue(d.Document, out var set)) queries[d.Document] = set = new(StringComparer.Ordinal);
+                if (!queries.TryGetValue(d.Document, out var set))
+                    queries[d.Document] = set = new(StringComparer.Ordinal);
                 set.Add(query);
                 owners.TryAdd(d.Document, d.Owner);
             }

@@ -77,6 +77,30 @@ public sealed class RewardsVerifierTests
     }
 
     [Fact]
+    public void Verify_ReplaysTheSybilRule()
+    {
+        var rules = new Policy.RuleSettings(SybilMinIdentities: 2);
+        using var w = new RewardsWorkspace(RewardsWorkspace.Policy(rules));
+        w.Fund("user:wallet", 10);
+        foreach (var s in new[] { "s1", "s2" })
+        {
+            w.Fund("contributor:" + s, 1, from: "user:wallet");
+            w.Contribute(s, s + "-item");
+        }
+        w.Fund("user:bob", 10_000);
+        w.Meter("i1", "user:bob", 1000, 0, new() { ["s1"] = 0.5, ["s2"] = 0.5 });
+        // Settled as if the rule were off, s1 and s2 get 250 each; verify replays the policy in force (both forfeit).
+        var replay = LedgerReplay.Read(w.Workspace.Store);
+        var lenient = SettlementCalculator.Compute(replay, 1, replay.Size - 1,
+            rules with { SybilMinIdentities = null });
+        Assert.Equal((UInt128)250, lenient.Lines.Single(l => l.Account == "contributor:s1").Paid);
+        w.Workspace.Service.Append(RewardEvents.EpochClosed, "operator", lenient.Payload(), "epoch:1");
+        var report = RewardsVerifier.Verify(w.Workspace.Store, w.Tables);
+        Assert.Contains(report.Problems, p => p.Contains("epoch 1", StringComparison.Ordinal)
+            && p.Contains("differs from the replay", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Verify_CatchesAnEditedRewardTableRow()
     {
         using var w = Settled();

@@ -16,18 +16,26 @@ internal static class BenchCommand
         BenchServeCommand.Create(),
     };
 
+    /// <summary>The bundled TinyStories-656K (copied beside the CLI): the gaming benchmark's default world runs real
+    /// intake and real RAG on it.</summary>
+    internal static string BundledTinyModel => Path.Combine(AppContext.BaseDirectory, "models", "TinyStories-656K");
+
     private static Command Gaming()
     {
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var inferences = new Option<int>("--inferences") { DefaultValueFactory = _ => 600, Description = "Metered inferences (two epochs)" };
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
-        var model = new Option<string?>("--model") { Description = "Tiny model for real intake + RAG ablation (default: simulated world)" };
-        var command = new Command("gaming", "Rewards gaming simulation: adversaries' share and honest rank correlation") { seed, inferences, model, json };
+        var model = new Option<string?>("--model") { Description = "Tiny model for real intake + RAG ablation (default: the bundled TinyStories-656K)" };
+        var simulated = new Option<bool>("--simulated") { Description = "The simulated world instead: intake outcomes and retrieval effects drawn from the population model, no model" };
+        var command = new Command("gaming", "Rewards gaming simulation: adversaries' share and honest rank correlation") { seed, inferences, model, simulated, json };
         command.SetAction((p, _) =>
         {
+            if (p.GetValue(simulated) && p.GetValue(model) is not null)
+                throw new UserError("--simulated runs without a model; drop --model or --simulated", field: "--model");
+            var modelDir = p.GetValue(simulated) ? null : p.GetValue(model) ?? BundledTinyModel;
             using var work = new TempFolder();
             var report = GamingBenchmark.Run(p.GetValue(seed), work.Path, p.GetValue(inferences), Console.Error.WriteLine,
-                p.GetValue(model));
+                modelDir);
             Console.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(report) : GamingBenchmark.Markdown(report));
             return Task.FromResult(report.Verified ? ExitCodes.Ok : ExitCodes.VerificationFailed);
         });

@@ -18,10 +18,13 @@ public sealed record RateLimit(int MaxContributions, long WindowSeconds);
 /// <summary>The anti-gaming rules applied at settlement (docs/rewards.md explains each). A null threshold is off.
 /// <see cref="MinSupport"/>: a retrieved document earns only the part of its slice equal to its answer support, and
 /// nothing below this; <see cref="HubRatio"/>: a document retrieved in one epoch for more distinct questions than
-/// this many times the median document earns nothing; <see cref="MaxRefusedShare"/>: a linked group more of whose
+/// this many times the median document (<see cref="HubBaseline"/>: the median over documents, or over owners, each
+/// owner counted once with its median document) earns nothing; <see cref="MaxRefusedShare"/>: a linked group more of whose
 /// datanet submissions intake refused than this share earns nothing for its accepted items either;
 /// <see cref="WashTradingShare"/>: a linked group more of whose contributor accruals in an epoch came from its own
-/// calls than this share forfeits the rest of that epoch's contributor rewards too.</summary>
+/// calls than this share forfeits the rest of that epoch's contributor rewards too; <see cref="SybilMinIdentities"/>:
+/// a linked group (funding, declared links) joining at least this many contributor identities that never declared
+/// themselves one party earns nothing (<see cref="Settlement.SybilClusters"/>).</summary>
 public sealed record RuleSettings(
     bool Duplicates = true,
     bool SelfDealing = true,
@@ -32,7 +35,14 @@ public sealed record RuleSettings(
     double? MinSupport = null,
     double? HubRatio = null,
     double? MaxRefusedShare = null,
-    double? WashTradingShare = null);
+    double? WashTradingShare = null,
+    int? SybilMinIdentities = null,
+    HubBaseline HubBaseline = HubBaseline.Documents);
+
+/// <summary>What the <c>hub</c> rule compares a document's breadth with: the median over the epoch's retrieved
+/// documents, or the median over their owners of each owner's median document, so that one owner's flood of documents
+/// does not define what a typical document is.</summary>
+public enum HubBaseline { Documents, Owners }
 
 /// <summary>
 /// One version of the fee policy: prices per model or adapter (with a default), the split, the accounts that receive

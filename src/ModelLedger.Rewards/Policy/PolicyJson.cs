@@ -49,6 +49,8 @@ public static class PolicyJson
             if (r.HubRatio is double hub) w.WriteNumber("hub_ratio", hub);
             if (r.MaxRefusedShare is double refused) w.WriteNumber("max_refused_share", refused);
             if (r.WashTradingShare is double wash) w.WriteNumber("wash_trading_share", wash);
+            if (r.SybilMinIdentities is int sybil) w.WriteNumber("sybil_min_identities", sybil);
+            if (r.HubBaseline != HubBaseline.Documents) w.WriteString("hub_baseline", "owners");
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -108,7 +110,10 @@ public static class PolicyJson
                 rules.TryGetProperty("answer_min_support", out var support) ? support.GetDouble() : null,
                 rules.TryGetProperty("hub_ratio", out var hub) ? hub.GetDouble() : null,
                 rules.TryGetProperty("max_refused_share", out var refused) ? refused.GetDouble() : null,
-                rules.TryGetProperty("wash_trading_share", out var wash) ? wash.GetDouble() : null));
+                rules.TryGetProperty("wash_trading_share", out var wash) ? wash.GetDouble() : null,
+                rules.TryGetProperty("sybil_min_identities", out var sybil) ? sybil.GetInt32() : null,
+                rules.TryGetProperty("hub_baseline", out var baseline) && baseline.GetString() == "owners"
+                    ? HubBaseline.Owners : HubBaseline.Documents));
     }
 
     private static double? NullableDouble(JsonElement e) => e.ValueKind == JsonValueKind.Null ? null : e.GetDouble();

@@ -104,7 +104,7 @@ public static class PolicyYaml
         if (Mapping(node, "rules", problems) is not YamlMappingNode m) return null;
         var f = Fields(m, "rules.", problems, ["duplicates", "self_dealing", "ablation_min_effect", "min_quality",
             "group_cap_bps", "rate_limit", "answer_min_support", "hub_ratio", "max_refused_share",
-            "wash_trading_share"]);
+            "wash_trading_share", "sybil_min_identities", "hub_baseline"]);
         var d = new RuleSettings();
         bool Flag(string key, bool fallback) => f.TryGetValue(key, out var n) ? Bool(n, $"rules.{key}",
             problems) ?? fallback : fallback;
@@ -112,6 +112,9 @@ public static class PolicyYaml
             !f.TryGetValue(key, out var n) ? fallback : IsOff(n) ? null : Real(n, $"rules.{key}", min, max, problems);
         int? cap = !f.TryGetValue("group_cap_bps", out var c) || IsOff(c) ? null : Integer(c, "rules.group_cap_bps",
             1, SplitBps.Whole, problems);
+        // At least 2: one identity is never a sybil cluster on its own.
+        int? sybil = !f.TryGetValue("sybil_min_identities", out var sy) || IsOff(sy) ? null : Integer(sy,
+            "rules.sybil_min_identities", 2, int.MaxValue, problems);
         RateLimit? rate = null;
         if (f.TryGetValue("rate_limit", out var r) && !IsOff(r) && Mapping(r, "rules.rate_limit",
             problems) is YamlMappingNode rm)
@@ -130,7 +133,20 @@ public static class PolicyYaml
                 Threshold("min_quality", d.MinQuality, 0, 1), cap, rate,
             Threshold("answer_min_support", d.MinSupport, 0, 1), Threshold("hub_ratio", d.HubRatio, 1, 1e6),
             Threshold("max_refused_share", d.MaxRefusedShare, 0, 1),
-            Threshold("wash_trading_share", d.WashTradingShare, 0, 1));
+            Threshold("wash_trading_share", d.WashTradingShare, 0, 1), sybil, Baseline(f, problems));
+    }
+
+    private static HubBaseline Baseline(Dictionary<string, YamlNode> f, Problems problems)
+    {
+        if (!f.TryGetValue("hub_baseline", out var n)) return HubBaseline.Documents;
+        switch (n)
+        {
+            case YamlScalarNode { Value: "documents" }: return HubBaseline.Documents;
+            case YamlScalarNode { Value: "owners" }: return HubBaseline.Owners;
+            default:
+                problems.Add(n, "rules.hub_baseline", "must be documents or owners");
+                return HubBaseline.Documents;
+        }
     }
 
     private static bool IsOff(YamlNode n) => n is YamlScalarNode { Value: "off" or "null" or "~" or "" };

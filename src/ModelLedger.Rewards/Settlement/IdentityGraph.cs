@@ -12,14 +12,12 @@ public sealed class IdentityGraph
 {
     private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
 
-    public static IdentityGraph Build(LedgerReplay replay, long through, FeePolicy policy)
+    /// <param name="links">Which of the remaining funding transfers link their two accounts (all when null); the
+    /// <c>sybil</c> rule's evidence passes <see cref="SybilClusters.Solicited"/>.</param>
+    public static IdentityGraph Build(LedgerReplay replay, long through, FeePolicy policy,
+        Func<LedgerTransfer, bool>? links = null)
     {
-        var graph = new IdentityGraph();
-        foreach (var link in replay.Identities.Where(l => l.Index <= through))
-        {
-            if (link.Owner is not null) graph.Union(link.Account, link.Owner);
-            foreach (var other in link.Links) graph.Union(link.Account, other);
-        }
+        var graph = Declared(replay, through);
         var system = new HashSet<string>([policy.EscrowAccount, policy.TreasuryAccount, policy.RemainderAccount],
             StringComparer.Ordinal);
         foreach (var t in replay.Transfers.Values.Where(t => t.Index <= through))
@@ -28,7 +26,20 @@ public sealed class IdentityGraph
                 StringComparison.Ordinal)) continue;
             if (replay.NegativeAccounts.Contains(t.Debit) || replay.NegativeAccounts.Contains(t.Credit)) continue;
             if (system.Contains(t.Debit) || system.Contains(t.Credit)) continue;
-            graph.Union(t.Debit, t.Credit);
+            if (links is null || links(t)) graph.Union(t.Debit, t.Credit);
+        }
+        return graph;
+    }
+
+    /// <summary>Only what the parties said themselves: agents with their owners and declared links (no funding).
+    /// The <c>sybil</c> rule compares these declared parties with the groups the evidence links.</summary>
+    public static IdentityGraph Declared(LedgerReplay replay, long through)
+    {
+        var graph = new IdentityGraph();
+        foreach (var link in replay.Identities.Where(l => l.Index <= through))
+        {
+            if (link.Owner is not null) graph.Union(link.Account, link.Owner);
+            foreach (var other in link.Links) graph.Union(link.Account, other);
         }
         return graph;
     }

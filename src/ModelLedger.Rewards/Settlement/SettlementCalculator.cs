@@ -6,9 +6,9 @@ namespace ModelLedger.Rewards.Settlement;
 /// Turns an epoch's inferences into per-account lines by replaying each fee split and applying the anti-gaming rules
 /// of the policy in force at the close (docs/rewards.md): self-dealing; for documents no ablation effect, retrieval
 /// hub, duplicate / quality / refused record, answer support; for training duplicate / quality / refused record /
-/// rate limit per item; then wash trading and the cap per linked group. Pure over a <see cref="LedgerReplay"/>:
-/// settle and verify both call it, so a settlement is checked by recomputing it. Integer arithmetic throughout
-/// (floor; rounding stays withheld).
+/// rate limit per item; then wash trading, undeclared sybil clusters and the cap per linked group. Pure over a
+/// <see cref="LedgerReplay"/>: settle and verify both call it, so a settlement is checked by recomputing it. Integer
+/// arithmetic throughout (floor; rounding stays withheld).
 /// </summary>
 public static class SettlementCalculator
 {
@@ -41,7 +41,8 @@ public static class SettlementCalculator
         var items = ClassifyItems(replay, through, rules, graph);
         var documentRule = items.Values.SelectMany(d => d).GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
-        IReadOnlySet<string> hubs = rules.HubRatio is double ratio ? RetrievalHubs.Find(inferences, ratio)
+        IReadOnlySet<string> hubs = rules.HubRatio is double ratio
+            ? RetrievalHubs.Find(inferences, ratio, rules.HubBaseline)
             : new HashSet<string>();
         var tallies = new SortedDictionary<string, Tally>(StringComparer.Ordinal);
         Tally Of(string account) => tallies.TryGetValue(account, out var t) ? t : tallies[account] = new Tally();
@@ -74,6 +75,15 @@ public static class SettlementCalculator
         foreach (var (account, amount) in trainingPending)
             ApplyItemFractions(Of(account), amount, items.GetValueOrDefault(account));
         if (rules.WashTradingShare is double washShare) ApplyWashTrading(tallies, graph, washShare);
+        if (rules.SybilMinIdentities is int sybilMin)
+        {
+            var evidence = IdentityGraph.Build(replay, through, policy, SybilClusters.Solicited(replay, through));
+            ApplySybil(tallies, evidence, SybilClusters.Find(
+                replay.Contributions.Where(c => c.Index <= through)
+                    .Select(c => RewardAccounts.Contributor(c.Contributor))
+                    .Concat(tallies.Where(kv => kv.Value.Pool > 0).Select(kv => kv.Key)),
+                evidence, IdentityGraph.Declared(replay, through), sybilMin));
+        }
         if (rules.GroupCapBps is int capBps) ApplyGroupCap(tallies, graph, FeeSplit.Slice(contributorPools, capBps));
 
         var lines = tallies.Select(kv => new SettlementLine(kv.Key, kv.Value.Accrued, kv.Value.Earned + kv.Value.Other,
@@ -161,6 +171,19 @@ public static class SettlementCalculator
                 tally.Withhold(WashTrading, tally.Earned);
                 tally.Earned = UInt128.Zero;
             }
+        }
+    }
+
+    /// <summary>Every member of an undeclared sybil cluster (<see cref="SybilClusters"/>) forfeits what it still
+    /// earns from the contributor pools in the epoch (withheld as <c>sybil</c>).</summary>
+    private static void ApplySybil(SortedDictionary<string, Tally> tallies, IdentityGraph graph,
+        IReadOnlySet<string> clusters)
+    {
+        if (clusters.Count == 0) return;
+        foreach (var (_, tally) in tallies.Where(kv => clusters.Contains(graph.Find(kv.Key))))
+        {
+            tally.Withhold(SybilClusters.Sybil, tally.Earned);
+            tally.Earned = UInt128.Zero;
         }
     }
 

@@ -35,7 +35,8 @@ public static class GamingSimulation
         new SplitBps(5000, 2500, 500, 2000), "rewards:treasury", "rewards:treasury", "rewards:escrow",
         new RuleSettings(Duplicates: true, SelfDealing: true, AblationMinEffect: 0.02, MinQuality: 0.5,
             GroupCapBps: 1500, RateLimit: new RateLimit(50, 3600), MinSupport: 0.34, HubRatio: 4,
-            MaxRefusedShare: 0.5, WashTradingShare: 0.5));
+            MaxRefusedShare: 0.5, WashTradingShare: 0.5, SybilMinIdentities: 3,
+            HubBaseline: HubBaseline.Owners));
 
     private static readonly RuleSettings NoRules = new(false, false, null, null, null, null);
 
@@ -50,6 +51,8 @@ public static class GamingSimulation
         PolicyBook.Set(workspace, tables, Policy, "bench");
         var callers = SetUpAccounts(workspace, population, rng);
         log?.Invoke($"{population.Identities.Count} identities, {population.Items.Count} items; metering {inferences} inferences over {epochs} epochs");
+        log?.Invoke($"sybil identities funded by the sybil's wallet: {population.FundedBy.Count} of "
+            + population.Identities.Count(i => i.Class == ActorClass.SybilSplitter));
         var accepted = world.Intake(workspace, population);
         log?.Invoke($"intake accepted {accepted.Count} of {population.Items.Count} items");
 

@@ -29,20 +29,51 @@ public interface IGamingWorld
 public sealed record RagAnswer(IReadOnlyList<DocumentShare> Documents, string Query);
 
 /// <summary>
-/// Intake and retrieval drawn from the population model (docs/rewards.md, "What is simulated"): every item is
-/// accepted with the cluster and quality the population drew; 3 documents are retrieved by a noisy relevance score
-/// (stuffed documents score high on every topic) with the document's drawn effect when on topic.
+/// Intake and retrieval drawn from the population model (docs/rewards.md, "What is simulated"). Intake follows the
+/// datanets' refusals: an item whose near-duplicate cluster already holds an accepted item (the exact copies of
+/// duplicate flooders and copycats, and the paraphrases the population drew as caught) is refused as a near
+/// duplicate, one below the intake's quality threshold (0.5) as low quality; each refusal is a signed
+/// <c>contribution.rejected</c> entry, as the real intake writes it, so the <c>refused</c> rule sees the same record.
+/// Everything else is accepted with the cluster and quality the population drew. 3 documents are retrieved by a
+/// noisy relevance score (stuffed documents score high on every topic) with the document's drawn effect when on
+/// topic.
 /// </summary>
 public sealed class SimulatedWorld : IGamingWorld
 {
+    /// <summary>The datanets intake's quality threshold (docs/datanets.md).</summary>
+    private const double IntakeQuality = 0.5;
+
     public string Description => "simulated population, intake, retrieval, ablation and training attribution";
 
     public IReadOnlyList<SimItem> Intake(LedgerWorkspace workspace, Population population)
     {
-        workspace.Service.AppendBatch([.. population.Items.Select(i => (RewardEvents.ContributionAccepted, i.Owner,
-            ContributionPayload(i), (string?)null))]);
-        return population.Items;
+        var accepted = new List<SimItem>();
+        var clusters = new HashSet<string>(StringComparer.Ordinal);
+        var events = new List<(string, string, string, string?)>();
+        foreach (var i in population.Items)
+        {
+            string? refusal = clusters.Contains(i.Cluster) ? "near-duplicate"
+                : i.Quality < IntakeQuality ? "low-quality" : null;
+            if (refusal is null)
+            {
+                clusters.Add(i.Cluster);
+                accepted.Add(i);
+            }
+            events.Add(refusal is null ? (RewardEvents.ContributionAccepted, i.Owner, ContributionPayload(i), null)
+                : (RewardEvents.ContributionRejected, i.Owner, RefusalPayload(i, refusal), null));
+        }
+        workspace.Service.AppendBatch(events);
+        return accepted;
     }
+
+    private static string RefusalPayload(SimItem i, string code) => RewardEvents.Json(w =>
+    {
+        w.WriteString("datanet", i.IsDocument ? "docs" : "ads");
+        w.WriteString("contributor", i.Owner);
+        w.WriteString("content_hash", i.Id);
+        w.WriteString("code", code);
+        w.WriteString("reason", "simulated intake");
+    });
 
     private static string ContributionPayload(SimItem i) => RewardEvents.Json(w =>
     {

@@ -21,7 +21,10 @@ public sealed class BenchSmokeTests
             "| tokens | build s | bytes/token | queries | ms/query mean | ms/query p99 | spans confirmed |" },
         { ["rag", "--model", Model, "--questions", "2", "--settings", "4:0"],
             "| method | k | questions | top beats random | top is gold |" },
+        // The default world: real intake and RAG on the TinyStories-656K bundled beside the CLI.
         { ["gaming", "--inferences", "20"], "| class | identities | items | accepted | share of useful data |" },
+        { ["gaming", "--simulated", "--inferences", "20"],
+            "| class | identities | items | accepted | share of useful data |" },
         { ["serve", "--smoke", "--model", Model],
             "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |" },
         { ["attribution", "--train", "40", "--contributors", "4", "--canaries", "1", "--canary-copies", "2",
@@ -42,5 +45,15 @@ public sealed class BenchSmokeTests
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains(header, result.Stdout, StringComparison.Ordinal);
         Assert.False(result.HasStackTrace, result.Stderr);
+    }
+
+    [Fact]
+    public void BenchGaming_RefusesSimulatedWithAModel()
+    {
+        var result = CliRunner.Run(["bench", "gaming", "--simulated", "--model", Model]);
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains("--simulated runs without a model", result.Stderr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.Stderr);
+        Assert.Empty(result.Stdout);
     }
 }

@@ -37,6 +37,8 @@ public sealed class PolicyYamlTests : IDisposable
           hub_ratio: 4
           max_refused_share: 0.5
           wash_trading_share: 0.6
+          sybil_min_identities: 3
+          hub_baseline: owners
         """;
 
     [Fact]
@@ -49,7 +51,8 @@ public sealed class PolicyYamlTests : IDisposable
         Assert.Equal(new SplitBps(5000, 2000, 1000, 2000), p.Split);
         Assert.Equal(("rewards:treasury", "rewards:treasury", "rewards:escrow"), (p.TreasuryAccount,
             p.RemainderAccount, p.EscrowAccount));
-        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600), 0.34, 4, 0.5, 0.6),
+        Assert.Equal(new RuleSettings(true, true, 0.0, 0.5, 2500, new RateLimit(50, 3600), 0.34, 4, 0.5, 0.6, 3,
+            HubBaseline.Owners),
             p.Rules);
     }
 
@@ -65,6 +68,23 @@ public sealed class PolicyYamlTests : IDisposable
         var read = PolicyJson.Read(doc.RootElement);
         Assert.Equal((null, null), (read.Rules.MinSupport, read.Rules.HubRatio));
         Assert.Equal(old, PolicyJson.Write(read));
+    }
+
+    [Fact]
+    public void Load_RefusesASybilMinimumBelowTwo()
+    {
+        // One identity alone is never a cluster: 1 is out of range (the key is on line 22 of the file above).
+        var path = Write(Valid.Replace("sybil_min_identities: 3", "sybil_min_identities: 1", StringComparison.Ordinal));
+        var e = Assert.Throws<UserError>(() => PolicyYaml.Load(path));
+        Assert.Equal((22, "rules.sybil_min_identities"), (e.Line, e.Field));
+    }
+
+    [Fact]
+    public void Load_RefusesAnUnknownHubBaseline()
+    {
+        var path = Write(Valid.Replace("hub_baseline: owners", "hub_baseline: everyone", StringComparison.Ordinal));
+        var e = Assert.Throws<UserError>(() => PolicyYaml.Load(path));
+        Assert.Equal((23, "rules.hub_baseline", "must be documents or owners"), (e.Line, e.Field, e.Message));
     }
 
     [Fact]

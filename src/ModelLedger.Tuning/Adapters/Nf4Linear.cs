@@ -187,7 +187,14 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
         _scales = scales.DetachFromDisposeScope();
     }
 
-    public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * _scales.Over(127).unsqueeze(1)).to(_computeType);
+    /// <summary>The weight; the caller owns it. A scope of its own: backward calls this on libtorch's autograd thread
+    /// (a device thread on CUDA), where no caller's scope references the temporaries.</summary>
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        return (_codes.to(ScalarType.Float32) * _scales.Over(127).unsqueeze(1)).to(_computeType)
+            .MoveToOuterDisposeScope();
+    }
 
     public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 

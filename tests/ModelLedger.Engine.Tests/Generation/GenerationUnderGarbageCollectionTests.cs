@@ -42,5 +42,6 @@ public sealed class GenerationUnderGarbageCollectionTests
         Assert.True(runs > 5, $"only {runs} generations");
     }
 
-    private static int[][] Ids(IReadOnlyList<GenerationResult> results) => results.Select(r => r.TokenIds.ToArray()).ToArray();
+    private static int[][] Ids(IReadOnlyList<GenerationResult> results) =>
+        results.Select(r => r.TokenIds.ToArray()).ToArray();
 }

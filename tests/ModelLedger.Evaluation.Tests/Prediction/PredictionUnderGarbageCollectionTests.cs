@@ -32,6 +32,7 @@ public sealed class PredictionUnderGarbageCollectionTests
     {
         var results = BatchPrediction.Run(new PredictRequest(TestPaths.TinyStories, null, "stories", TestPaths.Datasets,
             "alpaca", 12, output, BatchSize: 4, MaxSamples: 6), _ => { });
-        return (File.ReadAllText(Path.Combine(output, "generated_predictions.jsonl")), (double)results["predict_loss"]!);
+        var predictions = File.ReadAllText(Path.Combine(output, "generated_predictions.jsonl"));
+        return (predictions, (double)results["predict_loss"]!);
     }
 }

@@ -112,7 +112,8 @@ public sealed class ExportUnderGarbageCollectionTests : IDisposable
         Assert.True(runs > 20, $"only {runs} encodes");
     }
 
-    /// <summary>The merged checkpoint's weights file and the Q8_0 GGUF file (Q8_0 runs the block encoder too).</summary>
+    /// <summary>The merged checkpoint's weights file and the Q8_0 GGUF file (Q8_0 runs the block encoder
+    /// too).</summary>
     private static (byte[] Merged, byte[] Gguf) Export(string adapter, string output)
     {
         var hf = ExportJob.Run(TestPaths.TinyStories, adapter, Path.Combine(output, "hf"), ExportFormat.Hf,

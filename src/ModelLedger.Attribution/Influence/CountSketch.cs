@@ -32,8 +32,9 @@ internal sealed class CountSketch : IDisposable
             bucket[i] = rng.Next(dims);
             sign[i] = rng.Next(2) == 0 ? -1f : 1f;
         }
-        _bucket = tensor(bucket, device: device);
-        _sign = tensor(sign, device: device);
+        // Owned by this object, not by a caller's dispose scope.
+        _bucket = tensor(bucket, device: device).DetachFromDisposeScope();
+        _sign = tensor(sign, device: device).DetachFromDisposeScope();
     }
 
     /// <summary>Projects vectors [D] or rows [N, D] to [k] or [N, k] (float32, same device).</summary>

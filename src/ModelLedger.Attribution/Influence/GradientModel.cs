@@ -61,7 +61,8 @@ internal sealed class GradientModel : IDisposable
             if (!name.Contains(".lora_", StringComparison.Ordinal)) continue;
             p.requires_grad = true;
             lora._trainable.Add((name, p));
-            lora._final[name] = p.detach().clone();
+            using var detached = p.detach();   // held while clone reads it
+            lora._final[name] = detached.clone().DetachFromDisposeScope();
         }
         return lora;
     }

@@ -139,7 +139,8 @@ public sealed class SafetensorsFile
             stream.ReadExactly(buffer, 0, bytes);
             using var chunk = empty(count, dtype: type);
             chunk.bytes = buffer.AsSpan(0, bytes);
-            flat.narrow(0, start, count).copy_(chunk);
+            using var slice = flat.narrow(0, start, count);   // held: an unreferenced view can be freed mid-copy
+            slice.copy_(chunk);
         }
         return tensor;
     }

@@ -49,8 +49,10 @@ public sealed class KvCache : IDisposable
         long length = k.shape[2];
         if (start + length > Capacity)
             throw new InvalidOperationException($"KV cache holds {Capacity} positions; asked to write up to {start + length}");
-        _keys[layer].narrow(2, start, length).copy_(k);
-        _values[layer].narrow(2, start, length).copy_(v);
+        // The slot views are held until copy_ returns: an unreferenced view could be freed by another thread's GC
+        // while libtorch writes through it (docs/architecture.md, "TorchSharp's temporary scalars").
+        using (var keys = _keys[layer].narrow(2, start, length)) keys.copy_(k);
+        using (var values = _values[layer].narrow(2, start, length)) values.copy_(v);
         return (_keys[layer].narrow(2, 0, start + length), _values[layer].narrow(2, 0, start + length));
     }
 

@@ -72,7 +72,10 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
     {
         if (_base is not Linear linear) throw new InvalidOperationException("only a full-precision Linear base can be merged in place");
         using var _ = no_grad();
-        using var delta = DeltaWeight(name);
+        // ΔW, its dtype copy and matmul's product stay referenced while libtorch reads them (export and serving merge
+        // in long-lived processes; docs/architecture.md).
+        using var scope = NewDisposeScope();
+        var delta = DeltaWeight(name);
         linear.weight!.PlusInPlace(delta.to(linear.weight!.dtype), sign);
         Active = sign > 0 ? null : name;
     }

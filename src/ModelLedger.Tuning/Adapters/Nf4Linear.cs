@@ -57,12 +57,13 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
 
     public Nf4Linear(Linear source, float[] codebook, bool doubleQuantization) : base("Nf4Linear")
     {
+        // From the first op: the detached views are referenced by the scope while libtorch reads them.
+        using var scope = NewDisposeScope();
         var w = source.weight!.detach();
         (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
         _computeType = w.dtype;
         _numel = w.numel();
         Bias = source.bias?.detach().clone().DetachFromDisposeScope();
-        using var scope = NewDisposeScope();
         _codebookValues = codebook;
         _codebook = tensor(codebook, device: w.device).DetachFromDisposeScope();
         long blocks = (_numel + BlockSize - 1) / BlockSize;
@@ -174,18 +175,26 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
 
     public Int8Linear(Linear source) : base("Int8Linear")
     {
+        // From the first op: the detached views are referenced by the scope while libtorch reads them.
+        using var scope = NewDisposeScope();
         var w = source.weight!.detach();
         (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
         _computeType = w.dtype;
         Bias = source.bias?.detach().clone().DetachFromDisposeScope();
-        using var scope = NewDisposeScope();
         var w32 = w.to(ScalarType.Float32);
         var scales = w32.abs().amax([1]).ClampMin(1e-12f);
         _codes = (w32 / scales.unsqueeze(1)).Times(127).round().Clamp(-127, 127).to(ScalarType.Int8).DetachFromDisposeScope();
         _scales = scales.DetachFromDisposeScope();
     }
 
-    public Tensor Dequantize() => (_codes.to(ScalarType.Float32) * _scales.Over(127).unsqueeze(1)).to(_computeType);
+    /// <summary>The weight; the caller owns it. A scope of its own: backward calls this on libtorch's autograd thread
+    /// (a device thread on CUDA), where no caller's scope references the temporaries.</summary>
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        return (_codes.to(ScalarType.Float32) * _scales.Over(127).unsqueeze(1)).to(_computeType)
+            .MoveToOuterDisposeScope();
+    }
 
     public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 

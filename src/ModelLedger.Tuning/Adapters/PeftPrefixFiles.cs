@@ -16,8 +16,9 @@ internal static class PeftPrefixFiles
     {
         Directory.CreateDirectory(directory);
         using (no_grad())
-        using (var table = encoder.PromptEmbeddings())
-            SafetensorsWriter.Write(Path.Combine(directory, PeftLoraFiles.WeightsFile), [("prompt_embeddings", table)]);
+        using (NewDisposeScope())   // the position ids and the projection's activations, referenced while read
+            SafetensorsWriter.Write(Path.Combine(directory, PeftLoraFiles.WeightsFile),
+                [("prompt_embeddings", encoder.PromptEmbeddings())]);
         var config = new JsonObject
         {
             ["peft_type"] = "PREFIX_TUNING",
@@ -43,6 +44,7 @@ internal static class PeftPrefixFiles
         if (table.shape.Length != 2 || table.shape[1] != width)
             throw new UserError($"prompt_embeddings has shape [{string.Join(", ", table.shape)}] but this base model needs [P, {width}]",
                 file: path, hint: "the prefix was trained on a different base model");
-        return PrefixEncoder.FromTable(c, table.to(dtype), device, dtype);
+        using var converted = table.to(dtype);   // held until FromTable has copied it
+        return PrefixEncoder.FromTable(c, converted, device, dtype);
     }
 }

@@ -55,10 +55,14 @@ internal static class GgufExport
         {
             var plain = LlamaForCausalLM.RotaryInverseFrequencies(c with { Rope = new RopeScaling(RopeScalingType.None) });
             var scaled = LlamaForCausalLM.RotaryInverseFrequencies(c);
-            Put("rope_freqs.weight", tensor(plain.Zip(scaled, (p, s) => p / s).ToArray()), false);
+            using var ratios = tensor(plain.Zip(scaled, (p, s) => p / s).ToArray());
+            Put("rope_freqs.weight", ratios, false);
         }
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
+            // The permuted q/k copies stay referenced while they are encoded (an unreferenced temporary can be freed
+            // by another thread's GC mid-call: docs/architecture.md) and go when the layer is written.
+            using var scope = NewDisposeScope();
             string hf = $"model.layers.{i}.", g = $"blk.{i}.";
             Put(g + "attn_norm.weight", tensors[hf + "input_layernorm.weight"], false);
             Put(g + "attn_q.weight", Permute(tensors[hf + "self_attn.q_proj.weight"], c.NumAttentionHeads), true);
@@ -81,6 +85,8 @@ internal static class GgufExport
 
     internal static byte[] Encode(Tensor t, GgmlType type)
     {
+        // detach/to/contiguous temporaries (and the storage .bytes spans) stay referenced until copied out
+        using var scope = NewDisposeScope();
         var cpu = t.detach().to(CPU).contiguous();
         switch (type)
         {

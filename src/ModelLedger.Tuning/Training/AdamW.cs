@@ -30,8 +30,10 @@ internal sealed partial class AdamW : IDisposable
         (LearningRate, _weightDecay, _beta1, _beta2, _eps) = (lr, weightDecay, beta1, beta2, eps);
         _m = parameters.Select(p => zeros_like(p.Param, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToArray();
         _v = parameters.Select(p => zeros_like(p.Param, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToArray();
-        _master = parameters.Select(p => p.Param.dtype == ScalarType.Float32 ? null
-            : p.Param.detach().to(ScalarType.Float32).DetachFromDisposeScope()).ToArray();
+        // The detached views stay referenced by the scope while to() reads them (docs/architecture.md).
+        using (NewDisposeScope())
+            _master = parameters.Select(p => p.Param.dtype == ScalarType.Float32 ? null
+                : p.Param.detach().to(ScalarType.Float32).DetachFromDisposeScope()).ToArray();
         _decay = parameters.Select(p => Decays(p.Name)).ToArray();
     }
 

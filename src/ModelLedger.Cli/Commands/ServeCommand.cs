@@ -142,15 +142,16 @@ internal static class ServeCommand
     /// <summary>Billed calls per second of ledger work under concurrent clients, one commit set per call vs group
     /// commit, on a scratch SQLite workspace (<c>mledger bench serve --billing-only</c>), then where the group-commit
     /// loop spent its time per billed request.</summary>
-    internal static async Task<int> BenchBilling(int clients, int calls)
+    internal static async Task<int> BenchBilling(int clients, int calls, int singleCalls)
     {
-        if (clients < 1 || calls < 1) throw new UserError("must be ≥ 1", field: "--clients/--calls");
+        if (clients < 1 || calls < 1 || singleCalls < 1)
+            throw new UserError("must be ≥ 1", field: "--clients/--calls/--single-calls");
         var scratch = Directory.CreateTempSubdirectory("mledger-bench-billing-").FullName;
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         try
         {
             var load = LoadAverage();
-            var (rows, stages) = await Server.Billing.BillingBenchmark.RunAsync(scratch, clients, calls);
+            var (rows, stages) = await Server.Billing.BillingBenchmark.RunAsync(scratch, clients, calls, singleCalls);
             Console.WriteLine("| mode | clients | billed | seconds | billed/s | ledger groups |");
             Console.WriteLine("|---|---|---|---|---|---|");
             foreach (var r in rows)

@@ -72,6 +72,8 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         return result;
     }
 
+    public DbConnection Connection => _connection;
+
     public long Count() => Cells.Int64(Scalar("SELECT COUNT(*) FROM entries", null), "entry count");
 
     public IEnumerable<(long Index, string Leaf)> ReadEntries(long from) => ReadEntries(from, null);

@@ -60,32 +60,25 @@ public sealed class RewardStore : IDisposable
 
     /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
     /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys. With nothing new
-    /// it writes nothing (no commit, so no fsync).</summary>
-    public void Sync(ILedgerStore ledger)
+    /// it writes nothing (no commit, so no fsync). Answers whether it wrote anything.</summary>
+    public bool Sync(ILedgerStore ledger)
     {
-        if (JoinedTo(ledger))
-        {
-            // One connection: the sync runs as a ledger write (the store's lock; a commit without changes writes
-            // nothing).
-            ledger.Write(tx =>
-            {
-                SyncIn(tx);
-                return 0;
-            });
-            return;
-        }
+        // One connection: the sync runs as a ledger write (the store's lock; a commit without changes writes nothing).
+        if (JoinedTo(ledger)) return ledger.Write(SyncIn);
         using var tx = _postgres ? _connection.BeginTransaction() : ((SqliteConnection)_connection).BeginTransaction(deferred: false);
-        if (ApplyAfterCursor(tx, ledger.ReadEntries)) tx.Commit();   // else disposing rolls back: nothing to write
+        if (!ApplyAfterCursor(tx, ledger.ReadEntries)) return false;   // disposing rolls back: nothing to write
+        tx.Commit();
+        return true;
     }
 
     /// <summary><see cref="Sync"/> inside a ledger write on the same connection (<see cref="OpenJoined"/>): the rows
     /// and the cursor commit with that write's entries, or roll back with them, so the tables never run ahead of a
-    /// durable log and need no commit of their own.</summary>
-    public void SyncIn(ILedgerTransaction ledger)
+    /// durable log and need no commit of their own. Answers whether anything was new.</summary>
+    public bool SyncIn(ILedgerTransaction ledger)
     {
         if (!ReferenceEquals(ledger.Database.Connection, _connection))
             throw new InvalidOperationException("the reward tables are not on this ledger transaction's connection");
-        ApplyAfterCursor(ledger.Database, ledger.ReadEntries);
+        return ApplyAfterCursor(ledger.Database, ledger.ReadEntries);
     }
 
     /// <summary>Applies the entries after the cursor within <paramref name="tx"/> and moves the cursor; whether

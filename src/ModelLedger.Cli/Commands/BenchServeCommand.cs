@@ -40,10 +40,10 @@ internal static class BenchServeCommand
             // where 200 gave 3,527/s on the same idle machine).
             DefaultValueFactory = _ => 200, Description = "--billing-only: calls per client through the group commit",
         };
-        var singleCalls = new Option<int>("--single-calls")
+        var singleCalls = new Option<int?>("--single-calls")
         {
-            DefaultValueFactory = _ => 20,
-            Description = "--billing-only: calls per client one by one (three fsyncs each, so fewer)",
+            Description = "--billing-only: calls per client one by one (three fsyncs each, so fewer; default 20, at " +
+                "most --calls)",
         };
         model.Model.Required = false;   // --billing-only needs none; checked below otherwise
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
@@ -57,7 +57,7 @@ internal static class BenchServeCommand
         command.SetAction((p, _) =>
         {
             if (p.GetValue(billingOnly)) return ServeCommand.BenchBilling(p.GetValue(clients), p.GetValue(calls),
-                    p.GetValue(singleCalls));
+                    p.GetValue(singleCalls) ?? Math.Min(20, p.GetValue(calls)));
             if (string.IsNullOrEmpty(p.GetValue(model.Model)))
                 throw new UserError("--model is required (or --billing-only)", field: "--model");
             var b = p.GetValue(smoke) ? ServeBenchOptions.Smoke : d;

@@ -82,8 +82,9 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
     }
 
     private MeteringStages.Stamp _commitStart;
-    /// <summary>Whether the reward tables may be behind the log (a write that did not project itself).</summary>
-    private bool _tablesBehind = true;
+    /// <summary>Whether the reward tables may be behind this instance's writes (one that did not project itself;
+    /// other processes' entries are synced before each group).</summary>
+    private bool _tablesBehind;
 
     /// <summary>Projects the group's entries into the reward tables inside its transaction when the tables share the
     /// ledger's connection (one commit for both); otherwise <see cref="SyncTables"/> does it after the commit.
@@ -151,10 +152,10 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
     {
         if (!_tablesBehind) return;
         var t = MeteringStages.Now();
-        rewards.Sync(workspace.Store);
+        bool wrote = rewards.Sync(workspace.Store);
         _tablesBehind = false;
         _stages.Add(7, t);
-        _stages.Commit();
+        if (wrote) _stages.Commit();
     }
 
     private sealed record Planned(InferenceRecord Record, long Epoch, long Version, FeePolicy Policy, UInt128 Fee);

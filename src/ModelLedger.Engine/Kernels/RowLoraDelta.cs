@@ -16,8 +16,11 @@ public static unsafe class RowLoraDelta
     /// <summary>Token rows at most: decode steps and short prefills; longer calls are matmul-bound anyway.</summary>
     public const int MaxRows = 64;
 
+    /// <summary>Off (<c>MLEDGER_LORA_KERNEL=0</c>) to compare with the libtorch path in the same build.</summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_LORA_KERNEL") != "0";
+
     public static bool Applies(Tensor x, Tensor y, Tensor slots, Tensor a, Tensor b) =>
-        DecodeLinear.Enabled && x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32
+        Enabled && DecodeLinear.Enabled && x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32
         && y.dtype == ScalarType.Float32 && y.is_contiguous() && a.dtype == ScalarType.Float32 && a.is_contiguous()
         && b.dtype == ScalarType.Float32 && b.is_contiguous() && slots.dtype == ScalarType.Int64
         && slots.device_type == TorchSharp.DeviceType.CPU && slots.is_contiguous() && x.dim() >= 2

@@ -214,7 +214,8 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
     private long? Resolve(ILedgerTransaction tx, string leafHash)
     {
         if (_written.TryGetValue(leafHash, out var written)) return written;
-        return tx.IndexOfLeafHash(leafHash) is long at && at < _tree.Size && Hex(_tree.LeafHash(at)) == leafHash ? at : null;
+        return tx.IndexOfLeafHash(leafHash) is long at && at < _tree.Size && Hex(_tree.LeafHash(at)) == leafHash
+            ? at : null;
     }
 
     private static LedgerEntry DecodeStored(long index, string leaf)

@@ -98,7 +98,8 @@ public sealed class RewardStore : IDisposable
             var root = doc.RootElement;
             var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t)
                 && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            if (type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution or RewardEvents.EpochClosed)
+            if (type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution
+                or RewardEvents.EpochClosed)
             {
                 if (!root.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object)
                     throw new LedgerError($"entry {index} is not a valid ledger entry (no payload object)");
@@ -262,7 +263,8 @@ public sealed class RewardStore : IDisposable
                 long l => insert.Bind(i + 1, l),
                 string text => insert.Bind(i + 1, text),
                 null => insert.Bind(i + 1, (string?)null),
-                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}", nameof(parameters)),
+                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}",
+                    nameof(parameters)),
             };
         return insert.RunCounted();
     }

@@ -25,7 +25,8 @@ public static unsafe class RowLoraDelta
         && b.dtype == ScalarType.Float32 && b.is_contiguous() && slots.dtype == ScalarType.Int64
         && slots.device_type == TorchSharp.DeviceType.CPU && slots.is_contiguous() && x.dim() >= 2
         && x.shape[0] == slots.shape[0] && x.shape[^1] == a.shape[1] && y.shape[^1] == b.shape[2]
-        && a.shape[2] == b.shape[1] && x.numel() / a.shape[1] is > 0 and <= MaxRows && y.numel() / b.shape[2] == x.numel() / a.shape[1]
+        && a.shape[2] == b.shape[1] && x.numel() / a.shape[1] is > 0 and <= MaxRows
+        && y.numel() / b.shape[2] == x.numel() / a.shape[1]
         && !is_grad_enabled();
 
     /// <summary>Adds the deltas into <paramref name="y"/> (contiguous, x's rows); <see cref="Applies"/> must hold.

@@ -43,7 +43,8 @@ internal sealed class SqliteStatement : IDisposable
                 long l => raw.sqlite3_bind_int64(_statement, at, l),
                 int n => raw.sqlite3_bind_int64(_statement, at, n),
                 string s => raw.sqlite3_bind_text(_statement, at, s),
-                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}", nameof(parameters)),
+                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}",
+                    nameof(parameters)),
             });
         }
     }

@@ -18,10 +18,10 @@ internal sealed class LoraRowSelection
 /// <summary>
 /// y = base(x) + (x·A[s]ᵀ)·B[s]ᵀ per row, where s is the row's slot in <see cref="LoraRowSelection"/>: many LoRA
 /// adapters served in one batch (Punica's BGMV). Few fp32 CPU rows go through one C# call that reads each row's
-/// slot in place (<see cref="RowLoraDelta"/>); otherwise each row's A and B are gathered, then batched matmuls. The adapters' Aᵀ
-/// [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm directly), ranks
-/// zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no "active adapter":
-/// without a selection it is the base. Owns its stacks (not registered as parameters: they are not part of the
+/// slot in place (<see cref="RowLoraDelta"/>); otherwise each row's A and B are gathered, then batched matmuls.
+/// The adapters' Aᵀ [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm
+/// directly), ranks zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no
+/// "active adapter": without a selection it is the base. Owns its stacks (not registered as parameters: they are not part of the
 /// model's checkpoint); the base belongs to the model.
 /// </summary>
 internal sealed class MultiLoraLinear : Module<Tensor, Tensor>

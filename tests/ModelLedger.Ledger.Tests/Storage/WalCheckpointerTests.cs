@@ -30,7 +30,10 @@ public sealed class WalCheckpointerTests
             // 300 commits of one entry each: ~600 WAL pages, below the 1000-page default, so without the
             // checkpointer nothing would reach the database file.
             for (int i = 0; i < 300; i++)
-                ws.Service.Append("datanet.created", "test", $$"""{"datanet":"d{{i}}","pad":"{{new string('x', 200)}}"}""");
+            {
+                var pad = new string('x', 200);
+                ws.Service.Append("datanet.created", "test", $$"""{"datanet":"d{{i}}","pad":"{{pad}}"}""");
+            }
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (new FileInfo(db).Length <= before && DateTime.UtcNow < deadline) Thread.Sleep(10);
             Assert.True(new FileInfo(db).Length > before, $"database file still {before} bytes");

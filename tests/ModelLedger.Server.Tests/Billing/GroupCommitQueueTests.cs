@@ -94,7 +94,8 @@ public sealed class GroupCommitQueueTests : IDisposable
             using var db = ws.OpenDatabase();
             ModelLedger.Ledger.Storage.DbCommands.Execute(db, "DROP TABLE reward_accruals");
         }
-        var calls = Enumerable.Range(0, 6).Select(i => queue.MeterAsync(Record($"sunk-{i}", $"user:{i}", 5, 5))).ToList();
+        var calls = Enumerable.Range(0, 6).Select(i => queue.MeterAsync(Record($"sunk-{i}", $"user:{i}", 5, 5)))
+            .ToList();
         foreach (var call in calls) await Assert.ThrowsAnyAsync<Exception>(() => call);
         await queue.DisposeAsync();
         using var after = LedgerWorkspace.Open(_workspace, null);

@@ -140,7 +140,8 @@ public sealed class RewardStore : IDisposable
                 var inferenceId = p.GetProperty("inference").GetString()!;
                 var raw = p.GetRawText();
                 // ON CONFLICT keeps the first row, so the cache only learns a payload the table really holds.
-                if (Insert("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
+                if (Insert("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) "
+                    + "VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
                     tx, ("id", inferenceId), ("e", epoch.GetInt64()), ("c",
                         p.GetProperty("caller").GetString()),
                     ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", raw)) == 1)
@@ -160,7 +161,8 @@ public sealed class RewardStore : IDisposable
                         seen.Policies[version] = policy = PolicyJson.Read(policyDoc.RootElement);
                     }
                     foreach (var row in Accruals(policy, inference.RootElement, p))
-                        Insert("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
+                        Insert("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) "
+                            + "VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
                             ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s",
                                 row.Source),
                             ("m", row.Amount.ToString(CultureInfo.InvariantCulture)));

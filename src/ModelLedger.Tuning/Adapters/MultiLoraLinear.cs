@@ -21,8 +21,8 @@ internal sealed class LoraRowSelection
 /// slot in place (<see cref="RowLoraDelta"/>); otherwise each row's A and B are gathered, then batched matmuls.
 /// The adapters' Aᵀ [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm
 /// directly), ranks zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no
-/// "active adapter": without a selection it is the base. Owns its stacks (not registered as parameters: they are not part of the
-/// model's checkpoint); the base belongs to the model.
+/// "active adapter": without a selection it is the base. Owns its stacks (not registered as parameters: they are
+/// not part of the model's checkpoint); the base belongs to the model.
 /// </summary>
 internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
 {

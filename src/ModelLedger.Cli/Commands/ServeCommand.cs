@@ -178,7 +178,7 @@ internal static class ServeCommand
                     $"(the CPU time does not grow with the machine's load; wall times do)"));
             Console.WriteLine(string.Create(invariant, $"durable commits (fsyncs): {stages.Commits} for " +
                 $"{stages.Records} billed requests in {stages.Groups} groups ({stages.Records / Math.Max(1.0, stages.Groups):F1}" +
-                $" per group; one ledger commit per group plus at most one reward-table commit); signatures: none per " +
+                $" per group; one commit per group, the reward tables projected inside it); signatures: none per " +
                 $"request (checkpoints are signed on demand); load average before {load}, after {LoadAverage()}"));
         }
         finally { Directory.Delete(scratch, recursive: true); }

@@ -103,9 +103,18 @@ public sealed partial class LedgerService
     /// <summary>The allow-negative flag of account <paramref name="id"/> as its account.created entry records it.</summary>
     private bool LoggedAccount(ILedgerTransaction tx, string id, long entryIndex)
     {
+        // A committed entry never changes, so what it was read to say is kept (billing moves money from the same
+        // callers group after group); a row that points elsewhere still misses the cache and is refused below.
+        if (_accountEntries.TryGetValue(entryIndex, out var known) && known.Id == id) return known.AllowNegative;
         using var payload = LoggedPayload(tx, entryIndex, EventTypes.AccountCreated, id, "accounts");
-        return payload.RootElement.GetProperty("allow_negative").GetBoolean();
+        bool allowNegative = payload.RootElement.GetProperty("allow_negative").GetBoolean();
+        if (entryIndex < _committed) _accountEntries[entryIndex] = (id, allowNegative);
+        return allowNegative;
     }
+
+    /// <summary>account.created entries already read (entry index → account id and flag), committed ones only.
+    /// </summary>
+    private readonly Dictionary<long, (string Id, bool AllowNegative)> _accountEntries = [];
 
     /// <summary>Transfer <paramref name="id"/> as its entry records it.</summary>
     private Transfer LoggedTransfer(ILedgerTransaction tx, string id, long entryIndex)

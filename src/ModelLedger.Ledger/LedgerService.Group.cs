@@ -28,6 +28,12 @@ public sealed partial class LedgerService
 
         internal LedgerGroup(LedgerService ledger, ILedgerTransaction tx) => (_ledger, _tx) = (ledger, tx);
 
+        /// <summary>The group's store transaction, for a projection of the log kept in the same database (the reward
+        /// tables): rows it writes commit with the group's entries, or not at all. It reads the entries through it
+        /// (the group's own are visible); entries are written only through <see cref="Transfer"/> and
+        /// <see cref="AppendBatch"/>.</summary>
+        public ILedgerTransaction Transaction => _tx;
+
         /// <summary>Linked transfers (all or none, and a refusal abandons the group).</summary>
         public IReadOnlyList<AppendResult> Transfer(IReadOnlyList<Transfer> transfers, string actor)
         {

@@ -139,16 +139,35 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
         return Existing(index);
     }
 
+    /// <summary>Leaf hash (hex) → index of the entries the current write appended: a ref to one of them resolves
+    /// without a database lookup (its hash is the one just computed from the bytes being written at that index).
+    /// Emptied when a write starts.</summary>
+    private readonly Dictionary<string, long> _written = new(StringComparer.Ordinal);
+
+    /// <summary>Entries below this index were committed before the current write began (so cannot roll back).
+    /// </summary>
+    private long _committed;
+
     /// <summary>Runs a store write; if it throws (nothing committed), the in-memory tree drops what it appended.</summary>
     private T Write<T>(Func<ILedgerTransaction, T> work)
     {
         long before = _tree.Size;
-        try { return store.Write(work); }
+        _written.Clear();
+        try
+        {
+            return store.Write(tx =>
+            {
+                CatchUp(tx.ReadEntries(_tree.Size));   // the lock is held: what is stored now is committed
+                _committed = _tree.Size;
+                return work(tx);
+            });
+        }
         catch
         {
             _tree.Truncate(Math.Min(before, _tree.Size));
             throw;
         }
+        finally { _written.Clear(); }
     }
 
     /// <summary>Turns a refusal thrown inside a write (which rolled it back) into its outcome value.</summary>
@@ -179,20 +198,24 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
         long index = _tree.Size;
         // The rules verify applies, run on the exact bytes about to be written; refs resolve against the log itself
         // (the leaf_hash column only finds the candidate, the tree's hash of the stored bytes must agree).
-        var (_, problem) = EntryRules.Check(leaf, index, r => Resolve(tx, r, deferred));
+        var (_, problem) = EntryRules.Check(leaf, index, r => Resolve(tx, r));
         if (problem is not null) throw new RefusedException(AppendResult.Refused(problem));
         var hash = MerkleHash.Leaf(leaf);
         var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
         if (deferred is null) tx.Append(row.Index, row.Leaf, row.LeafHashHex, row.Type, row.ClientId);
         else deferred.Add(row);
         _tree.Append(hash);
+        _written[row.LeafHashHex] = index;
         return new AppendResult(index, Hex(hash), _tree.Size, AppendStatus.Appended);
     }
 
-    private long? Resolve(ILedgerTransaction tx, string leafHash, List<StoredEntry>? deferred)
+    /// <summary>The index of an entry whose leaf hash is <paramref name="leafHash"/> (the rules only ask that it be
+    /// earlier than the new entry): one this write appended, else the stored one whose bytes the tree hashed.</summary>
+    private long? Resolve(ILedgerTransaction tx, string leafHash)
     {
-        if (tx.IndexOfLeafHash(leafHash) is long at && at < _tree.Size && Hex(_tree.LeafHash(at)) == leafHash) return at;
-        return deferred?.FirstOrDefault(d => d.LeafHashHex == leafHash)?.Index;
+        if (_written.TryGetValue(leafHash, out var written)) return written;
+        return tx.IndexOfLeafHash(leafHash) is long at && at < _tree.Size && Hex(_tree.LeafHash(at)) == leafHash
+            ? at : null;
     }
 
     private static LedgerEntry DecodeStored(long index, string leaf)

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using ModelLedger.Ledger;
@@ -27,10 +26,12 @@ public sealed class RewardStore : IDisposable
     private readonly bool _postgres;
 
     private readonly PreparedCommands _prepared;
+    /// <summary>The ledger store whose connection these tables share (<see cref="OpenJoined"/>), else null.</summary>
+    private readonly ILedgerStore? _joined;
 
-    private RewardStore(DbConnection connection)
+    private RewardStore(DbConnection connection, ILedgerStore? joined)
     {
-        (_connection, _postgres) = (connection, connection is NpgsqlConnection);
+        (_connection, _postgres, _joined) = (connection, connection is NpgsqlConnection, joined);
         _prepared = new PreparedCommands(connection);
         Execute("""
             CREATE TABLE IF NOT EXISTS reward_cursor (id INTEGER PRIMARY KEY, next_entry BIGINT NOT NULL);
@@ -44,32 +45,78 @@ public sealed class RewardStore : IDisposable
             """);
     }
 
-    public static RewardStore Open(LedgerWorkspace workspace) => new(workspace.OpenDatabase());
+    /// <summary>The tables on a connection of their own.</summary>
+    public static RewardStore Open(LedgerWorkspace workspace) => new(workspace.OpenDatabase(), null);
+
+    /// <summary>The tables on the workspace ledger store's own connection, so that <see cref="SyncIn"/> can project a
+    /// ledger write's entries inside that write's transaction (one commit for entries and rows; and one connection's
+    /// page cache, which a second writing connection would invalidate on every commit). Use it only on the thread
+    /// that uses <paramref name="workspace"/>'s store; disposing it leaves the connection to the store.</summary>
+    public static RewardStore OpenJoined(LedgerWorkspace workspace) =>
+        new(workspace.Store.Connection, workspace.Store);
+
+    /// <summary>Whether <see cref="SyncIn"/> can run inside <paramref name="ledger"/>'s writes.</summary>
+    public bool JoinedTo(ILedgerStore ledger) => ReferenceEquals(_joined, ledger);
 
     /// <summary>Applies the ledger entries after the cursor (policies, inferences, attributions, epoch closes) in one
     /// transaction. Safe to run from several processes: rows are keyed, inserts ignore existing keys. With nothing new
-    /// it writes nothing (no commit, so no fsync).</summary>
-    public void Sync(ILedgerStore ledger)
+    /// it writes nothing (no commit, so no fsync). Answers whether it wrote anything.</summary>
+    public bool Sync(ILedgerStore ledger)
     {
+        // One connection: the sync runs as a ledger write (the store's lock; a commit without changes writes nothing).
+        if (JoinedTo(ledger)) return ledger.Write(SyncIn);
         using var tx = _postgres ? _connection.BeginTransaction() : ((SqliteConnection)_connection).BeginTransaction(deferred: false);
+        if (!ApplyAfterCursor(tx, ledger.ReadEntries)) return false;   // disposing rolls back: nothing to write
+        tx.Commit();
+        return true;
+    }
+
+    /// <summary><see cref="Sync"/> inside a ledger write on the same connection (<see cref="OpenJoined"/>): the rows
+    /// and the cursor commit with that write's entries, or roll back with them, so the tables never run ahead of a
+    /// durable log and need no commit of their own. Answers whether anything was new.</summary>
+    public bool SyncIn(ILedgerTransaction ledger)
+    {
+        if (!ReferenceEquals(ledger.Database.Connection, _connection))
+            throw new InvalidOperationException("the reward tables are not on this ledger transaction's connection");
+        return ApplyAfterCursor(ledger.Database, ledger.ReadEntries);
+    }
+
+    /// <summary>Applies the entries after the cursor within <paramref name="tx"/> and moves the cursor; whether
+    /// anything was new.</summary>
+    private bool ApplyAfterCursor(DbTransaction tx, Func<long, IEnumerable<(long Index, string Leaf)>> read)
+    {
         if (_postgres) Execute("SELECT pg_advisory_xact_lock(7164392272)", tx);
         long start = Convert.ToInt64(_prepared.Scalar("SELECT next_entry FROM reward_cursor WHERE id = 1", tx),
             CultureInfo.InvariantCulture);
         long next = start;
         var seen = new SyncCache();
-        foreach (var (index, leaf) in ledger.ReadEntries(next))
+        foreach (var (index, leaf) in read(next))
         {
-            var entry = LedgerEntry.FromLeaf(Encoding.UTF8.GetBytes(leaf));
-            if (entry.Type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution or RewardEvents.EpochClosed)
+            // One parse of the leaf for its type and payload (the payload element is the payload's exact text). The
+            // log's own rules (canonical bytes, payload shape) are the ledger's to enforce and verify's to check.
+            using var doc = Parse(index, leaf);
+            var root = doc.RootElement;
+            var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t)
+                && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            if (type is RewardEvents.Policy or RewardEvents.Inference or RewardEvents.Attribution
+                or RewardEvents.EpochClosed)
             {
-                using var doc = entry.ParsePayload();
-                Apply(entry.Type, doc.RootElement, index, tx, seen);
+                if (!root.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object)
+                    throw new LedgerError($"entry {index} is not a valid ledger entry (no payload object)");
+                Apply(type, payload, index, tx, seen);
             }
+            else if (type is null) throw new LedgerError($"entry {index} is not a valid ledger entry (no type)");
             next = index + 1;
         }
-        if (next == start) return;   // disposing the transaction rolls it back
+        if (next == start) return false;
         _prepared.Execute("UPDATE reward_cursor SET next_entry = @n WHERE id = 1", tx, ("n", next));
-        tx.Commit();
+        return true;
+    }
+
+    private static JsonDocument Parse(long index, string leaf)
+    {
+        try { return JsonDocument.Parse(leaf); }
+        catch (JsonException e) { throw new LedgerError($"entry {index} is not a valid ledger entry ({e.Message})"); }
     }
 
     /// <summary>What one <see cref="Sync"/> already read: parsed policy versions and the inference payloads it
@@ -93,7 +140,8 @@ public sealed class RewardStore : IDisposable
                 var inferenceId = p.GetProperty("inference").GetString()!;
                 var raw = p.GetRawText();
                 // ON CONFLICT keeps the first row, so the cache only learns a payload the table really holds.
-                if (_prepared.Execute("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
+                if (Insert("INSERT INTO reward_inferences (inference, epoch, caller, fee, entry_idx, payload) "
+                    + "VALUES (@id, @e, @c, @f, @i, @p) ON CONFLICT DO NOTHING",
                     tx, ("id", inferenceId), ("e", epoch.GetInt64()), ("c",
                         p.GetProperty("caller").GetString()),
                     ("f", p.GetProperty("fee").GetString()), ("i", index), ("p", raw)) == 1)
@@ -113,7 +161,8 @@ public sealed class RewardStore : IDisposable
                         seen.Policies[version] = policy = PolicyJson.Read(policyDoc.RootElement);
                     }
                     foreach (var row in Accruals(policy, inference.RootElement, p))
-                        _prepared.Execute("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
+                        Insert("INSERT INTO reward_accruals (inference, epoch, role, account, source, amount) "
+                            + "VALUES (@id, @e, @r, @a, @s, @m) ON CONFLICT DO NOTHING", tx,
                             ("id", row.Inference), ("e", row.Epoch), ("r", row.Role), ("a", row.Account), ("s",
                                 row.Source),
                             ("m", row.Amount.ToString(CultureInfo.InvariantCulture)));
@@ -199,10 +248,35 @@ public sealed class RewardStore : IDisposable
         return list;
     }
 
+    /// <summary>SQLite: the projection's row inserts through SQLite's own API (<see cref="SqliteInsert"/>), bound
+    /// by position — Microsoft.Data.Sqlite re-binds every parameter by name on each run, which cost more than the
+    /// insert in billing's group commit.</summary>
+    private readonly Dictionary<string, SqliteInsert> _inserts = new(StringComparer.Ordinal);
+
+    /// <summary>Runs a hot INSERT (parameters in the order they first appear in <paramref name="sql"/>) within
+    /// <paramref name="tx"/>; the number of rows it inserted.</summary>
+    private int Insert(string sql, DbTransaction tx, params (string Name, object? Value)[] parameters)
+    {
+        if (_connection is not SqliteConnection sqlite) return _prepared.Execute(sql, tx, parameters);
+        if (!_inserts.TryGetValue(sql, out var insert)) _inserts[sql] = insert = new SqliteInsert(sqlite, sql);
+        for (int i = 0; i < parameters.Length; i++)
+            _ = parameters[i].Value switch
+            {
+                long l => insert.Bind(i + 1, l),
+                string text => insert.Bind(i + 1, text),
+                null => insert.Bind(i + 1, (string?)null),
+                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}",
+                    nameof(parameters)),
+            };
+        return insert.RunCounted();
+    }
+
     public void Dispose()
     {
+        foreach (var insert in _inserts.Values) insert.Dispose();
+        _inserts.Clear();
         _prepared.Dispose();
-        _connection.Dispose();
+        if (_joined is null) _connection.Dispose();
     }
 
     private DbCommand Command(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>

@@ -142,15 +142,16 @@ internal static class ServeCommand
     /// <summary>Billed calls per second of ledger work under concurrent clients, one commit set per call vs group
     /// commit, on a scratch SQLite workspace (<c>mledger bench serve --billing-only</c>), then where the group-commit
     /// loop spent its time per billed request.</summary>
-    internal static async Task<int> BenchBilling(int clients, int calls)
+    internal static async Task<int> BenchBilling(int clients, int calls, int singleCalls)
     {
-        if (clients < 1 || calls < 1) throw new UserError("must be ≥ 1", field: "--clients/--calls");
+        if (clients < 1 || calls < 1 || singleCalls < 1)
+            throw new UserError("must be ≥ 1", field: "--clients/--calls/--single-calls");
         var scratch = Directory.CreateTempSubdirectory("mledger-bench-billing-").FullName;
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         try
         {
             var load = LoadAverage();
-            var (rows, stages) = await Server.Billing.BillingBenchmark.RunAsync(scratch, clients, calls);
+            var (rows, stages) = await Server.Billing.BillingBenchmark.RunAsync(scratch, clients, calls, singleCalls);
             Console.WriteLine("| mode | clients | billed | seconds | billed/s | ledger groups |");
             Console.WriteLine("|---|---|---|---|---|---|");
             foreach (var r in rows)
@@ -177,7 +178,7 @@ internal static class ServeCommand
                     $"(the CPU time does not grow with the machine's load; wall times do)"));
             Console.WriteLine(string.Create(invariant, $"durable commits (fsyncs): {stages.Commits} for " +
                 $"{stages.Records} billed requests in {stages.Groups} groups ({stages.Records / Math.Max(1.0, stages.Groups):F1}" +
-                $" per group; one ledger commit per group plus at most one reward-table commit); signatures: none per " +
+                $" per group; one commit per group, the reward tables projected inside it); signatures: none per " +
                 $"request (checkpoints are signed on demand); load average before {load}, after {LoadAverage()}"));
         }
         finally { Directory.Delete(scratch, recursive: true); }

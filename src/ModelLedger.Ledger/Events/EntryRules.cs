@@ -112,7 +112,13 @@ public static class EntryRules
         payload.TryGetProperty("refs", out var refs) && refs.ValueKind == JsonValueKind.Array
             ? refs.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.String ? r.GetString()! : r.GetRawText()).ToArray() : [];
 
-    public static bool IsHash(string? s) => s is { Length: 64 } && s.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+    public static bool IsHash(string? s)
+    {
+        if (s is not { Length: 64 }) return false;
+        foreach (char c in s)   // a plain loop: every ref of every entry passes here (LINQ cost 5 % of billing)
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f')) return false;
+        return true;
+    }
 
     private static string? RefsShapeProblem(JsonElement payload)
     {

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using ModelLedger.Ledger.Accounts;
 
 namespace ModelLedger.Ledger.Storage;
@@ -25,6 +26,11 @@ public interface ILedgerStore : IDisposable
     /// SQL NULL as null, ordered by the key), for verify; never writes. Enumeration throws the backend's exception
     /// when the table cannot be read.</summary>
     IEnumerable<object?[]> ReadRaw(StoredTable table);
+    /// <summary>The store's own open connection, for a projection of the log kept in the same database (the reward
+    /// tables) whose rows must commit in the same transaction as the entries they derive from (one commit, one
+    /// fsync; see <see cref="ILedgerTransaction.Database"/>). Use it only from the store's thread, never to write
+    /// entries or account rows.</summary>
+    DbConnection Connection { get; }
 }
 
 /// <summary>One entry row as stored: index, exact leaf text, its hash (lower-case hex), type, optional client id.</summary>
@@ -39,6 +45,9 @@ public sealed record StoredTransfer(Transfer Transfer, long EntryIndex);
 /// <summary>The reads and writes available inside one exclusive write transaction.</summary>
 public interface ILedgerTransaction
 {
+    /// <summary>The database transaction this write runs in (on <see cref="ILedgerStore.Connection"/>): a projection
+    /// of the log writes its rows in it so that they commit, or roll back, with the entries.</summary>
+    DbTransaction Database { get; }
     long Count();
     IEnumerable<(long Index, string Leaf)> ReadEntries(long from);
     /// <summary>The stored leaf text at <paramref name="index"/>, or null when there is no such row.</summary>

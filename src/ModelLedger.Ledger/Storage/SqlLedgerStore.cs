@@ -72,6 +72,8 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         return result;
     }
 
+    public DbConnection Connection => _connection;
+
     public long Count() => Cells.Int64(Scalar("SELECT COUNT(*) FROM entries", null), "entry count");
 
     public IEnumerable<(long Index, string Leaf)> ReadEntries(long from) => ReadEntries(from, null);
@@ -139,14 +141,31 @@ public sealed partial class SqlLedgerStore : ILedgerStore
     private DbCommand Prepared(string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters) =>
         _prepared.Get(sql, tx, parameters);
 
-    private void ExecutePrepared(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
-        Prepared(sql, tx, parameters).ExecuteNonQuery();
+    /// <summary>SQLite: the same hot statements through SQLite's own API (<see cref="SqliteStatement"/>).</summary>
+    private readonly Dictionary<string, SqliteStatement> _raw = new(StringComparer.Ordinal);
+
+    /// <summary>The cached raw statement for <paramref name="sql"/> on SQLite; null on PostgreSQL.</summary>
+    private SqliteStatement? Raw(string sql)
+    {
+        if (_postgres) return null;
+        if (!_raw.TryGetValue(sql, out var statement))
+            _raw[sql] = statement = new SqliteStatement((SqliteConnection)_connection, sql);
+        return statement;
+    }
+
+    private void ExecutePrepared(string sql, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        if (Raw(sql) is { } statement) statement.Execute(parameters);
+        else Prepared(sql, tx, parameters).ExecuteNonQuery();
+    }
 
     /// <summary>The first row a keyed lookup finds, read through a prepared statement.</summary>
     private object?[]? FirstRow(StoredTable table, string where, DbTransaction? tx, params (string, object?)[] parameters)
     {
         var columns = StoredSchema.Columns(table);
-        var cmd = Prepared($"SELECT {string.Join(", ", columns)} FROM {StoredSchema.Name(table)} {where}", tx, parameters);
+        var sql = $"SELECT {string.Join(", ", columns)} FROM {StoredSchema.Name(table)} {where}";
+        if (Raw(sql) is { } statement) return statement.FirstRow(parameters);
+        var cmd = Prepared(sql, tx, parameters);
         using var reader = cmd.ExecuteReader();
         if (!reader.Read()) return null;
         var row = new object?[columns.Count];
@@ -158,7 +177,7 @@ public sealed partial class SqlLedgerStore : ILedgerStore
         _connection.Execute(sql, tx, parameters);
 
     private object? Scalar(string sql, DbTransaction? tx, params (string, object?)[] parameters) =>
-        Prepared(sql, tx, parameters).ExecuteScalar();
+        Raw(sql) is { } statement ? statement.Scalar(parameters) : Prepared(sql, tx, parameters).ExecuteScalar();
 
     public long? IndexOfLeafHash(string leafHashHex) => IndexOfLeafHash(leafHashHex, null);
 
@@ -170,10 +189,17 @@ public sealed partial class SqlLedgerStore : ILedgerStore
 
     private (long Index, string Leaf)? FindClientId(string clientId, DbTransaction? tx)
     {
-        using var r = Prepared("SELECT idx, leaf FROM entries WHERE client_id = @id", tx, ("id", clientId)).ExecuteReader();
-        if (!r.Read()) return null;
-        long index = Cells.Int64(r.GetValue(0), $"entries row with client_id '{clientId}': idx");
-        return (index, Cells.Text(r.GetValue(1), $"entries row {index}: leaf"));
+        const string sql = "SELECT idx, leaf FROM entries WHERE client_id = @id";
+        object?[]? row;
+        if (Raw(sql) is { } statement) row = statement.FirstRow(("id", clientId));
+        else
+        {
+            using var r = Prepared(sql, tx, ("id", clientId)).ExecuteReader();
+            row = r.Read() ? [r.GetValue(0), r.GetValue(1)] : null;
+        }
+        if (row is null) return null;
+        long index = Cells.Int64(row[0], $"entries row with client_id '{clientId}': idx");
+        return (index, Cells.Text(row[1], $"entries row {index}: leaf"));
     }
 
     /// <summary>Raw SQL for tests that tamper with stored rows the way an attacker with database access could.</summary>
@@ -185,6 +211,8 @@ public sealed partial class SqlLedgerStore : ILedgerStore
 
     public void Dispose()
     {
+        foreach (var statement in _raw.Values) statement.Dispose();
+        _raw.Clear();
         _prepared.Dispose();
         _connection.Dispose();
     }

@@ -11,6 +11,8 @@ public sealed partial class SqlLedgerStore
 
         public DbTransaction Tx => tx;
 
+        public DbTransaction Database => tx;
+
         public long Count() => Cells.Int64(store.Scalar("SELECT COUNT(*) FROM entries", tx), "entry count");
 
         public IEnumerable<(long Index, string Leaf)> ReadEntries(long from) => store.ReadEntries(from, tx).ToList();

@@ -38,6 +38,14 @@ public sealed class SqliteInsert : IDisposable
         if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
     }
 
+    /// <summary><see cref="Run"/>, answering how many rows the statement changed (0 when an
+    /// <c>ON CONFLICT DO NOTHING</c> insert found its key taken).</summary>
+    public int RunCounted()
+    {
+        Run();
+        return raw.sqlite3_changes(_db);
+    }
+
     private SqliteInsert Checked(int rc)
     {
         Check(rc);

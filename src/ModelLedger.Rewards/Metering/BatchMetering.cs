@@ -26,7 +26,9 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
         bool attributed = true)
     {
         if (records.Count == 0) return [];
-        if (records.Count == 1 || records.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != records.Count
+        // A group of one still commits once (alone, a bill is three commits); a refused group falls back to Alone,
+        // whose errors say which record and why.
+        if (records.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != records.Count
             || records.Any(r => r.Problem() is not null))
             return Alone(records, attributed);
         var t = MeteringStages.Now();
@@ -75,11 +77,29 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
         var inferences = group.AppendBatch(events);
         _stages.Add(4, t);
         if (attributed) Attribute(group, [.. plans.Select(p => p.Record)], [.. inferences.Select(r => r.LeafHash)]);
-        _commitStart = MeteringStages.Now();
+        Project(group);
         return inferences;
     }
 
     private MeteringStages.Stamp _commitStart;
+    /// <summary>Whether the reward tables may be behind this instance's writes (one that did not project itself;
+    /// other processes' entries are synced before each group).</summary>
+    private bool _tablesBehind;
+
+    /// <summary>Projects the group's entries into the reward tables inside its transaction when the tables share the
+    /// ledger's connection (one commit for both); otherwise <see cref="SyncTables"/> does it after the commit.
+    /// Marks where the commit starts.</summary>
+    private void Project(LedgerService.LedgerGroup group)
+    {
+        if (rewards.JoinedTo(workspace.Store))
+        {
+            var t = MeteringStages.Now();
+            rewards.SyncIn(group.Transaction);
+            _stages.Add(7, t);
+        }
+        else _tablesBehind = true;
+        _commitStart = MeteringStages.Now();
+    }
 
     private void Attribute(LedgerService.LedgerGroup group, InferenceRecord[] records, string[] inferenceLeaves)
     {
@@ -108,7 +128,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
             workspace.Service.WriteGroup(group =>
             {
                 Attribute(group, [.. ready.Select(x => x.r)], [.. ready.Select(x => leaves[x.i]!)]);
-                _commitStart = MeteringStages.Now();
+                Project(group);
                 return 0;
             });
             _stages.Add(6, _commitStart);
@@ -126,13 +146,16 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
     /// <summary>The leaf hash of inference <paramref name="id"/>'s entry, found by its client id.</summary>
     private string? InferenceLeaf(string id) => workspace.Service.FindClientId($"inference:{id}")?.LeafHash;
 
-    /// <summary>Brings the reward tables (inferences, accruals) up to the log after a group was acknowledged.</summary>
+    /// <summary>Brings the reward tables (inferences, accruals) up to the log after a group was acknowledged; nothing
+    /// to do when every write since the last call projected itself in its own transaction.</summary>
     public void SyncTables()
     {
+        if (!_tablesBehind) return;
         var t = MeteringStages.Now();
-        rewards.Sync(workspace.Store);
+        bool wrote = rewards.Sync(workspace.Store);
+        _tablesBehind = false;
         _stages.Add(7, t);
-        _stages.Commit();
+        if (wrote) _stages.Commit();
     }
 
     private sealed record Planned(InferenceRecord Record, long Epoch, long Version, FeePolicy Policy, UInt128 Fee);
@@ -158,6 +181,7 @@ public sealed class BatchMetering(LedgerWorkspace workspace, RewardStore rewards
 
     private List<(MeterResult?, Exception?)> Alone(IReadOnlyList<InferenceRecord> records, bool attributed)
     {
+        _tablesBehind = true;
         var metering = new Metering(workspace, rewards);
         var results = new List<(MeterResult?, Exception?)>();
         foreach (var r in records)

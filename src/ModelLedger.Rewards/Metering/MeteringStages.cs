@@ -14,7 +14,8 @@ public sealed class MeteringStages
         "reward tables sync before the group", "plan: retry lookup, policy, fee",
         "payload JSON (inference, attribution)",
         "ledger: fee transfers (rules, hashes, rows, balances)", "ledger: inference events (rules, refs, rows)",
-        "ledger: attribution events (rules, refs, rows)", "commit (fsync)", "reward tables sync after (accruals)",
+        "ledger: attribution events (rules, refs, rows)", "commit (fsync)",
+        "reward tables (accruals; in the group's transaction when joined)",
     ];
 
     private readonly long[] _ticks = new long[Names.Length];

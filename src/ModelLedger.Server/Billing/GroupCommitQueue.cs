@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ModelLedger.Ledger.Storage;
 using ModelLedger.Rewards.Metering;
 
 namespace ModelLedger.Server.Billing;
@@ -24,12 +25,16 @@ internal sealed class GroupCommitQueue : IAsyncDisposable
     private readonly MeteringPool.Lease _lease;
     private readonly BatchMetering _metering;
     private readonly Thread _loop;
+    private readonly WalCheckpointer? _checkpointer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public GroupCommitQueue(MeteringPool meters)
     {
         _lease = meters.Dedicated();
         _metering = new BatchMetering(_lease.Workspace, _lease.Tables, Stages);
+        // The loop is the only writer that matters for billing throughput: WAL checkpoints move to a thread of their
+        // own (commits are still fsynced by the loop before anyone is answered).
+        _checkpointer = WalCheckpointer.Start(_lease.Workspace.Store, _lease.Workspace.SqlitePath);
         _loop = new Thread(Loop) { IsBackground = true, Name = "billing group commit" };
         _loop.Start();
     }
@@ -110,6 +115,7 @@ internal sealed class GroupCommitQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _stopped.Task.ConfigureAwait(false);
+        try { await _stopped.Task.ConfigureAwait(false); }
+        finally { _checkpointer?.Dispose(); }
     }
 }

@@ -17,10 +17,11 @@ internal sealed class MeteringPool(string workspace, string? db) : IDisposable
     private readonly ConcurrentBag<Lease> _idle = [];
     private readonly ConcurrentBag<Lease> _all = [];
 
-    internal sealed class Lease(LedgerWorkspace workspace)
+    internal sealed class Lease(LedgerWorkspace workspace, bool joined = false)
     {
         public LedgerWorkspace Workspace { get; } = workspace;
-        public RewardStore Tables { get; } = RewardStore.Open(workspace);
+        /// <summary>The reward tables; <c>joined</c>: on the ledger store's connection (one thread only).</summary>
+        public RewardStore Tables { get; } = joined ? RewardStore.OpenJoined(workspace) : RewardStore.Open(workspace);
         public Metering Metering => new(Workspace, Tables);
         private DatanetService? _datanets;
         /// <summary>The datanet service over this set's workspace, opened on first use (management routes).</summary>
@@ -43,17 +44,18 @@ internal sealed class MeteringPool(string workspace, string? db) : IDisposable
         finally { _idle.Add(lease); }
     });
 
-    /// <summary>A set of its own for a long-lived user (the group-commit loop): never lent to others, disposed with
-    /// the pool.</summary>
-    public Lease Dedicated() => Make();
+    /// <summary>A set of its own for a long-lived user on one thread (the group-commit loop): never lent to others,
+    /// disposed with the pool; its reward tables share the ledger store's connection, so a group projects its
+    /// entries in its own transaction (<see cref="RewardStore.OpenJoined"/>).</summary>
+    public Lease Dedicated() => Make(joined: true);
 
-    private Lease Take() => _idle.TryTake(out var lease) ? lease : Make();
+    private Lease Take() => _idle.TryTake(out var lease) ? lease : Make(joined: false);
 
-    private Lease Make()
+    private Lease Make(bool joined)
     {
         Lease lease;
         var ws = LedgerWorkspace.Open(workspace, db);
-        try { lease = new Lease(ws); }
+        try { lease = new Lease(ws, joined); }
         catch
         {
             ws.Dispose();

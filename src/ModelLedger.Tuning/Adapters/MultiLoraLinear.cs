@@ -17,11 +17,12 @@ internal sealed class LoraRowSelection
 
 /// <summary>
 /// y = base(x) + (x·A[s]ᵀ)·B[s]ᵀ per row, where s is the row's slot in <see cref="LoraRowSelection"/>: many LoRA
-/// adapters served in one batch (Punica's BGMV: gather each row's A and B, then batched matmuls). The adapters' Aᵀ
-/// [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm directly), ranks
-/// zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no "active adapter":
-/// without a selection it is the base. Owns its stacks (not registered as parameters: they are not part of the
-/// model's checkpoint); the base belongs to the model.
+/// adapters served in one batch (Punica's BGMV). Few fp32 CPU rows go through one C# call that reads each row's
+/// slot in place (<see cref="RowLoraDelta"/>); otherwise each row's A and B are gathered, then batched matmuls.
+/// The adapters' Aᵀ [slots, in, r] and Bᵀ [slots, r, out] are stacked (transposed, so the gathered rows feed bmm
+/// directly), ranks zero-padded to the largest (exact: the padding adds zero) and alpha/r folded into B. Holds no
+/// "active adapter": without a selection it is the base. Owns its stacks (not registered as parameters: they are
+/// not part of the model's checkpoint); the base belongs to the model.
 /// </summary>
 internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
 {
@@ -82,6 +83,12 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         var y = _base.Project(x);
         var slots = _selection.Slots;
         if (slots is null || _a is null || _b is null) return y;
+        if (RowLoraDelta.Applies(x, y, slots, _a, _b))
+        {
+            // A decode step or short prefill on the CPU: one C# call reads each row's slot in place.
+            RowLoraDelta.AddInPlace(x, y, slots, _a, _b);
+            return y;
+        }
         var a = _a.index_select(0, slots);   // [B, in, r]
         var b = _b.index_select(0, slots);   // [B, r, out]
         // The delta in fp32 (as LoraLinear computes it), added in place: y is this call's own output.

@@ -26,7 +26,8 @@ public sealed class BenchSmokeTests
         { ["gaming", "--simulated", "--inferences", "20"],
             "| class | identities | items | accepted | share of useful data |" },
         { ["serve", "--smoke", "--model", Model],
-            "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms |" },
+            "| scenario | requests | tokens/s | vs merged | latency p50 / p99 ms | first token p50 / p99 ms | " +
+            "process CPU ms / token |" },
         { ["attribution", "--train", "40", "--contributors", "4", "--canaries", "1", "--canary-copies", "2",
             "--queries", "1", "--base-steps", "5", "--steps", "4", "--checkpoints", "1", "--dims", "16", "--seeds", "1",
             "--random-draws", "1",

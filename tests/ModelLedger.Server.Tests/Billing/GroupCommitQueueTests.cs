@@ -61,4 +61,46 @@ public sealed class GroupCommitQueueTests : IDisposable
         Assert.True(report.Ok, string.Join("; ", report.Problems));
         Assert.Equal(48, report.Inferences);
     }
+
+    [Fact]
+    public async Task EachGroupIsOneCommit_WithItsRewardRowsInIt()
+    {
+        using var pool = new MeteringPool(_workspace, null);
+        var queue = new GroupCommitQueue(pool);
+        var calls = Enumerable.Range(0, 24).Select(i => queue.MeterAsync(Record($"one-{i}", $"user:{i % 6}", 1, 1)));
+        await Task.WhenAll(calls);
+        await queue.DisposeAsync();
+        // One durable commit per group: the reward tables were projected inside the group's own transaction, not in
+        // a second commit after it (two per group before).
+        Assert.Equal(queue.Stages.Groups, queue.Stages.Commits);
+        using var ws = LedgerWorkspace.Open(_workspace, null);
+        using var tables = RewardStore.Open(ws);
+        // Read without syncing: the rows are there because they committed with the entries.
+        Assert.Equal(24, tables.ReadInferences().Count);
+        var report = RewardsVerifier.Verify(ws.Store, tables);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+    }
+
+    [Fact]
+    public async Task AGroupWhoseRewardRowsFail_IsNotAcknowledged_AndLeavesNothingOnTheLedger()
+    {
+        using var pool = new MeteringPool(_workspace, null);
+        var queue = new GroupCommitQueue(pool);
+        long before;
+        using (var ws = LedgerWorkspace.Open(_workspace, null))
+        {
+            before = ws.Store.Count();
+            // The reward tables are written in the group's transaction: breaking them must sink the whole group.
+            using var db = ws.OpenDatabase();
+            ModelLedger.Ledger.Storage.DbCommands.Execute(db, "DROP TABLE reward_accruals");
+        }
+        var calls = Enumerable.Range(0, 6).Select(i => queue.MeterAsync(Record($"sunk-{i}", $"user:{i}", 5, 5)))
+            .ToList();
+        foreach (var call in calls) await Assert.ThrowsAnyAsync<Exception>(() => call);
+        await queue.DisposeAsync();
+        using var after = LedgerWorkspace.Open(_workspace, null);
+        Assert.Equal(before, after.Store.Count());
+        var balances = after.Store.ReadAccounts().ToDictionary(a => a.Id, a => a.Balance);
+        Assert.All(Enumerable.Range(0, 6), i => Assert.Equal(1000, balances[$"user:{i}"]));
+    }
 }

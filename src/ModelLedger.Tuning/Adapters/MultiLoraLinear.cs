@@ -52,6 +52,7 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
         long oldSlots = _a?.shape[0] ?? 0, oldRank = _a?.shape[2] ?? 0;
         slots = (int)Math.Max(slots, oldSlots);
         rank = (int)Math.Max(rank, oldRank);
+        using var scope = NewDisposeScope();   // the narrow views stay referenced while libtorch copies into them
         var a = zeros([slots, InFeatures, rank], dtype: ScalarType.Float32, device: device);
         var b = zeros([slots, rank, OutFeatures], dtype: ScalarType.Float32, device: device);
         if (_a is not null && _b is not null)
@@ -69,12 +70,13 @@ internal sealed class MultiLoraLinear : Module<Tensor, Tensor>
     public void Write(int slot, Tensor? a, Tensor? b, double scaling)
     {
         using var _ = no_grad();
+        using var scope = NewDisposeScope();   // the slot views and the transposes stay referenced during the copies
         _a!.select(0, slot).zero_();
         _b!.select(0, slot).zero_();
         if (a is null || b is null) return;
         long rank = a.shape[0];
         _a.select(0, slot).narrow(1, 0, rank).copy_(a.t());
-        using var scaled = b.to(ScalarType.Float32).Times(scaling);
+        var scaled = b.to(ScalarType.Float32).Times(scaling);
         _b.select(0, slot).narrow(0, 0, rank).copy_(scaled.t());
     }
 

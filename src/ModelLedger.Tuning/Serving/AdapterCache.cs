@@ -104,7 +104,14 @@ internal sealed class AdapterCache(PretrainedModel model, LoraStacks stacks, lon
     private ServedAdapter? TryLoadPrefix(string directory)
     {
         using var encoder = PeftPrefixFiles.Load(model.Config, directory, model.Network.Device, model.Network.DType);
-        var prefix = encoder.KeyValues(1).Select(kv => (kv.Keys.contiguous(), kv.Values.contiguous())).ToList();
+        List<(Tensor, Tensor)> prefix;
+        // The view/permute temporaries stay referenced while libtorch reads them (docs/architecture.md); the
+        // contiguous copies leave the scope with the adapter.
+        using (NewDisposeScope())
+        {
+            prefix = encoder.KeyValues(1).Select(kv =>
+                (kv.Keys.contiguous().DetachFromDisposeScope(), kv.Values.contiguous().DetachFromDisposeScope())).ToList();
+        }
         var adapter = new ServedAdapter(directory, 0, prefix);
         if (MakeRoom(() => LoraCount * stacks.SlotBytes(stacks.Rank) + PrefixBytes + adapter.PrefixBytes, directory))
             return adapter;

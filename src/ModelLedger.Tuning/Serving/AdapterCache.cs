@@ -109,8 +109,8 @@ internal sealed class AdapterCache(PretrainedModel model, LoraStacks stacks, lon
         // contiguous copies leave the scope with the adapter.
         using (NewDisposeScope())
         {
-            prefix = encoder.KeyValues(1).Select(kv =>
-                (kv.Keys.contiguous().DetachFromDisposeScope(), kv.Values.contiguous().DetachFromDisposeScope())).ToList();
+            static Tensor Kept(Tensor t) => t.contiguous().DetachFromDisposeScope();
+            prefix = encoder.KeyValues(1).Select(kv => (Kept(kv.Keys), Kept(kv.Values))).ToList();
         }
         var adapter = new ServedAdapter(directory, 0, prefix);
         if (MakeRoom(() => LoraCount * stacks.SlotBytes(stacks.Rank) + PrefixBytes + adapter.PrefixBytes, directory))

@@ -182,11 +182,12 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
         var (_, problem) = EntryRules.Check(leaf, index, r => Resolve(tx, r, deferred));
         if (problem is not null) throw new RefusedException(AppendResult.Refused(problem));
         var hash = MerkleHash.Leaf(leaf);
-        var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
+        var hashHex = Hex(hash);
+        var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), hashHex, type, clientId);
         if (deferred is null) tx.Append(row.Index, row.Leaf, row.LeafHashHex, row.Type, row.ClientId);
         else deferred.Add(row);
         _tree.Append(hash);
-        return new AppendResult(index, Hex(hash), _tree.Size, AppendStatus.Appended);
+        return new AppendResult(index, hashHex, _tree.Size, AppendStatus.Appended);
     }
 
     private long? Resolve(ILedgerTransaction tx, string leafHash, List<StoredEntry>? deferred)

@@ -47,7 +47,7 @@ public sealed partial class IntakePipeline
     private IEnumerable<string> AppendOnce(LedgerEvent[] batch)
     {
         var digest = new IncrementalHash();
-        foreach (var e in batch) digest.Add($"{e.Type}\n{e.Actor}\n{e.Payload}\n");
+        foreach (var e in batch) digest.Add(e.Type).Add("\n").Add(e.Actor).Add("\n").Add(e.Payload).Add("\n");
         var id = $"datanet:{_datanet.Name}:intake:{digest.Hex()}";
         batch[0] = batch[0] with { ClientId = id };
         if (_ledger.Store.Write(tx => tx.FindClientId(id)) is (long index, _))
@@ -56,14 +56,23 @@ public sealed partial class IntakePipeline
         return _ledger.AppendBatch(batch).Select(r => r.LeafHash);
     }
 
-    /// <summary>SHA-256 over a sequence of strings (UTF-8), hex.</summary>
-    private sealed class IncrementalHash
+    /// <summary>SHA-256 over a sequence of strings (UTF-8), hex. Each string is encoded into one reused buffer; the
+    /// digest is the same as over the UTF-8 of their concatenation (the callers put a newline between strings, so no
+    /// surrogate pair is split across two of them).</summary>
+    internal sealed class IncrementalHash
     {
         private readonly System.Security.Cryptography.IncrementalHash _sha =
             System.Security.Cryptography.IncrementalHash.CreateHash(
                 System.Security.Cryptography.HashAlgorithmName.SHA256);
+        private byte[] _utf8 = new byte[1024];
 
-        public void Add(string text) => _sha.AppendData(Encoding.UTF8.GetBytes(text));
+        public IncrementalHash Add(string text)
+        {
+            int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+            if (_utf8.Length < max) _utf8 = new byte[Math.Max(max, 2 * _utf8.Length)];
+            _sha.AppendData(_utf8, 0, Encoding.UTF8.GetBytes(text, _utf8));
+            return this;
+        }
 
         public string Hex() => Convert.ToHexStringLower(_sha.GetHashAndReset());
     }

@@ -87,7 +87,8 @@ internal static class RecordParser
             case DatanetFormat.Alpaca:
             {
                 var (instruction, input, output) = (values[0]!, values[1], values[2]!);
-                var json = CanonicalJson.Strings(["instruction", "input", "output"], [instruction, input ?? "", output]);
+                var json = CanonicalJson.Strings(["instruction", "input", "output"],
+                    [instruction, input ?? "", output]);
                 var text = string.IsNullOrEmpty(input) ? instruction + "\n" + output
                     : instruction + "\n" + input + "\n" + output;
                 return (json, text, instruction + "\n" + input, output);

@@ -43,4 +43,23 @@ internal static class CanonicalJson
 
     /// <summary>A node as compact text, keys in the order the node has them (records keep their field order).</summary>
     public static string Text(JsonNode node) => node.ToJsonString(Options);
+
+    /// <summary>An object of string fields in the given order: what <see cref="Text"/> writes for a JsonObject of
+    /// them (a test compares the two), without building one and with one writer per thread (intake writes every
+    /// record of a submission, on every core).</summary>
+    public static string Strings(ReadOnlySpan<string> keys, ReadOnlySpan<string> values)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Encoder });
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        for (int i = 0; i < keys.Length; i++) writer.WriteString(keys[i], values[i]);
+        writer.WriteEndObject();
+        writer.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
 }

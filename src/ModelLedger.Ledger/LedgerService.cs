@@ -201,12 +201,13 @@ public sealed partial class LedgerService(ILedgerStore store, TimeProvider? cloc
         var (_, problem) = EntryRules.Check(leaf, index, r => Resolve(tx, r));
         if (problem is not null) throw new RefusedException(AppendResult.Refused(problem));
         var hash = MerkleHash.Leaf(leaf);
-        var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), Hex(hash), type, clientId);
+        var hashHex = Hex(hash);
+        var row = new StoredEntry(index, Encoding.UTF8.GetString(leaf), hashHex, type, clientId);
         if (deferred is null) tx.Append(row.Index, row.Leaf, row.LeafHashHex, row.Type, row.ClientId);
         else deferred.Add(row);
         _tree.Append(hash);
         _written[row.LeafHashHex] = index;
-        return new AppendResult(index, Hex(hash), _tree.Size, AppendStatus.Appended);
+        return new AppendResult(index, hashHex, _tree.Size, AppendStatus.Appended);
     }
 
     /// <summary>The index of an entry whose leaf hash is <paramref name="leafHash"/> (the rules only ask that it be

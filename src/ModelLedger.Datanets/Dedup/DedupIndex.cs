@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ModelLedger.Datanets.Dedup;
 
 /// <summary>
@@ -13,6 +15,9 @@ internal sealed class DedupIndex
     private readonly BandTable _bands = new();
     private readonly BandTable _prompts = new();
     private readonly List<int> _clusters = [];
+    // One answer list per query kind, reused: every record queries each kind once; a list stays valid until the next
+    // query of its kind (callers finish iterating before asking again).
+    private readonly List<int> _exactFound = [], _nearFound = [], _promptFound = [];
 
     public int Count => _clusters.Count;
 
@@ -21,7 +26,8 @@ internal sealed class DedupIndex
 
     public static ulong ExactKey(string normalizedHashHex)
     {
-        ulong key = Convert.ToUInt64(normalizedHashHex[..16], 16);
+        ulong key = ulong.Parse(normalizedHashHex.AsSpan(0, 16), NumberStyles.AllowHexSpecifier,
+            CultureInfo.InvariantCulture);
         return key == 0 ? 1 : key;
     }
 
@@ -35,12 +41,13 @@ internal sealed class DedupIndex
         if (promptKey != 0) _prompts.Add(promptKey, seq);
     }
 
-    /// <summary>Items whose prompt key is <paramref name="promptKey"/>, earliest first.</summary>
-    public List<int> PromptCandidates(ulong promptKey) => Sorted(_prompts, promptKey);
+    /// <summary>Items whose prompt key is <paramref name="promptKey"/>, earliest first (valid until the next call).
+    /// </summary>
+    public List<int> PromptCandidates(ulong promptKey) => Sorted(_prompts, promptKey, _promptFound);
 
-    private static List<int> Sorted(BandTable table, ulong key)
+    private static List<int> Sorted(BandTable table, ulong key, List<int> found)
     {
-        var found = new List<int>();
+        found.Clear();
         table.Find(key, found);
         found.Sort();
         return found;
@@ -48,12 +55,16 @@ internal sealed class DedupIndex
 
     public int ClusterOf(int seq) => _clusters[seq];
 
-    public List<int> ExactCandidates(ulong exactKey) => Sorted(_exact, exactKey);
+    /// <summary>Items whose exact key is <paramref name="exactKey"/>, earliest first (valid until the next call).
+    /// </summary>
+    public List<int> ExactCandidates(ulong exactKey) => Sorted(_exact, exactKey, _exactFound);
 
-    /// <summary>Items sharing at least one band with the signature, earliest first, each once.</summary>
+    /// <summary>Items sharing at least one band with the signature, earliest first, each once (valid until the next
+    /// call).</summary>
     public List<int> NearCandidates(ulong[] bandKeys)
     {
-        var found = new List<int>();
+        var found = _nearFound;
+        found.Clear();
         foreach (var key in bandKeys) _bands.Find(key, found);
         found.Sort();
         int n = 0;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -81,8 +82,17 @@ internal static class TextNormalizer
     }
 
     /// <summary>The exact-duplicate key: SHA-256 of the normalised text, lower-case hex.</summary>
-    public static string Hash(string normalized) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(normalized)));
+    public static string Hash(string normalized)
+    {
+        // The UTF-8 bytes in a stack or pooled buffer and the digest on the stack: only the hex string is kept.
+        int max = Encoding.UTF8.GetMaxByteCount(normalized.Length);
+        byte[]? rented = null;
+        Span<byte> utf8 = max <= 4096 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(normalized, utf8)], digest);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        return Convert.ToHexStringLower(digest);
+    }
 
     public static string[] Words(string normalized) =>
         normalized.Length == 0 ? [] : normalized.Split(' ');

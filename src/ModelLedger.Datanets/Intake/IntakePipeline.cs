@@ -68,6 +68,8 @@ public sealed partial class IntakePipeline
         var decisions = new Decision[contributions.Count];
         var analyses = new Analysis?[contributions.Count];
         var batch = new List<LedgerEvent>(Math.Min(LedgerBatch, contributions.Count));
+        var signatures = new string[contributions.Count];
+        Outcome outcome;
         // Ledger batches are appended in order on one background chain while later records are decided (decisions
         // never read the ledger; only Commit needs the leaf hashes, after the chain has finished).
         var appends = Task.FromResult(new List<string>(contributions.Count));
@@ -92,7 +94,8 @@ public sealed partial class IntakePipeline
                 }
                 decisions[i] = d;
                 if (profile is not null) mark = profile.Add(IntakeStage.Decide, mark);
-                batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor)));
+                signatures[i] = Convert.ToHexStringLower(c.Signature);
+                batch.Add(Event(c, d, a, keyIds.GetValueOrDefault(c.Contributor), signatures[i]));
                 profile?.Add(IntakeStage.BuildEvents, mark);
                 if (batch.Count == LedgerBatch || i == contributions.Count - 1)
                 {
@@ -100,6 +103,10 @@ public sealed partial class IntakePipeline
                     batch.Clear();
                 }
             }
+            // The rows, all but their entries' leaf hashes, while the chain appends the last batch.
+            var preparing = IntakeProfile.Mark.Now();
+            outcome = Prepare(contributions, analyses, decisions, keyIds, signatures, start, scorer);
+            profile?.Add(IntakeStage.StoreRows, preparing);
         }
         catch
         {
@@ -110,7 +117,7 @@ public sealed partial class IntakePipeline
         }
         var leaves = appends.GetAwaiter().GetResult();
         var storing = IntakeProfile.Mark.Now();
-        var result = Commit(contributions, analyses, decisions, keyIds, start, leaves, scorer);
+        var result = Commit(outcome, leaves);
         profile?.Add(IntakeStage.StoreRows, storing);
         return result;
     }

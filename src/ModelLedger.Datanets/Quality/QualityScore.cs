@@ -87,17 +87,27 @@ public static class QualityScore
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(words.Count, 1 << 21, nameof(words));
         // Each distinct word gets a number (equal numbers exactly when the words are equal), so a trigram is one
         // 63-bit key: 21 bits a word, and a record has far fewer than 2^21 distinct words (1 MiB at most).
-        var ids = new Dictionary<string, long>(words.Count, StringComparer.Ordinal);
-        var numbers = new long[words.Count];
+        // Records up to ReusedWords words (nearly all) use this thread's tables, cleared, instead of new ones each:
+        // intake scores every record on its worker threads. Larger ones get their own, so the kept tables stay small.
+        bool reuse = words.Count <= ReusedWords;
+        var ids = reuse ? t_ids ??= new Dictionary<string, long>(ReusedWords, StringComparer.Ordinal)
+            : new Dictionary<string, long>(words.Count, StringComparer.Ordinal);
+        var seen = reuse ? t_seen ??= new HashSet<long>(ReusedWords) : new HashSet<long>(words.Count);
+        ids.Clear();
+        seen.Clear();
+        Span<long> numbers = reuse ? stackalloc long[words.Count] : new long[words.Count];
         for (int i = 0; i < words.Count; i++)
         {
             if (!ids.TryGetValue(words[i], out var id)) ids[words[i]] = id = ids.Count;
             numbers[i] = id;
         }
         int repeated = 0, total = words.Count - 2;
-        var seen = new HashSet<long>(total);
         for (int i = 0; i < total; i++)
             if (!seen.Add(numbers[i] << 42 | numbers[i + 1] << 21 | numbers[i + 2])) repeated++;
         return (double)repeated / total;
     }
+
+    private const int ReusedWords = 512;
+    [ThreadStatic] private static Dictionary<string, long>? t_ids;
+    [ThreadStatic] private static HashSet<long>? t_seen;
 }

@@ -29,44 +29,23 @@ internal static class RecordParser
         }
         foreach (var key in o.Select(kv => kv.Key).Where(k => !fields.Contains(k)))
             Bad(key, $"unknown field for a {format.Name()} datanet (want {string.Join(", ", fields)})");
-        JsonObject canonical;
-        string text;
+        string json, text;
         string? prompt = null, response = null;
-        switch (format)
+        if (format == DatanetFormat.ShareGpt)
         {
-            case DatanetFormat.Alpaca:
-            {
-                var instruction = String(o, "instruction", required: true, Bad);
-                var input = String(o, "input", required: false, Bad);
-                var output = String(o, "output", required: true, Bad);
-                canonical = new JsonObject
-                    { ["instruction"] = instruction, ["input"] = input ?? "", ["output"] = output };
-                text = string.Join('\n', new[] { instruction, input, output }.Where(s => !string.IsNullOrEmpty(s)));
-                (prompt, response) = (instruction + "\n" + input, output);
-                break;
-            }
-            case DatanetFormat.ShareGpt:
-                (canonical, text, prompt, response) = Conversation(o, Bad);
-                break;
-            case DatanetFormat.Text:
-            {
-                var body = String(o, "text", required: true, Bad);
-                canonical = new JsonObject { ["text"] = body };
-                text = body ?? "";
-                break;
-            }
-            default:
-            {
-                var title = String(o, "title", required: true, Bad);
-                var body = String(o, "text", required: true, Bad);
-                canonical = new JsonObject { ["title"] = title, ["text"] = body };
-                text = body ?? "";
-                (prompt, response) = (title, body);
-                break;
-            }
+            JsonObject canonical;
+            (canonical, text, prompt, response) = Conversation(o, Bad);
+            if (problems.Count > before) return null;
+            json = CanonicalJson.Text(canonical);
         }
-        if (problems.Count > before) return null;
-        var json = CanonicalJson.Text(canonical);
+        else
+        {
+            var values = new string?[fields.Length];
+            for (int i = 0; i < fields.Length; i++)
+                values[i] = String(o, fields[i], required: IsRequired(format, i), Bad);
+            if (problems.Count > before) return null;
+            (json, text, prompt, response) = Flat(format, values);
+        }
         int bytes = Encoding.UTF8.GetByteCount(json);
         if (bytes > format.MaxRecordBytes())
         {
@@ -74,6 +53,52 @@ internal static class RecordParser
             return null;
         }
         return new ContentRecord(json, text, source, prompt, response);
+    }
+
+    /// <summary>Every field of the flat formats is required except alpaca's input.</summary>
+    private static bool IsRequired(DatanetFormat format, int field) => !(format == DatanetFormat.Alpaca && field == 1);
+
+    /// <summary>A record of a flat format (alpaca, text, documents) from its field values in canonical order (null:
+    /// absent), as <see cref="Parse"/> builds it; null when the values break a rule (a missing or empty required
+    /// field, a control character, a lone surrogate) or the record is over the size limit. Problems are not worded:
+    /// the caller sends such a record through <see cref="Parse"/>, which names them.</summary>
+    public static ContentRecord? FromValues(DatanetFormat format, string?[] values, RecordSource source)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            bool required = IsRequired(format, i);
+            if (values[i] is not string value)
+            {
+                if (required) return null;
+            }
+            else if (TextRules.Problem(value, allowEmpty: !required) is not null) return null;
+        }
+        var (json, text, prompt, response) = Flat(format, values);
+        return Encoding.UTF8.GetByteCount(json) > format.MaxRecordBytes() ? null
+            : new ContentRecord(json, text, source, prompt, response);
+    }
+
+    /// <summary>Canonical JSON, text, prompt and response of valid flat field values (see docs/datanets.md).</summary>
+    private static (string Json, string Text, string? Prompt, string? Response) Flat(DatanetFormat format,
+        string?[] values)
+    {
+        switch (format)
+        {
+            case DatanetFormat.Alpaca:
+            {
+                var (instruction, input, output) = (values[0]!, values[1], values[2]!);
+                var json = CanonicalJson.Strings(["instruction", "input", "output"],
+                    [instruction, input ?? "", output]);
+                var text = string.IsNullOrEmpty(input) ? instruction + "\n" + output
+                    : instruction + "\n" + input + "\n" + output;
+                return (json, text, instruction + "\n" + input, output);
+            }
+            case DatanetFormat.Text:
+                return (CanonicalJson.Strings(["text"], [values[0]!]), values[0]!, null, null);
+            default:
+                return (CanonicalJson.Strings(["title", "text"], [values[0]!, values[1]!]), values[1]!, values[0],
+                    values[1]);
+        }
     }
 
     /// <summary>The canonical conversation, its text (every turn), prompt (system and human turns) and response

@@ -15,6 +15,7 @@ internal static class SubmissionReader
     public const long MaxSubmissionBytes = 512L << 20;
     public const int MaxSubmissionRecords = 1_000_000;
     private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
+    private static readonly List<RecordProblem> NoProblems = [];
     private static readonly UTF8Encoding StrictUtf8 =
         new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -84,15 +85,22 @@ internal static class SubmissionReader
         var numbered = new List<(int Line, int Record)>();
         for (int i = 0; i < lines.Length; i++)
             if (lines[i].Trim().Length > 0) numbered.Add((i + 1, numbered.Count + 1));
-        // Parsing and canonicalising is most of the reading: lines in parallel, results kept in file order.
+        // Parsing and canonicalising is most of the reading: lines in parallel, results kept in file order. Valid
+        // flat records take the reader without a JSON tree; every other line the tree, which words its problems.
         var parsed = new (ContentRecord? Record, List<RecordProblem> Problems)[numbered.Count];
         Parallel.For(0, numbered.Count, k =>
         {
             var (line, record) = numbered[k];
             var source = new RecordSource(file, record, line);
+            var text = lines[line - 1].TrimEnd('\r');
+            if (FlatRecordReader.TryRead(format, text, source) is ContentRecord flat)
+            {
+                parsed[k] = (flat, NoProblems);
+                return;
+            }
             var problems = new List<RecordProblem>();
             JsonNode? node;
-            try { node = JsonNode.Parse(lines[line - 1].TrimEnd('\r'), documentOptions: NoDuplicateKeys); }
+            try { node = JsonNode.Parse(text, documentOptions: NoDuplicateKeys); }
             catch (JsonException e)
             {
                 problems.Add(new RecordProblem(source, "record", $"not valid JSON: {e.Message}"));

@@ -20,6 +20,10 @@ public sealed partial class DatanetStore : IDisposable
     private DatanetStore(DbConnection connection)
     {
         (_connection, _postgres) = (connection, connection is not SqliteConnection);
+        // The item index (datanet, item) is keyed by content hashes, so an intake's inserts land on random pages: past
+        // SQLite's default 2 MiB page cache (about 25,000 items) each insert re-reads pages it just evicted. 64 MiB
+        // holds the index of a few hundred thousand items; SQLite takes the pages only as it uses them.
+        if (!_postgres) Execute("PRAGMA cache_size=-65536;");
         CreateSchema();
     }
 

@@ -13,7 +13,13 @@ public sealed record LedgerEntry(string Type, DateTimeOffset Timestamp, string A
 {
     public const int Version = 1;
 
-    public byte[] ToLeaf()
+    public byte[] ToLeaf() => WriteLeaf().ToArray();
+
+    /// <summary>Whether <paramref name="leaf"/> is exactly this entry's canonical encoding (no copy is made).</summary>
+    internal bool IsLeaf(ReadOnlySpan<byte> leaf) => WriteLeaf().SequenceEqual(leaf);
+
+    /// <summary>The canonical encoding in this thread's buffer, valid until the thread's next call.</summary>
+    private ReadOnlySpan<byte> WriteLeaf()
     {
         // The writer's default encoder is the serializer's, so strings are escaped exactly as
         // JsonSerializer.Serialize(string) escapes them; the payload goes in verbatim. One buffer per thread.
@@ -37,7 +43,7 @@ public sealed record LedgerEntry(string Type, DateTimeOffset Timestamp, string A
         writer.WriteRawValue(Payload, skipInputValidation: true);
         writer.WriteEndObject();
         writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenSpan;
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
@@ -65,7 +71,7 @@ public sealed record LedgerEntry(string Type, DateTimeOffset Timestamp, string A
                 root.GetProperty("id").ValueKind == JsonValueKind.Null ? null : root.GetProperty("id").GetString(),
                 root.GetProperty("refs").EnumerateArray().Select(r => r.GetString()!).ToArray(),
                 root.GetProperty("payload").GetRawText());
-            if (!entry.ToLeaf().AsSpan().SequenceEqual(leaf)) throw new LedgerError("entry bytes are not in canonical form");
+            if (!entry.IsLeaf(leaf)) throw new LedgerError("entry bytes are not in canonical form");
             return entry;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

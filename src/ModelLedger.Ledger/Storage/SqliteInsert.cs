@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using System.Text;
 using SQLitePCL;
 
 namespace ModelLedger.Ledger.Storage;
@@ -13,6 +14,7 @@ public sealed class SqliteInsert : IDisposable
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
+    private byte[] _utf8 = new byte[1024];
 
     public SqliteInsert(SqliteConnection connection, string sql)
     {
@@ -25,8 +27,18 @@ public sealed class SqliteInsert : IDisposable
     public SqliteInsert Bind(int position, double? value) => Checked(value is double v
         ? raw.sqlite3_bind_double(_statement, position, v) : raw.sqlite3_bind_null(_statement, position));
 
-    public SqliteInsert Bind(int position, string? value) => Checked(value is null
-        ? raw.sqlite3_bind_null(_statement, position) : raw.sqlite3_bind_text(_statement, position, value));
+    public SqliteInsert Bind(int position, string? value)
+    {
+        if (value is null) return Checked(raw.sqlite3_bind_null(_statement, position));
+        // An empty span would reach SQLite as a null pointer, which binds NULL rather than ''.
+        if (value.Length == 0) return Checked(raw.sqlite3_bind_text(_statement, position, value));
+        // UTF-8 into one reused buffer (SQLite copies bound text), instead of a new array per value: an intake binds
+        // several strings per row for up to a million rows.
+        int max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (_utf8.Length < max) _utf8 = new byte[Math.Max(max, 2 * _utf8.Length)];
+        int n = Encoding.UTF8.GetBytes(value, _utf8);
+        return Checked(raw.sqlite3_bind_text(_statement, position, _utf8.AsSpan(0, n)));
+    }
 
     public SqliteInsert Bind(int position, byte[] value) => Checked(raw.sqlite3_bind_blob(_statement, position, value));
 

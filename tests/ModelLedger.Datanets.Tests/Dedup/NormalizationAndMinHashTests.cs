@@ -56,4 +56,20 @@ public sealed class NormalizationAndMinHashTests
         table.Find(4, found);
         Assert.Equal(Enumerable.Range(0, 100).Select(i => i * 10 + 3), found.Order());
     }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("abc")]
+    [InlineData("données ﬁ 数据网 🙂")]
+    [InlineData(null)]   // 5,000 non-ASCII characters: over the stack buffer, hashed from a pooled one
+    public void Hash_IsSha256HexOfTheUtf8(string? text)
+    {
+        text ??= string.Concat(Enumerable.Repeat("é数", 2500));
+        // The reference: the plain library calls the stack-buffer version replaced.
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(text)));
+        Assert.Equal(expected, TextNormalizer.Hash(text));
+        if (text == "abc")   // FIPS 180-2's published SHA-256 vector
+            Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", TextNormalizer.Hash(text));
+    }
 }

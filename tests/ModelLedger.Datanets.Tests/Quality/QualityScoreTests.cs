@@ -33,4 +33,17 @@ public sealed class QualityScoreTests
         // "buy now" ×6 = 12 words, 10 trigrams of which 8 repeat one of the first two: 1 × (1 − 8/10) × 0.3 = 0.06.
         Assert.Equal(0.06, Score(string.Concat(Enumerable.Repeat("buy now ", 6))));
     }
+
+    [Fact]
+    public void Scores_DoNotDependOnWhatTheThreadScoredBefore()
+    {
+        // The trigram tables are reused per thread for records up to 512 words. "buy now" ×300 (600 words, over that
+        // size) has 598 trigrams of which 596 repeat: 1 × (2/598) × 0.3 = 0.001 (4 places); the short records keep
+        // the values worked out in the tests above, in any order around it.
+        Assert.Equal(0.06, Score(string.Concat(Enumerable.Repeat("buy now ", 6))));
+        Assert.Equal(0.001, Score(string.Concat(Enumerable.Repeat("buy now ", 300))));
+        Assert.Equal(1.0, Score("The cat sat on the mat and looked at the birds outside."));
+        Assert.Equal(0.06, Score(string.Concat(Enumerable.Repeat("buy now ", 6))));
+        Assert.Equal(1.0, Score("The cat sat on the mat and looked at the birds outside."));
+    }
 }

@@ -100,4 +100,19 @@ public sealed class MerkleTreeTests
         Assert.Throws<LedgerError>(() => tree.ConsistencyProof(0, 2));
         Assert.Throws<LedgerError>(() => tree.ConsistencyProof(3, 2));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(1023)]   // the largest leaf hashed from a stack buffer
+    [InlineData(1024)]   // the smallest hashed from a pooled one
+    [InlineData(70_000)]
+    public void LeafHash_IsSha256OfZeroByteThenData(int length)
+    {
+        // RFC 9162 §2.1.1: MTH of one entry = SHA-256(0x00 ‖ d), built here by plain concatenation.
+        var data = Enumerable.Range(0, length).Select(i => (byte)(i * 31 + 7)).ToArray();
+        var expected = System.Security.Cryptography.SHA256.HashData([0, .. data]);
+        Assert.Equal(expected, MerkleHash.Leaf(data));
+        Assert.Equal(expected, MerkleHash.Leaf(data));   // again: a reused buffer must not leak the previous call
+    }
 }

@@ -33,8 +33,10 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
     private readonly Bm25Index _index = new(documents.Documents.Select(d => $"{d.Title}\n{d.Text}").ToArray());
 
     /// <summary><paramref name="beforeGenerate"/> gets the prompt's token count once the documents are retrieved and
-    /// before anything is generated (billing refuses an unfunded caller there by throwing).</summary>
-    public RagResult Ask(RagRequest request, CancellationToken cancellation = default, Action<int>? beforeGenerate = null)
+    /// before anything is generated (billing refuses an unfunded caller there by throwing);
+    /// <paramref name="onText"/> gets the answer's text as it is generated (a streamed reply).</summary>
+    public RagResult Ask(RagRequest request, CancellationToken cancellation = default, Action<int>? beforeGenerate = null,
+        Action<string>? onText = null)
     {
         Validate(request);
         var watch = Stopwatch.StartNew();
@@ -54,7 +56,8 @@ internal sealed class RagAsk(PretrainedModel model, DocumentSet documents)
         var promptIds = prompt.Encode(retrieved, all, request.Question);
         beforeGenerate?.Invoke(promptIds.Length);
         watch.Restart();
-        var generated = new TextGenerator(model).Generate([promptIds], options, null, cancellation)[0];
+        Action<TokenEvent>? onToken = onText is null ? null : e => { if (e.TextDelta.Length > 0) onText(e.TextDelta); };
+        var generated = new TextGenerator(model).Generate([promptIds], options, onToken, cancellation)[0];
         double generateMs = watch.Elapsed.TotalMilliseconds;
         watch.Restart();
         var scorer = new AnswerScorer(model);

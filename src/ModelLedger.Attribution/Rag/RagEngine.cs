@@ -23,7 +23,7 @@ internal sealed class RagEngine(Func<PretrainedModel> load) : IDisposable
     /// count before anything is generated (billing quotes there and refuses by throwing). Blocks: call it off the
     /// request thread.</summary>
     public RagResult Ask(string? adapterDirectory, DocumentSet documents, RagRequest request,
-        CancellationToken cancellation, Action<int>? beforeGenerate = null)
+        CancellationToken cancellation, Action<int>? beforeGenerate = null, Action<string>? onText = null)
     {
         lock (_lock)
         {
@@ -31,7 +31,7 @@ internal sealed class RagEngine(Func<PretrainedModel> load) : IDisposable
             _model ??= load();
             _adapters ??= new AdapterSet(_model);
             _adapters.Activate(AdapterName(adapterDirectory));
-            return new RagAsk(_model, documents).Ask(request, cancellation, beforeGenerate);
+            return new RagAsk(_model, documents).Ask(request, cancellation, beforeGenerate, onText);
         }
     }
 

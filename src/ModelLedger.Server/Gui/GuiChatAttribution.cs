@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using ModelLedger.Attribution.Rag;
 using ModelLedger.Attribution.Spans;
 using ModelLedger.Server.Billing;
@@ -53,27 +54,57 @@ internal static class GuiChatAttribution
         var request = new RagRequest(question, k, maxTokens);
         AdmittedCall? call = null;
         int promptTokens = 0;
-        RagResult result;
+        bool stream = Field.OptionalBool(body, "stream") ?? false;
+        var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var asking = Task.Run(() => rag.Ask(directory, documents, request, http.RequestAborted, tokens =>
+        {
+            // The quote, once the retrieved documents make the prompt: refused here, nothing is generated.
+            promptTokens = tokens;
+            call = admission.AdmitAsync(caller, http, models.BaseName, adapter, tokens, maxTokens)
+                .GetAwaiter().GetResult();
+        }, stream ? d => deltas.Writer.TryWrite(d) : null));
+        _ = asking.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
+        if (!stream) return Results.Json(await AnswerAsync(await Answered(asking, question), call!, promptTokens,
+            documents, model, datanet, question));
+        // Streamed: a refusal (402, no matching document) still answers with its status, because nothing is sent
+        // before the first piece of text; after it, the reply is server-sent events: {"delta"} per piece, then the
+        // whole result (as the plain reply, with the documents' attribution), then [DONE].
+        if (!await deltas.Reader.WaitToReadAsync() && asking.IsFaulted) await Answered(asking, question);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var events = new EventWriter(http.Response, http.RequestAborted);
+        await foreach (var delta in deltas.Reader.ReadAllAsync())
+            await events.WriteAsync(new JsonObject { ["delta"] = delta });
+        JsonObject final;
         try
         {
-            result = await Task.Run(() => rag.Ask(directory, documents, request, http.RequestAborted, tokens =>
-            {
-                // The quote, once the retrieved documents make the prompt: refused here, nothing is generated.
-                promptTokens = tokens;
-                call = admission.AdmitAsync(caller, http, models.BaseName, adapter, tokens, maxTokens)
-                    .GetAwaiter().GetResult();
-            }));
+            var answered = await Answered(asking, question);
+            final = await AnswerAsync(answered, call!, promptTokens, documents, model, datanet, question);
         }
+        catch (ApiError e) { final = new JsonObject { ["error"] = new JsonObject { ["message"] = e.Message } }; }
+        await events.WriteAsync(final);
+        await events.DoneAsync();
+        return Results.Empty;
+    }
+
+    /// <summary>The RAG call's result, its user errors as the 400 they are: no document shares a term with the
+    /// question, prompt and answer exceed the context, or the adapter's folder cannot be loaded.</summary>
+    private static async Task<RagResult> Answered(Task<RagResult> asking, string question)
+    {
+        try { return await asking; }
         catch (UserError e)
         {
-            // No document shares a term with the question, prompt and answer exceed the context, or the adapter's
-            // folder cannot be loaded.
-            throw ApiError.BadRequest(e.Message,
-                e.Field switch { "--k" => "k", "question" => "question", _ => "model" });
+            var field = e.Field switch { "--k" => "k", "question" => "question", _ => "model" };
+            throw ApiError.BadRequest(e.Message, field);
         }
+    }
+
+    private static async Task<JsonObject> AnswerAsync(RagResult result, AdmittedCall call, int promptTokens,
+        DocumentSet documents, string model, string datanet, string question)
+    {
         var credit = RagCredit.Of(result, documents, question);
-        await call!.CompleteAsync(new Exchange(promptTokens, result.AnswerIds.Length, question, result.Answer, credit));
-        return Results.Json(new JsonObject
+        await call.CompleteAsync(new Exchange(promptTokens, result.AnswerIds.Length, question, result.Answer, credit));
+        return new JsonObject
         {
             ["id"] = $"chatcmpl-{call.Inference}", ["inference"] = call.Inference, ["model"] = model,
             ["datanet"] = datanet, ["answer"] = result.Answer,
@@ -94,7 +125,7 @@ internal static class GuiChatAttribution
             {
                 ["retrieve"] = result.RetrieveMs, ["generate"] = result.GenerateMs, ["attribute"] = result.AttributeMs,
             },
-        });
+        };
     }
 
     private static async Task<IResult> SpansAsync(HttpContext http, ServerOptions options, ServedModels models)

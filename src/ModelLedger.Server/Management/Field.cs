@@ -38,6 +38,13 @@ internal static class Field
         _ => throw ApiError.BadRequest($"{field} must be a number", field),
     };
 
+    public static bool? OptionalBool(JsonObject body, string field) => body[field] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
+        _ => throw ApiError.BadRequest($"{field} must be true or false", field),
+    };
+
     /// <summary>A JSON value as parsed JSON, or null for a null/absent text (stored results, payloads).</summary>
     public static JsonNode? Parsed(string? json) => json is null ? null : JsonNode.Parse(json);
 

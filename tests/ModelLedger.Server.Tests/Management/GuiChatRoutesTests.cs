@@ -87,6 +87,40 @@ public sealed class GuiChatRoutesTests(ManagementServerFixture server) : IClassF
         Assert.True(report.Ok, string.Join("; ", report.Problems));
     }
 
+    /// <summary>stream: true sends the answer as {"delta"} events, then the whole result, then [DONE]; the deltas
+    /// put together are the answer the result names; a refusal still comes back as its status, not a stream.</summary>
+    [Fact]
+    public async Task Rag_Streamed_SendsTheAnswerInPieces_ThenItsAttribution()
+    {
+        await DocumentsAsync("facts");
+        var body = Ask("facts");
+        body["stream"] = true;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/gui/rag")
+        {
+            Content = ManagementServerFixture.Json(body),
+        };
+        request.Headers.Authorization = new("Bearer", server.Consumer);
+        using var response = await server.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.Trim()).ToList();
+        Assert.Equal("data: [DONE]", events[^1]);
+        var parsed = events.SkipLast(1).Select(e => JsonNode.Parse(e["data: ".Length..])!.AsObject()).ToList();
+        var deltas = parsed.Where(e => e.ContainsKey("delta")).Select(e => e["delta"]!.GetValue<string>()).ToList();
+        var result = parsed[^1];
+        Assert.Equal(parsed.Count - 1, deltas.Count);   // every event but the last is a piece of the answer
+        Assert.True(deltas.Count >= 1, text);
+        Assert.Equal(result["answer"]!.GetValue<string>(), string.Concat(deltas));
+        Assert.Equal(["Lily", "Ball games"],
+            result["documents"]!.AsArray().Select(d => d!["title"]!.GetValue<string>()));
+
+        body["datanet"] = "nope";
+        var (missing, _) = await server.PostAsync("/v1/gui/rag", server.Consumer, body);
+        Assert.Equal(404, missing);
+        body["datanet"] = "facts";
+        Assert.Equal(402, (await server.PostAsync("/v1/gui/rag", server.Trainer, body)).Status);
+    }
+
     [Fact]
     public async Task Rag_RefusesWhatItCannotAnswer_AndAnUnfundedCaller()
     {

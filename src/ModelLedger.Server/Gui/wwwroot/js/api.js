@@ -65,6 +65,35 @@ export async function events(path, onEvent, signal) {
   }
 }
 
+// A RAG answer streamed (POST /v1/gui/rag with stream: true): onDelta(text) per piece of the answer; resolves to the
+// whole result (documents and their attribution) the server sends last.
+export async function streamRag(body, onDelta, signal) {
+  const response = await fetch('/v1/gui/rag', {
+    method: 'POST', signal, headers: headers({ 'Content-Type': 'application/json' }),
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  if (!response.ok) throw await failure(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '', result = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, cut).trim();
+      buffer = buffer.slice(cut + 1);
+      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+      const event = JSON.parse(line.slice(6));
+      if (event.delta !== undefined) onDelta(event.delta);
+      else if (event.error) throw new Error(event.error.message);
+      else result = event;
+    }
+  }
+  if (!result) throw new Error('the answer ended before its attribution arrived');
+  return result;
+}
+
 // OpenAI chat completion streamed: onDelta(text) per chunk; resolves to the completion id.
 export async function streamChat(body, onDelta, signal) {
   const response = await fetch('/v1/chat/completions', {

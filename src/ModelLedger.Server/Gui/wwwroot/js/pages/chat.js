@@ -3,7 +3,7 @@
 // (GET /v1/inferences/{id}/attribution), the training contributors credited (the call's attribution entry), the
 // retrieved documents with their retrieval scores and ablation shares, and the spans of the answer found verbatim in
 // the adapter's training snapshot (POST /v1/gui/spans).
-import { get, post, streamChat } from '../api.js';
+import { get, post, streamChat, streamRag } from '../api.js';
 import { el, field, select, table, showError, busy, card, short } from '../ui.js';
 
 export async function render(root, session) {
@@ -48,8 +48,9 @@ export async function render(root, session) {
     if (rag.value) {
       // RAG answers each question on its own, from the documents retrieved for it (no conversation history).
       answer.classList.add('loading');
-      const result = await busy(button, status, () => post('/v1/gui/rag', { model: call.model, datanet: rag.value,
-        question: text, k: Number(k.value), max_tokens: call.max_tokens }));
+      const result = await busy(button, status, () => streamRag({ model: call.model, datanet: rag.value,
+        question: text, k: Number(k.value), max_tokens: call.max_tokens },
+      delta => { answer.classList.remove('loading'); answer.textContent += delta; log.scrollTop = log.scrollHeight; }));
       answer.classList.remove('loading');
       if (!result) { answer.remove(); return; }
       answer.textContent = result.answer.trim();

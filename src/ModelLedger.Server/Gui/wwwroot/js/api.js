@@ -65,57 +65,49 @@ export async function events(path, onEvent, signal) {
   }
 }
 
-// A RAG answer streamed (POST /v1/gui/rag with stream: true): onDelta(text) per piece of the answer; resolves to the
-// whole result (documents and their attribution) the server sends last.
-export async function streamRag(body, onDelta, signal) {
-  const response = await fetch('/v1/gui/rag', {
+// POSTs body with stream: true and calls onData(parsed JSON) for each `data:` line of the server-sent events until
+// `data: [DONE]` or the end of the stream.
+async function postStream(path, body, onData, signal) {
+  const response = await fetch(path, {
     method: 'POST', signal, headers: headers({ 'Content-Type': 'application/json' }),
     body: JSON.stringify({ ...body, stream: true }),
   });
   if (!response.ok) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '', result = null;
+  let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     buffer += value;
     let cut;
     while ((cut = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, cut).trim();
       buffer = buffer.slice(cut + 1);
-      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-      const event = JSON.parse(line.slice(6));
-      if (event.delta !== undefined) onDelta(event.delta);
-      else if (event.error) throw new Error(event.error.message);
-      else result = event;
+      if (line.startsWith('data: ') && line !== 'data: [DONE]') onData(JSON.parse(line.slice(6)));
     }
   }
+}
+
+// A RAG answer streamed (POST /v1/gui/rag): onDelta(text) per piece of the answer; resolves to the whole result
+// (documents and their attribution) the server sends last.
+export async function streamRag(body, onDelta, signal) {
+  let result = null;
+  await postStream('/v1/gui/rag', body, event => {
+    if (event.delta !== undefined) onDelta(event.delta);
+    else if (event.error) throw new Error(event.error.message);
+    else result = event;
+  }, signal);
   if (!result) throw new Error('the answer ended before its attribution arrived');
   return result;
 }
 
 // OpenAI chat completion streamed: onDelta(text) per chunk; resolves to the completion id.
 export async function streamChat(body, onDelta, signal) {
-  const response = await fetch('/v1/chat/completions', {
-    method: 'POST', signal, headers: headers({ 'Content-Type': 'application/json' }),
-    body: JSON.stringify({ ...body, stream: true }),
-  });
-  if (!response.ok) throw await failure(response);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '', id = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return id;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, cut).trim();
-      buffer = buffer.slice(cut + 1);
-      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-      const chunk = JSON.parse(line.slice(6));
-      id = chunk.id ?? id;
-      const text = chunk.choices?.[0]?.delta?.content;
-      if (text) onDelta(text);
-    }
-  }
+  let id = null;
+  await postStream('/v1/chat/completions', body, chunk => {
+    id = chunk.id ?? id;
+    const text = chunk.choices?.[0]?.delta?.content;
+    if (text) onDelta(text);
+  }, signal);
+  return id;
 }

@@ -21,7 +21,7 @@ public sealed class QueryUnderGarbageCollectionTests(TrainedAdapter run) : IClas
         await using (new ConstantCollector())
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(6))
+            while (clock.Elapsed < TimeSpan.FromSeconds(6) || runs < 3)
             {
                 runs++;
                 var again = Scores(summary.Directory, prompt, response);
@@ -29,7 +29,6 @@ public sealed class QueryUnderGarbageCollectionTests(TrainedAdapter run) : IClas
                 Assert.Equal(expected.Fisher, again.Fisher);
             }
         }
-        Assert.True(runs >= 3, $"only {runs} queries");
     }
 
     private static (double[] Dot, double[] Fisher) Scores(string index, string prompt, string response)

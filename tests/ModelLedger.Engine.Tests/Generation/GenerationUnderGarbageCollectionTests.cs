@@ -33,13 +33,12 @@ public sealed class GenerationUnderGarbageCollectionTests
         await using (new ConstantCollector())
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(4))
+            while (clock.Elapsed < TimeSpan.FromSeconds(4) || runs < 6)
             {
                 runs++;
                 Assert.Equal(expected, Ids(generator.Generate(Prompts, options)));
             }
         }
-        Assert.True(runs > 5, $"only {runs} generations");
     }
 
     private static int[][] Ids(IReadOnlyList<GenerationResult> results) =>

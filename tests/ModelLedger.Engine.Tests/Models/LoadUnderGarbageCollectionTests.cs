@@ -29,7 +29,7 @@ public sealed class LoadUnderGarbageCollectionTests
         try
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(6))
+            while (clock.Elapsed < TimeSpan.FromSeconds(6) || loads < 11)
             {
                 using var model = PretrainedModel.Load(TestPaths.TinyStories, dtype: ModelDType.BFloat16);
                 using var again = PretrainedModel.Load(TestPaths.TinyStories);
@@ -43,7 +43,6 @@ public sealed class LoadUnderGarbageCollectionTests
             await collector;
             Directory.Delete(dir, recursive: true);
         }
-        Assert.True(loads > 10, $"only {loads} loads");
     }
 
     // The test's own temporaries are scoped too, or the check itself would race.

@@ -18,14 +18,13 @@ public sealed class PredictionUnderGarbageCollectionTests
         await using (new ConstantCollector())
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(6))
+            while (clock.Elapsed < TimeSpan.FromSeconds(6) || runs < 2)
             {
                 var again = Evaluate(dir.Sub($"run{++runs}"));
                 Assert.Equal(predictions, again.Predictions);
                 Assert.Equal(loss, again.Loss);
             }
         }
-        Assert.True(runs >= 2, $"only {runs} evaluations");
     }
 
     private static (string Predictions, double Loss) Evaluate(string output)

@@ -24,13 +24,12 @@ public sealed class QuantizeUnderGarbageCollectionTests
         await using (new ConstantCollector())
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(4))
+            while (clock.Elapsed < TimeSpan.FromSeconds(4) || runs < 3)
             {
                 runs++;
                 Assert.Equal(expected, QuantizedWeights(bits));
             }
         }
-        Assert.True(runs >= 3, $"only {runs} quantizations");
     }
 
     /// <summary>Every projection's dequantized weight, as one array per projection.</summary>

@@ -27,14 +27,13 @@ public sealed class TrainingUnderGarbageCollectionTests : IDisposable
         await using (new ConstantCollector())
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(5))
+            while (clock.Elapsed < TimeSpan.FromSeconds(5) || runs < 1)
             {
                 var again = Train($"run{++runs}", type, extra);
                 Assert.Equal(losses, again.Losses);
                 Assert.Equal(adapter, again.Adapter);
             }
         }
-        Assert.True(runs >= 1, $"only {runs} runs");
     }
 
     private (string Losses, byte[] Adapter) Train(string name, FinetuningType type, string extra)

@@ -197,8 +197,6 @@ public static class AttributionBenchmark
         for (int seed = 0; seed < o.Seeds; seed++)
         {
             var full = Retrain(data.Train, $"full-{seed}", baseModel, workDir, queries, o, seed, ct);
-            double top = 0, random = 0;
-            int topWorse = 0;
             var pairs = new List<CounterfactualQuery>();
             for (int q = 0; q < queries.Count; q++)
             {
@@ -221,13 +219,11 @@ public static class AttributionBenchmark
                 }
                 log($"  seed {seed} query {q}: remove top {string.Join(",", topSet)} → Δloss {dTop:+0.0000;-0.0000}; " +
                     $"random (mean of {o.RandomDraws}) {dRandom:+0.0000;-0.0000}: {string.Join("; ", draws)}");
-                top += dTop / queries.Count;
-                random += dRandom / queries.Count;
-                if (dTop > dRandom) topWorse++;
-                pairs.Add(new CounterfactualQuery(seed, q, Math.Round(dTop, 5), Math.Round(dRandom, 5)));
+                pairs.Add(new CounterfactualQuery(seed, q, dTop, dRandom));
             }
-            rows.Add(new CounterfactualSeed(seed, Math.Round(top, 5), Math.Round(random, 5), Math.Round(top / random, 3), topWorse,
-                pairs));
+            double top = pairs.Average(p => p.TopIncrease), random = pairs.Average(p => p.RandomIncrease);
+            rows.Add(new CounterfactualSeed(seed, Math.Round(top, 5), Math.Round(random, 5), Math.Round(top / random, 3),
+                pairs.Count(p => p.TopIncrease > p.RandomIncrease), pairs));
         }
         return rows;
     }

@@ -47,6 +47,7 @@ internal static class GuiChatAttribution
         int k = (int)Range(Field.OptionalLong(body, "k") ?? 4, 1, MaxDocuments, "k");
         int maxTokens = (int)Range(Field.OptionalLong(body, "max_tokens") ?? Math.Min(48, options.Limits.MaxTokens), 1,
             options.Limits.MaxTokens, "max_tokens");
+        bool stream = Field.OptionalBool(body, "stream") ?? false;
         await meters.UseAsync(l => DatanetEndpoints.Require(l.Datanets, datanet));
         DocumentSet documents;
         try { documents = await Task.Run(() => new DatanetDocuments().Load(options.Workspace, options.Db, datanet)); }
@@ -54,7 +55,6 @@ internal static class GuiChatAttribution
         var request = new RagRequest(question, k, maxTokens);
         AdmittedCall? call = null;
         int promptTokens = 0;
-        bool stream = Field.OptionalBool(body, "stream") ?? false;
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
         var asking = Task.Run(() => rag.Ask(directory, documents, request, http.RequestAborted, tokens =>
         {
@@ -64,12 +64,12 @@ internal static class GuiChatAttribution
                 .GetAwaiter().GetResult();
         }, stream ? d => deltas.Writer.TryWrite(d) : null));
         _ = asking.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
-        if (!stream) return Results.Json(await AnswerAsync(await Answered(asking, question), call!, promptTokens,
+        if (!stream) return Results.Json(await AnswerAsync(await Answered(asking), call!, promptTokens,
             documents, model, datanet, question));
         // Streamed: a refusal (402, no matching document) still answers with its status, because nothing is sent
         // before the first piece of text; after it, the reply is server-sent events: {"delta"} per piece, then the
         // whole result (as the plain reply, with the documents' attribution), then [DONE].
-        if (!await deltas.Reader.WaitToReadAsync() && asking.IsFaulted) await Answered(asking, question);
+        if (!await deltas.Reader.WaitToReadAsync() && asking.IsFaulted) await Answered(asking);
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         var events = new EventWriter(http.Response, http.RequestAborted);
@@ -78,7 +78,7 @@ internal static class GuiChatAttribution
         JsonObject final;
         try
         {
-            var answered = await Answered(asking, question);
+            var answered = await Answered(asking);
             final = await AnswerAsync(answered, call!, promptTokens, documents, model, datanet, question);
         }
         catch (ApiError e) { final = new JsonObject { ["error"] = new JsonObject { ["message"] = e.Message } }; }
@@ -89,7 +89,7 @@ internal static class GuiChatAttribution
 
     /// <summary>The RAG call's result, its user errors as the 400 they are: no document shares a term with the
     /// question, prompt and answer exceed the context, or the adapter's folder cannot be loaded.</summary>
-    private static async Task<RagResult> Answered(Task<RagResult> asking, string question)
+    private static async Task<RagResult> Answered(Task<RagResult> asking)
     {
         try { return await asking; }
         catch (UserError e)

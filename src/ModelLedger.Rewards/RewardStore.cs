@@ -248,26 +248,18 @@ public sealed class RewardStore : IDisposable
         return list;
     }
 
-    /// <summary>SQLite: the projection's row inserts through SQLite's own API (<see cref="SqliteInsert"/>), bound
+    /// <summary>SQLite: the projection's row inserts through SQLite's own API (<see cref="SqliteStatement"/>), bound
     /// by position — Microsoft.Data.Sqlite re-binds every parameter by name on each run, which cost more than the
     /// insert in billing's group commit.</summary>
-    private readonly Dictionary<string, SqliteInsert> _inserts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _inserts = new(StringComparer.Ordinal);
 
     /// <summary>Runs a hot INSERT (parameters in the order they first appear in <paramref name="sql"/>) within
     /// <paramref name="tx"/>; the number of rows it inserted.</summary>
     private int Insert(string sql, DbTransaction tx, params (string Name, object? Value)[] parameters)
     {
         if (_connection is not SqliteConnection sqlite) return _prepared.Execute(sql, tx, parameters);
-        if (!_inserts.TryGetValue(sql, out var insert)) _inserts[sql] = insert = new SqliteInsert(sqlite, sql);
-        for (int i = 0; i < parameters.Length; i++)
-            _ = parameters[i].Value switch
-            {
-                long l => insert.Bind(i + 1, l),
-                string text => insert.Bind(i + 1, text),
-                null => insert.Bind(i + 1, (string?)null),
-                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}",
-                    nameof(parameters)),
-            };
+        if (!_inserts.TryGetValue(sql, out var insert)) _inserts[sql] = insert = new SqliteStatement(sqlite, sql);
+        for (int i = 0; i < parameters.Length; i++) insert.BindValue(i + 1, parameters[i].Value);
         return insert.RunCounted();
     }
 

@@ -112,7 +112,7 @@ public sealed partial class DatanetStore
         {
             // SQLite's own statement bound by position (parameters number in order of appearance): an intake stores
             // up to a million rows, and re-binding by name per row costs more than the insert.
-            using var insert = new SqliteInsert((SqliteConnection)_connection, sql);
+            using var insert = new SqliteStatement((SqliteConnection)_connection, sql);
             foreach (var i in items)
                 insert.Bind(1, datanet).Bind(2, i.Seq).Bind(3, i.Item).Bind(4, i.Contributor).Bind(5, i.KeyId)
                     .Bind(6, i.Signature).Bind(7, i.Content).Bind(8, i.NormHash).Bind(9, i.MinHash).Bind(10, i.Length)

@@ -34,7 +34,7 @@ public sealed partial class SqlLedgerStore
             if (!store._postgres)
             {
                 // SQLite is in-process: one prepared single-row statement, re-bound per row, is its fastest path.
-                using var insert = new SqliteInsert((Microsoft.Data.Sqlite.SqliteConnection)store._connection, Insert + "(?, ?, ?, ?, ?)");
+                using var insert = new SqliteStatement((Microsoft.Data.Sqlite.SqliteConnection)store._connection, Insert + "(?, ?, ?, ?, ?)");
                 foreach (var e in entries)
                     insert.Bind(1, e.Index).Bind(2, e.Leaf).Bind(3, e.LeafHashHex).Bind(4, e.Type).Bind(5, e.ClientId).Run();
                 return;

@@ -1,20 +1,24 @@
 using Microsoft.Data.Sqlite;
+using System.Text;
 using SQLitePCL;
 
 namespace ModelLedger.Ledger.Storage;
 
 /// <summary>
-/// One statement prepared once through SQLite's own API and run many times, parameters bound by name, inside whatever
-/// transaction the connection has open; the hot keyed lookups,
-/// inserts and updates of billing's group commit. Microsoft.Data.Sqlite re-binds every parameter by name and walks
-/// its statement list on each run, which costs more than these statements themselves. Values come back as
-/// Microsoft.Data.Sqlite's <c>GetValue</c> gives them (INTEGER long, REAL double, TEXT string, BLOB byte[], NULL
-/// null), so the callers' cell checks (<see cref="Cells"/>) are unchanged. Not thread-safe; dispose to finalise.
+/// One statement prepared once through SQLite's own API and run many times, inside whatever transaction the
+/// connection has open: intake's row inserts (bound by position, 1-based in the order the SQL's parameters first
+/// appear) and billing's keyed lookups, inserts and updates (bound by name). Microsoft.Data.Sqlite re-binds every
+/// parameter by name and walks its statement list on each run, which costs more than these statements themselves.
+/// Values come back as Microsoft.Data.Sqlite's <c>GetValue</c> gives them (INTEGER long, REAL double, TEXT string,
+/// BLOB byte[], NULL null), so the callers' cell checks (<see cref="Cells"/>) are unchanged. Not thread-safe;
+/// dispose to finalise the statement.
 /// </summary>
-internal sealed class SqliteStatement : IDisposable
+public sealed class SqliteStatement : IDisposable
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
+    private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
+    private byte[] _utf8 = new byte[1024];
 
     public SqliteStatement(SqliteConnection connection, string sql)
     {
@@ -22,10 +26,41 @@ internal sealed class SqliteStatement : IDisposable
         Check(raw.sqlite3_prepare_v2(_db, sql, out _statement));
     }
 
-    private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
+    public SqliteStatement Bind(int position, long value) =>
+        Checked(raw.sqlite3_bind_int64(_statement, position, value));
 
-    /// <summary>Binds <paramref name="parameters"/> by name (<c>@name</c> in the SQL): long, int, string or null.
-    /// </summary>
+    public SqliteStatement Bind(int position, double? value) => Checked(value is double v
+        ? raw.sqlite3_bind_double(_statement, position, v) : raw.sqlite3_bind_null(_statement, position));
+
+    public SqliteStatement Bind(int position, string? value)
+    {
+        if (value is null) return Checked(raw.sqlite3_bind_null(_statement, position));
+        // An empty span would reach SQLite as a null pointer, which binds NULL rather than ''.
+        if (value.Length == 0) return Checked(raw.sqlite3_bind_text(_statement, position, value));
+        // UTF-8 into one reused buffer (SQLite copies bound text), instead of a new array per value: an intake binds
+        // several strings per row for up to a million rows.
+        int max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (_utf8.Length < max) _utf8 = new byte[Math.Max(max, 2 * _utf8.Length)];
+        int n = Encoding.UTF8.GetBytes(value, _utf8);
+        return Checked(raw.sqlite3_bind_text(_statement, position, _utf8.AsSpan(0, n)));
+    }
+
+    public SqliteStatement Bind(int position, byte[] value) =>
+        Checked(raw.sqlite3_bind_blob(_statement, position, value));
+
+    /// <summary>Binds a value of any type the stores use (null or DBNull, long, int, double, string, byte[]).</summary>
+    public SqliteStatement BindValue(int position, object? value) => value switch
+    {
+        null or DBNull => Bind(position, (string?)null),
+        long l => Bind(position, l),
+        int n => Bind(position, n),
+        double d => Bind(position, d),
+        string s => Bind(position, s),
+        byte[] b => Bind(position, b),
+        var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}", nameof(value)),
+    };
+
+    /// <summary>Binds <paramref name="parameters"/> by name (<c>@name</c> in the SQL).</summary>
     private void Bind((string Name, object? Value)[] parameters)
     {
         raw.sqlite3_reset(_statement);
@@ -37,26 +72,32 @@ internal sealed class SqliteStatement : IDisposable
                 if (at == 0) throw new ArgumentException($"the statement has no parameter @{name}", nameof(parameters));
                 _positions[name] = at;
             }
-            Check(value switch
-            {
-                null or DBNull => raw.sqlite3_bind_null(_statement, at),
-                long l => raw.sqlite3_bind_int64(_statement, at, l),
-                int n => raw.sqlite3_bind_int64(_statement, at, n),
-                string s => raw.sqlite3_bind_text(_statement, at, s),
-                var v => throw new ArgumentException($"unsupported parameter type {v.GetType().Name}",
-                    nameof(parameters)),
-            });
+            BindValue(at, value);
         }
     }
 
-    /// <summary>Runs a statement that returns no rows; the number of rows it changed.</summary>
-    public int Execute(params (string Name, object? Value)[] parameters)
+    /// <summary>Runs the bound statement, which returns no rows; a constraint violation or I/O error throws
+    /// <see cref="SqliteException"/>.</summary>
+    public void Run()
     {
-        Bind(parameters);
         int rc = raw.sqlite3_step(_statement);
         raw.sqlite3_reset(_statement);
         if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
+    }
+
+    /// <summary><see cref="Run"/>, answering how many rows the statement changed (0 when an
+    /// <c>ON CONFLICT DO NOTHING</c> insert found its key taken).</summary>
+    public int RunCounted()
+    {
+        Run();
         return raw.sqlite3_changes(_db);
+    }
+
+    /// <summary>Binds by name and runs a statement that returns no rows; the number of rows it changed.</summary>
+    public int Execute(params (string Name, object? Value)[] parameters)
+    {
+        Bind(parameters);
+        return RunCounted();
     }
 
     /// <summary>The first row's cells (NULL as null), or null when there is none.</summary>
@@ -87,6 +128,12 @@ internal sealed class SqliteStatement : IDisposable
         raw.SQLITE_BLOB => raw.sqlite3_column_blob(_statement, column).ToArray(),
         _ => null,
     };
+
+    private SqliteStatement Checked(int rc)
+    {
+        Check(rc);
+        return this;
+    }
 
     private void Check(int rc)
     {

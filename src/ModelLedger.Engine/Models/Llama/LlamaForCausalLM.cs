@@ -52,6 +52,8 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         set => Backbone.GradientCheckpointing = value;
     }
     internal DecoderLayer Layer(int index) => Backbone.Layers[index];
+    internal Linear LmHead => _lmHead;
+    internal (Tensor Cos, Tensor Sin) RotaryTable(long positions) => _rotary.Table(positions, Device);
 
     /// <summary>The linear projections every decoder layer has, by HF name: q_proj, k_proj, v_proj, o_proj (attention),
     /// then gate_proj, up_proj, down_proj (MLP).</summary>

@@ -2,9 +2,9 @@ namespace ModelLedger.Engine.Kernels;
 
 /// <summary>The phases of one decode step, each run by every thread on its share of output rows. The arithmetic
 /// follows libtorch's fp32 forward (LlamaModel.cs) operation by operation; only summation orders differ.</summary>
-internal sealed unsafe partial class DecodeSession
+public sealed unsafe partial class DecodeSession
 {
-    public void Execute(int t, int threads)
+    void IParallelWork.Execute(int t, int threads)
     {
         float* normed = _normed[t];
         for (int l = 0; l < _w.Layers.Length; l++)
@@ -15,7 +15,7 @@ internal sealed unsafe partial class DecodeSession
             _pool.Barrier();
             Attend(l, t, threads);
             _pool.Barrier();
-            var (from, to) = Share(_hidden, t, threads);
+            var (from, to) = WorkerPool.Share(_hidden, t, threads);
             MatVec.Rows(layer.O.W, layer.O.Bias, layer.O.Cols, _attn, _batch, _x, _hidden, from, to, accumulate: true);
             _pool.Barrier();
             RmsNorm(_x, layer.PostNorm, normed);
@@ -25,7 +25,7 @@ internal sealed unsafe partial class DecodeSession
             _pool.Barrier();
         }
         RmsNorm(_x, _w.FinalNorm, normed);
-        var (first, last) = Share(_vocab, t, threads);
+        var (first, last) = WorkerPool.Share(_vocab, t, threads);
         MatVec.Rows(_w.LmHead.W, _w.LmHead.Bias, _hidden, normed, _batch, _logits, _vocab, first, last, accumulate: false);
         for (int r = 0; r < _batch; r++)
         {
@@ -36,13 +36,6 @@ internal sealed unsafe partial class DecodeSession
             _bestIndex[t * _batch + r] = best;
             _bestValue[t * _batch + r] = best >= 0 ? row[best] : float.NegativeInfinity;
         }
-    }
-
-    /// <summary>Output rows [from, to) of n for thread t, in multiples of 16 (whole cache lines of the output).</summary>
-    private static (int From, int To) Share(int n, int t, int threads)
-    {
-        int Edge(int i) => i == threads ? n : (int)((long)n * i / threads) & ~15;
-        return (Edge(t), Edge(t + 1));
     }
 
     /// <summary>HF's RMSNorm in fp32: weight · (x · 1/sqrt(mean(x²) + eps)), for every row.</summary>
@@ -148,7 +141,7 @@ internal sealed unsafe partial class DecodeSession
     /// <summary>silu(x·Gateᵀ) · (x·Upᵀ) for this thread's columns, left in the gate buffer for down_proj.</summary>
     private void GateUp(LayerWeights layer, float* normed, int t, int threads)
     {
-        var (from, to) = Share(_inner, t, threads);
+        var (from, to) = WorkerPool.Share(_inner, t, threads);
         MatVec.Rows(layer.Gate.W, layer.Gate.Bias, _hidden, normed, _batch, _gate, _inner, from, to, false);
         MatVec.Rows(layer.Up.W, layer.Up.Bias, _hidden, normed, _batch, _up, _inner, from, to, false);
         for (int r = 0; r < _batch; r++)

@@ -13,10 +13,18 @@ namespace ModelLedger.Engine.Kernels;
 /// output rows over <see cref="WorkerPool"/>, the threads meeting at a barrier between phases (5 per layer).
 /// One session per generation call; not thread-safe.
 /// </summary>
-internal sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
+public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
 {
-    /// <summary>MLEDGER_DECODE_KERNEL=0 (or false here) keeps decoding on libtorch.</summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_DECODE_KERNEL") != "0";
+    private static readonly bool DefaultOn = Environment.GetEnvironmentVariable("MLEDGER_DECODE_KERNEL") != "0";
+    [ThreadStatic] private static bool? t_enabled;
+
+    /// <summary>MLEDGER_DECODE_KERNEL=0 keeps decoding on libtorch. Setting this applies to the calling thread (the
+    /// one that generates), so a benchmark or test compares both paths without switching other threads'.</summary>
+    public static bool Enabled
+    {
+        get => t_enabled ?? DefaultOn;
+        set => t_enabled = value;
+    }
 
     private readonly DecodeWeights _w;
     private readonly KvCache _cache;
@@ -38,7 +46,7 @@ internal sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
 
     /// <summary>A session over <paramref name="cache"/>, or null when the model or cache needs libtorch.</summary>
     /// <param name="firstColumns">Per row, the first cache column that is not left padding.</param>
-    public static DecodeSession? TryCreate(LlamaForCausalLM net, KvCache cache, int[] firstColumns)
+    internal static DecodeSession? TryCreate(LlamaForCausalLM net, KvCache cache, int[] firstColumns)
     {
         if (!Enabled || is_grad_enabled() || firstColumns.Length != cache.Batch) return null;
         var c = net.Config;
@@ -98,7 +106,7 @@ internal sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
     /// <summary>Small models: a step's phases are shorter than a barrier's wake-up across cores, so one thread
     /// wins (measured on TinyStories-656K, docs/benchmarks.md).</summary>
     private int ThreadsFor(long bytesPerStep) =>
-        Environment.GetEnvironmentVariable("MLEDGER_DECODE_THREADS") is null && bytesPerStep < 1L << 20 ? 1 : _pool.Size;
+        Environment.GetEnvironmentVariable("MLEDGER_DECODE_THREADS") is null && bytesPerStep < 16L << 20 ? 1 : _pool.Size;
 
     /// <summary>Logits [B, V] of the last step, fp32; owned by this session and overwritten by the next step.</summary>
     public Tensor Logits => _logitsTensor;

@@ -189,6 +189,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>Bytes of weights one decode step reads: every projection and lm_head (the embedding contributes one
+    /// row per token, norms are negligible). Steps/s times this is the weight-streaming rate of a memory-bound
+    /// decode.</summary>
+    public long DecodeBytesPerStep() =>
+        Enumerable.Range(0, LayerCount).SelectMany(l => ProjectionNames.SelectMany(n => Projection(l, n).parameters()))
+            .Append(_lmHead.weight!).Sum(p => p.numel() * p.ElementSize);
+
     /// <summary>Parameters counted once even when tied.</summary>
     public long ParameterCount() => CheckpointTensors().Sum(t => t.Tensor.numel());
 

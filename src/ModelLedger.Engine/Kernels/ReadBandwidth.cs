@@ -17,8 +17,7 @@ public static unsafe class ReadBandwidth
         var buffer = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         try
         {
-            new Span<byte>(buffer, int.MaxValue).Fill(1);   // touch every page once before timing
-            new Span<byte>((byte*)buffer + int.MaxValue, (int)(bytes - int.MaxValue)).Fill(1);
+            NativeMemory.Fill(buffer, (nuint)bytes, 1);   // touch every page once before timing
             var pass = new Pass(buffer, (int)(bytes / sizeof(float)));
             double best = 0;
             for (int i = 0; i < 4; i++)

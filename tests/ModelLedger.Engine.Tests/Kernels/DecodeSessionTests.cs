@@ -49,7 +49,9 @@ public sealed class DecodeSessionTests : IDisposable
         try
         {
             var options = new GenerationOptions { MaxNewTokens = 40, KvCacheDType = kv };
-            return new TextGenerator(model).Generate(prompts, options).Select(r => r.TokenIds).ToArray();
+            var ids = new TextGenerator(model).Generate(prompts, options).Select(r => r.TokenIds).ToArray();
+            Assert.All(ids, row => Assert.True(row.Length >= 32, $"only {row.Length} tokens: the check needs 32"));
+            return ids;
         }
         finally
         {
@@ -90,12 +92,13 @@ public sealed class DecodeSessionTests : IDisposable
     {
         using var model = Random(arch);
         MatVec.ForceVector256 = vector256;
-        Assert.InRange(MaxRelativeError(model, ScalarType.Float32), 0, 1e-4);
+        Assert.InRange(MaxRelativeError(model, ScalarType.Float32), 0, 1e-4);   // measured 1.4e-7 to 2.2e-7
     }
 
     /// <summary>A 16-bit cache rounds keys and values (fp16: 11 significant bits, bf16: 8): the logits then differ from
-    /// the fp32 forward by about that rounding times the attention's sensitivity; measured ~1e-3 and ~1e-2 here, the
-    /// bounds leave a factor of 5. Each is also checked against libtorch reading the same 16-bit cache.</summary>
+    /// the fp32 forward by about that rounding times the attention's sensitivity: measured 4.6e-4 (fp16) and 4.1e-3
+    /// (bf16) on TinyStories-656K, the bounds leave a factor of ~10. Greedy ids are also checked against libtorch
+    /// reading the same 16-bit cache.</summary>
     [Theory]
     [InlineData(ScalarType.Float16, 5e-3)]
     [InlineData(ScalarType.BFloat16, 5e-2)]

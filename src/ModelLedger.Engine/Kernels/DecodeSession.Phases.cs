@@ -1,9 +1,13 @@
+using System.Runtime.CompilerServices;
 namespace ModelLedger.Engine.Kernels;
 
 /// <summary>The phases of one decode step, each run by every thread on its share of output rows. The arithmetic
 /// follows libtorch's fp32 forward (LlamaModel.cs) operation by operation; only summation orders differ.</summary>
 public sealed unsafe partial class DecodeSession
 {
+    // Full optimisation from the first call (here and in the kernels): a short reply would otherwise spend its first
+    // ~30 steps in unoptimised tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IParallelWork.Execute(int t, int threads)
     {
         float* normed = _normed[t];
@@ -39,6 +43,7 @@ public sealed unsafe partial class DecodeSession
     }
 
     /// <summary>HF's RMSNorm in fp32: weight · (x · 1/sqrt(mean(x²) + eps)), for every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RmsNorm(float* x, float* weight, float* y)
     {
         for (int r = 0; r < _batch; r++)
@@ -51,6 +56,7 @@ public sealed unsafe partial class DecodeSession
 
     /// <summary>q/k/v by whole heads (so the thread that projects a head also rotates it and stores it in the
     /// cache): heads 0..H-1 are q, then Hkv of k, then Hkv of v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void QueryKeyValue(LayerWeights layer, int l, float* normed, int t, int threads)
     {
         int blocks = _heads + 2 * _kvHeads, d = _headDim;
@@ -79,6 +85,7 @@ public sealed unsafe partial class DecodeSession
 
     /// <summary>HF rotate-half: x·cos + cat(-x₂, x₁)·sin at row r's position, products rounded before the sum as
     /// libtorch computes them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rotate(float* x, int r)
     {
         int half = _headDim / 2;
@@ -113,6 +120,7 @@ public sealed unsafe partial class DecodeSession
 
     /// <summary>softmax(q·Kᵀ/√D)·V per (row, head), over the row's real columns (not its left padding), within the
     /// sliding window if the model has one; query head h reads key/value head h / (H / Hkv).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attend(int l, int t, int threads)
     {
         int pairs = _batch * _heads, group = _heads / _kvHeads, d = _headDim;
@@ -139,6 +147,7 @@ public sealed unsafe partial class DecodeSession
     }
 
     /// <summary>silu(x·Gateᵀ) · (x·Upᵀ) for this thread's columns, left in the gate buffer for down_proj.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GateUp(LayerWeights layer, float* normed, int t, int threads)
     {
         var (from, to) = WorkerPool.Share(_inner, t, threads);

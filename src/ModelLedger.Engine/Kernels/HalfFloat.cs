@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace ModelLedger.Engine.Kernels;
@@ -9,6 +10,7 @@ namespace ModelLedger.Engine.Kernels;
 /// </summary>
 internal static unsafe class HalfFloat
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToFloat(ushort* src, float* dst, int n, bool bfloat)
     {
         int i = 0;
@@ -40,6 +42,7 @@ internal static unsafe class HalfFloat
         return (scaled.AsUInt32() | infOrNan | sign).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FromFloat(float* src, ushort* dst, int n, bool bfloat)
     {
         for (int i = 0; i < n; i++) dst[i] = bfloat ? ToBFloat16(src[i]) : BitConverter.HalfToUInt16Bits((Half)src[i]);

@@ -19,6 +19,7 @@ internal static unsafe class MatVec
     /// <param name="x">m contiguous rows of k.</param>
     /// <param name="y">Row r of the output starts at y + r·yStride; columns from..to are written.</param>
     /// <param name="accumulate">Adds to y (a residual) instead of overwriting it.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(float* w, float* bias, int k, float* x, int m, float* y, int yStride, int from, int to,
         bool accumulate)
     {
@@ -60,6 +61,7 @@ internal static unsafe class MatVec
     }
 
     /// <summary>Four W rows (k apart) against one x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Four512(float* w, int k, float* x)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -77,6 +79,7 @@ internal static unsafe class MatVec
             Vector512.Sum(a2) + Tail(w2, x, i, k), Vector512.Sum(a3) + Tail(w3, x, i, k));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Four256(float* w, int k, float* x)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -95,6 +98,7 @@ internal static unsafe class MatVec
     }
 
     /// <summary>One W row against four x rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Across512(float* w, int k, float* x0, float* x1, float* x2, float* x3)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -111,6 +115,7 @@ internal static unsafe class MatVec
             Vector512.Sum(a2) + Tail(w, x2, i, k), Vector512.Sum(a3) + Tail(w, x3, i, k));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Across256(float* w, int k, float* x0, float* x1, float* x2, float* x3)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -136,6 +141,7 @@ internal static unsafe class MatVec
     }
 
     /// <summary>a·b over n floats (attention scores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(float* a, float* b, int n)
     {
         int i = 0;
@@ -156,6 +162,7 @@ internal static unsafe class MatVec
     }
 
     /// <summary>y += a·x over n floats (attention's weighted values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(float* y, float a, float* x, int n)
     {
         int i = 0;

@@ -7,7 +7,10 @@ using static TorchSharp.torch;
 namespace ModelLedger.Bench;
 
 /// <summary>One measured scenario: tokens/s and how that compares with the machine's matmul peak.</summary>
-public sealed record BenchRow(string Scenario, int Batch, int Tokens, double TokensPerSecond, double ModelGflops, double OfPeak);
+/// <param name="WeightGBps">Decode rows: bytes of weights read per step × steps/s (the honest figure for a
+/// memory-bound decode); null for the others.</param>
+public sealed record BenchRow(string Scenario, int Batch, int Tokens, double TokensPerSecond, double ModelGflops, double OfPeak,
+    double? WeightGBps = null);
 
 /// <summary>
 /// Prefill and decode throughput, with and without the KV cache, measured in one process after a warm-up, next to the
@@ -15,11 +18,15 @@ public sealed record BenchRow(string Scenario, int Batch, int Tokens, double Tok
 /// </summary>
 public static class GenerateBenchmark
 {
-    public static (double PeakGflops, IReadOnlyList<BenchRow> Rows) Run(PretrainedModel model, int promptLength, int newTokens, int batch, Action<string>? log = null)
+    /// <param name="kvCache">The 16-bit KV cache dtype whose decode rows run next to the fp32 cache's.</param>
+    public static (double PeakGflops, double ReadGBps, IReadOnlyList<BenchRow> Rows) Run(PretrainedModel model, int promptLength, int newTokens,
+        int batch, ScalarType kvCache, Action<string>? log = null)
     {
         var device = model.Network.Device;
         double peak = MatmulPeak.Measure(device);
         log?.Invoke($"fp32 matmul peak: {peak:F1} GFLOP/s");
+        double read = ReadBandwidth.Measure(ReadBandwidth.Threads);   // the ceiling of the weights GB/s column
+        log?.Invoke($"memory read: {read:F1} GB/s on {ReadBandwidth.Threads} threads");
         double flopsPerToken = 2.0 * model.Network.ParameterCount();
         var generator = new TextGenerator(model);
         var rng = new Random(1);
@@ -28,34 +35,34 @@ public static class GenerateBenchmark
         BenchRow Row(string name, int b, int tokens, double seconds) =>
             new(name, b, tokens, tokens / seconds, flopsPerToken * tokens / seconds / 1e9, flopsPerToken * tokens / seconds / 1e9 / peak);
 
-        generator.Generate([Prompt()], options with { MaxNewTokens = 4 });   // warm-up
+        generator.Generate([Prompt()], options with { MaxNewTokens = 40 });   // warm-up: the JIT's tier-up of both paths
+        WithKernels(false, () => { generator.Generate([Prompt()], options with { MaxNewTokens = 40 }); return 0; });
         var rows = new List<BenchRow>();
         var prompt = Prompt();
         rows.Add(Row("prefill", 1, promptLength, Best(3, () => Prefill(model, prompt))));
         log?.Invoke($"prefill: {rows[^1].TokensPerSecond:F1} tokens/s");
-        // The decode rows twice, with our decode kernel and with libtorch's matmul, so the ratio is of one run.
-        var scenarios = new[]
-        {
-            ("decode, KV cache", 1, true, true), ("decode, KV cache, libtorch matmul", 1, true, false),
-            ("decode, KV cache", batch, true, true), ("decode, KV cache, libtorch matmul", batch, true, false),
-            ("decode, no cache", 1, false, true),
-        };
-        foreach (var (name, b, cache, kernel) in scenarios)
-        {
-            var prompts = Enumerable.Range(0, b).Select(_ => Prompt()).ToArray();
-            DecodeLinear.Enabled = kernel;
-            try
+        // Each decode row with the C# decode step and with libtorch alone, alternating, so their ratio is of one run.
+        var weightBytes = model.Network.DecodeBytesPerStep();
+        foreach (int b in new[] { 1, batch }.Distinct())
+            foreach (var kv in new[] { ScalarType.Float32, kvCache }.Distinct())
             {
-                double seconds = Best(2, () => DecodeSeconds(generator, prompts, options with { UseCache = cache }));
-                rows.Add(Row(name, b, b * (newTokens - 1), seconds));
+                var prompts = Enumerable.Range(0, b).Select(_ => Prompt()).ToArray();
+                var decode = options with { KvCacheDType = kv };
+                var seconds = new[] { double.MaxValue, double.MaxValue };
+                for (int round = 0; round < 2; round++)
+                    for (int engine = 0; engine < 2; engine++)
+                        seconds[engine] = Math.Min(seconds[engine], WithKernels(engine == 0, () => DecodeSeconds(generator, prompts, decode)));
+                for (int engine = 0; engine < 2; engine++)
+                {
+                    var name = $"decode, {DTypeName(kv)} KV, {(engine == 0 ? "C# step" : "libtorch")}";
+                    int tokens = b * (newTokens - 1);
+                    rows.Add(Row(name, b, tokens, seconds[engine]) with { WeightGBps = weightBytes * (newTokens - 1) / seconds[engine] / 1e9 });
+                    log?.Invoke($"{name} batch {b}: {rows[^1].TokensPerSecond:F1} tokens/s");
+                }
             }
-            finally
-            {
-                DecodeLinear.Enabled = true;
-            }
-            log?.Invoke($"{name} batch {b}: {rows[^1].TokensPerSecond:F1} tokens/s");
-        }
-        return (peak, rows);
+        var uncached = new[] { Prompt() };
+        rows.Add(Row("decode, no cache", 1, newTokens - 1, Best(2, () => DecodeSeconds(generator, uncached, options with { UseCache = false }))));
+        return (peak, read, rows);
     }
 
     private static double Prefill(PretrainedModel model, int[] prompt)
@@ -76,6 +83,23 @@ public static class GenerateBenchmark
         generator.Generate(prompts, options, e => { if (!watch.IsRunning) watch.Start(); });
         return watch.Elapsed.TotalSeconds;
     }
+
+    /// <summary>Runs <paramref name="measure"/> with the C# decode kernels on, or with libtorch alone.</summary>
+    private static double WithKernels(bool on, Func<double> measure)
+    {
+        (DecodeSession.Enabled, DecodeLinear.Enabled) = (on, on);
+        try
+        {
+            return measure();
+        }
+        finally
+        {
+            (DecodeSession.Enabled, DecodeLinear.Enabled) = (true, true);
+        }
+    }
+
+    private static string DTypeName(ScalarType type) =>
+        type switch { ScalarType.Float16 => "f16", ScalarType.BFloat16 => "bf16", _ => "f32" };
 
     private static double Best(int runs, Func<double> measure) => Enumerable.Range(0, runs).Min(_ => measure());
 }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using ModelLedger.Bench;
+using ModelLedger.Engine.Generation;
+using ModelLedger.Engine.Kernels;
 using Spectre.Console;
 
 namespace ModelLedger.Cli.Commands;
@@ -143,7 +145,11 @@ internal static class BenchCommand
         var newTokens = new Option<int>("--new-tokens") { DefaultValueFactory = _ => 64 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "Batch size of the batched decode row" };
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
-        var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache") { promptLength, newTokens, batch, output };
+        var kvCache = new Option<string>("--kv-cache-dtype")
+        {
+            DefaultValueFactory = _ => "float16", Description = "KV cache dtype of the rows next to the fp32 cache's: float32, float16 or bfloat16",
+        };
+        var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache") { promptLength, newTokens, batch, output, kvCache };
         command.With(model.All);
         command.SetAction((p, _) =>
         {
@@ -151,16 +157,19 @@ internal static class BenchCommand
             using var _loaded = loaded;
             using var _adapters = adapters;
             if (p.GetValue(newTokens) < 2) throw new UserError("must be ≥ 2", field: "--new-tokens");
-            var (peak, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), Console.Error.WriteLine);
-            var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak");
+            var kv = KvCacheDType.Parse(p.GetValue(kvCache)!, "--kv-cache-dtype");
+            var (peak, read, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), kv, Console.Error.WriteLine);
+            var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak", "weights GB/s");
             foreach (var r in rows)
                 table.AddRow(r.Scenario, r.Batch.ToString(CultureInfo.InvariantCulture), r.TokensPerSecond.ToString("F1", CultureInfo.InvariantCulture),
-                    r.ModelGflops.ToString("F1", CultureInfo.InvariantCulture), r.OfPeak.ToString("P1", CultureInfo.InvariantCulture));
+                    r.ModelGflops.ToString("F1", CultureInfo.InvariantCulture), r.OfPeak.ToString("P1", CultureInfo.InvariantCulture),
+                    r.WeightGBps?.ToString("F1", CultureInfo.InvariantCulture) ?? "");
             AnsiConsole.MarkupLine($"model: {Markup.Escape(loaded.Directory)} ({loaded.Network.ParameterCount():N0} parameters, {loaded.Device}, {loaded.Network.DType})");
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
+            AnsiConsole.MarkupLine($"measured memory read (C# loop): {read:F1} GB/s on {ReadBandwidth.Threads} threads");
             AnsiConsole.Write(table);
             if (p.GetValue(output) is string file)
-                File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak, rows }));
+                File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak, read_gbps = read, rows }));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -14,6 +14,9 @@ public sealed record GenerationOptions
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
     /// <summary>False recomputes the whole sequence every step (slow; for checks and benchmarks).</summary>
     public bool UseCache { get; init; } = true;
+    /// <summary>The KV cache's dtype: null for the model's; Float16/BFloat16 halve it (llama.cpp's default is f16),
+    /// at a rounding of keys and values (docs/benchmarks.md).</summary>
+    public TorchSharp.torch.ScalarType? KvCacheDType { get; init; }
 
     /// <summary>Every problem at once, as "field: message" lines; empty when valid.</summary>
     public IReadOnlyList<string> Problems()
@@ -24,6 +27,9 @@ public sealed record GenerationOptions
         if (TopK < 0) problems.Add($"top_k: must be ≥ 0 (got {TopK})");
         if (!(TopP > 0 && TopP <= 1)) problems.Add($"top_p: must be in (0, 1] (got {TopP})");
         if (!(RepetitionPenalty > 0)) problems.Add($"repetition_penalty: must be > 0 (got {RepetitionPenalty})");
+        if (KvCacheDType is not (null or TorchSharp.torch.ScalarType.Float32 or TorchSharp.torch.ScalarType.Float16
+            or TorchSharp.torch.ScalarType.BFloat16))
+            problems.Add($"kv_cache_dtype: must be float32, float16 or bfloat16 (got {KvCacheDType})");
         return problems;
     }
 }

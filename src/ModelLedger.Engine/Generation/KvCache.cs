@@ -43,6 +43,9 @@ public sealed class KvCache : IDisposable
 
     public int Layers => _keys.Length;
 
+    /// <summary>The stored dtype: the model's, or 16-bit to halve the cache (read back as the model's dtype).</summary>
+    public ScalarType DType => _keys[0].dtype;
+
     /// <summary>Stores k/v [B, Hkv, T, D] at positions start..start+T and returns views of positions 0..start+T.</summary>
     public (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v, int start)
     {

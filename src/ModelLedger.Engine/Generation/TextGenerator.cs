@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Models;
 using static TorchSharp.torch;
 
@@ -47,20 +48,38 @@ public sealed class TextGenerator(PretrainedModel model)
         using var generator = options.Temperature > 0 ? new Generator((ulong)options.Seed, device) : null;
         var sampler = new Sampler(options, generator);
         using var cache = options.UseCache
-            ? new KvCache(model.Config.NumHiddenLayers, rows.Length, model.Config.NumKeyValueHeads, model.Config.HeadDim, Math.Max(total, 1), model.Network.DType, device)
+            ? new KvCache(model.Config.NumHiddenLayers, rows.Length, model.Config.NumKeyValueHeads, model.Config.HeadDim,
+                Math.Max(total, 1), options.KvCacheDType ?? model.Network.DType, device)
             : null;
         using var inference = inference_mode();
+        // Decode steps after the libtorch prefill run in C# when the model qualifies (Kernels/DecodeSession).
+        using var fast = cache is null ? null
+            : DecodeSession.TryCreate(model.Network, cache, prompts.Select(p => promptLength - p.Length).ToArray());
+        bool fusedGreedy = options.Temperature <= 0 && options.RepetitionPenalty == 1.0;
+        var tokens = new long[rows.Length];
         int length = promptLength;
         for (int step = 0; step < options.MaxNewTokens && rows.Any(r => !r.Finished); step++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            int start = cache is null || step == 0 ? 0 : length - 1;
-            var ids = Slice(sequence, start, length, device);
-            var keyMask = padded ? Slice(mask, 0, length, device) : null;
-            var logits = model.Network.Forward(ids, keyMask, cache, start, lastOnly: true).squeeze(1);   // [B, V]
-            var next = sampler.Next(logits, () => Slice(sequence, 0, length, device));
-            var chosen = next.to(CPU).data<long>().ToArray();   // the one host sync of this step
+            long[] chosen;
+            if (fast is not null && step > 0)
+            {
+                for (int r = 0; r < rows.Length; r++) tokens[r] = sequence[r, length - 1];
+                fast.Step(tokens, length - 1);
+                chosen = new long[rows.Length];
+                if (fusedGreedy) fast.ArgMax(chosen);
+                else chosen = sampler.Next(fast.Logits, () => Slice(sequence, 0, length, device)).data<long>().ToArray();
+            }
+            else
+            {
+                int start = cache is null || step == 0 ? 0 : length - 1;
+                var ids = Slice(sequence, start, length, device);
+                var keyMask = padded ? Slice(mask, 0, length, device) : null;
+                var logits = model.Network.Forward(ids, keyMask, cache, start, lastOnly: true).squeeze(1);   // [B, V]
+                var next = sampler.Next(logits, () => Slice(sequence, 0, length, device));
+                chosen = next.to(CPU).data<long>().ToArray();   // the one host sync of this step
+            }
             for (int r = 0; r < rows.Length; r++)
             {
                 if (rows[r].Finished) { sequence[r, length] = pad; continue; }

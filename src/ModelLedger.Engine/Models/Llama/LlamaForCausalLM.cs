@@ -52,6 +52,8 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         set => Backbone.GradientCheckpointing = value;
     }
     internal DecoderLayer Layer(int index) => Backbone.Layers[index];
+    internal Linear LmHead => _lmHead;
+    internal (Tensor Cos, Tensor Sin) RotaryTable(long positions) => _rotary.Table(positions, Device);
 
     /// <summary>The linear projections every decoder layer has, by HF name: q_proj, k_proj, v_proj, o_proj (attention),
     /// then gate_proj, up_proj, down_proj (MLP).</summary>
@@ -186,6 +188,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
             yield return (name, p);
         }
     }
+
+    /// <summary>Bytes of weights one decode step reads: every projection and lm_head (the embedding contributes one
+    /// row per token, norms are negligible). Steps/s times this is the weight-streaming rate of a memory-bound
+    /// decode.</summary>
+    public long DecodeBytesPerStep() =>
+        Enumerable.Range(0, LayerCount).SelectMany(l => ProjectionNames.SelectMany(n => Projection(l, n).parameters()))
+            .Append(_lmHead.weight!).Sum(p => p.numel() * p.ElementSize);
 
     /// <summary>Parameters counted once even when tied.</summary>
     public long ParameterCount() => CheckpointTensors().Sum(t => t.Tensor.numel());

@@ -31,6 +31,9 @@ internal sealed class RmsNorm : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Tensor Weight => _weight;
+    internal double Eps => _eps;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -70,6 +73,7 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Write(_layer, k, v, ctx.Start);  // [B, Hkv, Start+T, D]
+        if (k.dtype != q.dtype) (k, v) = (k.to(q.dtype), v.to(q.dtype));   // a 16-bit cache, read as the model's dtype
         if (ctx.Prefix is not null)
         {
             var (pk, pv) = ctx.Prefix[_layer];                                              // [B, Hkv, P, D]
@@ -169,6 +173,9 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
     /// <summary>The linear projections of a layer, by HF name: attention first, then the MLP.</summary>
     internal static readonly string[] ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
+    internal RmsNorm InputNorm => _inputNorm;
+    internal RmsNorm PostNorm => _postNorm;
+
     private static bool IsAttention(string name) => name is "q_proj" or "k_proj" or "v_proj" or "o_proj";
 
     /// <summary>Swaps projection <paramref name="name"/> for wrap(current), in the attention or the MLP.</summary>
@@ -208,6 +215,8 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
         _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         RegisterComponents();
     }
+
+    internal RmsNorm Norm => _norm;
 
     /// <summary>Recompute each layer's activations in backward instead of storing them (training only).</summary>
     internal bool GradientCheckpointing { get; set; }

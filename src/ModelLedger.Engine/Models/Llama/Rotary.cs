@@ -27,6 +27,14 @@ internal sealed class Rotary : IDisposable
         return (cos, sin);
     }
 
+    /// <summary>The whole cos/sin tables [positions ≥ <paramref name="length"/>, headDim] fp32, for the C# decode
+    /// step; owned by this object and replaced when a longer one is asked for.</summary>
+    public (Tensor Cos, Tensor Sin) Table(long length, Device device)
+    {
+        EnsureTable(Math.Max(length, _config.MaxPositionEmbeddings), device);
+        return (_cos!, _sin!);
+    }
+
     /// <summary>x * cos + rotate_half(x) * sin with rotate_half(x) = cat(-x[D/2:], x[:D/2]).</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {

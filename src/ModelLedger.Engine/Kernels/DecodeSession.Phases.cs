@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+namespace ModelLedger.Engine.Kernels;
+
+/// <summary>The phases of one decode step, each run by every thread on its share of output rows. The arithmetic
+/// follows libtorch's fp32 forward (LlamaModel.cs) operation by operation; only summation orders differ.</summary>
+public sealed unsafe partial class DecodeSession
+{
+    // Full optimisation from the first call (here and in the kernels): a short reply would otherwise spend its first
+    // ~30 steps in unoptimised tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void IParallelWork.Execute(int t, int threads)
+    {
+        float* normed = _normed[t];
+        for (int l = 0; l < _w.Layers.Length; l++)
+        {
+            var layer = _w.Layers[l];
+            RmsNorm(_x, layer.InputNorm, normed);   // every thread its own copy: cheaper than a barrier
+            QueryKeyValue(layer, l, normed, t, threads);
+            _pool.Barrier();
+            Attend(l, t, threads);
+            _pool.Barrier();
+            var (from, to) = WorkerPool.Share(_hidden, t, threads);
+            MatVec.Rows(layer.O.W, layer.O.Bias, layer.O.Cols, _attn, _batch, _x, _hidden, from, to, accumulate: true);
+            _pool.Barrier();
+            RmsNorm(_x, layer.PostNorm, normed);
+            GateUp(layer, normed, t, threads);
+            _pool.Barrier();
+            MatVec.Rows(layer.Down.W, layer.Down.Bias, layer.Down.Cols, _gate, _batch, _x, _hidden, from, to, accumulate: true);
+            _pool.Barrier();
+        }
+        RmsNorm(_x, _w.FinalNorm, normed);
+        var (first, last) = WorkerPool.Share(_vocab, t, threads);
+        MatVec.Rows(_w.LmHead.W, _w.LmHead.Bias, _hidden, normed, _batch, _logits, _vocab, first, last, accumulate: false);
+        for (int r = 0; r < _batch; r++)
+        {
+            float* row = _logits + (long)r * _vocab;
+            int best = first < last ? first : -1;
+            for (int j = first + 1; j < last; j++)
+                if (row[j] > row[best]) best = j;
+            _bestIndex[t * _batch + r] = best;
+            _bestValue[t * _batch + r] = best >= 0 ? row[best] : float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>HF's RMSNorm in fp32: weight · (x · 1/sqrt(mean(x²) + eps)), for every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RmsNorm(float* x, float* weight, float* y)
+    {
+        for (int r = 0; r < _batch; r++)
+        {
+            float* xr = x + (long)r * _hidden, yr = y + (long)r * _hidden;
+            float inverse = 1f / MathF.Sqrt(MatVec.Dot(xr, xr, _hidden) / _hidden + _w.Eps);
+            for (int i = 0; i < _hidden; i++) yr[i] = weight[i] * (xr[i] * inverse);
+        }
+    }
+
+    /// <summary>q/k/v by whole heads (so the thread that projects a head also rotates it and stores it in the
+    /// cache): heads 0..H-1 are q, then Hkv of k, then Hkv of v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void QueryKeyValue(LayerWeights layer, int l, float* normed, int t, int threads)
+    {
+        int blocks = _heads + 2 * _kvHeads, d = _headDim;
+        int qWidth = _heads * d, kvWidth = _kvHeads * d;
+        for (int b = blocks * t / threads; b < blocks * (t + 1) / threads; b++)
+        {
+            if (b < _heads)
+            {
+                MatVec.Rows(layer.Q.W, layer.Q.Bias, _hidden, normed, _batch, _q, qWidth, b * d, (b + 1) * d, false);
+                for (int r = 0; r < _batch; r++) Rotate(_q + (long)r * qWidth + b * d, r);
+                continue;
+            }
+            bool key = b < _heads + _kvHeads;
+            int g = key ? b - _heads : b - _heads - _kvHeads;
+            var p = key ? layer.K : layer.V;
+            float* y = key ? _k : _v;
+            MatVec.Rows(p.W, p.Bias, _hidden, normed, _batch, y, kvWidth, g * d, (g + 1) * d, false);
+            for (int r = 0; r < _batch; r++)
+            {
+                float* head = y + (long)r * kvWidth + g * d;
+                if (key) Rotate(head, r);
+                Store(key ? _keys[l] : _values[l], r, g, head);
+            }
+        }
+    }
+
+    /// <summary>HF rotate-half: x·cos + cat(-x₂, x₁)·sin at row r's position, products rounded before the sum as
+    /// libtorch computes them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Rotate(float* x, int r)
+    {
+        int half = _headDim / 2;
+        long position = _column - _first[r];
+        float* cos = _w.Cos + position * _headDim, sin = _w.Sin + position * _headDim;
+        for (int i = 0; i < half; i++)
+        {
+            float a = x[i], b = x[i + half];
+            x[i] = a * cos[i] + -b * sin[i];
+            x[i + half] = b * cos[i + half] + a * sin[i + half];
+        }
+    }
+
+    private long CacheOffset(int r, int g, int column) => (((long)r * _kvHeads + g) * _capacity + column) * _headDim;
+
+    private void Store(byte* layer, int r, int g, float* head)
+    {
+        long at = CacheOffset(r, g, _column);
+        if (_kind == CacheKind.Float32) new ReadOnlySpan<float>(head, _headDim).CopyTo(new Span<float>((float*)layer + at, _headDim));
+        else HalfFloat.FromFloat(head, (ushort*)layer + at, _headDim, _kind == CacheKind.BFloat16);
+    }
+
+    /// <summary>Row of key/value column c as fp32: in place for an fp32 cache, else widened into the thread's
+    /// scratch row.</summary>
+    private float* CacheRow(byte* layer, int r, int g, int c, float* scratch)
+    {
+        long at = CacheOffset(r, g, c);
+        if (_kind == CacheKind.Float32) return (float*)layer + at;
+        HalfFloat.ToFloat((ushort*)layer + at, scratch, _headDim, _kind == CacheKind.BFloat16);
+        return scratch;
+    }
+
+    /// <summary>softmax(q·Kᵀ/√D)·V per (row, head), over the row's real columns (not its left padding), within the
+    /// sliding window if the model has one; query head h reads key/value head h / (H / Hkv).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Attend(int l, int t, int threads)
+    {
+        int pairs = _batch * _heads, group = _heads / _kvHeads, d = _headDim;
+        float scale = 1f / MathF.Sqrt(d);
+        float* scores = _scores[t], scratch = _row[t];
+        for (int p = pairs * t / threads; p < pairs * (t + 1) / threads; p++)
+        {
+            int r = p / _heads, h = p % _heads, g = h / group;
+            int from = Math.Max(_first[r], _window is int w ? _column - w + 1 : 0);
+            float* q = _q + ((long)r * _heads + h) * d, output = _attn + ((long)r * _heads + h) * d;
+            float max = float.NegativeInfinity;
+            for (int c = from; c <= _column; c++)
+            {
+                float s = MatVec.Dot(q, CacheRow(_keys[l], r, g, c, scratch), d) * scale;
+                scores[c - from] = s;
+                max = MathF.Max(max, s);
+            }
+            float sum = 0;
+            for (int c = from; c <= _column; c++) sum += scores[c - from] = MathF.Exp(scores[c - from] - max);
+            new Span<float>(output, d).Clear();
+            for (int c = from; c <= _column; c++)
+                MatVec.AddScaled(output, scores[c - from] / sum, CacheRow(_values[l], r, g, c, scratch), d);
+        }
+    }
+
+    /// <summary>silu(x·Gateᵀ) · (x·Upᵀ) for this thread's columns, left in the gate buffer for down_proj.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void GateUp(LayerWeights layer, float* normed, int t, int threads)
+    {
+        var (from, to) = WorkerPool.Share(_inner, t, threads);
+        MatVec.Rows(layer.Gate.W, layer.Gate.Bias, _hidden, normed, _batch, _gate, _inner, from, to, false);
+        MatVec.Rows(layer.Up.W, layer.Up.Bias, _hidden, normed, _batch, _up, _inner, from, to, false);
+        for (int r = 0; r < _batch; r++)
+        {
+            float* g = _gate + (long)r * _inner, u = _up + (long)r * _inner;
+            for (int j = from; j < to; j++) g[j] = g[j] / (1f + MathF.Exp(-g[j])) * u[j];
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using ModelLedger.Engine.Models.Llama;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelLedger.Engine.Kernels;
+
+/// <summary>A plain Linear read in place: W [Rows, Cols] row-major and an optional bias, fp32.</summary>
+internal readonly unsafe struct LinearWeights(float* w, float* bias, int rows, int cols)
+{
+    public readonly float* W = w, Bias = bias;
+    public readonly int Rows = rows, Cols = cols;
+}
+
+/// <summary>One decoder layer's weights for the C# decode step.</summary>
+internal sealed unsafe class LayerWeights(LinearWeights q, LinearWeights k, LinearWeights v, LinearWeights o,
+    LinearWeights gate, LinearWeights up, LinearWeights down, float* inputNorm, float* postNorm)
+{
+    public readonly LinearWeights Q = q, K = k, V = v, O = o, Gate = gate, Up = up, Down = down;
+    public readonly float* InputNorm = inputNorm, PostNorm = postNorm;
+}
+
+/// <summary>
+/// Pointers to the weights of a loaded model, gathered when every piece qualifies for the C# decode step: CPU, fp32,
+/// contiguous, every projection a plain Linear (LoRA, quantized bases, attribution hooks and P-Tuning prefixes keep
+/// the libtorch path). The pointers are only valid while the model's parameters live: <see cref="Tensors"/> holds
+/// them, and callers keep this object referenced until native reads end.
+/// </summary>
+internal sealed unsafe class DecodeWeights
+{
+    public required LayerWeights[] Layers { get; init; }
+    public required float* Embedding { get; init; }
+    public required LinearWeights LmHead { get; init; }
+    public required float* FinalNorm { get; init; }
+    public required float Eps { get; init; }
+    public required float* Cos { get; init; }
+    public required float* Sin { get; init; }
+    public required List<Tensor> Tensors { get; init; }
+
+    /// <summary>Bytes of weights one decode step streams (every projection and lm_head).</summary>
+    public long BytesPerStep =>
+        4L * (Layers.Sum(l => (long)l.Q.Rows * l.Q.Cols + (long)l.K.Rows * l.K.Cols + (long)l.V.Rows * l.V.Cols
+            + (long)l.O.Rows * l.O.Cols + (long)l.Gate.Rows * l.Gate.Cols + (long)l.Up.Rows * l.Up.Cols
+            + (long)l.Down.Rows * l.Down.Cols) + (long)LmHead.Rows * LmHead.Cols);
+
+    /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
+    /// rotary table must cover them.</summary>
+    public static DecodeWeights? Gather(LlamaForCausalLM net, long positions)
+    {
+        if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null) return null;
+        var kept = new List<Tensor>();
+        float* Vector(Tensor? t, long length)
+        {
+            if (t is null) return null;
+            if (t.dtype != ScalarType.Float32 || t.dim() != 1 || t.shape[0] != length || !t.is_contiguous())
+                throw new NotSupportedException();
+            kept.Add(t);
+            return TensorData.Pointer<float>(t);
+        }
+        LinearWeights Plain(nn.Module<Tensor, Tensor> module)
+        {
+            if (module is not Linear linear || linear.weight is not { } w || w.dtype != ScalarType.Float32
+                || w.dim() != 2 || !w.is_contiguous()) throw new NotSupportedException();
+            kept.Add(w);
+            return new LinearWeights(TensorData.Pointer<float>(w), Vector(linear.bias, w.shape[0]), (int)w.shape[0], (int)w.shape[1]);
+        }
+        try
+        {
+            var c = net.Config;
+            var layers = new LayerWeights[c.NumHiddenLayers];
+            for (int i = 0; i < layers.Length; i++)
+            {
+                var layer = net.Layer(i);
+                LinearWeights P(string name) => Plain(layer.Projection(name));
+                layers[i] = new LayerWeights(P("q_proj"), P("k_proj"), P("v_proj"), P("o_proj"), P("gate_proj"),
+                    P("up_proj"), P("down_proj"), Vector(layer.InputNorm.Weight, c.HiddenSize),
+                    Vector(layer.PostNorm.Weight, c.HiddenSize));
+            }
+            var embedding = net.Backbone.EmbedTokens.weight!;
+            if (embedding.dtype != ScalarType.Float32 || !embedding.is_contiguous()) return null;
+            kept.Add(embedding);
+            var (cos, sin) = net.RotaryTable(positions);
+            kept.Add(cos);
+            kept.Add(sin);
+            return new DecodeWeights
+            {
+                Layers = layers, Embedding = TensorData.Pointer<float>(embedding), LmHead = Plain(net.LmHead),
+                FinalNorm = Vector(net.Backbone.Norm.Weight, c.HiddenSize), Eps = (float)net.Backbone.Norm.Eps,
+                Cos = TensorData.Pointer<float>(cos), Sin = TensorData.Pointer<float>(sin), Tensors = kept,
+            };
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+}

@@ -145,8 +145,11 @@ internal static class BenchCommand
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
         var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache") { promptLength, newTokens, batch, output };
         command.With(model.All);
+        var peer = new BenchPeerOptions();   // the llama.cpp peer: BenchPeerOptions.cs
+        command.With(peer.All);
         command.SetAction((p, _) =>
         {
+            peer.Prepare(p);
             var (loaded, adapters) = model.Load(p);
             using var _loaded = loaded;
             using var _adapters = adapters;
@@ -159,6 +162,7 @@ internal static class BenchCommand
             AnsiConsole.MarkupLine($"model: {Markup.Escape(loaded.Directory)} ({loaded.Network.ParameterCount():N0} parameters, {loaded.Device}, {loaded.Network.DType})");
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
             AnsiConsole.Write(table);
+            peer.RunBeside(p, loaded.Directory, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), rows);
             if (p.GetValue(output) is string file)
                 File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak, rows }));
             return Task.FromResult(ExitCodes.Ok);

@@ -13,8 +13,8 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 public static class CliRunner
 {
     /// <param name="environment">Variables set for the child only (e.g. an empty cache folder).</param>
-    public static CliResult Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120,
-        IReadOnlyDictionary<string, string>? environment = null)
+    public static CliResult Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null,
+        int timeoutSeconds = 120, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {

@@ -4,7 +4,7 @@ using ModelLedger.Tuning.Export;
 
 namespace ModelLedger.Bench.Peers;
 
-/// <summary>What the llama.cpp peer runs: the same prompt and decode lengths as our rows, its batches and KV types.</summary>
+/// <summary>What the llama.cpp peer runs: our prompt and decode lengths, its batches, KV types, threads.</summary>
 public sealed record LlamaCppSettings(int PromptTokens, int NewTokens, IReadOnlyList<int> Batches,
     IReadOnlyList<string> KvTypes, IReadOnlyList<int> Threads, int Repeats);
 
@@ -42,7 +42,8 @@ public static class LlamaCppPeer
     }
 
     /// <summary><c>npm install</c> of package.json's pins. Optional packages are left out so npm does not fetch the
-    /// CUDA and Vulkan builds; the CPU one is a direct dependency. No build from source: the download is skipped.</summary>
+    /// CUDA and Vulkan builds; the CPU one is a direct dependency. No build from source: the download is
+    /// skipped.</summary>
     public static void Install(string folder, Action<string> log)
     {
         Directory.CreateDirectory(folder);

@@ -1,6 +1,6 @@
 namespace ModelLedger.Bench.Peers;
 
-/// <summary>One of our rows next to the peer's row of the same kind and batch: Ratio = ours / peer's tokens/s.</summary>
+/// <summary>One of our rows next to the peer's row of the same kind and batch: Ratio = ours / peer's.</summary>
 public sealed record PeerComparisonRow(string Scenario, int Batch, double Ours, string PeerKvType, int PeerThreads,
     double Peer)
 {

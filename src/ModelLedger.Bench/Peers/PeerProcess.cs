@@ -35,15 +35,16 @@ internal static class PeerProcess
         }
         catch (Win32Exception e)
         {
-            throw new PeerException($"cannot start '{tool}' ({e.Message}): the llama.cpp peer needs Node.js 20 or newer", e);
+            throw new PeerException(
+                $"cannot start '{tool}' ({e.Message}): the llama.cpp peer needs Node.js 20 or newer", e);
         }
         process.BeginErrorReadLine();
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
             lock (tail)
-                throw new PeerException($"'{tool} {string.Join(' ', info.ArgumentList)}' exited with {process.ExitCode}: "
-                    + string.Join(" | ", tail));
+                throw new PeerException($"'{tool} {string.Join(' ', info.ArgumentList)}' exited with "
+                    + $"{process.ExitCode}: {string.Join(" | ", tail)}");
         return stdout;
     }
 }

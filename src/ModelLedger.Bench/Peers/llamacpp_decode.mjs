@@ -95,7 +95,8 @@ function seconds(start) {
 }
 
 function parseArgs(args) {
-    const parsed = {promptTokens: 128, newTokens: 64, batches: [1, 8], kv: ["f16"], threads: [1, 2], repeats: 3, seed: 1};
+    const parsed = {promptTokens: 128, newTokens: 64, batches: [1, 8], kv: ["f16"], threads: [1, 2], repeats: 3,
+        seed: 1};
     const ints = (v) => v.split(",").map((s) => positive(s));
     for (let i = 0; i < args.length; i += 2) {
         const [name, value] = [args[i], args[i + 1]];

@@ -9,12 +9,23 @@ namespace ModelLedger.Cli.Tests.Bench;
 /// rows, the install check, and the CLI's behaviour when the peer is missing or its flags are wrong.</summary>
 public sealed class LlamaCppPeerTests
 {
-    /// <summary>A report as Peers/llamacpp_decode.mjs prints it (values written by hand), after a native log line.</summary>
-    private const string Report = """
-        load: special_eos_id is not in special_eog_ids - the tokenizer config may be incorrect
-        {"peer":"llama.cpp","node_llama_cpp":"3.22.1","llama_cpp":"ggml-org/llama.cpp v0.5.0","build":"prebuilt","system_info":"CPU : AVX2 = 1","model":"/tmp/m.gguf","vocab":32000,"prompt_tokens":128,"new_tokens":64,"repeats":3,"rows":[{"scenario":"prefill","batch":1,"kv_type":"f16","threads":2,"tokens":127,"seconds":0.5,"tokens_per_second":254},{"scenario":"decode","batch":1,"kv_type":"f16","threads":1,"tokens":64,"seconds":1,"tokens_per_second":40},{"scenario":"decode","batch":1,"kv_type":"f16","threads":2,"tokens":64,"seconds":0.8,"tokens_per_second":80},{"scenario":"decode","batch":8,"kv_type":"f16","threads":1,"tokens":512,"seconds":2,"tokens_per_second":256},{"scenario":"decode","batch":8,"kv_type":"f32","threads":2,"tokens":512,"seconds":4,"tokens_per_second":128}]}
-
-        """;
+    /// <summary>A report as Peers/llamacpp_decode.mjs prints it, one JSON line (values written by hand), after a
+    /// native log line.</summary>
+    private const string Report =
+        "load: special_eos_id is not in special_eog_ids - the tokenizer config may be incorrect\n"
+        + "{\"peer\":\"llama.cpp\",\"node_llama_cpp\":\"3.22.1\",\"llama_cpp\":\"ggml-org/llama.cpp v0.5.0\","
+        + "\"build\":\"prebuilt\",\"system_info\":\"CPU : AVX2 = 1\",\"model\":\"/tmp/m.gguf\",\"vocab\":32000,"
+        + "\"prompt_tokens\":128,\"new_tokens\":64,\"repeats\":3,\"rows\":["
+        + "{\"scenario\":\"prefill\",\"batch\":1,\"kv_type\":\"f16\",\"threads\":2,\"tokens\":127,"
+        + "\"seconds\":0.5,\"tokens_per_second\":254},"
+        + "{\"scenario\":\"decode\",\"batch\":1,\"kv_type\":\"f16\",\"threads\":1,\"tokens\":64,"
+        + "\"seconds\":1,\"tokens_per_second\":40},"
+        + "{\"scenario\":\"decode\",\"batch\":1,\"kv_type\":\"f16\",\"threads\":2,\"tokens\":64,"
+        + "\"seconds\":0.8,\"tokens_per_second\":80},"
+        + "{\"scenario\":\"decode\",\"batch\":8,\"kv_type\":\"f16\",\"threads\":1,\"tokens\":512,"
+        + "\"seconds\":2,\"tokens_per_second\":256},"
+        + "{\"scenario\":\"decode\",\"batch\":8,\"kv_type\":\"f32\",\"threads\":2,\"tokens\":512,"
+        + "\"seconds\":4,\"tokens_per_second\":128}]}\n";
 
     [Fact]
     public void Parse_ReadsTheLastJsonLine()
@@ -39,13 +50,14 @@ public sealed class LlamaCppPeerTests
     {
         var zero = Report.Replace("\"tokens_per_second\":40}", "\"tokens_per_second\":0}", StringComparison.Ordinal);
         var missing = Report.Replace(",\"tokens_per_second\":40}", "}", StringComparison.Ordinal);
-        Assert.Contains("positive", Assert.Throws<FormatException>(() => PeerReport.Parse(zero)).Message, StringComparison.Ordinal);
+        var error = Assert.Throws<FormatException>(() => PeerReport.Parse(zero));
+        Assert.Contains("positive", error.Message, StringComparison.Ordinal);
         Assert.Throws<FormatException>(() => PeerReport.Parse(missing));
     }
 
     /// <summary>Expected pairs and ratios worked by hand from the rows above: decode b1 f16 against the 2-thread row
-    /// (80, faster than 40), so 20 / 80 = 0.25; b8 f16 = 96 / 256 = 0.375; b8 f32 = 96 / 128 = 0.75; prefill 508 / 254 = 2;
-    /// the libtorch-matmul row pairs too; no-cache decode and b1 f32 (no peer row) do not.</summary>
+    /// (80, faster than 40), so 20 / 80 = 0.25; b8 f16 = 96 / 256 = 0.375; b8 f32 = 96 / 128 = 0.75; prefill
+    /// 508 / 254 = 2; the libtorch-matmul row pairs too; no-cache decode and b1 f32 (no peer row) do not.</summary>
     [Fact]
     public void Comparison_PairsEachKvRowWithThePeersFastestThreads()
     {

@@ -12,7 +12,9 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// process, the way users run it.</summary>
 public static class CliRunner
 {
-    public static CliResult Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120)
+    /// <param name="environment">Variables set for the child only (e.g. an empty cache folder).</param>
+    public static CliResult Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null,
+        int timeoutSeconds = 120, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -24,6 +26,7 @@ public static class CliRunner
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mledger.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -151,8 +151,11 @@ internal static class BenchCommand
         };
         var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache") { promptLength, newTokens, batch, output, kvCache };
         command.With(model.All);
+        var peer = new BenchPeerOptions();   // the llama.cpp peer: BenchPeerOptions.cs
+        command.With(peer.All);
         command.SetAction((p, _) =>
         {
+            peer.Prepare(p);
             var (loaded, adapters) = model.Load(p);
             using var _loaded = loaded;
             using var _adapters = adapters;
@@ -168,6 +171,7 @@ internal static class BenchCommand
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
             AnsiConsole.MarkupLine($"measured memory read (C# loop): {read:F1} GB/s on {ReadBandwidth.Threads} threads");
             AnsiConsole.Write(table);
+            peer.RunBeside(p, loaded.Directory, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), rows);
             if (p.GetValue(output) is string file)
                 File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak, read_gbps = read, rows }));
             return Task.FromResult(ExitCodes.Ok);

@@ -1,0 +1,33 @@
+namespace ModelLedger.Bench.Peers;
+
+/// <summary>One of our rows next to the peer's row of the same kind and batch: Ratio = ours / peer's.</summary>
+public sealed record PeerComparisonRow(string Scenario, int Batch, double Ours, string PeerKvType, int PeerThreads,
+    double Peer)
+{
+    public double Ratio => Ours / Peer;
+}
+
+/// <summary>Pairs <see cref="GenerateBenchmark"/>'s rows with a peer's: prefill with the peer's batch-1 prefill, each
+/// KV-cache decode row (ours and the libtorch-matmul one) with the peer's decode row of the same batch, once per
+/// KV-cache type the peer ran, against the peer's fastest thread count for that row (its best here). Rows without a
+/// counterpart (no-cache decode) are left out.</summary>
+public static class PeerComparison
+{
+    public static IReadOnlyList<PeerComparisonRow> Of(IReadOnlyList<BenchRow> ours, PeerReport peer)
+    {
+        var rows = new List<PeerComparisonRow>();
+        foreach (var kv in peer.Rows.Select(r => r.KvType).Distinct())
+            foreach (var our in ours)
+            {
+                var (kind, batch) = our.Scenario.StartsWith("prefill", StringComparison.Ordinal) ? ("prefill", 1)
+                    : our.Scenario.StartsWith("decode, KV cache", StringComparison.Ordinal) ? ("decode", our.Batch)
+                    : (null, 0);
+                var match = peer.Rows.Where(r => r.Scenario == kind && r.Batch == batch && r.KvType == kv)
+                    .MaxBy(r => r.TokensPerSecond);
+                if (match is not null)
+                    rows.Add(new PeerComparisonRow(our.Scenario, our.Batch, our.TokensPerSecond, kv, match.Threads,
+                        match.TokensPerSecond));
+            }
+        return rows;
+    }
+}

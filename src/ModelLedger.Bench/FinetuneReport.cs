@@ -6,7 +6,8 @@ namespace ModelLedger.Bench;
 /// <summary>The finetune benchmark as a markdown table, every speed also as a ratio (vs full, vs P-Tuning, of peak).</summary>
 public static class FinetuneReport
 {
-    public static string Markdown(IReadOnlyList<FinetuneRow> rows, double peakGflops, string model, int steps, int sequence, int batch)
+    public static string Markdown(IReadOnlyList<FinetuneRow> rows, double peakGflops, string model, int steps,
+        int sequence, int batch, IReadOnlyList<PeerRow>? peers = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -17,16 +18,30 @@ public static class FinetuneReport
         sb.AppendLine();
         sb.AppendLine(inv, $"Measured fp32 matmul peak: {peakGflops:F1} GFLOP/s. Model FLOP/s = 6 x parameters x tokens/s (the usual MFU convention).");
         sb.AppendLine();
-        bool scored = rows.Any(r => r.RougeL is not null);
-        sb.AppendLine("| method | trainable params | tokens/s | vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB | stored weights MiB | final train loss | eval loss |"
+        bool scored = rows.Any(r => r.RougeL is not null), peered = peers is { Count: > 0 };
+        if (peered)
+        {
+            var first = peers![0];
+            sb.AppendLine(inv, $"PyTorch peer: torch {first.TorchVersion}, {first.Threads} threads, " +
+                $"BLAS {first.Blas}; each method ran right after ours.").AppendLine();
+        }
+        sb.AppendLine("| method | trainable params | tokens/s |" + (peered ? " PyTorch tokens/s | vs PyTorch |" : "") +
+            " vs full | vs P-Tuning v2 | of matmul peak | peak RSS MiB | stored weights MiB | final train loss |" +
+            " eval loss |"
             + (scored ? " steps | ROUGE-L | BLEU-4 |" : ""));
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (scored ? "---:|---:|---:|" : ""));
+        sb.AppendLine("|---|---:|---:|" + (peered ? "---:|---:|" : "") + "---:|---:|---:|---:|---:|---:|---:|"
+            + (scored ? "---:|---:|---:|" : ""));
         foreach (var r in rows)
         {
             var (full, ptuning) = (Peer(rows, r, "full"), Peer(rows, r, "ptuning"));
             double mfu = 6.0 * r.TotalParameters * r.TokensPerSecond / 1e9 / peakGflops;
             var extra = scored ? string.Create(inv, $" {r.Steps} | {r.RougeL:F2} | {r.Bleu4:F2} |") : "";
-            sb.Append(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({100.0 * r.TrainableParameters / r.TotalParameters:F2}%) | {r.TokensPerSecond:F1} | " +
+            var peer = peers?.FirstOrDefault(x => x.Method == r.Method);
+            var vsPeer = !peered ? "" : peer is null ? " - | - |"
+                : string.Create(inv, $" {peer.TokensPerSecond:F1} | {r.TokensPerSecond / peer.TokensPerSecond:F2}x |");
+            double share = 100.0 * r.TrainableParameters / r.TotalParameters;
+            sb.Append(inv, $"| {r.Method} | {r.TrainableParameters:N0} ({share:F2}%) | {r.TokensPerSecond:F1} |")
+                .Append(vsPeer).Append(inv, $" " +
                 $"{(full is null ? "-" : (r.TokensPerSecond / full.TokensPerSecond).ToString("F2", inv) + "x")} | " +
                 $"{(ptuning is null ? "-" : (r.TokensPerSecond / ptuning.TokensPerSecond).ToString("F2", inv) + "x")} | {mfu:P1} | " +
                 $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |").AppendLine(extra);

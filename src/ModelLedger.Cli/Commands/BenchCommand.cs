@@ -90,12 +90,28 @@ internal static class BenchCommand
         var methods = new Option<string>("--methods") { DefaultValueFactory = _ => string.Join(",", FinetuneBenchmark.Methods) };
         var report = new Option<string?>("--report") { Description = "Also write the table as markdown to this file" };
         var adgen = new Option<int?>("--adgen-seconds") { Description = "Instead: sft on the ad dataset for this many seconds per method, then ROUGE-L/BLEU-4 on its test split" };
-        var command = new Command("finetune", "Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data and steps") { model, steps, sequence, batch, methods, report, adgen };
+        var peer = new Option<string?>("--peer")
+            { Description = "Also train full, lora and ptuning with this peer, each right after ours: pytorch" };
+        const string about = "Full, freeze, LoRA, QLoRA-NF4 and P-Tuning v2 on the same data and steps";
+        var command = new Command("finetune", about)
+            { model, steps, sequence, batch, methods, report, adgen, peer };
         command.SetAction((p, ct) =>
         {
+            if (p.GetValue(peer) is string named && named != FinetunePeer.Name)
+            {
+                Console.Error.WriteLine($"error: unknown peer '{named}' (known: {FinetunePeer.Name})");
+                return Task.FromResult(ExitCodes.UserError);
+            }
+            bool peered = p.GetValue(peer) is not null && p.GetValue(adgen) is null;
+            if (peered && FinetunePeer.Missing() is string missing)
+            {
+                Console.Error.WriteLine(missing);
+                peered = false;
+            }
             double peak = MatmulPeak.Measure(TorchSharp.torch.CPU);
             Console.Error.WriteLine($"fp32 matmul peak: {peak:F1} GFLOP/s");
             var rows = new List<FinetuneRow>();
+            var peers = new List<PeerRow>();
             using var work = new TempFolder();
             foreach (var method in p.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries))
             {
@@ -107,8 +123,14 @@ internal static class BenchCommand
                     "--seq", $"{p.GetValue(sequence)}", "--batch", $"{p.GetValue(batch)}", "--work", Path.Combine(work.Path, method)];
                 var child = ChildProcess.RunSelf(p.GetValue(adgen) is int s ? [.. args, "--adgen-seconds", $"{s}"] : args);
                 rows.Add(JsonSerializer.Deserialize<FinetuneRow>(child)!);
+                if (!peered || !FinetunePeer.Methods.Contains(method)) continue;
+                Console.Error.WriteLine($"{method}: the PyTorch peer, same shape and steps ...");
+                if (FinetunePeer.Run(method, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence),
+                        p.GetValue(batch), Console.Error.WriteLine) is { } peerRow)
+                    peers.Add(peerRow);
             }
-            var markdown = FinetuneReport.Markdown(rows, peak, p.GetValue(model)!, p.GetValue(steps), p.GetValue(sequence), p.GetValue(batch));
+            var markdown = FinetuneReport.Markdown(rows, peak, p.GetValue(model)!, p.GetValue(steps),
+                p.GetValue(sequence), p.GetValue(batch), peers);
             Console.WriteLine(markdown);
             if (p.GetValue(report) is string file) File.WriteAllText(file, markdown);
             return Task.FromResult(ExitCodes.Ok);

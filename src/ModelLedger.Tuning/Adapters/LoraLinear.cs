@@ -58,8 +58,12 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
     {
         var y = _base.Project(x);
         if (Active is null || !_adapters.TryGetValue(Active, out var p)) return y;
-        var delta = p.B.call(p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)))).Times(p.Scaling);
-        return y.Plus(delta.to(y.dtype));
+        var h = p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)));
+        if (h.dtype != y.dtype) return y.Plus(p.B.call(h).Times(p.Scaling).to(y.dtype));
+        // y + scaling·h·Bᵀ as one GEMM accumulating into a copy of y: no separate product, scaling and sum over the
+        // [tokens, out] activations, forward or backward (the scaling lands on the rank-sized side).
+        return y.reshape(-1, OutFeatures)
+            .addmm(h.reshape(-1, p.Rank), p.B.weight!.t(), beta: 1, alpha: (float)p.Scaling).view(y.shape);
     }
 
     /// <summary>Adds ΔW of an adapter into a plain Linear base, in place (and deactivates adapters so the output is

@@ -41,6 +41,36 @@ public sealed class LoraLinearTests
         Assert.True(lora.call(x).allclose(unmerged, rtol: 1e-5, atol: 1e-5));
     }
 
+    /// <summary>A [batch, tokens, in] input (the training shape): output and every gradient against the LoRA formula
+    /// written out here, y = x·Wᵀ + b + s·x·Aᵀ·Bᵀ, and its hand-derived gradients dL/dx = g·(W + s·B·A),
+    /// dL/dA = s·Bᵀ·gᵀ·x, dL/dB = s·g·(x·Aᵀ) for L = Σ g∘y.</summary>
+    [Fact]
+    public void Forward_AndGradients_MatchTheLoraFormula_OnBatchedTokens()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var linear = Linear(6, 5);
+        var lora = new LoraLinear(linear, 6, 5);
+        var pair = lora.AddAdapter("a", 3, 6, 0, false, CPU, ScalarType.Float32);   // scaling 2
+        using (no_grad()) pair.B.weight!.normal_();
+        lora.Active = "a";
+        var x = randn(2, 4, 6).requires_grad_(true);
+        var g = randn(2, 4, 5);
+        var y = lora.call(x);
+        (y * g).sum().backward();
+        var (w, b) = (linear.weight!.detach(), linear.bias!.detach());
+        var (a, bb) = (pair.A.weight!.detach(), pair.B.weight!.detach());
+        var xd = x.detach();
+        var expected = xd.matmul(w.t()) + b + 2.0 * xd.matmul(a.t()).matmul(bb.t());
+        Assert.Equal(new long[] { 2, 4, 5 }, y.shape);
+        Assert.True(y.allclose(expected, rtol: 1e-5, atol: 1e-5));
+        Assert.True(x.grad!.allclose(g.matmul(w + 2.0 * bb.matmul(a)), rtol: 1e-5, atol: 1e-5));
+        var (gFlat, xFlat) = (g.reshape(-1, 5), xd.reshape(-1, 6));
+        var gradA = 2.0 * bb.t().matmul(gFlat.t()).matmul(xFlat);
+        Assert.True(pair.A.weight!.grad!.allclose(gradA, rtol: 1e-5, atol: 1e-5));
+        Assert.True(pair.B.weight!.grad!.allclose(2.0 * gFlat.t().matmul(xFlat.matmul(a.t())), rtol: 1e-5, atol: 1e-5));
+    }
+
     [Theory]
     [InlineData(false, 2.0)]     // alpha / r = 8 / 4
     [InlineData(true, 4.0)]      // alpha / √r = 8 / 2

@@ -35,6 +35,39 @@ public sealed class OptimizerOracleTests
         Assert.False(ours.allclose(start, rtol: 0, atol: 1e-3));   // it moved
     }
 
+    /// <summary>A parameter large enough for the fused kernel's parallel split, with an odd length so the last chunk
+    /// ends in a scalar tail, and a second one exempt from decay: both against libtorch's torch.optim.AdamW (the
+    /// independent reference) over several steps with weight decay.</summary>
+    [Fact]
+    public void AdamW_FusedPathMatchesTorchOptimAdamW_OnALargeOddLengthParameter()
+    {
+        using var scope = NewDisposeScope();
+        const int n = 200_003;
+        var start = sin(arange(n, dtype: ScalarType.Float32) * 0.37);
+        var target = cos(arange(n, dtype: ScalarType.Float32) * 0.11);
+        var (ours, oursNorm) = (new Parameter(start.clone()), new Parameter(start[..7].clone()));
+        var (theirs, theirsNorm) = (new Parameter(start.clone()), new Parameter(start[..7].clone()));
+        using var optimizer = new AdamW([("w.weight", ours), ("model.norm.weight", oursNorm)], lr: 0.01,
+            weightDecay: 0.1);
+        var reference = optim.AdamW([theirs], lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1);
+        var referenceNorm = optim.AdamW([theirsNorm], lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0);
+        for (int step = 0; step < 5; step++)
+        {
+            (Loss(ours, target) + Loss(oursNorm, target[..7])).backward();
+            optimizer.Update();
+            optimizer.ZeroGrad();
+            (Loss(theirs, target) + Loss(theirsNorm, target[..7])).backward();
+            reference.step();
+            referenceNorm.step();
+            reference.zero_grad();
+            referenceNorm.zero_grad();
+            Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-6),
+                $"step {step + 1}: max diff {(ours - theirs).abs().max().item<float>()}");
+            Assert.True(oursNorm.allclose(theirsNorm, rtol: 1e-5, atol: 1e-6), $"step {step + 1}: norm weight");
+        }
+        Assert.False(ours.allclose(start, rtol: 0, atol: 1e-3));
+    }
+
     /// <summary>The HF Trainer's no-decay rule (get_decay_parameter_names: bias, layernorm, rmsnorm, a "norm" path
     /// segment, "_norm"), applied by hand to Llama/Qwen2 parameter names.</summary>
     [Theory]

@@ -15,15 +15,16 @@ public static class CausalLmLoss
     public static Tensor Compute(LlamaForCausalLM model, Tensor ids, Tensor labels, Tensor? positions,
         Tensor? segments, long ignoreIndex, bool summed)
     {
-        using var scope = NewDisposeScope();
+        // No dispose scope of its own: the caller's must outlive backward, since gradient checkpointing recomputes
+        // layers from what the forward made (rotary tables, masks).
         var hidden = model.TrainingHidden(ids, positions, segments);   // [B, T, H]
         long length = hidden.shape[1];
         var predicting = hidden.narrow(1, 0, length - 1).reshape(-1, hidden.shape[2]);
         var targets = labels.narrow(1, 1, length - 1).reshape(-1);
         var sum = LinearCrossEntropy.Sum(predicting, model.LmHeadWeight, targets, ignoreIndex);
-        if (summed) return sum.MoveToOuterDisposeScope();
+        if (summed) return sum;
         using var ignore = ignoreIndex.ToScalar();
         var count = targets.ne(ignore).sum().to(ScalarType.Float32);
-        return sum.div(count).MoveToOuterDisposeScope();
+        return sum.div(count);
     }
 }

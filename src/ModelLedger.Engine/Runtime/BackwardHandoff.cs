@@ -23,4 +23,15 @@ internal static class BackwardHandoff
         returned.Add(gradient.DetachFromDisposeScope());
         return gradient;
     }
+
+    /// <summary>As <see cref="Return(Tensor)"/> for a backward that hands back several gradients (null: none).</summary>
+    public static Tensor?[] Return(Tensor?[] gradients)
+    {
+        var returned = t_returned ??= [];
+        foreach (var t in returned) t.Dispose();
+        returned.Clear();
+        foreach (var g in gradients)
+            if (g is not null) returned.Add(g.DetachFromDisposeScope());
+        return gradients;
+    }
 }

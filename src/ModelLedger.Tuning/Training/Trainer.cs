@@ -245,15 +245,9 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
     private static long LabelCount(EncodedSample s) => s.Labels.Count(l => l != EncodedSample.Ignore);
 
     /// <summary>Next-token cross-entropy over the labelled positions: their mean, or their sum.</summary>
-    private Tensor Loss(Batch batch, bool summed = false)
-    {
-        var logits = model.Model.Network.TrainingLogits(batch.Ids, batch.Positions, batch.Segments);   // [B, T, V]
-        long vocab = logits.shape[2], length = logits.shape[1];
-        var predicted = logits.narrow(1, 0, length - 1).reshape(-1, vocab).to(ScalarType.Float32);
-        var targets = batch.Labels.narrow(1, 1, length - 1).reshape(-1);
-        return nn.functional.cross_entropy(predicted, targets, ignore_index: EncodedSample.Ignore,
-            reduction: summed ? nn.Reduction.Sum : nn.Reduction.Mean);
-    }
+    private Tensor Loss(Batch batch, bool summed = false) =>
+        Engine.Models.CausalLmLoss.Compute(model.Model.Network, batch.Ids, batch.Labels, batch.Positions,
+            batch.Segments, EncodedSample.Ignore, summed);
 
     /// <summary>Token-weighted mean loss over the validation split, dropout off.</summary>
     public double Evaluate()

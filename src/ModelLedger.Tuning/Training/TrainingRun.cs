@@ -51,6 +51,8 @@ public static class TrainingRun
     {
         var log = callbacks.Log;
         CheckOutputDir(config);
+        // before the model loads, so its freed full-precision copies (QLoRA) go back to the system too
+        if (NativeHeap.ConfigureForTraining() is string heap) log(heap);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
         var device = TorchRuntime.ParseDevice(config.Device);
         if (config.Bf16 && device == ComputeDevice.Cpu)

@@ -138,13 +138,21 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <paramref name="segments"/> ([B, T]) describe packed rows: attention stays inside a segment and positions restart
     /// in each; null for one sample per row.
     /// </summary>
-    public Tensor TrainingLogits(Tensor ids, Tensor? positions, Tensor? segments)
+    public Tensor TrainingLogits(Tensor ids, Tensor? positions, Tensor? segments) =>
+        _lmHead.call(TrainingHidden(ids, positions, segments));
+
+    /// <summary>Final hidden states [B, T, hidden] (before lm_head) of <see cref="TrainingLogits"/>: for a loss that
+    /// applies lm_head itself, chunk by chunk (<see cref="CausalLmLoss"/>).</summary>
+    public Tensor TrainingHidden(Tensor ids, Tensor? positions, Tensor? segments)
     {
         long batch = ids.shape[0], length = ids.shape[1];
         positions ??= arange(length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(batch, length);
         var allowed = segments is null ? null : (segments.unsqueeze(2) == segments.unsqueeze(1)).unsqueeze(1);   // [B, 1, T, T]
-        return _lmHead.call(Run(ids, positions, allowed, null, 0));
+        return Run(ids, positions, allowed, null, 0);
     }
+
+    /// <summary>lm_head's weight [vocab, hidden] (the embedding when tied).</summary>
+    internal Tensor LmHeadWeight => _lmHead.weight!;
 
     private Tensor Run(Tensor ids, Tensor positions, Tensor? allowed, KvCache? cache, int start)
     {

@@ -20,14 +20,16 @@ public static unsafe class RowLoraDelta
     /// <summary>Off (<c>MLEDGER_LORA_KERNEL=0</c>) to compare with the libtorch path in the same build.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_LORA_KERNEL") != "0";
 
+    /// <remarks>Sizes are read one dimension at a time: <c>Tensor.shape</c> allocates a pinned array per call, and the
+    /// dozen of them per projection cost more than the kernel's arithmetic (profile, docs/benchmarks.md).</remarks>
     public static bool Applies(Tensor x, Tensor y, Tensor slots, Tensor a, Tensor b) =>
         Enabled && DecodeLinear.Enabled && x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32
         && y.dtype == ScalarType.Float32 && y.is_contiguous() && a.dtype == ScalarType.Float32 && a.is_contiguous()
         && b.dtype == ScalarType.Float32 && b.is_contiguous() && slots.dtype == ScalarType.Int64
-        && slots.device_type == TorchSharp.DeviceType.CPU && slots.is_contiguous() && x.dim() >= 2
-        && x.shape[0] == slots.shape[0] && x.shape[^1] == a.shape[1] && y.shape[^1] == b.shape[2]
-        && a.shape[2] == b.shape[1] && x.numel() / a.shape[1] is > 0 and <= MaxRows
-        && y.numel() / b.shape[2] == x.numel() / a.shape[1]
+        && slots.device_type == TorchSharp.DeviceType.CPU && slots.is_contiguous() && x.dim() >= 2 && a.dim() == 3
+        && b.dim() == 3 && slots.dim() == 1 && x.size(0) == slots.size(0) && x.size(-1) == a.size(1)
+        && y.size(-1) == b.size(2) && a.size(2) == b.size(1) && x.numel() / a.size(1) is > 0 and <= MaxRows
+        && y.numel() / b.size(2) == x.numel() / a.size(1)
         && !is_grad_enabled();
 
     /// <summary>Adds the deltas into <paramref name="y"/> (contiguous, x's rows); <see cref="Applies"/> must hold.
@@ -35,8 +37,8 @@ public static unsafe class RowLoraDelta
     [SkipLocalsInit]
     public static void AddInPlace(Tensor x, Tensor y, Tensor slots, Tensor a, Tensor b)
     {
-        int k = (int)a.shape[1], r = (int)a.shape[2], n = (int)b.shape[2], stackSlots = (int)a.shape[0];
-        int batch = (int)slots.shape[0], rows = (int)(x.numel() / k), perRow = rows / batch;
+        int k = (int)a.size(1), r = (int)a.size(2), n = (int)b.size(2), stackSlots = (int)a.size(0);
+        int batch = (int)slots.size(0), rows = (int)(x.numel() / k), perRow = rows / batch;
         // The projection's input is contiguous in the decode and prefill passes: no copy (a new tensor is a
         // finalizable object, which cost more in the runtime's allocator than the arithmetic of a small call).
         var input = x.is_contiguous() ? x : x.contiguous();

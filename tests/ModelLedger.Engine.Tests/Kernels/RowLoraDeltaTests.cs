@@ -13,7 +13,16 @@ public sealed class RowLoraDeltaTests
     [InlineData(3, 1, 13, 3, 7)]       // tails everywhere
     [InlineData(1, 9, 64, 4, 32)]      // a prefill: one row, nine tokens
     [InlineData(4, 2, 40, 16, 33)]
-    public void MatchesPerRowMatmuls(int batch, int tokens, int k, int rank, int n)
+    [InlineData(2, 1, 130, 24, 72)]    // input width not a multiple of the four sums; 32-wide blocks, then one 8-wide
+    [InlineData(5, 1, 3, 8, 100)]      // fewer inputs than the four sums; a 4-wide output tail
+    public void MatchesPerRowMatmuls(int batch, int tokens, int k, int rank, int n) =>
+        Check(batch, tokens, k, rank, n, transposedInput: false);
+
+    /// <summary>An input that is a transposed view (not contiguous) goes through a contiguous copy.</summary>
+    [Fact]
+    public void ReadsANonContiguousInput() => Check(3, 2, 16, 8, 40, transposedInput: true);
+
+    private static void Check(int batch, int tokens, int k, int rank, int n, bool transposedInput)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -21,7 +30,10 @@ public sealed class RowLoraDeltaTests
         const int slots = 5;
         var a = randn([slots, k, rank], generator: generator);
         var b = randn([slots, rank, n], generator: generator);
-        var x = randn([batch, tokens, k], generator: generator);
+        var x = transposedInput
+            ? randn([tokens, batch, k], generator: generator).transpose(0, 1)
+            : randn([batch, tokens, k], generator: generator);
+        Assert.Equal(!transposedInput, x.is_contiguous());
         var y = randn([batch, tokens, n], generator: generator);
         var slotOf = Enumerable.Range(0, batch).Select(i => (long)(i * 3 % slots)).ToArray();   // includes slot 0
         var slotTensor = tensor(slotOf);

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace ModelLedger.Bench;
 
 /// <summary>The PyTorch peer's figure for one method, measured in the same bench run as ours.</summary>
-public sealed record PeerRow(string Method, double TokensPerSecond, string TorchVersion, int Threads, string Blas);
+public sealed record PyTorchRow(string Method, double TokensPerSecond, string TorchVersion, int Threads, string Blas);
 
 /// <summary>
 /// <c>bench finetune --peer pytorch</c>: the same shape, method, sequence, batch and steps trained by a plain-PyTorch
@@ -40,7 +40,7 @@ public static class FinetunePeer
     }
 
     /// <summary>Trains <paramref name="method"/> with the peer; null (and a note) if the peer failed.</summary>
-    public static PeerRow? Run(string method, string model, int steps, int sequence, int batch, Action<string> note)
+    public static PyTorchRow? Run(string method, string model, int steps, int sequence, int batch, Action<string> note)
     {
         var inv = CultureInfo.InvariantCulture;
         if (s_python is null && Missing() is string missing)
@@ -57,7 +57,7 @@ public static class FinetunePeer
         }
         using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
         var r = json.RootElement;
-        return new PeerRow(method, r.GetProperty("tokens_per_second").GetDouble(),
+        return new PyTorchRow(method, r.GetProperty("tokens_per_second").GetDouble(),
             r.GetProperty("torch").GetString() ?? "?", r.GetProperty("threads").GetInt32(),
             r.GetProperty("blas").GetString() ?? "?");
     }

@@ -7,7 +7,7 @@ namespace ModelLedger.Bench;
 public static class FinetuneReport
 {
     public static string Markdown(IReadOnlyList<FinetuneRow> rows, double peakGflops, string model, int steps,
-        int sequence, int batch, IReadOnlyList<PeerRow>? peers = null)
+        int sequence, int batch, IReadOnlyList<PyTorchRow>? peers = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();

@@ -111,7 +111,7 @@ internal static class BenchCommand
             double peak = MatmulPeak.Measure(TorchSharp.torch.CPU);
             Console.Error.WriteLine($"fp32 matmul peak: {peak:F1} GFLOP/s");
             var rows = new List<FinetuneRow>();
-            var peers = new List<PeerRow>();
+            var peers = new List<PyTorchRow>();
             using var work = new TempFolder();
             foreach (var method in p.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries))
             {

@@ -13,7 +13,7 @@ public sealed class FinetuneReportTests
     [Fact]
     public void PeerColumn_IsOursOverThePeersFigure_PerMethod()
     {
-        PeerRow Peer(string method, double rate) => new(method, rate, "1.13.1", 2, "openblas-pthread/libblas.so.3");
+        PyTorchRow Peer(string method, double rate) => new(method, rate, "1.13.1", 2, "openblas-pthread/libblas.so.3");
         var markdown = FinetuneReport.Markdown([Row("full", 150), Row("lora", 200), Row("freeze", 300)], 100,
             "/tmp/m", 5, 256, 4, [Peer("full", 100), Peer("lora", 250)]);
         var lines = markdown.Split('\n');

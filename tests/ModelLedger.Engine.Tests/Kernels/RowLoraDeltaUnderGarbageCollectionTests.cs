@@ -16,7 +16,6 @@ public sealed class RowLoraDeltaUnderGarbageCollectionTests
     [InlineData(true)]
     public async Task AddInPlace_UnderConstantGarbageCollection_GivesTheSameSums(bool transposedInput)
     {
-        using var _ = no_grad();
         var generator = new Generator(seed: 7);
         using var a = randn([4, 64, 8], generator: generator);
         using var b = randn([4, 8, 96], generator: generator);
@@ -26,7 +25,9 @@ public sealed class RowLoraDeltaUnderGarbageCollectionTests
         var slots = Enumerable.Range(0, 16).Select(i => (long)(i % 4)).ToArray();
         Tensor Input() => transposedInput ? transposed.transpose(0, 1) : source.clone();
         using var expected = y0.clone();
-        RowLoraDelta.AddInPlace(Input(), expected, tensor(slots), a, b);
+        // Grad mode is per thread and the loop below resumes after an await, maybe on another thread: each call
+        // opens its own no_grad (a guard held across the await would leave its first thread with gradients off).
+        using (no_grad()) RowLoraDelta.AddInPlace(Input(), expected, tensor(slots), a, b);
         int runs = 0;
         await using (new ConstantCollector())
         {
@@ -36,7 +37,7 @@ public sealed class RowLoraDeltaUnderGarbageCollectionTests
                 runs++;
                 using var y = y0.clone();
                 // the input and the slots are referenced by the call only
-                RowLoraDelta.AddInPlace(Input(), y, tensor(slots), a, b);
+                using (no_grad()) RowLoraDelta.AddInPlace(Input(), y, tensor(slots), a, b);
                 Assert.True(y.allclose(expected, rtol: 0, atol: 0));   // bit for bit
             }
         }

@@ -9,8 +9,8 @@ namespace ModelLedger.Bench;
 /// <summary>One measured scenario: tokens/s and how that compares with the machine's matmul peak.</summary>
 /// <param name="WeightGBps">Decode rows: bytes of weights read per step × steps/s (the honest figure for a
 /// memory-bound decode); null for the others.</param>
-public sealed record BenchRow(string Scenario, int Batch, int Tokens, double TokensPerSecond, double ModelGflops, double OfPeak,
-    double? WeightGBps = null);
+public sealed record BenchRow(string Scenario, int Batch, int Tokens, double TokensPerSecond, double ModelGflops,
+    double OfPeak, double? WeightGBps = null);
 
 /// <summary>
 /// Prefill and decode throughput, with and without the KV cache, measured in one process after a warm-up, next to the
@@ -19,8 +19,8 @@ public sealed record BenchRow(string Scenario, int Batch, int Tokens, double Tok
 public static class GenerateBenchmark
 {
     /// <param name="kvCache">The 16-bit KV cache dtype whose decode rows run next to the fp32 cache's.</param>
-    public static (double PeakGflops, double ReadGBps, IReadOnlyList<BenchRow> Rows) Run(PretrainedModel model, int promptLength, int newTokens,
-        int batch, ScalarType kvCache, Action<string>? log = null)
+    public static (double PeakGflops, double ReadGBps, IReadOnlyList<BenchRow> Rows) Run(PretrainedModel model,
+        int promptLength, int newTokens, int batch, ScalarType kvCache, Action<string>? log = null)
     {
         var device = model.Network.Device;
         double peak = MatmulPeak.Measure(device);
@@ -35,8 +35,9 @@ public static class GenerateBenchmark
         BenchRow Row(string name, int b, int tokens, double seconds) =>
             new(name, b, tokens, tokens / seconds, flopsPerToken * tokens / seconds / 1e9, flopsPerToken * tokens / seconds / 1e9 / peak);
 
-        generator.Generate([Prompt()], options with { MaxNewTokens = 40 });   // warm-up: the JIT's tier-up of both paths
-        WithKernels(false, () => { generator.Generate([Prompt()], options with { MaxNewTokens = 40 }); return 0; });
+        var warmUp = options with { MaxNewTokens = 40 };   // the JIT's tier-up of both paths
+        generator.Generate([Prompt()], warmUp);
+        WithKernels(false, () => { generator.Generate([Prompt()], warmUp); return 0; });
         var rows = new List<BenchRow>();
         var prompt = Prompt();
         rows.Add(Row("prefill", 1, promptLength, Best(3, () => Prefill(model, prompt))));
@@ -51,17 +52,21 @@ public static class GenerateBenchmark
                 var seconds = new[] { double.MaxValue, double.MaxValue };
                 for (int round = 0; round < 2; round++)
                     for (int engine = 0; engine < 2; engine++)
-                        seconds[engine] = Math.Min(seconds[engine], WithKernels(engine == 0, () => DecodeSeconds(generator, prompts, decode)));
+                        seconds[engine] = Math.Min(seconds[engine],
+                            WithKernels(engine == 0, () => DecodeSeconds(generator, prompts, decode)));
                 for (int engine = 0; engine < 2; engine++)
                 {
                     var name = $"decode, {DTypeName(kv)} KV, {(engine == 0 ? "C# step" : "libtorch")}";
                     int tokens = b * (newTokens - 1);
-                    rows.Add(Row(name, b, tokens, seconds[engine]) with { WeightGBps = weightBytes * (newTokens - 1) / seconds[engine] / 1e9 });
+                    double gbps = weightBytes * (newTokens - 1) / seconds[engine] / 1e9;
+                    rows.Add(Row(name, b, tokens, seconds[engine]) with { WeightGBps = gbps });
                     log?.Invoke($"{name} batch {b}: {rows[^1].TokensPerSecond:F1} tokens/s");
                 }
             }
         var uncached = new[] { Prompt() };
-        rows.Add(Row("decode, no cache", 1, newTokens - 1, Best(2, () => DecodeSeconds(generator, uncached, options with { UseCache = false }))));
+        var recompute = options with { UseCache = false };
+        double uncachedSeconds = Best(2, () => DecodeSeconds(generator, uncached, recompute));
+        rows.Add(Row("decode, no cache", 1, newTokens - 1, uncachedSeconds));
         return (peak, read, rows);
     }
 

@@ -169,9 +169,13 @@ internal static class BenchCommand
         var output = new Option<string?>("--out") { Description = "Also write the rows as JSON to this file" };
         var kvCache = new Option<string>("--kv-cache-dtype")
         {
-            DefaultValueFactory = _ => "float16", Description = "KV cache dtype of the rows next to the fp32 cache's: float32, float16 or bfloat16",
+            DefaultValueFactory = _ => "float16",
+            Description = "KV cache dtype of the rows next to the fp32 cache's: float32, float16 or bfloat16",
         };
-        var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache") { promptLength, newTokens, batch, output, kvCache };
+        var command = new Command("generate", "Prefill and decode tokens/s with and without the KV cache")
+        {
+            promptLength, newTokens, batch, output, kvCache,
+        };
         command.With(model.All);
         var peer = new BenchPeerOptions();   // the llama.cpp peer: BenchPeerOptions.cs
         command.With(peer.All);
@@ -183,19 +187,27 @@ internal static class BenchCommand
             using var _adapters = adapters;
             if (p.GetValue(newTokens) < 2) throw new UserError("must be ≥ 2", field: "--new-tokens");
             var kv = KvCacheDType.Parse(p.GetValue(kvCache)!, "--kv-cache-dtype");
-            var (peak, read, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), kv, Console.Error.WriteLine);
-            var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak", "weights GB/s");
+            var (peak, read, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens),
+                p.GetValue(batch), kv, Console.Error.WriteLine);
+            var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak",
+                "weights GB/s");
+            var invariant = CultureInfo.InvariantCulture;
             foreach (var r in rows)
-                table.AddRow(r.Scenario, r.Batch.ToString(CultureInfo.InvariantCulture), r.TokensPerSecond.ToString("F1", CultureInfo.InvariantCulture),
-                    r.ModelGflops.ToString("F1", CultureInfo.InvariantCulture), r.OfPeak.ToString("P1", CultureInfo.InvariantCulture),
-                    r.WeightGBps?.ToString("F1", CultureInfo.InvariantCulture) ?? "");
+                table.AddRow(r.Scenario, r.Batch.ToString(invariant), r.TokensPerSecond.ToString("F1", invariant),
+                    r.ModelGflops.ToString("F1", invariant), r.OfPeak.ToString("P1", invariant),
+                    r.WeightGBps?.ToString("F1", invariant) ?? "");
             AnsiConsole.MarkupLine($"model: {Markup.Escape(loaded.Directory)} ({loaded.Network.ParameterCount():N0} parameters, {loaded.Device}, {loaded.Network.DType})");
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
-            AnsiConsole.MarkupLine($"measured memory read (C# loop): {read:F1} GB/s on {ReadBandwidth.Threads} threads");
+            AnsiConsole.MarkupLine(
+                $"measured memory read (C# loop): {read:F1} GB/s on {ReadBandwidth.Threads} threads");
             AnsiConsole.Write(table);
             peer.RunBeside(p, loaded.Directory, p.GetValue(promptLength), p.GetValue(newTokens), p.GetValue(batch), rows);
             if (p.GetValue(output) is string file)
-                File.WriteAllText(file, JsonSerializer.Serialize(new { machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak, read_gbps = read, rows }));
+                File.WriteAllText(file, JsonSerializer.Serialize(new
+                {
+                    machine = Environment.MachineName, cores = Environment.ProcessorCount, peak_gflops = peak,
+                    read_gbps = read, rows,
+                }));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -10,6 +10,7 @@ public static class KvCacheDType
         "float32" => ScalarType.Float32,
         "float16" => ScalarType.Float16,
         "bfloat16" => ScalarType.BFloat16,
-        _ => throw new UserError($"unknown KV cache dtype '{name}'", field: field, hint: "float32, float16 or bfloat16"),
+        _ => throw new UserError($"unknown KV cache dtype '{name}'", field: field,
+            hint: "float32, float16 or bfloat16"),
     };
 }

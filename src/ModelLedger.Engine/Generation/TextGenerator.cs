@@ -48,8 +48,8 @@ public sealed class TextGenerator(PretrainedModel model)
         using var generator = options.Temperature > 0 ? new Generator((ulong)options.Seed, device) : null;
         var sampler = new Sampler(options, generator);
         using var cache = options.UseCache
-            ? new KvCache(model.Config.NumHiddenLayers, rows.Length, model.Config.NumKeyValueHeads, model.Config.HeadDim,
-                Math.Max(total, 1), options.KvCacheDType ?? model.Network.DType, device)
+            ? new KvCache(model.Config.NumHiddenLayers, rows.Length, model.Config.NumKeyValueHeads,
+                model.Config.HeadDim, Math.Max(total, 1), options.KvCacheDType ?? model.Network.DType, device)
             : null;
         using var inference = inference_mode();
         // Decode steps after the libtorch prefill run in C# when the model qualifies (Kernels/DecodeSession).
@@ -69,7 +69,8 @@ public sealed class TextGenerator(PretrainedModel model)
                 fast.Step(tokens, length - 1);
                 chosen = new long[rows.Length];
                 if (fusedGreedy) fast.ArgMax(chosen);
-                else chosen = sampler.Next(fast.Logits, () => Slice(sequence, 0, length, device)).data<long>().ToArray();
+                else
+                    chosen = sampler.Next(fast.Logits, () => Slice(sequence, 0, length, device)).data<long>().ToArray();
             }
             else
             {

@@ -25,12 +25,14 @@ public sealed unsafe partial class DecodeSession
             RmsNorm(_x, layer.PostNorm, normed);
             GateUp(layer, normed, t, threads);
             _pool.Barrier();
-            MatVec.Rows(layer.Down.W, layer.Down.Bias, layer.Down.Cols, _gate, _batch, _x, _hidden, from, to, accumulate: true);
+            MatVec.Rows(layer.Down.W, layer.Down.Bias, layer.Down.Cols, _gate, _batch, _x, _hidden, from, to,
+                accumulate: true);
             _pool.Barrier();
         }
         RmsNorm(_x, _w.FinalNorm, normed);
         var (first, last) = WorkerPool.Share(_vocab, t, threads);
-        MatVec.Rows(_w.LmHead.W, _w.LmHead.Bias, _hidden, normed, _batch, _logits, _vocab, first, last, accumulate: false);
+        MatVec.Rows(_w.LmHead.W, _w.LmHead.Bias, _hidden, normed, _batch, _logits, _vocab, first, last,
+            accumulate: false);
         for (int r = 0; r < _batch; r++)
         {
             float* row = _logits + (long)r * _vocab;
@@ -104,7 +106,8 @@ public sealed unsafe partial class DecodeSession
     private void Store(byte* layer, int r, int g, float* head)
     {
         long at = CacheOffset(r, g, _column);
-        if (_kind == CacheKind.Float32) new ReadOnlySpan<float>(head, _headDim).CopyTo(new Span<float>((float*)layer + at, _headDim));
+        if (_kind == CacheKind.Float32)
+            new ReadOnlySpan<float>(head, _headDim).CopyTo(new Span<float>((float*)layer + at, _headDim));
         else HalfFloat.FromFloat(head, (ushort*)layer + at, _headDim, _kind == CacheKind.BFloat16);
     }
 

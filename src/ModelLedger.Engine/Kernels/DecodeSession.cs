@@ -60,8 +60,8 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
         {
             var (k, v) = cache.Layer(l);
             long[] shape = [cache.Batch, c.NumKeyValueHeads, cache.Capacity, c.HeadDim];
-            if (k.device_type != TorchSharp.DeviceType.CPU || !k.shape.SequenceEqual(shape) || !v.shape.SequenceEqual(shape)
-                || !k.is_contiguous() || !v.is_contiguous()) return null;
+            if (k.device_type != TorchSharp.DeviceType.CPU || !k.shape.SequenceEqual(shape)
+                || !v.shape.SequenceEqual(shape) || !k.is_contiguous() || !v.is_contiguous()) return null;
         }
         var weights = DecodeWeights.Gather(net, cache.Capacity);
         return weights is null ? null : new DecodeSession(weights, c, cache, firstColumns, kind.Value);
@@ -106,7 +106,8 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
     /// <summary>Small models: a step's phases are shorter than a barrier's wake-up across cores, so one thread
     /// wins (measured on TinyStories-656K, docs/benchmarks.md).</summary>
     private int ThreadsFor(long bytesPerStep) =>
-        Environment.GetEnvironmentVariable("MLEDGER_DECODE_THREADS") is null && bytesPerStep < 16L << 20 ? 1 : _pool.Size;
+        Environment.GetEnvironmentVariable("MLEDGER_DECODE_THREADS") is null && bytesPerStep < 16L << 20
+            ? 1 : _pool.Size;
 
     /// <summary>Logits [B, V] of the last step, fp32; owned by this session and overwritten by the next step.</summary>
     public Tensor Logits => _logitsTensor;
@@ -116,11 +117,14 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
     public void Step(ReadOnlySpan<long> tokens, int column)
     {
         if (tokens.Length != _batch) throw new ArgumentException($"expected {_batch} tokens", nameof(tokens));
-        if (column < 0 || column >= _capacity) throw new InvalidOperationException($"KV cache holds {_capacity} positions; asked to write at {column}");
+        if (column < 0 || column >= _capacity)
+            throw new InvalidOperationException($"KV cache holds {_capacity} positions; asked to write at {column}");
         for (int r = 0; r < _batch; r++)
         {
-            if ((ulong)tokens[r] >= (ulong)_vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[r]} outside the vocabulary");
-            new ReadOnlySpan<float>(_w.Embedding + tokens[r] * _hidden, _hidden).CopyTo(new Span<float>(_x + r * _hidden, _hidden));
+            if ((ulong)tokens[r] >= (ulong)_vocab)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[r]} outside the vocabulary");
+            new ReadOnlySpan<float>(_w.Embedding + tokens[r] * _hidden, _hidden)
+                .CopyTo(new Span<float>(_x + r * _hidden, _hidden));
         }
         _column = column;
         _pool.Run(this, _threads);

@@ -46,7 +46,8 @@ internal sealed unsafe class DecodeWeights
     /// rotary table must cover them.</summary>
     public static DecodeWeights? Gather(LlamaForCausalLM net, long positions)
     {
-        if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null) return null;
+        if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null)
+            return null;
         var kept = new List<Tensor>();
         float* Vector(Tensor? t, long length)
         {
@@ -61,7 +62,8 @@ internal sealed unsafe class DecodeWeights
             if (module is not Linear linear || linear.weight is not { } w || w.dtype != ScalarType.Float32
                 || w.dim() != 2 || !w.is_contiguous()) throw new NotSupportedException();
             kept.Add(w);
-            return new LinearWeights(TensorData.Pointer<float>(w), Vector(linear.bias, w.shape[0]), (int)w.shape[0], (int)w.shape[1]);
+            return new LinearWeights(TensorData.Pointer<float>(w), Vector(linear.bias, w.shape[0]), (int)w.shape[0],
+                (int)w.shape[1]);
         }
         try
         {

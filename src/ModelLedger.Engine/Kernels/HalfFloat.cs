@@ -28,7 +28,9 @@ internal static unsafe class HalfFloat
                 FromHalf(lo).Store(dst + i);
                 FromHalf(hi).Store(dst + i + 8);
             }
-        for (; i < n; i++) dst[i] = bfloat ? BitConverter.UInt32BitsToSingle((uint)src[i] << 16) : (float)BitConverter.UInt16BitsToHalf(src[i]);
+        for (; i < n; i++)
+            dst[i] = bfloat ? BitConverter.UInt32BitsToSingle((uint)src[i] << 16)
+                : (float)BitConverter.UInt16BitsToHalf(src[i]);
     }
 
     private static readonly float TwoTo112 = BitConverter.UInt32BitsToSingle(0x77800000u);
@@ -37,7 +39,8 @@ internal static unsafe class HalfFloat
     {
         var magnitude = h & Vector256.Create(0x7FFFu);
         var scaled = Vector256.ShiftLeft(magnitude, 13).AsSingle() * Vector256.Create(TwoTo112);
-        var infOrNan = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u)) & Vector256.Create(0x7F800000u);
+        var infOrNan = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u))
+            & Vector256.Create(0x7F800000u);
         var sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16);
         return (scaled.AsUInt32() | infOrNan | sign).AsSingle();
     }

@@ -12,7 +12,8 @@ namespace ModelLedger.Engine.Kernels;
 internal static unsafe class MatVec
 {
     /// <summary>Forces the 256-bit path (tests; CPUs where 512-bit vectors lower the clock).</summary>
-    public static bool ForceVector256 { get; set; } = Environment.GetEnvironmentVariable("MLEDGER_DECODE_VECTOR256") == "1";
+    public static bool ForceVector256 { get; set; } =
+        Environment.GetEnvironmentVariable("MLEDGER_DECODE_VECTOR256") == "1";
 
     public static bool Wide => Vector512.IsHardwareAccelerated && !ForceVector256;
 
@@ -42,7 +43,8 @@ internal static unsafe class MatVec
             {
                 float* x0 = x + (long)r * k;
                 // Missing rows repeat row r: a discarded product costs less than a branch in a memory-bound loop.
-                float* x1 = r + 1 < m ? x0 + k : x0, x2 = r + 2 < m ? x0 + 2L * k : x0, x3 = r + 3 < m ? x0 + 3L * k : x0;
+                float* x1 = r + 1 < m ? x0 + k : x0, x2 = r + 2 < m ? x0 + 2L * k : x0;
+                float* x3 = r + 3 < m ? x0 + 3L * k : x0;
                 var (s0, s1, s2, s3) = wide ? Across512(wj, k, x0, x1, x2, x3) : Across256(wj, k, x0, x1, x2, x3);
                 float* yr = y + (long)r * yStride;
                 Store(yr, bias, j, s0, accumulate);
@@ -149,13 +151,15 @@ internal static unsafe class MatVec
         if (Wide && n >= 16)
         {
             var acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+            for (; i + 16 <= n; i += 16)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
             s = Vector512.Sum(acc);
         }
         else
         {
             var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+            for (; i + 8 <= n; i += 8)
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
             s = Vector256.Sum(acc);
         }
         return s + Tail(a, b, i, n);

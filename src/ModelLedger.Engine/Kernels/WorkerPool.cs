@@ -69,7 +69,8 @@ internal sealed class WorkerPool
         }
     }
 
-    /// <summary>Output rows [from, to) of n for thread t, cut at multiples of 16 (whole cache lines of output).</summary>
+    /// <summary>Output rows [from, to) of n for thread t, cut at multiples of 16 (whole cache lines of
+    /// output).</summary>
     public static (int From, int To) Share(int n, int t, int threads)
     {
         int Edge(int i) => i == threads ? n : (int)((long)n * i / threads) & ~15;

@@ -127,21 +127,26 @@ public sealed class DecodeSessionTests : IDisposable
                 ids[r, i] = offset >= 0 && offset < Padded[r].Length ? Padded[r][offset] : 0;
                 mask[r, i] = offset >= 0 ? 1 : 0;
             }
-        using var reference = new KvCache(c.NumHiddenLayers, Padded.Length, c.NumKeyValueHeads, c.HeadDim, total, ScalarType.Float32, CPU);
-        using var ours = new KvCache(c.NumHiddenLayers, Padded.Length, c.NumKeyValueHeads, c.HeadDim, total, kv, CPU);
+        KvCache Cache(ScalarType type) =>
+            new(c.NumHiddenLayers, Padded.Length, c.NumKeyValueHeads, c.HeadDim, total, type, CPU);
+        using var reference = Cache(ScalarType.Float32);
+        using var ours = Cache(kv);
         var maskTensor = tensor(mask);
         var prompt = tensor(ids).narrow(1, 0, width);
-        var logits = model.Network.Forward(prompt, maskTensor.narrow(1, 0, width), reference, 0, lastOnly: true).squeeze(1);
-        model.Network.Forward(prompt, maskTensor.narrow(1, 0, width), ours, 0, lastOnly: true);
-        using var session = DecodeSession.TryCreate(model.Network, ours, Padded.Select(p => width - p.Length).ToArray());
+        var promptMask = maskTensor.narrow(1, 0, width);
+        var logits = model.Network.Forward(prompt, promptMask, reference, 0, lastOnly: true).squeeze(1);
+        model.Network.Forward(prompt, promptMask, ours, 0, lastOnly: true);
+        var firstColumns = Padded.Select(p => width - p.Length).ToArray();
+        using var session = DecodeSession.TryCreate(model.Network, ours, firstColumns);
         Assert.NotNull(session);
         double worst = 0;
         for (int column = width; column < total; column++)
         {
             var next = logits.argmax(-1).data<long>().ToArray();
             for (int r = 0; r < next.Length; r++) ids[r, column] = next[r];
-            logits = model.Network.Forward(tensor(next, [next.Length, 1]), maskTensor.narrow(1, 0, column + 1), reference,
-                column, lastOnly: true).squeeze(1);
+            var step = tensor(next, [next.Length, 1]);
+            logits = model.Network.Forward(step, maskTensor.narrow(1, 0, column + 1), reference, column, lastOnly: true)
+                .squeeze(1);
             session.Step(next, column);
             double error = (session.Logits - logits).abs().max().item<float>() / logits.abs().max().item<float>();
             worst = Math.Max(worst, error);

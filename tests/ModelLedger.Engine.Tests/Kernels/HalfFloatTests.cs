@@ -17,7 +17,8 @@ public sealed unsafe class HalfFloatTests
         using var scope = NewDisposeScope();
         var generator = new Generator(seed: 5);
         var magnitudes = pow(10.0, rand([n], generator: generator, dtype: ScalarType.Float64) * 20 - 12);
-        var values = (magnitudes * (randn([n], generator: generator, dtype: ScalarType.Float64).sign())).to(ScalarType.Float32);
+        var signs = randn([n], generator: generator, dtype: ScalarType.Float64).sign();
+        var values = (magnitudes * signs).to(ScalarType.Float32);
         values[0] = 0f;
         values[1] = -0f;
         values[2] = float.PositiveInfinity;
@@ -37,6 +38,7 @@ public sealed unsafe class HalfFloatTests
         fixed (ushort* src = ours16)
         fixed (float* dst = ours32)
             HalfFloat.ToFloat(src, dst, n, type == ScalarType.BFloat16);
-        Assert.Equal(expected32.Select(BitConverter.SingleToUInt32Bits), ours32.Select(BitConverter.SingleToUInt32Bits));
+        Assert.Equal(expected32.Select(BitConverter.SingleToUInt32Bits),
+            ours32.Select(BitConverter.SingleToUInt32Bits));
     }
 }

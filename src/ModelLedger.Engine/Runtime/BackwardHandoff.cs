@@ -24,7 +24,8 @@ internal static class BackwardHandoff
         return gradient;
     }
 
-    /// <summary>As <see cref="Return(Tensor)"/> for a backward that hands back several gradients (null: none).</summary>
+    /// <summary>As <see cref="Return(Tensor)"/> for a backward that hands back several gradients (null:
+    /// none).</summary>
     public static Tensor?[] Return(Tensor?[] gradients)
     {
         var returned = t_returned ??= [];

@@ -7,10 +7,11 @@ public sealed record PeerComparisonRow(string Scenario, int Batch, double Ours, 
     public double Ratio => Ours / Peer;
 }
 
-/// <summary>Pairs <see cref="GenerateBenchmark"/>'s rows with a peer's: prefill with the peer's batch-1 prefill, each
-/// KV-cache decode row (ours and the libtorch-matmul one) with the peer's decode row of the same batch, once per
-/// KV-cache type the peer ran, against the peer's fastest thread count for that row (its best here). Rows without a
-/// counterpart (no-cache decode) are left out.</summary>
+/// <summary>Pairs <see cref="GenerateBenchmark"/>'s rows with a peer's: prefill with the peer's batch-1 prefill of
+/// each KV-cache type it ran; each KV-cache decode row of ours ("decode, f16 KV, C# step", "decode, f32 KV,
+/// libtorch", …) with the peer's decode row of the same batch and the same KV-cache type, against the peer's fastest
+/// thread count for that row (its best here). Rows without a counterpart (no-cache decode, a KV type the peer did
+/// not run) are left out.</summary>
 public static class PeerComparison
 {
     public static IReadOnlyList<PeerComparisonRow> Of(IReadOnlyList<BenchRow> ours, PeerReport peer)
@@ -20,7 +21,7 @@ public static class PeerComparison
             foreach (var our in ours)
             {
                 var (kind, batch) = our.Scenario.StartsWith("prefill", StringComparison.Ordinal) ? ("prefill", 1)
-                    : our.Scenario.StartsWith("decode, KV cache", StringComparison.Ordinal) ? ("decode", our.Batch)
+                    : our.Scenario.StartsWith($"decode, {kv} KV", StringComparison.Ordinal) ? ("decode", our.Batch)
                     : (null, 0);
                 var match = peer.Rows.Where(r => r.Scenario == kind && r.Batch == batch && r.KvType == kv)
                     .MaxBy(r => r.TokensPerSecond);

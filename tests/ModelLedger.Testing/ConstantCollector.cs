@@ -14,6 +14,16 @@ public sealed class ConstantCollector : IAsyncDisposable
         while (!_stop.IsCancellationRequested) { GC.Collect(0); GC.WaitForPendingFinalizers(); }
     });
 
+    /// <summary>Runs <paramref name="body"/> under a collector for at least <paramref name="atLeast"/> and at least
+    /// <paramref name="minRuns"/> times (a count, not a rate: a loaded CI machine must not fail it); the body's
+    /// asserts compare with a reference computed before.</summary>
+    public static async Task Repeat(TimeSpan atLeast, int minRuns, Action body)
+    {
+        await using var collector = new ConstantCollector();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int runs = 0; clock.Elapsed < atLeast || runs < minRuns; runs++) body();
+    }
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();

@@ -29,16 +29,8 @@ public sealed class GenerationUnderGarbageCollectionTests
         };
         var generator = new TextGenerator(model);
         var expected = Ids(generator.Generate(Prompts, options));
-        int runs = 0;
-        await using (new ConstantCollector())
-        {
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(4) || runs < 6)
-            {
-                runs++;
-                Assert.Equal(expected, Ids(generator.Generate(Prompts, options)));
-            }
-        }
+        await ConstantCollector.Repeat(TimeSpan.FromSeconds(4), 6,
+            () => Assert.Equal(expected, Ids(generator.Generate(Prompts, options))));
     }
 
     private static int[][] Ids(IReadOnlyList<GenerationResult> results) =>

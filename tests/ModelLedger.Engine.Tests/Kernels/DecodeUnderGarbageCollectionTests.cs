@@ -38,16 +38,8 @@ public sealed class DecodeUnderGarbageCollectionTests
         {
             DecodeSession.Enabled = true;
         }
-        int runs = 0;
-        await using (new ConstantCollector())
-        {
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(4) || runs < 6)
-            {
-                runs++;
-                Assert.Equal(expected, Ids(generator.Generate(Prompts, options)));
-            }
-        }
+        await ConstantCollector.Repeat(TimeSpan.FromSeconds(4), 6,
+            () => Assert.Equal(expected, Ids(generator.Generate(Prompts, options))));
     }
 
     private static int[][] Ids(IReadOnlyList<GenerationResult> results) =>

@@ -31,7 +31,8 @@ public sealed class TextGenerator(PretrainedModel model)
         int total = promptLength + options.MaxNewTokens;
         if (total > model.Config.MaxPositionEmbeddings)
             Warn?.Invoke(PositionWarning(promptLength, options.MaxNewTokens));
-        int pad = model.Tokenizer.PadId ?? stopIds.FirstOrDefault();
+        // Padding is masked out, so any id in the vocabulary will do; a stop id may be outside it ([-1]: "never stop").
+        int pad = model.Tokenizer.PadId ?? stopIds.Where(id => id >= 0 && id < vocab).DefaultIfEmpty(0).First();
         bool padded = prompts.Any(p => p.Length != promptLength);
         var sequence = new long[rows.Length, total];   // left-padded ids; mask: 1 real, 0 padding
         var mask = new long[rows.Length, total];

@@ -80,4 +80,20 @@ public sealed class GenerationTests(TinyStoriesModel fixture) : IClassFixture<Ti
     [Fact]
     public void OutOfVocabularyPrompt_IsAUserError() =>
         Assert.Throws<UserError>(() => Generator.Generate([[1, 99999]], new GenerationOptions()));
+
+    /// <summary>stories260K has no pad token, and a stop id of -1 ("never stop", as the benches use) is outside the
+    /// vocabulary: prompts of unequal length must still be left-padded with a valid id. Reference: each prompt
+    /// generated alone (no padding), which the batched rows must equal.</summary>
+    [Fact]
+    public void UnequalPrompts_WithoutPadToken_AndAnOutOfVocabularyStopId_EqualEachPromptAlone()
+    {
+        using var model = Models.PretrainedModel.Load(TestPaths.Stories260K);
+        Assert.Null(model.Tokenizer.PadId);
+        var generator = new TextGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 8, StopTokenIds = [-1] };
+        int[][] prompts = [[1, 65, 66, 67], [1, 70]];
+        var batched = generator.Generate(prompts, options);
+        for (int r = 0; r < prompts.Length; r++)
+            Assert.Equal(generator.Generate([prompts[r]], options)[0].TokenIds, batched[r].TokenIds);
+    }
 }

@@ -64,16 +64,17 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
                 || !v.shape.SequenceEqual(shape) || !k.is_contiguous() || !v.is_contiguous()) return null;
         }
         var weights = DecodeWeights.Gather(net, cache.Capacity);
-        return weights is null ? null : new DecodeSession(weights, c, cache, firstColumns, kind.Value);
+        return weights is null ? null : new DecodeSession(weights, c, cache, firstColumns, kind.Value, net.DecodeBytesPerStep());
     }
 
-    private DecodeSession(DecodeWeights w, LlamaConfig c, KvCache cache, int[] firstColumns, CacheKind kind)
+    private DecodeSession(DecodeWeights w, LlamaConfig c, KvCache cache, int[] firstColumns, CacheKind kind,
+        long bytesPerStep)
     {
         (_w, _cache, _first, _kind) = (w, cache, firstColumns.ToArray(), kind);
         (_batch, _hidden, _heads, _kvHeads, _headDim) = ((int)cache.Batch, c.HiddenSize, c.NumAttentionHeads,
             c.NumKeyValueHeads, c.HeadDim);
         (_inner, _vocab, _capacity, _window) = (c.IntermediateSize, c.VocabSize, cache.Capacity, c.SlidingWindow);
-        _threads = ThreadsFor(w.BytesPerStep);
+        _threads = ThreadsFor(bytesPerStep);
         _keys = new byte*[cache.Layers];
         _values = new byte*[cache.Layers];
         for (int l = 0; l < cache.Layers; l++)

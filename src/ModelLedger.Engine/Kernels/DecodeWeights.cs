@@ -36,12 +36,6 @@ internal sealed unsafe class DecodeWeights
     public required float* Sin { get; init; }
     public required List<Tensor> Tensors { get; init; }
 
-    /// <summary>Bytes of weights one decode step streams (every projection and lm_head).</summary>
-    public long BytesPerStep =>
-        4L * (Layers.Sum(l => (long)l.Q.Rows * l.Q.Cols + (long)l.K.Rows * l.K.Cols + (long)l.V.Rows * l.V.Cols
-            + (long)l.O.Rows * l.O.Cols + (long)l.Gate.Rows * l.Gate.Cols + (long)l.Up.Rows * l.Up.Cols
-            + (long)l.Down.Rows * l.Down.Cols) + (long)LmHead.Rows * LmHead.Cols);
-
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
     /// rotary table must cover them.</summary>
     public static DecodeWeights? Gather(LlamaForCausalLM net, long positions)

@@ -21,7 +21,7 @@ public static class CausalLmLoss
         long length = hidden.shape[1];
         var predicting = hidden.narrow(1, 0, length - 1).reshape(-1, hidden.shape[2]);
         var targets = labels.narrow(1, 1, length - 1).reshape(-1);
-        var sum = LinearCrossEntropy.Sum(predicting, model.LmHeadWeight, targets, ignoreIndex);
+        var sum = LinearCrossEntropy.Sum(predicting, model.LmHead.weight!, targets, ignoreIndex);
         if (summed) return sum;
         using var ignore = ignoreIndex.ToScalar();
         var count = targets.ne(ignore).sum().to(ScalarType.Float32);

@@ -52,6 +52,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         set => Backbone.GradientCheckpointing = value;
     }
     internal DecoderLayer Layer(int index) => Backbone.Layers[index];
+    /// <summary>lm_head (its weight is the embedding when tied).</summary>
     internal Linear LmHead => _lmHead;
     internal (Tensor Cos, Tensor Sin) RotaryTable(long positions) => _rotary.Table(positions, Device);
 
@@ -150,9 +151,6 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         var allowed = segments is null ? null : (segments.unsqueeze(2) == segments.unsqueeze(1)).unsqueeze(1);   // [B, 1, T, T]
         return Run(ids, positions, allowed, null, 0);
     }
-
-    /// <summary>lm_head's weight [vocab, hidden] (the embedding when tied).</summary>
-    internal Tensor LmHeadWeight => _lmHead.weight!;
 
     private Tensor Run(Tensor ids, Tensor positions, Tensor? allowed, KvCache? cache, int start)
     {

@@ -39,6 +39,22 @@ public static class FinetuneBenchmark
     /// <summary>Every method without and with gradient checkpointing (the memory table compares both).</summary>
     public static readonly string[] Methods = [.. BaseMethods, .. BaseMethods.Select(m => m + Checkpointed)];
 
+    /// <summary>The comma-separated <c>--methods</c> list, every name checked before any method trains (a typo in
+    /// the last name used to surface only after minutes of training the others).</summary>
+    public static IReadOnlyList<string> ParseMethods(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0)
+            throw new UserError("--methods is empty", field: "--methods", hint: string.Join(", ", Methods));
+        foreach (var name in names)
+            if (!Methods.Contains(name))
+                throw new UserError($"unknown method '{name}'", field: "--methods", hint: string.Join(", ", Methods));
+        var twice = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+            throw new UserError($"method '{twice.Key}' is listed twice", field: "--methods");
+        return names;
+    }
+
     /// <summary>Runs one method in this process and returns its row (the child side of <c>bench finetune</c>).</summary>
     public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir, int? adgenSeconds = null)
     {

@@ -17,8 +17,10 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
     public double? Bleu4 { get; init; }
     /// <summary>Resident bytes before the model was loaded: the .NET runtime and libtorch.</summary>
     public long RuntimeRssBytes { get; init; }
-    /// <summary>Gradients and AdamW's two moments of the trainable parameters (fp32).</summary>
-    public long OptimizerBytes => TrainableParameters * 4 * 3;
+    /// <summary>Gradients and AdamW's two fp32 moments of the trainable parameters; bf16 parameters have bf16
+    /// gradients and an fp32 master copy besides (AdamW's mixed precision).</summary>
+    public long OptimizerBytes => TrainableParameters
+        * (Method.EndsWith(FinetuneBenchmark.BFloat16, StringComparison.Ordinal) ? 2 + 4 + 4 + 4 : 4 * 3);
     /// <summary>What the peak holds beyond runtime, weights and optimizer: activations kept for backward, the
     /// logits and loss, dequantize buffers, allocator slack (libtorch's CPU allocator does not split these).</summary>
     public long ActivationBytes => Math.Max(0, PeakRssBytes - RuntimeRssBytes - StoredWeightBytes - OptimizerBytes);
@@ -36,16 +38,51 @@ public static class FinetuneBenchmark
     /// <summary>A method name with this suffix trains with gradient checkpointing.</summary>
     public const string Checkpointed = "+gc";
 
-    /// <summary>Every method without and with gradient checkpointing (the memory table compares both).</summary>
+    /// <summary>A method name with this suffix keeps weights and activations in bfloat16 (the <c>bf16</c> key).</summary>
+    public const string BFloat16 = "+bf16";
+
+    /// <summary>Every method without and with gradient checkpointing (the memory table compares both). The bf16
+    /// variants are asked for by name: on a CPU without bf16 instructions libtorch computes them several times slower.
+    /// </summary>
     public static readonly string[] Methods = [.. BaseMethods, .. BaseMethods.Select(m => m + Checkpointed)];
+
+    /// <summary>A method name split into its base method and its variant suffix (<c>""</c>, <c>+gc</c>, <c>+bf16</c>
+    /// or <c>+gc+bf16</c>, in that order).</summary>
+    public static (string Base, string Variant) Split(string method)
+    {
+        int plus = method.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? (method, "") : (method[..plus], method[plus..]);
+    }
+
+    private static readonly string[] Variants = ["", Checkpointed, BFloat16, Checkpointed + BFloat16];
+
+    /// <summary>The comma-separated <c>--methods</c> list, every name checked before any method trains (a typo in
+    /// the last name used to surface only after minutes of training the others).</summary>
+    public static IReadOnlyList<string> ParseMethods(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var known = $"{string.Join(", ", BaseMethods)}, each optionally followed by {Checkpointed} and/or {BFloat16}";
+        if (names.Length == 0) throw new UserError("--methods is empty", field: "--methods", hint: known);
+        foreach (var name in names)
+        {
+            var (baseMethod, variant) = Split(name);
+            if (!BaseMethods.Contains(baseMethod) || !Variants.Contains(variant))
+                throw new UserError($"unknown method '{name}'", field: "--methods", hint: known);
+        }
+        var twice = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+            throw new UserError($"method '{twice.Key}' is listed twice", field: "--methods");
+        return names;
+    }
 
     /// <summary>Runs one method in this process and returns its row (the child side of <c>bench finetune</c>).</summary>
     public static FinetuneRow RunOne(string method, string model, int steps, int sequence, int batch, string workDir, int? adgenSeconds = null)
     {
         using (TorchSharp.torch.zeros(1)) { }   // libtorch loaded: what is resident now is the runtime's
         long runtimeRss = Process.GetCurrentProcess().WorkingSet64;
-        bool checkpointed = method.EndsWith(Checkpointed, StringComparison.Ordinal);
-        var baseMethod = checkpointed ? method[..^Checkpointed.Length] : method;
+        ParseMethods(method);
+        var (baseMethod, variant) = Split(method);
+        bool checkpointed = variant.StartsWith(Checkpointed, StringComparison.Ordinal);
         var data = adgenSeconds is null ? WriteDataset(Path.Combine(workDir, "data"), sequence) : Path.Combine(workDir, "data");
         if (adgenSeconds is not null) Evaluation.SampleData.AdgenGenerator.Write(data, 800, 40, seed: 0);
         var (type, extra) = baseMethod switch
@@ -55,7 +92,7 @@ public static class FinetuneBenchmark
             "lora" => (FinetuningType.Lora, new() { ["learning_rate"] = "1e-3" }),
             "qlora-nf4" => (FinetuningType.Lora, new() { ["learning_rate"] = "1e-3", ["quantization_bit"] = "4" }),
             "ptuning" => (FinetuningType.Ptuning, new() { ["learning_rate"] = "2e-2", ["pre_seq_len"] = "16" }),
-            _ => throw new UserError($"unknown method '{method}'", hint: string.Join(", ", Methods)),
+            _ => throw new InvalidOperationException($"ParseMethods let '{method}' through"),
         };
         var yaml = Path.Combine(workDir, $"{method}.yaml");
         var lines = new Dictionary<string, string>
@@ -68,6 +105,7 @@ public static class FinetuneBenchmark
         };
         foreach (var (k, v) in extra) lines[k] = v;
         if (checkpointed) lines["gradient_checkpointing"] = "true";
+        if (variant.EndsWith(BFloat16, StringComparison.Ordinal)) lines["bf16"] = "true";
         File.WriteAllLines(yaml, lines.Select(kv => $"{kv.Key}: {kv.Value}"));
         var config = TrainConfig.From(RawConfig.Load(yaml, []));
         // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy

@@ -47,17 +47,14 @@ public static class FinetuneReport
                 $"{r.PeakRssBytes / 1048576.0:F0} | {r.StoredWeightBytes / 1048576.0:F1} | {r.FinalTrainLoss:F4} | {(r.EvalLoss is double e ? e.ToString("F4", inv) : "-")} |").AppendLine(extra);
         }
         if (!scoredRun) AppendMemory(sb, rows);
+        AppendBFloat16(sb, rows);
         return sb.ToString();
     }
 
-    /// <summary>The row of <paramref name="method"/> trained the same way as <paramref name="row"/> (both with or both
-    /// without gradient checkpointing), if the run has one.</summary>
-    private static FinetuneRow? Peer(IReadOnlyList<FinetuneRow> rows, FinetuneRow row, string method)
-    {
-        var suffix = row.Method.EndsWith(FinetuneBenchmark.Checkpointed, StringComparison.Ordinal)
-            ? FinetuneBenchmark.Checkpointed : "";
-        return rows.FirstOrDefault(r => r.Method == method + suffix);
-    }
+    /// <summary>The row of <paramref name="method"/> trained the same way as <paramref name="row"/> (the same
+    /// checkpointing and dtype variant), if the run has one.</summary>
+    private static FinetuneRow? Peer(IReadOnlyList<FinetuneRow> rows, FinetuneRow row, string method) =>
+        rows.FirstOrDefault(r => r.Method == method + FinetuneBenchmark.Split(row.Method).Variant);
 
     private static void AppendMemory(StringBuilder sb, IReadOnlyList<FinetuneRow> rows)
     {
@@ -77,6 +74,32 @@ public static class FinetuneReport
                 $"{Mib(r.StoredWeightBytes)} | {Mib(r.OptimizerBytes)} | {Mib(r.ActivationBytes)} | " +
                 $"{Ratio((double?)r.PeakRssBytes / lora?.PeakRssBytes)} | " +
                 $"{Ratio(r.TokensPerSecond / lora?.TokensPerSecond)} |");
+        }
+    }
+
+    /// <summary>Each +bf16 row against the same method in fp32: what bfloat16 buys (speed, memory) and what it costs
+    /// (the losses after the same steps on the same data and seed).</summary>
+    private static void AppendBFloat16(StringBuilder sb, IReadOnlyList<FinetuneRow> rows)
+    {
+        var pairs = rows.Where(r => r.Method.EndsWith(FinetuneBenchmark.BFloat16, StringComparison.Ordinal))
+            .Select(r => (Bf16: r, Fp32: rows.FirstOrDefault(x => x.Method == r.Method[..^FinetuneBenchmark.BFloat16.Length])))
+            .Where(p => p.Fp32 is not null).ToList();
+        if (pairs.Count == 0) return;
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine();
+        sb.AppendLine("bfloat16 (weights and activations, the bf16 key) against the same method in fp32, same data, " +
+            "seed and steps. Loss difference = bf16 minus fp32.");
+        sb.AppendLine();
+        sb.AppendLine("| method | speed vs fp32 | peak RSS vs fp32 | final train loss | fp32 | difference | eval loss " +
+            "| fp32 | difference |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (b, f) in pairs)
+        {
+            string Loss(double? x) => x is double v ? v.ToString("F4", inv) : "-";
+            sb.AppendLine(inv, $"| {b.Method} | {b.TokensPerSecond / f!.TokensPerSecond:F2}x | " +
+                $"{(double)b.PeakRssBytes / f.PeakRssBytes:F2}x | {Loss(b.FinalTrainLoss)} | {Loss(f.FinalTrainLoss)} | " +
+                $"{b.FinalTrainLoss - f.FinalTrainLoss:+0.0000;-0.0000;0.0000} | {Loss(b.EvalLoss)} | {Loss(f.EvalLoss)} | " +
+                $"{(b.EvalLoss - f.EvalLoss is double d ? d.ToString("+0.0000;-0.0000;0.0000", inv) : "-")} |");
         }
     }
 

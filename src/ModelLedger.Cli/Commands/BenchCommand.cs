@@ -102,6 +102,7 @@ internal static class BenchCommand
                 Console.Error.WriteLine($"error: unknown peer '{named}' (known: {FinetunePeer.Name})");
                 return Task.FromResult(ExitCodes.UserError);
             }
+            var methodList = FinetuneBenchmark.ParseMethods(p.GetValue(methods)!);
             bool peered = p.GetValue(peer) is not null && p.GetValue(adgen) is null;
             if (peered && FinetunePeer.Missing() is string missing)
             {
@@ -113,7 +114,7 @@ internal static class BenchCommand
             var rows = new List<FinetuneRow>();
             var peers = new List<PyTorchRow>();
             using var work = new TempFolder();
-            foreach (var method in p.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries))
+            foreach (var method in methodList)
             {
                 ct.ThrowIfCancellationRequested();
                 Console.Error.WriteLine(p.GetValue(adgen) is int budget

@@ -32,4 +32,38 @@ public sealed class FinetuneReportTests
         Assert.DoesNotContain("PyTorch", markdown);
         Assert.Contains("| full | 1,000 (10.00%) | 150.0 | 1.00x |", markdown);
     }
+
+    /// <summary>A +bf16 row is set against the same method in fp32 and compared with rows of its own variant:
+    /// 50 / 200 tokens/s = 0.25x, peak 768 / 1024 MiB = 0.75x, loss 7.6 - 7.5 = +0.1000 (by hand); its "vs full"
+    /// is against full+bf16 (50 / 25 = 2.00x), not fp32 full; its optimizer bytes count bf16 gradients, fp32 moments
+    /// and an fp32 master copy: 1,000 x (2 + 4 + 4 + 4) bytes.</summary>
+    [Fact]
+    public void BFloat16Rows_AreComparedWithTheSameMethodInFp32()
+    {
+        var bf16 = new FinetuneRow("lora+bf16", 1_000, 10_000, 50, 768L << 20, 1L << 20, 7.6, 8.0, 5);
+        var markdown = FinetuneReport.Markdown([Row("full", 150), Row("lora", 200), bf16,
+            new FinetuneRow("full+bf16", 1_000, 10_000, 25, 1L << 30, 1L << 20, 7.5, null, 5)], 100, "/tmp/m", 5, 256, 4);
+        var lines = markdown.Split('\n');
+        Assert.StartsWith("| lora+bf16 | 1,000 (10.00%) | 50.0 | 2.00x |", lines.First(l => l.StartsWith("| lora+bf16 |")));
+        Assert.Contains(lines, l => l.StartsWith("| lora+bf16 | 0.25x | 0.75x | 7.6000 | 7.5000 | +0.1000 | 8.0000 | - | - |"));
+        Assert.Equal(14_000, bf16.OptimizerBytes);
+        Assert.Equal(12_000, Row("lora", 1).OptimizerBytes);
+    }
+
+    [Theory]
+    [InlineData("lora+gc+bf16", "lora", "+gc+bf16")]
+    [InlineData("qlora-nf4+bf16", "qlora-nf4", "+bf16")]
+    [InlineData("full", "full", "")]
+    public void MethodNames_SplitIntoBaseAndVariant(string name, string expectedBase, string expectedVariant)
+    {
+        Assert.Equal([name], FinetuneBenchmark.ParseMethods(name));
+        Assert.Equal((expectedBase, expectedVariant), FinetuneBenchmark.Split(name));
+    }
+
+    [Theory]
+    [InlineData("lora+bf16+gc")]   // the variants have one order, so each row has one name
+    [InlineData("lora+fp8")]
+    [InlineData("lorа")]           // a Cyrillic a
+    public void UnknownVariants_AreRefused(string name) =>
+        Assert.Contains($"unknown method '{name}'", Assert.Throws<UserError>(() => FinetuneBenchmark.ParseMethods(name)).Message);
 }

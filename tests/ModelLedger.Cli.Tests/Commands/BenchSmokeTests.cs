@@ -57,4 +57,21 @@ public sealed class BenchSmokeTests
         Assert.False(result.HasStackTrace, result.Stderr);
         Assert.Empty(result.Stdout);
     }
+
+    [Theory]
+    [InlineData("lora,ptuning,qlora", "unknown method 'qlora'")]
+    [InlineData("lora,lora", "method 'lora' is listed twice")]
+    [InlineData(" , ", "--methods is empty")]
+    public void BenchFinetune_RefusesABadMethodListBeforeTrainingAnything(string methods, string message)
+    {
+        var result = CliRunner.Run(["bench", "finetune", "--model", Model, "--steps", "1", "--seq", "32", "--batch", "1",
+            "--methods", methods]);
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+        // nothing trained: the matmul peak (the first thing a valid run measures) was never printed
+        Assert.DoesNotContain("training", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("matmul peak", result.Stderr, StringComparison.Ordinal);
+        Assert.False(result.HasStackTrace, result.Stderr);
+        Assert.Empty(result.Stdout);
+    }
 }

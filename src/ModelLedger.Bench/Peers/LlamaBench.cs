@@ -45,8 +45,8 @@ public static class LlamaBench
         {
             if (Directory.Exists(source)) Directory.Delete(source, recursive: true);
             log($"llama-bench: unpacking node-llama-cpp's llama.cpp source into {source}");
-            PeerProcess.Run("git", ["clone", "--quiet", bundle, source], folder, log,
-                needs: "llama-bench is built from a git bundle (apt-get install git)");
+            PeerProcess.Run("git", ["-c", "advice.detachedHead=false", "clone", "--quiet", bundle, source], folder,
+                log, needs: "llama-bench is built from a git bundle (apt-get install git)");
         }
         log("llama-bench: compiling with g++ against the package's libraries (about a minute)");
         PeerProcess.Run("g++", CompileArguments(source, libraries, Executable(folder)), folder, log,
@@ -60,13 +60,14 @@ public static class LlamaBench
     public static IReadOnlyList<string> CompileArguments(string source, string libraries, string output)
     {
         var args = new List<string> { "-O2", "-DNDEBUG", "-std=c++17", "-pthread" };
-        args.AddRange(new[] { "common", "include", Path.Combine("ggml", "include"), Path.Combine("tools", "llama-bench") }
-            .Select(d => "-I" + Path.Combine(source, d)));
-        args.Add(Path.Combine(source, "tools", "llama-bench", "llama-bench.cpp"));
-        args.Add(Path.Combine(source, "tools", "llama-bench", "main.cpp"));
+        var tool = Path.Combine(source, "tools", "llama-bench");
+        string[] includes = ["common", "include", Path.Combine("ggml", "include"), tool];
+        args.AddRange(includes.Select(d => "-I" + Path.Combine(source, d)));
+        args.AddRange([Path.Combine(tool, "llama-bench.cpp"), Path.Combine(tool, "main.cpp")]);
         args.AddRange(["-o", output]);
         args.AddRange(Directory.GetFiles(libraries, "*.so").Select(Path.GetFileName).OfType<string>()
-            .Where(f => (f.StartsWith("libllama", StringComparison.Ordinal) || f.StartsWith("libggml", StringComparison.Ordinal))
+            .Where(f => (f.StartsWith("libllama", StringComparison.Ordinal)
+                    || f.StartsWith("libggml", StringComparison.Ordinal))
                 && !f.StartsWith("libggml-cpu", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).Select(f => Path.Combine(libraries, f)));
         args.Add("-Wl,-rpath," + libraries);
@@ -116,7 +117,8 @@ public static class LlamaBench
         JsonArray tests;
         try
         {
-            tests = JsonNode.Parse(stdout) as JsonArray ?? throw new FormatException("llama-bench printed no JSON array");
+            tests = JsonNode.Parse(stdout) as JsonArray
+                ?? throw new FormatException("llama-bench printed no JSON array");
         }
         catch (JsonException e)
         {

@@ -72,7 +72,8 @@ internal sealed class BenchPeerOptions
             PeerReport? node = null;
             LlamaBenchReport? bench = null;
             Guard(() => node = LlamaCppPeer.Run(folder, gguf, settings, log));
-            if (LlamaBench.IsBuilt(folder)) Guard(() => bench = LlamaBench.Run(folder, gguf, settings, log), "llama-bench");
+            if (LlamaBench.IsBuilt(folder))
+                Guard(() => bench = LlamaBench.Run(folder, gguf, settings, log), "llama-bench");
             else
                 AnsiConsole.MarkupLine(Markup.Escape($"llama-bench not built in {folder}; build it with: "
                     + LlamaCppPeer.InstallCommand));

@@ -7,8 +7,8 @@ namespace ModelLedger.Engine.Generation;
 /// The streamed text of a generated row decodes only the tokens since its last clean boundary; its text must still
 /// equal the whole row decoded at once with the prompt's last token as context (the reference: the tokenizer's
 /// Decode of every token so far, computed here), after every token. stories260K has byte-fallback tokens (ids 3-258:
-/// &lt;0x00&gt;..&lt;0xFF&gt;), so runs of bytes — valid UTF-8, cut mid-character, stray continuation bytes that turn a
-/// whole run into U+FFFD — cross the boundaries, as do special tokens (0-2, dropped by Decode).
+/// &lt;0x00&gt;..&lt;0xFF&gt;), so runs of bytes — valid UTF-8, cut mid-character, stray continuation bytes that
+/// turn a whole run into U+FFFD — cross the boundaries, as do special tokens (0-2, dropped by Decode).
 /// </summary>
 public sealed class GeneratedTextTests : IDisposable
 {

@@ -55,16 +55,14 @@ public static class LlamaCppPeer
             throw new PeerException($"npm finished but node-llama-cpp {NodeLlamaCppVersion} is not in {folder}");
     }
 
-    /// <summary>Exports <paramref name="modelDirectory"/> to a temporary GGUF of <paramref name="ggufType"/> and runs
-    /// the peer script on it.</summary>
-    public static PeerReport Measure(string folder, string modelDirectory, GgmlType ggufType, LlamaCppSettings settings,
-        Action<string> log)
+    /// <summary>Exports <paramref name="modelDirectory"/> to a temporary GGUF of <paramref name="ggufType"/> and hands
+    /// its path to <paramref name="measure"/> (the node script, llama-bench); the file is deleted afterwards.</summary>
+    public static void WithGguf(string modelDirectory, GgmlType ggufType, Action<string> log, Action<string> measure)
     {
         var work = Directory.CreateTempSubdirectory("mledger-peer-").FullName;
         try
         {
-            var gguf = ExportJob.Run(modelDirectory, null, work, ExportFormat.Gguf, ggufType, log, overwrite: true);
-            return Run(folder, gguf, settings, log);
+            measure(ExportJob.Run(modelDirectory, null, work, ExportFormat.Gguf, ggufType, log, overwrite: true));
         }
         finally
         {

@@ -3,12 +3,13 @@ using System.Diagnostics;
 
 namespace ModelLedger.Bench.Peers;
 
-/// <summary>Runs a peer's tool (node, npm) in its folder: stdout is collected, stderr lines are passed on as they
-/// come (the peer's progress) and the last few are kept for the error message.</summary>
+/// <summary>Runs a peer's tool (node, npm, git, g++, llama-bench) in a folder: stdout is collected, stderr lines are
+/// passed on as they come (the peer's progress) and the last few are kept for the error message.</summary>
 internal static class PeerProcess
 {
     public static string Run(string tool, IEnumerable<string> args, string folder, Action<string> log,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        string needs = "the llama.cpp peer needs Node.js 20 or newer")
     {
         var info = new ProcessStartInfo(tool)
         {
@@ -35,8 +36,7 @@ internal static class PeerProcess
         }
         catch (Win32Exception e)
         {
-            throw new PeerException(
-                $"cannot start '{tool}' ({e.Message}): the llama.cpp peer needs Node.js 20 or newer", e);
+            throw new PeerException($"cannot start '{tool}' ({e.Message}): {needs}", e);
         }
         process.BeginErrorReadLine();
         var stdout = process.StandardOutput.ReadToEnd();

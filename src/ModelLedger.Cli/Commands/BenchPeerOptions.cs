@@ -8,8 +8,9 @@ using Spectre.Console;
 namespace ModelLedger.Cli.Commands;
 
 /// <summary><c>bench generate --peer llama.cpp</c>: the peer decodes the same model (exported to GGUF) in the same run
-/// and its rows print next to ours with the ratio. A missing peer is one line telling how to install it, never a
-/// failure; a peer that fails to run is one line too, our rows stand.</summary>
+/// and its rows print next to ours with the ratio: node-llama-cpp's script and, when built, llama.cpp's own
+/// llama-bench (batch 1). A missing peer is one line telling how to install it, never a failure; a peer that fails to
+/// build or run is one line too, our rows and the other peer's stand.</summary>
 internal sealed class BenchPeerOptions
 {
     private static readonly string[] KvTypes = ["f16", "f32", "bf16", "q8_0"];
@@ -17,7 +18,7 @@ internal sealed class BenchPeerOptions
     public readonly Option<string?> Peer = new("--peer")
         { Description = "Also measure a peer on the same model in this run: llama.cpp (needs Node.js 20+)" };
     public readonly Option<bool> Install = new("--install-peer")
-        { Description = "Install the peer first if missing (npm, into ~/.cache/mledger/peers)" };
+        { Description = "Install the peer first if missing (npm, then llama-bench with g++; ~/.cache/mledger/peers)" };
     public readonly Option<string> GgufType = new("--peer-gguf-type")
         { DefaultValueFactory = _ => "f32", Description = "The GGUF the peer decodes: f32, f16 or q8_0" };
     public readonly Option<string> Kv = new("--peer-kv")
@@ -43,8 +44,11 @@ internal sealed class BenchPeerOptions
         _ = Type(p);
         _ = KvList(p);
         if (p.GetValue(Repeats) < 1) throw new UserError("must be ≥ 1", field: "--peer-repeats");
-        if (p.GetValue(Install) && !LlamaCppPeer.IsInstalled(LlamaCppPeer.Folder))
-            Guard(() => LlamaCppPeer.Install(LlamaCppPeer.Folder, Console.Error.WriteLine));
+        if (!p.GetValue(Install)) return;
+        var folder = LlamaCppPeer.Folder;
+        if (!LlamaCppPeer.IsInstalled(folder)) Guard(() => LlamaCppPeer.Install(folder, Console.Error.WriteLine));
+        if (LlamaCppPeer.IsInstalled(folder) && !LlamaBench.IsBuilt(folder))
+            Guard(() => LlamaBench.Build(folder, Console.Error.WriteLine), "llama-bench");
     }
 
     public void RunBeside(ParseResult p, string modelDirectory, int promptTokens, int newTokens, int batch,
@@ -62,24 +66,41 @@ internal sealed class BenchPeerOptions
         var threads = new[] { 1, Environment.ProcessorCount }.Distinct().ToList();
         var settings = new LlamaCppSettings(promptTokens, newTokens, new[] { 1, batch }.Distinct().ToList(),
             KvList(p), threads, p.GetValue(Repeats));
-        Guard(() => Render(LlamaCppPeer.Measure(folder, modelDirectory, Type(p), settings, Console.Error.WriteLine),
-            p.GetValue(GgufType)!, ours));
+        Action<string> log = Console.Error.WriteLine;
+        LlamaCppPeer.WithGguf(modelDirectory, Type(p), log, gguf =>
+        {
+            PeerReport? node = null;
+            LlamaBenchReport? bench = null;
+            Guard(() => node = LlamaCppPeer.Run(folder, gguf, settings, log));
+            if (LlamaBench.IsBuilt(folder))
+                Guard(() => bench = LlamaBench.Run(folder, gguf, settings, log), "llama-bench");
+            else
+                AnsiConsole.MarkupLine(Markup.Escape($"llama-bench not built in {folder}; build it with: "
+                    + LlamaCppPeer.InstallCommand));
+            Render(node, bench, p.GetValue(GgufType)!, ours);
+        });
     }
 
-    private static void Render(PeerReport peer, string ggufType, IReadOnlyList<BenchRow> ours)
+    private static void Render(PeerReport? node, LlamaBenchReport? bench, string ggufType, IReadOnlyList<BenchRow> ours)
     {
-        AnsiConsole.MarkupLine(Markup.Escape($"peer: {peer.LlamaCpp} ({peer.Build}) through node-llama-cpp "
-            + $"{peer.NodeLlamaCpp}, GGUF {ggufType} from mledger export, best of {peer.Repeats} runs and of 1 or all "
-            + $"threads; {peer.SystemInfo}"));
-        var table = new Table().AddColumns("scenario", "batch", "ours tokens/s", "llama.cpp KV", "threads",
-            "llama.cpp tokens/s", "ours / llama.cpp");
-        foreach (var r in PeerComparison.Of(ours, peer))
-            table.AddRow(r.Scenario, Text(r.Batch), Number(r.Ours, "F1"), r.PeerKvType, Text(r.PeerThreads),
+        if (node is not null)
+            AnsiConsole.MarkupLine(Markup.Escape($"peer: {node.LlamaCpp} ({node.Build}) through node-llama-cpp "
+                + $"{node.NodeLlamaCpp}, GGUF {ggufType} from mledger export, best of {node.Repeats} runs and of 1 or "
+                + $"all threads; {node.SystemInfo}"));
+        if (bench is not null)
+            AnsiConsole.MarkupLine(Markup.Escape($"llama-bench: build {bench.BuildCommit} on {bench.CpuInfo}, "
+                + "decode after the prompt's tokens (-p 0 -d prompt), fastest repetition, best of 1 or all threads"));
+        var rows = PeerComparison.Beside(ours, node?.Rows ?? [], bench?.Rows ?? []);
+        if (rows.Count == 0) return;
+        var table = new Table().AddColumns("scenario", "batch", "ours tokens/s", "llama.cpp KV", "llama.cpp via",
+            "threads", "llama.cpp tokens/s", "ours / llama.cpp");
+        foreach (var (peer, r) in rows)
+            table.AddRow(r.Scenario, Text(r.Batch), Number(r.Ours, "F1"), r.PeerKvType, peer, Text(r.PeerThreads),
                 Number(r.Peer, "F1"), Number(r.Ratio, "F2") + "x");
         AnsiConsole.Write(table);
     }
 
-    private static void Guard(Action peer)
+    private static void Guard(Action peer, string name = "llama.cpp peer")
     {
         try
         {
@@ -87,7 +108,7 @@ internal sealed class BenchPeerOptions
         }
         catch (PeerException e)
         {
-            AnsiConsole.MarkupLine($"llama.cpp peer failed: {Markup.Escape(e.Message)}");
+            AnsiConsole.MarkupLine($"{name} failed: {Markup.Escape(e.Message)}");
         }
     }
 

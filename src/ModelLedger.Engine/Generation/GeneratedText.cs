@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ModelLedger.Engine.Models;
 
 namespace ModelLedger.Engine.Generation;
@@ -5,15 +6,18 @@ namespace ModelLedger.Engine.Generation;
 /// <summary>One generated row's bookkeeping (for <see cref="TextGenerator"/> and batch schedulers): generated ids,
 /// decoded text, stop detection, how much text was streamed. Text is decoded after the prompt's last token and that
 /// token's own text is cut off, so a continuation keeps the space a sentencepiece decoder would strip from a
-/// sequence's start.</summary>
+/// sequence's start. Only the tokens since the last clean boundary are decoded again per token (the text before
+/// it is settled), so a long reply costs O(1) tokenizer work per token instead of O(length).</summary>
 internal sealed class GeneratedText
 {
     private readonly int[] _prompt;
     private readonly IReadOnlyList<string> _stopStrings;
     private readonly PretrainedModel _model;
     private readonly List<int> _tokens = [];
-    private readonly int[] _context;
-    private readonly int _contextLength;
+    private int[] _anchor;          // the token before the window (at first the prompt's last): decoded, then cut off
+    private int _anchorLength;
+    private int _windowFrom;        // _tokens[_windowFrom..] are decoded again each step
+    private string _settled = "";   // the text of _tokens[.._windowFrom]
     private readonly int _holdBack;
     private string _text = "";
     private int _streamed;
@@ -28,11 +32,31 @@ internal sealed class GeneratedText
     {
         (_prompt, _stopStrings, _model) = (prompt, stopStrings, model);
         _holdBack = stopStrings.Count == 0 ? 0 : stopStrings.Max(s => s.Length) - 1;
-        _context = prompt.Length > 0 && !model.Tokenizer.IsSpecial(prompt[^1]) ? [prompt[^1]] : [];
-        _contextLength = model.Tokenizer.Decode(_context).Length;
+        _anchor = prompt.Length > 0 && !model.Tokenizer.IsSpecial(prompt[^1]) ? [prompt[^1]] : [];
+        _anchorLength = model.Tokenizer.Decode(_anchor).Length;
     }
 
-    private string DecodeGenerated() => _model.Tokenizer.Decode(_context.Concat(_tokens))[_contextLength..];
+    private string DecodeGenerated()
+    {
+        var window = CollectionsMarshal.AsSpan(_tokens)[_windowFrom..];
+        var text = _model.Tokenizer.Decode([.. _anchor, .. window])[_anchorLength..];
+        var whole = _settled + text;
+        Settle(text);
+        return whole;
+    }
+
+    /// <summary>Moves the window past its tokens when the last one ends the text cleanly: decoding after it with it as
+    /// the anchor then gives the same text as decoding everything (no byte run or end strip across it, no
+    /// incomplete character, text of its own so a start strip cannot reach the next token).</summary>
+    private void Settle(string window)
+    {
+        if (_tokens.Count == _windowFrom) return;
+        int last = _tokens[^1];
+        if (window.EndsWith('\uFFFD') || !_model.Tokenizer.IsStreamBoundary(last)) return;
+        int length = _model.Tokenizer.Decode([last]).Length;
+        if (length == 0) return;
+        (_settled, _windowFrom, _anchor, _anchorLength) = (_settled + window, _tokens.Count, [last], length);
+    }
 
     public string Accept(int token, HashSet<int> stopIds)
     {

@@ -111,18 +111,20 @@ public sealed unsafe partial class DecodeSession
         else HalfFloat.FromFloat(head, (ushort*)layer + at, _headDim, _kind == CacheKind.BFloat16);
     }
 
-    /// <summary>Row of key/value column c as fp32: in place for an fp32 cache, else widened into the thread's
-    /// scratch row.</summary>
-    private float* CacheRow(byte* layer, int r, int g, int c, float* scratch)
+    /// <summary>Columns [c, c + n) of key/value head g of row r as fp32 rows of D: in place for an fp32 cache, else
+    /// widened into the thread's scratch in one call (the columns of a head are contiguous in the cache).</summary>
+    private float* CacheRows(byte* layer, int r, int g, int c, int n, float* scratch)
     {
         long at = CacheOffset(r, g, c);
         if (_kind == CacheKind.Float32) return (float*)layer + at;
-        HalfFloat.ToFloat((ushort*)layer + at, scratch, _headDim, _kind == CacheKind.BFloat16);
+        HalfFloat.ToFloat((ushort*)layer + at, scratch, n * _headDim, _kind == CacheKind.BFloat16);
         return scratch;
     }
 
     /// <summary>softmax(q·Kᵀ/√D)·V per (row, head), over the row's real columns (not its left padding), within the
-    /// sliding window if the model has one; query head h reads key/value head h / (H / Hkv).</summary>
+    /// sliding window if the model has one; query head h reads key/value head h / (H / Hkv). The cache is read in
+    /// chunks of <see cref="AttendChunk"/> columns: a 16-bit cache is widened a chunk per call, not a
+    /// column.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attend(int l, int t, int threads)
     {
@@ -132,20 +134,29 @@ public sealed unsafe partial class DecodeSession
         for (int p = pairs * t / threads; p < pairs * (t + 1) / threads; p++)
         {
             int r = p / _heads, h = p % _heads, g = h / group;
-            int from = Math.Max(_first[r], _window is int w ? _column - w + 1 : 0);
+            int from = Math.Max(_first[r], _window is int w ? _column - w + 1 : 0), n = _column - from + 1;
             float* q = _q + ((long)r * _heads + h) * d, output = _attn + ((long)r * _heads + h) * d;
             float max = float.NegativeInfinity;
-            for (int c = from; c <= _column; c++)
+            for (int c0 = 0; c0 < n; c0 += AttendChunk)
             {
-                float s = MatVec.Dot(q, CacheRow(_keys[l], r, g, c, scratch), d) * scale;
-                scores[c - from] = s;
-                max = MathF.Max(max, s);
+                int m = Math.Min(AttendChunk, n - c0);
+                float* keys = CacheRows(_keys[l], r, g, from + c0, m, scratch);
+                for (int i = 0; i < m; i++)
+                {
+                    float s = MatVec.Dot(q, keys + (long)i * d, d) * scale;
+                    scores[c0 + i] = s;
+                    max = MathF.Max(max, s);
+                }
             }
             float sum = 0;
-            for (int c = from; c <= _column; c++) sum += scores[c - from] = MathF.Exp(scores[c - from] - max);
+            for (int c = 0; c < n; c++) sum += scores[c] = MathF.Exp(scores[c] - max);
             new Span<float>(output, d).Clear();
-            for (int c = from; c <= _column; c++)
-                MatVec.AddScaled(output, scores[c - from] / sum, CacheRow(_values[l], r, g, c, scratch), d);
+            for (int c0 = 0; c0 < n; c0 += AttendChunk)
+            {
+                int m = Math.Min(AttendChunk, n - c0);
+                float* values = CacheRows(_values[l], r, g, from + c0, m, scratch);
+                for (int i = 0; i < m; i++) MatVec.AddScaled(output, scores[c0 + i] / sum, values + (long)i * d, d);
+            }
         }
     }
 

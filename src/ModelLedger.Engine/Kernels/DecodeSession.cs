@@ -44,6 +44,9 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
 
     private enum CacheKind { Float32, Float16, BFloat16 }
 
+    /// <summary>Cache columns attention widens per call from a 16-bit cache (a chunk stays in L1).</summary>
+    private const int AttendChunk = 64;
+
     /// <summary>A session over <paramref name="cache"/>, or null when the model or cache needs libtorch.</summary>
     /// <param name="firstColumns">Per row, the first cache column that is not left padding.</param>
     internal static DecodeSession? TryCreate(LlamaForCausalLM net, KvCache cache, int[] firstColumns)
@@ -96,7 +99,7 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
         {
             _normed[t] = Allocate(_batch * _hidden);
             _scores[t] = Allocate(_capacity);
-            _row[t] = Allocate(_headDim);
+            _row[t] = Allocate(AttendChunk * _headDim);
         }
         _bestValue = new float[_threads * _batch];
         _bestIndex = new int[_threads * _batch];

@@ -91,6 +91,10 @@ public sealed class TextTokenizer : IDisposable
     public int? IdOf(string token) => _vocab.TryGetValue(token, out int id) ? id : null;
     public bool IsSpecial(int id) => _special.Contains(id);
 
+    /// <summary>Decoding ids split after <paramref name="id"/> (the rest with it as leading context) gives the same
+    /// text as decoding them whole, unless the text before the split ends in an incomplete character.</summary>
+    internal bool IsStreamBoundary(int id) => !_special.Contains(id) && _decoder.SplitsAfter(id);
+
     public void Dispose() => _native.Dispose();
 
     /// <summary>Counts of special tokens a TemplateProcessing post-processor puts before and after a single sequence.</summary>

@@ -13,6 +13,7 @@ internal sealed class TokenDecoder
 {
     private readonly string[] _pieces;                                    // id → token text
     private readonly List<Func<List<string>, List<string>>> _steps = [];
+    private bool _byteFallback, _stripsEnd;   // steps that join a token's text with the next's (see SplitsAfter)
 
     public TokenDecoder(string[] pieces, JsonNode? decoder, string path)
     {
@@ -26,6 +27,16 @@ internal sealed class TokenDecoder
         foreach (var step in _steps) tokens = step(tokens);
         return string.Concat(tokens);
     }
+
+    /// <summary>Whether the decoded text of ids split after <paramref name="id"/> is the concatenation of the parts
+    /// (the second decoded after <paramref name="id"/> as context): no byte-fallback run can continue across it and
+    /// no step strips the text's end. A byte-level token may still end inside a character (the caller sees
+    /// U+FFFD).</summary>
+    public bool SplitsAfter(int id) =>
+        !_stripsEnd && id >= 0 && id < _pieces.Length && !(_byteFallback && IsByte(_pieces[id] ?? ""));
+
+    private static bool IsByte(string piece) =>
+        piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>';
 
     private void Add(JsonObject d, string path)
     {
@@ -42,6 +53,7 @@ internal sealed class TokenDecoder
                 _steps.Add(tokens => tokens.Select(t => t.Replace(pattern, content, StringComparison.Ordinal)).ToList());
                 break;
             case "ByteFallback":
+                _byteFallback = true;
                 _steps.Add(ByteFallback);
                 break;
             case "Fuse":
@@ -50,6 +62,7 @@ internal sealed class TokenDecoder
             case "Strip":
                 var strip = d["content"]?.GetValue<string>() ?? " ";
                 int start = d["start"]?.GetValue<int>() ?? 0, stop = d["stop"]?.GetValue<int>() ?? 0;
+                _stripsEnd |= stop > 0;
                 _steps.Add(tokens => tokens.Select(t => Strip(t, strip[0], start, stop)).ToList());
                 break;
             case "ByteLevel":
@@ -85,8 +98,7 @@ internal sealed class TokenDecoder
         }
         foreach (var t in tokens)
         {
-            if (t.Length == 6 && t.StartsWith("<0x", StringComparison.Ordinal) && t[5] == '>'
-                && byte.TryParse(t.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var b))
+            if (IsByte(t) && byte.TryParse(t.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var b))
                 bytes.Add(b);
             else { Flush(); result.Add(t); }
         }

@@ -50,11 +50,13 @@ public sealed class PretrainedModel : IDisposable
         var weights = WeightSource.Open(directory);
         ConfigShapeCheck.Run(config, configPath, weights);
         var tokenizer = TextTokenizer.Load(directory);
-        var network = Build(config, dtype, projectionDevice: projections is null ? null : torch.device(DeviceType.META));
+        var placeholders = projections is null ? null : torch.device(DeviceType.META);
+        var network = Build(config, dtype, projectionDevice: placeholders);
         try
         {
             LoadWeights(network, weights, dtype.ToScalarType());
-            if (projections is not null) LoadProjections(network, weights, dtype.ToScalarType(), torchDevice, projections);
+            if (projections is not null)
+                LoadProjections(network, weights, dtype.ToScalarType(), torchDevice, projections);
             network.MoveTo(torchDevice, dtype.ToScalarType());
             network.eval();
         }

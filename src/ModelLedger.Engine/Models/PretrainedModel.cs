@@ -6,6 +6,7 @@ using ModelLedger.Engine.Runtime;
 using ModelLedger.Engine.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace ModelLedger.Engine.Models;
 
@@ -30,7 +31,16 @@ public sealed class PretrainedModel : IDisposable
         (Directory, Config, Network, Tokenizer, Device, DType) = (directory, config, network, tokenizer, device, dtype);
     }
 
-    public static PretrainedModel Load(string directory, ComputeDevice device = ComputeDevice.Cpu, ModelDType dtype = ModelDType.Float32)
+    /// <summary>Builds what stands in for a decoder projection from its weight [out, in] and bias as loaded (the
+    /// model's dtype, on its device), e.g. a quantized layer. The weight is freed right after the call: the result
+    /// MUST NOT keep it (nor the bias: copy it).</summary>
+    public delegate Module<Tensor, Tensor> ProjectionLoader(Tensor weight, Tensor? bias);
+
+    /// <param name="projections">When set, each decoder projection is built by it as its tensors are read, one at a
+    /// time, instead of being loaded into a full-precision Linear: a 4-bit QLoRA base never holds the full-precision
+    /// model (the projections are created on the meta device, which allocates nothing).</param>
+    public static PretrainedModel Load(string directory, ComputeDevice device = ComputeDevice.Cpu,
+        ModelDType dtype = ModelDType.Float32, ProjectionLoader? projections = null)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new UserError("model directory not found", file: directory, hint: "pass an HF model directory with config.json");
@@ -40,10 +50,13 @@ public sealed class PretrainedModel : IDisposable
         var weights = WeightSource.Open(directory);
         ConfigShapeCheck.Run(config, configPath, weights);
         var tokenizer = TextTokenizer.Load(directory);
-        var network = Build(config, dtype);
+        var placeholders = projections is null ? null : torch.device(DeviceType.META);
+        var network = Build(config, dtype, projectionDevice: placeholders);
         try
         {
             LoadWeights(network, weights, dtype.ToScalarType());
+            if (projections is not null)
+                LoadProjections(network, weights, dtype.ToScalarType(), torchDevice, projections);
             network.MoveTo(torchDevice, dtype.ToScalarType());
             network.eval();
         }
@@ -57,15 +70,17 @@ public sealed class PretrainedModel : IDisposable
     }
 
     /// <summary>A network with the config's shapes and HF's initialisation (normal(0, initializer_range), norms 1).</summary>
-    internal static LlamaForCausalLM Build(LlamaConfig config, ModelDType dtype, long? seed = null)
+    internal static LlamaForCausalLM Build(LlamaConfig config, ModelDType dtype, long? seed = null,
+        Device? projectionDevice = null)
     {
         if (seed is long s) manual_seed(s);
         // The dtype goes to each module: libtorch's default dtype is process-wide, and a server builds models while
         // other threads compute.
-        var network = new LlamaForCausalLM(config, dtype.ToScalarType());
+        var network = new LlamaForCausalLM(config, dtype.ToScalarType(), projectionDevice);
         using var _ = no_grad();
         foreach (var (name, p) in network.named_parameters())
         {
+            if (p.device_type == DeviceType.META) continue;   // no values: replaced while loading
             if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(HeldScalars.One);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0, config.InitializerRange);
@@ -92,6 +107,7 @@ public sealed class PretrainedModel : IDisposable
                     file: weights.Files.First());
             // A scope keeps every temporary referenced while libtorch reads it: an unreferenced one can be freed by
             // another thread's GC mid-call (bench attribution crashed in this copy_; docs/architecture.md).
+            if (p.device_type == DeviceType.META) continue;   // a projection: LoadProjections reads it
             using var scope = NewDisposeScope();
             var tensor = weights.Read(stored);
             p.copy_(tensor);   // copy_ converts to the parameter's dtype
@@ -103,6 +119,41 @@ public sealed class PretrainedModel : IDisposable
                 file: weights.Files.First(), hint: "check config.json's architectures and sizes");
         if (!network.Config.TieWordEmbeddings && !weights.Contains("lm_head.weight"))
             throw new UserError("checkpoint has no tensor 'lm_head.weight' and tie_word_embeddings is false", file: weights.Files.First());
+    }
+
+    /// <summary>Reads each decoder projection's weight (and bias), converted to the model's dtype and moved to its
+    /// device as the whole-model load would hold it, and swaps the meta-device Linear for what
+    /// <paramref name="build"/> makes of it; the full-precision tensors die before the next projection is read.
+    /// Names and shapes were checked by <see cref="LoadWeights"/>.</summary>
+    private static void LoadProjections(LlamaForCausalLM network, WeightSource weights, ScalarType dtype,
+        Device device, ProjectionLoader build)
+    {
+        using var _ = no_grad();
+        for (int layer = 0; layer < network.LayerCount; layer++)
+        {
+            foreach (var name in LlamaForCausalLM.ProjectionNames)
+            {
+                using var scope = NewDisposeScope();
+                var path = LlamaForCausalLM.ProjectionPath(layer, name);
+                bool hasBias = network.Projection(layer, name).named_parameters().Any(p => p.name == "bias");
+                var weight = ReadConverted(weights, path + ".weight", dtype, device);
+                var bias = hasBias ? ReadConverted(weights, path + ".bias", dtype, device) : null;
+                network.ReplaceProjection(layer, name, placeholder =>
+                {
+                    var replacement = build(weight, bias);
+                    placeholder.Dispose();
+                    return replacement;
+                });
+            }
+        }
+    }
+
+    private static Tensor ReadConverted(WeightSource weights, string name, ScalarType dtype, Device device)
+    {
+        var stored = weights.Read(name);
+        var converted = stored.to(dtype).to(device);
+        CheckFinite(converted, stored, name, weights.Files.First(), dtype);
+        return converted;
     }
 
     /// <summary>NaN or ±Inf in a weight poisons every output while generation still "works": refuse at load, naming

@@ -27,6 +27,26 @@ public static partial class NativeHeap
     [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
     private static partial int MallOpt(int parameter, int value);
 
+    [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
+    /// <summary>Gives the free pages of every malloc arena back to the system (glibc's <c>malloc_trim(0)</c>):
+    /// loading and quantizing free hundreds of MiB that glibc would keep resident, in the loading thread's arena,
+    /// where later allocations of other threads cannot reuse them. Returns whether anything was released (false
+    /// on other C libraries).</summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return MallocTrim(0) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Applies the setting once per process when asked for; returns what was done, for the log (null:
     /// nothing, because it was not asked for, glibc's variable is set, or this is not glibc).</summary>
     public static string? ConfigureForTraining()

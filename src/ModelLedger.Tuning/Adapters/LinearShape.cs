@@ -18,6 +18,8 @@ internal interface IFrozenLinear
     Tensor ComputeWeight() => Dequantize();
     /// <summary>Bytes the stored weight occupies (codes, scales).</summary>
     long StoredBytes { get; }
+    /// <summary>What is stored (codes, scales, bias), as the layer holds it.</summary>
+    IEnumerable<Tensor> StoredTensors { get; }
 }
 
 internal static class LinearShape

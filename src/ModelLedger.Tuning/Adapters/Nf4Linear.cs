@@ -55,22 +55,27 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     public long OutFeatures { get; }
     public Tensor? Bias { get; }
 
-    public Nf4Linear(Linear source, float[] codebook, bool doubleQuantization) : base("Nf4Linear")
+    public Nf4Linear(Linear source, float[] codebook, bool doubleQuantization)
+        : this(source.weight!, source.bias, codebook, doubleQuantization) { }
+
+    /// <summary>Quantizes <paramref name="weight"/> [out, in] (read, not kept: the caller may free it at once, as a
+    /// layer-by-layer load does); <paramref name="bias"/> is copied.</summary>
+    public Nf4Linear(Tensor weight, Tensor? bias, float[] codebook, bool doubleQuantization) : base("Nf4Linear")
     {
         // From the first op: the detached views are referenced by the scope while libtorch reads them.
         using var scope = NewDisposeScope();
-        var w = source.weight!.detach();
+        var w = weight.detach();
         (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
         _computeType = w.dtype;
         _numel = w.numel();
-        Bias = source.bias?.detach().clone().DetachFromDisposeScope();
+        Bias = bias?.detach().clone().DetachFromDisposeScope();
         _codebookValues = codebook;
         _codebook = tensor(codebook, device: w.device).DetachFromDisposeScope();
         long blocks = (_numel + BlockSize - 1) / BlockSize;
         var flat = functional.pad(w.to(ScalarType.Float32).reshape(-1), [0, blocks * BlockSize - _numel]).view(blocks, BlockSize);
         var absmax = flat.abs().amax([1]).ClampMin(1e-12f);                  // [blocks]
         var normalized = flat / absmax.unsqueeze(1);                          // [-1, 1]
-        var codes = NearestCode(normalized, _codebook).view(-1);                       // [blocks*64] uint8 0..15
+        var codes = NearestCode(normalized, codebook).view(-1);                        // [blocks*64] uint8 0..15
         var pairs = codes.view(-1, 2);
         _codes = pairs[.., 0].to(ScalarType.Int32).mul(Sixteen).Plus(pairs[.., 1].to(ScalarType.Int32)).to(ScalarType.Byte).DetachFromDisposeScope();
         if (doubleQuantization)
@@ -81,26 +86,30 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
             var scales = centered.abs().amax([1]).ClampMin(1e-12f);
             // bitsandbytes' quantize_blockwise: nearest value of its dynamic 8-bit map to absmax / block absmax
             _absmaxMap = tensor(DynamicMap.Signed, device: w.device).DetachFromDisposeScope();
-            _absmaxCodes = NearestCode((centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks), _absmaxMap)
-                .DetachFromDisposeScope();
+            var normalizedAbsmax = (centered / scales.unsqueeze(1)).view(-1).narrow(0, 0, blocks);
+            _absmaxCodes = NearestCode(normalizedAbsmax, DynamicMap.Signed).DetachFromDisposeScope();
             _absmaxScales = scales.DetachFromDisposeScope();
         }
         else _absmax = absmax.DetachFromDisposeScope();
     }
 
-    /// <summary>Index (uint8) of the nearest codebook value for each element, the lower one on a tie (chunked to
-    /// bound the [n, codes] distance matrix at 2^24 entries).</summary>
-    internal static Tensor NearestCode(Tensor values, Tensor codebook)
+    /// <summary>Index (uint8) of the nearest codebook value for each element, the lower one on a tie. On the CPU
+    /// a binary search per value (<see cref="NearestCodes"/>); elsewhere a [n, codes] distance matrix and argmin,
+    /// chunked to bound it at 2^24 entries — the definition the CPU search must equal.</summary>
+    internal static Tensor NearestCode(Tensor values, float[] codebook)
     {
+        if (NearestCodes.Applies(values)) return NearestCodes.Find(values, codebook);
+        using var scope = NewDisposeScope();
+        var table = tensor(codebook, device: values.device);
         var flat = values.reshape(-1);
         var parts = new List<Tensor>();
-        long chunk = (1L << 24) / codebook.numel();
+        long chunk = (1L << 24) / codebook.Length;
         for (long start = 0; start < flat.shape[0]; start += chunk)
         {
             var part = flat.narrow(0, start, Math.Min(chunk, flat.shape[0] - start));
-            parts.Add(part.unsqueeze(1).Minus(codebook.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
+            parts.Add(part.unsqueeze(1).Minus(table.unsqueeze(0)).abs().argmin(1).to(ScalarType.Byte));
         }
-        return cat(parts, 0);
+        return cat(parts, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>The absmax of every 64-block, decoded from 8 bits when double-quantized.</summary>
@@ -150,6 +159,9 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     public long StoredBytes => _codes.numel() + _codebook.numel() * 4 + (_absmax?.numel() * 4 ?? 0)
         + (_absmaxCodes?.numel() ?? 0) + (_absmaxScales?.numel() * 4 ?? 0) + (_absmaxMap?.numel() * 4 ?? 0) + 8;
 
+    public IEnumerable<Tensor> StoredTensors =>
+        new[] { _codes, _absmax, _absmaxCodes, _absmaxScales, Bias }.OfType<Tensor>();
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -173,14 +185,18 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
     public long OutFeatures { get; }
     public Tensor? Bias { get; }
 
-    public Int8Linear(Linear source) : base("Int8Linear")
+    public Int8Linear(Linear source) : this(source.weight!, source.bias) { }
+
+    /// <summary>Quantizes <paramref name="weight"/> [out, in] (read, not kept); <paramref name="bias"/> is copied.
+    /// </summary>
+    public Int8Linear(Tensor weight, Tensor? bias) : base("Int8Linear")
     {
         // From the first op: the detached views are referenced by the scope while libtorch reads them.
         using var scope = NewDisposeScope();
-        var w = source.weight!.detach();
+        var w = weight.detach();
         (OutFeatures, InFeatures) = (w.shape[0], w.shape[1]);
         _computeType = w.dtype;
-        Bias = source.bias?.detach().clone().DetachFromDisposeScope();
+        Bias = bias?.detach().clone().DetachFromDisposeScope();
         var w32 = w.to(ScalarType.Float32);
         var scales = w32.abs().amax([1]).ClampMin(1e-12f);
         _codes = (w32 / scales.unsqueeze(1)).Times(127).round().Clamp(-127, 127).to(ScalarType.Int8).DetachFromDisposeScope();
@@ -199,6 +215,8 @@ internal sealed class Int8Linear : Module<Tensor, Tensor>, IFrozenLinear
     public override Tensor forward(Tensor x) => FrozenLinearForward.Run(this, x);
 
     public long StoredBytes => _codes.numel() + _scales.numel() * 4;
+
+    public IEnumerable<Tensor> StoredTensors => new[] { _codes, _scales, Bias }.OfType<Tensor>();
 
     protected override void Dispose(bool disposing)
     {

@@ -59,7 +59,8 @@ public static class TrainingRun
             log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 " +
                 "here — measure with mledger bench finetune");
         callbacks.Phase?.Invoke("loading model");
-        using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype);
+        using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype,
+            TunableModel.ProjectionLoaderFor(config));
         if (config.CutoffLen > model.Config.MaxPositionEmbeddings)
             log($"warning: cutoff_len {config.CutoffLen} is beyond the model's max_position_embeddings " +
                 $"{model.Config.MaxPositionEmbeddings}; positions past it were never trained and may degrade");
@@ -70,6 +71,7 @@ public static class TrainingRun
         callbacks.Phase?.Invoke("preparing");
         TorchSharp.torch.manual_seed(config.Seed);   // adapter initialisation (LoRA A, prefix) is part of the seeded run
         using var tunable = TunableModel.Prepare(model, config);
+        NativeHeap.Trim();   // what loading (and quantizing) freed, before training allocates its activations
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +

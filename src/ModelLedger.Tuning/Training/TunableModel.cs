@@ -75,10 +75,28 @@ internal sealed class TunableModel : IDisposable
         return new TunableModel(model, config, lora, prefix);
     }
 
-    /// <summary>Replaces every decoder projection's weight with its 4-bit (NF4/FP4) or 8-bit stored form.</summary>
-    internal static void Quantize(PretrainedModel model, int bits, QuantizationType type, bool doubleQuantization)
+    /// <summary>How <see cref="PretrainedModel.Load"/> builds the decoder projections for this run: for QLoRA,
+    /// quantized one by one as they are read, so the full-precision base never exists whole (null: as Linear).
+    /// </summary>
+    public static PretrainedModel.ProjectionLoader? ProjectionLoaderFor(TrainConfig config) =>
+        config.FinetuningType == FinetuningType.Lora && config.QuantizationBit is int bits
+            ? Quantizer(bits, config.QuantizationType, config.DoubleQuantization)
+            : null;
+
+    /// <summary>A frozen projection's 4-bit (NF4/FP4) or 8-bit stored form, from its weight and bias.</summary>
+    internal static PretrainedModel.ProjectionLoader Quantizer(int bits, QuantizationType type, bool doubleQuantization)
     {
         var codebook = type == QuantizationType.Fp4 ? FourBitCodebooks.Fp4 : FourBitCodebooks.Nf4;
+        return (weight, bias) => bits == 4
+            ? new Nf4Linear(weight, bias, codebook, doubleQuantization)
+            : new Int8Linear(weight, bias);
+    }
+
+    /// <summary>Replaces every decoder projection of a loaded model that is still a Linear with its quantized form
+    /// (<see cref="Quantizer"/>); projections quantized while loading stay as they are.</summary>
+    internal static void Quantize(PretrainedModel model, int bits, QuantizationType type, bool doubleQuantization)
+    {
+        var quantizer = Quantizer(bits, type, doubleQuantization);
         for (int i = 0; i < model.Network.LayerCount; i++)
         {
             foreach (var name in LoraSettings.AllTargets)
@@ -86,7 +104,7 @@ internal sealed class TunableModel : IDisposable
                 Func<Module<Tensor, Tensor>, Module<Tensor, Tensor>> quantize = current =>
                 {
                     if (current is not Linear linear) return current;
-                    Module<Tensor, Tensor> q = bits == 4 ? new Nf4Linear(linear, codebook, doubleQuantization) : new Int8Linear(linear);
+                    var q = quantizer(linear.weight!, linear.bias);
                     linear.Dispose();
                     return q;
                 };

@@ -79,6 +79,7 @@ public sealed class DequantizedLinearTests
         public long OutFeatures => Weight.shape[0];
         public Tensor? Bias { get; } = bias;
         public long StoredBytes => 0;
+        public IEnumerable<Tensor> StoredTensors => [Weight];
 
         public Tensor Dequantize()
         {

@@ -71,7 +71,7 @@ public sealed class QuantizationTests
     public void DynamicMap_PicksTheNearestValue(float x, float expected)
     {
         using var scope = NewDisposeScope();
-        var code = Nf4Linear.NearestCode(tensor(new[] { x }), tensor(DynamicMap.Signed))[0].item<byte>();
+        var code = Nf4Linear.NearestCode(tensor(new[] { x }), DynamicMap.Signed)[0].item<byte>();
         Assert.Equal(expected, DynamicMap.Signed[code], 1e-7);
     }
 

@@ -24,10 +24,13 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     /// <param name="dtype">The parameters' dtype; null: libtorch's default. Passed to every module rather than set as
     /// the process-wide default, which would change the dtype of tensors other threads create meanwhile.</param>
-    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null) : base("LlamaForCausalLM")
+    /// <param name="projectionDevice">Where the decoder projections' weights are created (null: the default device);
+    /// meta allocates nothing, for projections that are replaced while loading.</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? projectionDevice = null)
+        : base("LlamaForCausalLM")
     {
         Config = config;
-        Backbone = new LlamaBackbone(config, dtype);
+        Backbone = new LlamaBackbone(config, dtype, projectionDevice);
         _lmHead = Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
         _rotary = new Rotary(config);
         RegisterComponents();

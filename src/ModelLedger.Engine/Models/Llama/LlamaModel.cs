@@ -53,14 +53,14 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "o_proj")] private Module<Tensor, Tensor> _o;
     private readonly int _layer, _heads, _kvHeads, _headDim;
 
-    public Attention(LlamaConfig c, int layer, ScalarType? dtype = null) : base("Attention")
+    public Attention(LlamaConfig c, int layer, ScalarType? dtype = null, Device? device = null) : base("Attention")
     {
         _layer = layer;
         (_heads, _kvHeads, _headDim) = (c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim);
-        _q = Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias, dtype: dtype);
-        _k = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, dtype: dtype);
-        _v = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, dtype: dtype);
-        _o = Linear(_heads * _headDim, c.HiddenSize, hasBias: c.OutputBias, dtype: dtype);
+        _q = Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
+        _k = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
+        _v = Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
+        _o = Linear(_heads * _headDim, c.HiddenSize, hasBias: c.OutputBias, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -124,11 +124,11 @@ internal sealed class Mlp : Module<Tensor, Tensor>
     [ComponentName(Name = "up_proj")] private Module<Tensor, Tensor> _up;
     [ComponentName(Name = "down_proj")] private Module<Tensor, Tensor> _down;
 
-    public Mlp(LlamaConfig c, ScalarType? dtype = null) : base("Mlp")
+    public Mlp(LlamaConfig c, ScalarType? dtype = null, Device? device = null) : base("Mlp")
     {
-        _gate = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, dtype: dtype);
-        _up = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, dtype: dtype);
-        _down = Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias, dtype: dtype);
+        _gate = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, device: device, dtype: dtype);
+        _up = Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, device: device, dtype: dtype);
+        _down = Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -161,10 +161,13 @@ internal sealed class DecoderLayer : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
     [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
 
-    public DecoderLayer(LlamaConfig c, int layer, ScalarType? dtype = null) : base("DecoderLayer")
+    /// <param name="projectionDevice">Where the projections' weights are created (null: the default device); the
+    /// meta device allocates nothing, for projections a loader replaces (<see cref="PretrainedModel.Load"/>).</param>
+    public DecoderLayer(LlamaConfig c, int layer, ScalarType? dtype = null, Device? projectionDevice = null)
+        : base("DecoderLayer")
     {
-        SelfAttention = new Attention(c, layer, dtype);
-        Mlp = new Mlp(c, dtype);
+        SelfAttention = new Attention(c, layer, dtype, projectionDevice);
+        Mlp = new Mlp(c, dtype, projectionDevice);
         _inputNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         _postNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         RegisterComponents();
@@ -207,11 +210,12 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
     [ComponentName(Name = "layers")] internal readonly ModuleList<DecoderLayer> Layers;
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
 
-    public LlamaBackbone(LlamaConfig c, ScalarType? dtype = null) : base("LlamaBackbone")
+    public LlamaBackbone(LlamaConfig c, ScalarType? dtype = null, Device? projectionDevice = null)
+        : base("LlamaBackbone")
     {
         EmbedTokens = Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
         Layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers)
-            .Select(i => new DecoderLayer(c, i, dtype)).ToArray());
+            .Select(i => new DecoderLayer(c, i, dtype, projectionDevice)).ToArray());
         _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
         RegisterComponents();
     }

@@ -30,7 +30,8 @@ internal static class PerplexityCommand
         {
             var path = p.GetValue(file)!;
             if (!File.Exists(path)) throw new UserError("no such file", file: path, field: "--file");
-            var types = p.GetValue(weights)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            var types = p.GetValue(weights)!
+                .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(w => WeightQuantizations.Parse(w, "--weights")).Distinct().Order().ToList();
             if (types.Count == 0) throw new UserError("name at least one weight type", field: "--weights");
             var (loaded, adapters) = model.Load(p);
@@ -48,7 +49,8 @@ internal static class PerplexityCommand
                 "tokens scored");
             double? f32 = rows.FirstOrDefault(r => r.Weights == "f32")?.Perplexity;
             foreach (var r in rows)
-                table.AddRow(r.Weights, r.Perplexity.ToString("F4", invariant), r.StandardError.ToString("F4", invariant),
+                table.AddRow(r.Weights, r.Perplexity.ToString("F4", invariant),
+                    r.StandardError.ToString("F4", invariant),
                     f32 is double b ? (r.Perplexity / b - 1).ToString("+0.00%;-0.00%", invariant) : "",
                     r.SameTopToken?.ToString("P2", invariant) ?? "", r.Tokens.ToString(invariant));
             AnsiConsole.Write(table);

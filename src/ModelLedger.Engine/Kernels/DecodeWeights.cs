@@ -40,7 +40,8 @@ internal sealed unsafe class DecodeWeights
     public required List<Tensor> Tensors { get; init; }
 
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
-    /// rotary table must cover them.</summary>
+    /// rotary table must cover them. <paramref name="quantization"/> Q8_0: each projection and lm_head also gets
+    /// an int8 copy (<see cref="Q8Weights"/>, made here, once per session) that the step reads instead.</summary>
     public static DecodeWeights? Gather(LlamaForCausalLM net, long positions,
         WeightQuantization quantization = WeightQuantization.None)
     {

@@ -31,7 +31,8 @@ public static class TextPerplexity
         if (chunks == 0)
             throw new UserError($"the text has {ids.Length} tokens, fewer than one chunk of {context}",
                 field: "--ctx", hint: "use a longer text or a smaller --ctx");
-        log?.Invoke($"{ids.Length} tokens, {chunks} chunks of {context}, scoring {chunks * (context - 1 - context / 2)}");
+        log?.Invoke($"{ids.Length} tokens, {chunks} chunks of {context}, "
+            + $"scoring {chunks * (context - 1 - context / 2)}");
         int[]? reference = null;
         var rows = new List<PerplexityRow>();
         foreach (var w in weights)

@@ -16,7 +16,7 @@ public sealed record BenchRow(string Scenario, int Batch, int Tokens, double Tok
 /// Prefill and decode throughput, with and without the KV cache, measured in one process after a warm-up, next to the
 /// measured fp32 matmul peak so the figures read as ratios. Model FLOPs per token ≈ 2 × parameters (+ attention).
 /// </summary>
-public static class GenerateBenchmark
+public static partial class GenerateBenchmark
 {
     /// <param name="kvCache">The 16-bit KV cache dtype whose decode rows run next to the fp32 cache's.</param>
     public static (double PeakGflops, double ReadGBps, IReadOnlyList<BenchRow> Rows) Run(PretrainedModel model,
@@ -63,6 +63,8 @@ public static class GenerateBenchmark
                     log?.Invoke($"{name} batch {b}: {rows[^1].TokensPerSecond:F1} tokens/s");
                 }
             }
+        rows.AddRange(QuantizedDecodeRows(generator, [1, batch], Prompt, options with { KvCacheDType = kvCache },
+            weightBytes, Row, log));
         var uncached = new[] { Prompt() };
         var recompute = options with { UseCache = false };
         double uncachedSeconds = Best(2, () => DecodeSeconds(generator, uncached, recompute));

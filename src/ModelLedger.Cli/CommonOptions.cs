@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Quantization;
 using ModelLedger.Engine.Runtime;
 using ModelLedger.Tuning.Adapters;
 
@@ -54,7 +55,13 @@ internal sealed class SamplingOptions
     public readonly Option<long?> Seed = new("--seed") { Description = "Seed for sampling" };
     public readonly Option<string[]> Stop = new("--stop") { Description = "Stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
 
-    public IEnumerable<Option> All => [MaxNewTokens, Temperature, TopP, TopK, RepetitionPenalty, Seed, Stop];
+    public readonly Option<string> Weights = new("--weights")
+    {
+        DefaultValueFactory = _ => "f32",
+        Description = "Weights the decode steps read: f32, or q8_0 (llama.cpp's int8 blocks; CPU fp32 models)",
+    };
+
+    public IEnumerable<Option> All => [MaxNewTokens, Temperature, TopP, TopK, RepetitionPenalty, Seed, Stop, Weights];
 
     public GenerationOptions Build(ParseResult p, string modelDirectory)
     {
@@ -68,6 +75,7 @@ internal sealed class SamplingOptions
             RepetitionPenalty = p.GetValue(RepetitionPenalty) ?? d.RepetitionPenalty,
             Seed = p.GetValue(Seed) ?? d.Seed,
             StopStrings = p.GetValue(Stop) ?? [],
+            Weights = WeightQuantizations.Parse(p.GetValue(Weights)!, "--weights"),
         };
     }
 }

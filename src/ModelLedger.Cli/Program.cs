@@ -10,7 +10,7 @@ var root = new RootCommand("ModelLedger: fine-tune, evaluate, serve and account 
     ContributorCommand.Create(), DatanetCommand.Create(),
     AttributeCommand.Create(), AttributionCommand.Create(),
     SpansCommand.Create(), RagCommand.Create(new ModelLedger.Attribution.Rag.DatanetDocuments()),
-    RewardsCommand.Create(),
+    RewardsCommand.Create(), PerplexityCommand.Create(),
     ServeCommand.Create(),
     WorkerCommand.Create(),
     JobsCommand.Create(),

@@ -1,5 +1,6 @@
 using ModelLedger.Engine.Kernels;
 using ModelLedger.Engine.Models;
+using ModelLedger.Engine.Quantization;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Generation;
@@ -55,7 +56,11 @@ public sealed class TextGenerator(PretrainedModel model)
         using var inference = inference_mode();
         // Decode steps after the libtorch prefill run in C# when the model qualifies (Kernels/DecodeSession).
         using var fast = cache is null ? null
-            : DecodeSession.TryCreate(model.Network, cache, prompts.Select(p => promptLength - p.Length).ToArray());
+            : DecodeSession.TryCreate(model.Network, cache, prompts.Select(p => promptLength - p.Length).ToArray(),
+                options.Weights);
+        if (options.Weights != WeightQuantization.None && fast is null)
+            throw new UserError($"weights {options.Weights.Name()} need the C# decode step: a CPU fp32 model without "
+                + "adapters or prefixes, MLEDGER_DECODE_KERNEL not 0", field: "weights");
         bool fusedGreedy = options.Temperature <= 0 && options.RepetitionPenalty == 1.0;
         var tokens = new long[rows.Length];
         int length = promptLength;

@@ -20,19 +20,17 @@ public sealed unsafe partial class DecodeSession
             Attend(l, t, threads);
             _pool.Barrier();
             var (from, to) = WorkerPool.Share(_hidden, t, threads);
-            MatVec.Rows(layer.O.W, layer.O.Bias, layer.O.Cols, _attn, _batch, _x, _hidden, from, to, accumulate: true);
+            layer.O.Rows(_attn, _batch, _x, _hidden, from, to, accumulate: true);
             _pool.Barrier();
             RmsNorm(_x, layer.PostNorm, normed);
             GateUp(layer, normed, t, threads);
             _pool.Barrier();
-            MatVec.Rows(layer.Down.W, layer.Down.Bias, layer.Down.Cols, _gate, _batch, _x, _hidden, from, to,
-                accumulate: true);
+            layer.Down.Rows(_gate, _batch, _x, _hidden, from, to, accumulate: true);
             _pool.Barrier();
         }
         RmsNorm(_x, _w.FinalNorm, normed);
         var (first, last) = WorkerPool.Share(_vocab, t, threads);
-        MatVec.Rows(_w.LmHead.W, _w.LmHead.Bias, _hidden, normed, _batch, _logits, _vocab, first, last,
-            accumulate: false);
+        _w.LmHead.Rows(normed, _batch, _logits, _vocab, first, last, accumulate: false);
         for (int r = 0; r < _batch; r++)
         {
             float* row = _logits + (long)r * _vocab;
@@ -67,7 +65,7 @@ public sealed unsafe partial class DecodeSession
         {
             if (b < _heads)
             {
-                MatVec.Rows(layer.Q.W, layer.Q.Bias, _hidden, normed, _batch, _q, qWidth, b * d, (b + 1) * d, false);
+                layer.Q.Rows(normed, _batch, _q, qWidth, b * d, (b + 1) * d, false);
                 for (int r = 0; r < _batch; r++) Rotate(_q + (long)r * qWidth + b * d, r);
                 continue;
             }
@@ -75,7 +73,7 @@ public sealed unsafe partial class DecodeSession
             int g = key ? b - _heads : b - _heads - _kvHeads;
             var p = key ? layer.K : layer.V;
             float* y = key ? _k : _v;
-            MatVec.Rows(p.W, p.Bias, _hidden, normed, _batch, y, kvWidth, g * d, (g + 1) * d, false);
+            p.Rows(normed, _batch, y, kvWidth, g * d, (g + 1) * d, false);
             for (int r = 0; r < _batch; r++)
             {
                 float* head = y + (long)r * kvWidth + g * d;
@@ -165,8 +163,8 @@ public sealed unsafe partial class DecodeSession
     private void GateUp(LayerWeights layer, float* normed, int t, int threads)
     {
         var (from, to) = WorkerPool.Share(_inner, t, threads);
-        MatVec.Rows(layer.Gate.W, layer.Gate.Bias, _hidden, normed, _batch, _gate, _inner, from, to, false);
-        MatVec.Rows(layer.Up.W, layer.Up.Bias, _hidden, normed, _batch, _up, _inner, from, to, false);
+        layer.Gate.Rows(normed, _batch, _gate, _inner, from, to, false);
+        layer.Up.Rows(normed, _batch, _up, _inner, from, to, false);
         for (int r = 0; r < _batch; r++)
         {
             float* g = _gate + (long)r * _inner, u = _up + (long)r * _inner;

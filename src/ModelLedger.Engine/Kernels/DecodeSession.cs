@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Models.Llama;
+using ModelLedger.Engine.Quantization;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Kernels;
@@ -49,7 +50,9 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
 
     /// <summary>A session over <paramref name="cache"/>, or null when the model or cache needs libtorch.</summary>
     /// <param name="firstColumns">Per row, the first cache column that is not left padding.</param>
-    internal static DecodeSession? TryCreate(LlamaForCausalLM net, KvCache cache, int[] firstColumns)
+    /// <param name="quantization">Q8_0: the projections and lm_head are read from int8 copies made here.</param>
+    internal static DecodeSession? TryCreate(LlamaForCausalLM net, KvCache cache, int[] firstColumns,
+        WeightQuantization quantization = WeightQuantization.None)
     {
         if (!Enabled || is_grad_enabled() || firstColumns.Length != cache.Batch) return null;
         var c = net.Config;
@@ -66,7 +69,7 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
             if (k.device_type != TorchSharp.DeviceType.CPU || !k.shape.SequenceEqual(shape)
                 || !v.shape.SequenceEqual(shape) || !k.is_contiguous() || !v.is_contiguous()) return null;
         }
-        var weights = DecodeWeights.Gather(net, cache.Capacity);
+        var weights = DecodeWeights.Gather(net, cache.Capacity, quantization);
         return weights is null ? null : new DecodeSession(weights, c, cache, firstColumns, kind.Value, net.DecodeBytesPerStep());
     }
 

@@ -1,14 +1,17 @@
 using ModelLedger.Engine.Models.Llama;
+using ModelLedger.Engine.Quantization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Kernels;
 
-/// <summary>A plain Linear read in place: W [Rows, Cols] row-major and an optional bias, fp32.</summary>
-internal readonly unsafe struct LinearWeights(float* w, float* bias, int rows, int cols)
+/// <summary>A plain Linear read in place: W [Rows, Cols] row-major and an optional bias, fp32; with
+/// <see cref="Q8"/> set the decode step reads that quantized copy instead of W.</summary>
+internal readonly unsafe struct LinearWeights(float* w, float* bias, int rows, int cols, Q8Weights? q8 = null)
 {
     public readonly float* W = w, Bias = bias;
     public readonly int Rows = rows, Cols = cols;
+    public readonly Q8Weights? Q8 = q8;
 }
 
 /// <summary>One decoder layer's weights for the C# decode step.</summary>
@@ -37,8 +40,10 @@ internal sealed unsafe class DecodeWeights
     public required List<Tensor> Tensors { get; init; }
 
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
-    /// rotary table must cover them.</summary>
-    public static DecodeWeights? Gather(LlamaForCausalLM net, long positions)
+    /// rotary table must cover them. <paramref name="quantization"/> Q8_0: each projection and lm_head also gets
+    /// an int8 copy (<see cref="Q8Weights"/>, made here, once per session) that the step reads instead.</summary>
+    public static DecodeWeights? Gather(LlamaForCausalLM net, long positions,
+        WeightQuantization quantization = WeightQuantization.None)
     {
         if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null)
             return null;
@@ -56,8 +61,10 @@ internal sealed unsafe class DecodeWeights
             if (module is not Linear linear || linear.weight is not { } w || w.dtype != ScalarType.Float32
                 || w.dim() != 2 || !w.is_contiguous()) throw new NotSupportedException();
             kept.Add(w);
-            return new LinearWeights(TensorData.Pointer<float>(w), Vector(linear.bias, w.shape[0]), (int)w.shape[0],
-                (int)w.shape[1]);
+            float* data = TensorData.Pointer<float>(w);
+            var q8 = quantization == WeightQuantization.Q8_0
+                ? Q8Weights.Quantize(data, (int)w.shape[0], (int)w.shape[1]) : null;
+            return new LinearWeights(data, Vector(linear.bias, w.shape[0]), (int)w.shape[0], (int)w.shape[1], q8);
         }
         try
         {

@@ -56,7 +56,7 @@ internal static unsafe class MatVec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, float* bias, int j, float sum, bool accumulate)
+    internal static void Store(float* y, float* bias, int j, float sum, bool accumulate)
     {
         if (bias is not null) sum += bias[j];
         y[j] = accumulate ? y[j] + sum : sum;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ModelLedger.Engine.Models;
 using ModelLedger.Engine.Models.Llama;
+using ModelLedger.Engine.Quantization;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Tuning.Export;
@@ -93,17 +94,7 @@ internal static class GgufExport
             case GgmlType.F32: return cpu.to(ScalarType.Float32).bytes.ToArray();
             case GgmlType.F16: return cpu.to(ScalarType.Float16).bytes.ToArray();
         }
-        var values = cpu.to(ScalarType.Float32).data<float>().ToArray();
-        var output = new byte[values.Length / 32 * 34];
-        for (int block = 0; block < values.Length / 32; block++)
-        {
-            float absmax = 0;
-            for (int j = 0; j < 32; j++) absmax = Math.Max(absmax, Math.Abs(values[block * 32 + j]));
-            float d = absmax / 127f, inverse = d == 0 ? 0 : 1 / d;
-            BitConverter.TryWriteBytes(output.AsSpan(block * 34, 2), (Half)d);
-            for (int j = 0; j < 32; j++) output[block * 34 + 2 + j] = (byte)(sbyte)Math.Round(values[block * 32 + j] * inverse);
-        }
-        return output;
+        return Q8_0.Encode(cpu.to(ScalarType.Float32).data<float>().ToArray());
     }
 
     /// <summary>Vocabulary from tokenizer.json: tokens by id, scores from merge ranks (a token made by an earlier merge

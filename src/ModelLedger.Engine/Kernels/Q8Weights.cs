@@ -1,0 +1,44 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ModelLedger.Engine.Quantization;
+
+namespace ModelLedger.Engine.Kernels;
+
+/// <summary>
+/// A Linear's weight [rows, cols] as Q8_0 for the decode step: int8 codes row-major and one fp32 scale per block of
+/// 32 (the f16 scale of <see cref="Q8_0"/> widened), 1.125 bytes per weight instead of 4. Made once per decode
+/// session from the fp32 weight; pinned arrays, so the pointers stay valid while this object is referenced.
+/// </summary>
+internal sealed unsafe class Q8Weights
+{
+    private readonly sbyte[] _codes;
+    private readonly float[] _scales;
+
+    public sbyte* Codes => (sbyte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_codes));
+    public float* Scales => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_scales));
+    public long Bytes => _codes.LongLength + _scales.LongLength * sizeof(float);
+
+    private Q8Weights(long count)
+    {
+        _codes = GC.AllocateUninitializedArray<sbyte>(checked((int)count), pinned: true);
+        _scales = GC.AllocateUninitializedArray<float>((int)(count / Q8_0.BlockSize), pinned: true);
+    }
+
+    /// <summary>Rows whose length is a multiple of 32 only (null otherwise: that Linear stays fp32).</summary>
+    public static Q8Weights? Quantize(float* w, int rows, int cols)
+    {
+        if (cols % Q8_0.BlockSize != 0) return null;
+        var q = new Q8Weights((long)rows * cols);
+        nint source = (nint)w;
+        Parallel.For(0, Environment.ProcessorCount, part =>
+        {
+            long first = (long)rows * part / Environment.ProcessorCount * cols / Q8_0.BlockSize;
+            long last = (long)rows * (part + 1) / Environment.ProcessorCount * cols / Q8_0.BlockSize;
+            for (long b = first; b < last; b++)
+                q._scales[b] = (float)Q8_0.QuantizeBlock(
+                    new ReadOnlySpan<float>((float*)source + b * Q8_0.BlockSize, Q8_0.BlockSize),
+                    q._codes.AsSpan((int)(b * Q8_0.BlockSize), Q8_0.BlockSize));
+        });
+        return q;
+    }
+}

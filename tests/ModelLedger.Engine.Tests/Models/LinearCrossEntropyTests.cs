@@ -47,8 +47,10 @@ public sealed class LinearCrossEntropyTests(TinyStoriesModel fixture) : IClassFi
         (reference * 0.25).backward();
 
         Assert.Equal(reference.item<double>(), fused.item<float>(), reference.item<double>() * 1e-6);
-        Assert.True(hidden.grad!.to(ScalarType.Float64).allclose(h64.grad!, rtol: 1e-5, atol: 1e-7));
-        if (weightTrains) Assert.True(weight.grad!.to(ScalarType.Float64).allclose(w64.grad!, rtol: 1e-5, atol: 1e-7));
+        Assert.True(hidden.grad!.to(ScalarType.Float64).allclose(h64.grad!, rtol: 1e-5, atol: 1e-6));
+        // atol: fp32 sums of up to 33 per-chunk terms of gradients of size ~1 round to a few 1e-7 (2.6e-7 measured
+        // with AVX2 kernels); entries that cancel to near zero cannot meet a relative tolerance.
+        if (weightTrains) Assert.True(weight.grad!.to(ScalarType.Float64).allclose(w64.grad!, rtol: 1e-5, atol: 1e-6));
         else Assert.Null(weight.grad);
     }
 

@@ -1,0 +1,26 @@
+# Sourced by ./mledger: picks the process's malloc before the runtime starts.
+# libtorch's CPU tensors come from malloc; glibc keeps the holes between freed tensors resident (a 110M LoRA step with
+# gradient checkpointing: ~315 MiB live, ~700 MiB of heap), jemalloc reuses them by size class (docs/benchmarks.md,
+# session 9). MLEDGER_ALLOCATOR: auto (default: jemalloc when installed, else glibc), jemalloc (must be installed),
+# glibc (leave malloc alone). An allocator already in LD_PRELOAD is kept as it is.
+mledger_allocator_dirs="${MLEDGER_ALLOCATOR_DIRS:-/usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib}"
+
+# Prints the library to preload, or nothing; exit 2 with one line for a bad setting.
+mledger_allocator_library() {
+  local choice="${MLEDGER_ALLOCATOR:-auto}" dir
+  case "$choice" in
+    auto|jemalloc|glibc) ;;
+    *) echo "mledger: MLEDGER_ALLOCATOR='$choice' is not one of auto, jemalloc, glibc" >&2; return 2 ;;
+  esac
+  [ "$choice" = glibc ] && return 0
+  case "${LD_PRELOAD:-}" in *jemalloc*|*tcmalloc*|*mimalloc*) return 0 ;; esac
+  for dir in $mledger_allocator_dirs; do
+    if [ -f "$dir/libjemalloc.so.2" ]; then echo "$dir/libjemalloc.so.2"; return 0; fi
+  done
+  if [ "$choice" = jemalloc ]; then
+    echo "mledger: MLEDGER_ALLOCATOR=jemalloc but libjemalloc.so.2 is not installed (Debian: apt-get install" \
+      "libjemalloc2)" >&2
+    return 2
+  fi
+  return 0
+}

@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+using ModelLedger.Testing;
+
+namespace ModelLedger.Engine.Runtime;
+
+/// <summary>The heap statistics reader and malloc_trim, checked against allocations the test makes itself. In the
+/// non-parallel collection: another test allocating or freeing at the same time would move the process figures.
+/// </summary>
+[Collection(Collections.TorchRng)]
+public sealed unsafe class HeapStatisticsTests
+{
+    private const long MiB = 1 << 20;
+
+    /// <summary>Expected values: the kB figures of the text times 1024, by hand.</summary>
+    [Fact]
+    public void ReadStatus_TakesVmRssAndVmHwmInBytes()
+    {
+        const string status = "Name:\tdotnet\nVmPeak:\t 9999 kB\nVmHWM:\t   2048 kB\nVmRSS:\t    1500 kB\nThreads:\t3\n";
+        Assert.Equal((1500L * 1024, 2048L * 1024), HeapStatistics.ReadStatus(status));
+        Assert.Throws<FormatException>(() => HeapStatistics.ReadStatus("Name:\tx\nVmRSS:\t 1 kB\n"));
+        Assert.Throws<FormatException>(() => HeapStatistics.ReadStatus("VmHWM:\t 1 MB\nVmRSS:\t 1 kB\n"));
+    }
+
+    /// <summary>A 96 MiB block is above glibc's largest mmap threshold (32 MiB), so it gets its own mapping: the
+    /// mapped figure grows by at least its size; touching its pages makes them resident (VmRSS and VmHWM grow by
+    /// about its size); after it is freed, resetting the peak brings VmHWM down to about VmRSS again.</summary>
+    [Fact]
+    public void MappedBlock_ShowsAsMappedThenResidentThenGone()
+    {
+        if (HeapStatistics.Read() is not { } before) return;   // not Linux with glibc
+        const long size = 96 * MiB;
+        var block = (byte*)NativeMemory.Alloc((nuint)size);
+        try
+        {
+            var allocated = HeapStatistics.Read()!.Value;
+            Assert.True(allocated.MappedBytes - before.MappedBytes >= size, $"{before} -> {allocated}");
+            Assert.True(allocated.MappedBlocks > before.MappedBlocks);
+            Assert.True(allocated.ResidentBytes - before.ResidentBytes < size / 2, "untouched pages are not resident");
+            for (long i = 0; i < size; i += 4096) block[i] = 1;
+            var touched = HeapStatistics.Read()!.Value;
+            Assert.True(touched.ResidentBytes - allocated.ResidentBytes >= size * 9 / 10, $"{allocated} -> {touched}");
+            Assert.True(touched.PeakResidentBytes >= touched.ResidentBytes);
+        }
+        finally
+        {
+            NativeMemory.Free(block);
+        }
+        var freed = HeapStatistics.Read()!.Value;
+        Assert.True(freed.PeakResidentBytes - freed.ResidentBytes >= size * 9 / 10, $"{freed}");
+        if (!HeapStatistics.ResetPeak()) return;   // kernels before 4.0
+        var reset = HeapStatistics.Read()!.Value;
+        Assert.True(reset.PeakResidentBytes - reset.ResidentBytes < size / 2, $"{reset}");
+    }
+
+    /// <summary>64 KiB blocks come from the heap (below every mmap threshold): while live they count as in use;
+    /// freed between two live fences they stay resident as free heap bytes (glibc only returns the top of a heap on
+    /// free), and <see cref="NativeHeap.Trim"/> returns their pages: VmRSS falls by most of their size.</summary>
+    [Fact]
+    public void FreedHeapBlocks_StayResidentUntilTrimmed()
+    {
+        if (HeapStatistics.Read() is not { } before) return;
+        const int count = 640, size = 64 * 1024;   // 40 MiB
+        var fenceLow = NativeMemory.Alloc(size);
+        var blocks = new byte*[count];
+        for (int i = 0; i < count; i++)
+        {
+            blocks[i] = (byte*)NativeMemory.Alloc(size);
+            for (int j = 0; j < size; j += 4096) blocks[i][j] = 1;
+        }
+        var fenceHigh = NativeMemory.Alloc(size);
+        try
+        {
+            var live = HeapStatistics.Read()!.Value;
+            Assert.True(live.InUseBytes - before.InUseBytes >= (long)count * size, $"{before} -> {live}");
+            for (int i = 0; i < count; i++) NativeMemory.Free(blocks[i]);
+            var freed = HeapStatistics.Read()!.Value;
+            Assert.True(freed.FreeBytes - live.FreeBytes >= (long)count * size * 9 / 10, $"{live} -> {freed}");
+            Assert.True(live.ResidentBytes - freed.ResidentBytes < (long)count * size / 4, "freed, still resident");
+            Assert.True(NativeHeap.Trim());
+            var trimmed = HeapStatistics.Read()!.Value;
+            Assert.True(freed.ResidentBytes - trimmed.ResidentBytes >= (long)count * size * 3 / 4,
+                $"{freed} -> {trimmed}");
+        }
+        finally
+        {
+            NativeMemory.Free(fenceLow);
+            NativeMemory.Free(fenceHigh);
+        }
+    }
+}

@@ -47,6 +47,20 @@ public static partial class NativeHeap
         }
     }
 
+    /// <summary>Experimental: sets glibc's mmap threshold to a fixed value (bytes); false where not glibc.</summary>
+    public static bool SetMmapThreshold(int bytes)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return MallOpt(MallocMmapThreshold, bytes) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Applies the setting once per process when asked for; returns what was done, for the log (null:
     /// nothing, because it was not asked for, glibc's variable is set, or this is not glibc).</summary>
     public static string? ConfigureForTraining()

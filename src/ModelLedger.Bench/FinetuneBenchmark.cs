@@ -23,6 +23,9 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
     /// same steps as tokens/s; unlike wall-clock speed it barely moves with other load on the machine, so it shows
     /// the CPU cost of an allocator or memory setting (0: not measured).</summary>
     public double CpuSecondsPerStep { get; init; }
+    /// <summary>Minor page faults per step over the same steps: fresh pages the kernel had to hand out (and zero),
+    /// what an allocator that returns memory pays; does not depend on other load (0: not measured).</summary>
+    public double FaultsPerStep { get; init; }
     /// <summary>Gradients and AdamW's two fp32 moments of the trainable parameters; bf16 parameters have bf16
     /// gradients and an fp32 master copy besides (AdamW's mixed precision).</summary>
     public long OptimizerBytes => TrainableParameters
@@ -129,6 +132,7 @@ public static class FinetuneBenchmark
             Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
         {
             RuntimeRssBytes = runtimeRss, PreparedPeakRssBytes = cpu.PreparedPeak, CpuSecondsPerStep = cpu.PerStep,
+            FaultsPerStep = cpu.FaultsPerStep,
         };
         if (adgenSeconds is null) return row;
         bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
@@ -142,20 +146,38 @@ public static class FinetuneBenchmark
     /// begins.</summary>
     private sealed class StepCpu
     {
-        private (int Step, TimeSpan Cpu)? _first, _last;
+        private (int Step, TimeSpan Cpu, long Faults)? _first, _last;
         public long PreparedPeak { get; private set; }
 
         public void Observe(JobEvent e)
         {
             if (e is PhaseEvent { Phase: "training" }) PreparedPeak = Process.GetCurrentProcess().PeakWorkingSet64;
             if (e is not StepEvent step) return;
-            var now = (step.Step, Process.GetCurrentProcess().TotalProcessorTime);
+            var now = (step.Step, Process.GetCurrentProcess().TotalProcessorTime, MinorFaults());
             _first ??= now;
             _last = now;
         }
 
         public double PerStep => _first is { } f && _last is { } l && l.Step > f.Step
             ? (l.Cpu - f.Cpu).TotalSeconds / (l.Step - f.Step) : 0;
+
+        public double FaultsPerStep => _first is { } f && _last is { } l && l.Step > f.Step && f.Faults >= 0
+            ? (double)(l.Faults - f.Faults) / (l.Step - f.Step) : 0;
+
+        /// <summary>minflt, the 10th field of /proc/self/stat (after the parenthesised name); -1 elsewhere.</summary>
+        private static long MinorFaults()
+        {
+            try
+            {
+                var stat = File.ReadAllText("/proc/self/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return -1;
+            }
+        }
     }
 
     /// <summary>A deterministic corpus of short stories, enough for blocks of <paramref name="sequence"/> tokens.</summary>

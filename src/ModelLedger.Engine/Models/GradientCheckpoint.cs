@@ -41,7 +41,6 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
             var y = block(input);
             autograd.backward([y], [gradOutput]);
         }
-        if (Environment.GetEnvironmentVariable("MLEDGER_MALLOC_TRIM") == "layer") Runtime.NativeHeap.Trim();
         random.set_rng_state(current);
         var gradInput = input.grad ?? zeros_like(x);
         gradOutput.Dispose();

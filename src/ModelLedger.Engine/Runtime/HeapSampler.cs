@@ -26,8 +26,8 @@ public sealed class HeapSampler : IDisposable
     /// <summary>A sampler when <c>MLEDGER_HEAP_TRACE</c> holds a period in ms and mallinfo2 is there, else null.
     /// </summary>
     public static HeapSampler? FromEnvironment() =>
-        int.TryParse(Environment.GetEnvironmentVariable(Variable), out int ms) && ms > 0 && HeapStatistics.Read() is not null
-            ? new HeapSampler(ms) : null;
+        int.TryParse(Environment.GetEnvironmentVariable(Variable), out int ms) && ms > 0
+        && HeapStatistics.Read() is not null ? new HeapSampler(ms) : null;
 
     private void Loop()
     {

@@ -6,15 +6,46 @@ namespace ModelLedger.Engine.Runtime;
 /// glibc malloc settings for training. libtorch's CPU tensors come from malloc; glibc maps a block of at least its
 /// mmap threshold on its own and unmaps it on free, but after the first such block is freed it raises the threshold
 /// to that block's size (up to 32 MiB), so a step's activations then come from the heap, where freed tensors leave
-/// holes that later, differently sized ones cannot reuse: a third of LoRA's peak was such slack (docs/benchmarks.md,
-/// peak memory). A fixed threshold keeps every large tensor in its own mapping, returned to the system when freed.
-/// Opt-in with <c>MLEDGER_MALLOC=mmap</c>: it cut LoRA's peak by 40 % but cost about 15 % more CPU time in page
-/// faults (docs/benchmarks.md, session 7); glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins.
+/// holes that later, differently sized ones cannot reuse, and glibc keeps the pages of every hole resident: at the
+/// peak of a LoRA step with gradient checkpointing the heap held about twice its live bytes (docs/benchmarks.md,
+/// session 9). <c>MLEDGER_MALLOC</c> picks what training does about it:
+/// <list type="bullet">
+/// <item><c>trim</c> (the default): <c>malloc_trim(0)</c> after every optimizer step hands the free pages back, so
+/// one step's holes do not stay resident into the next (the peak grew step by step before); each step faults in
+/// about 0.1 M fresh pages more, a few per cent of its CPU time.</item>
+/// <item><c>mmap</c>: a fixed 256 KiB threshold keeps every large tensor in its own mapping, returned when freed:
+/// the lowest peak (QLoRA with checkpointing below 0.7x LoRA's), but every large tensor is fresh pages from the
+/// kernel, 10-20x the page faults: opt-in.</item>
+/// <item><c>keep</c>: glibc's behaviour, nothing trimmed between steps.</item>
+/// </list>
+/// glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins over <c>mmap</c>.
 /// </summary>
 public static partial class NativeHeap
 {
-    /// <summary>The environment variable that turns this on (<c>mmap</c>).</summary>
+    /// <summary>The environment variable that picks the policy: <c>trim</c> (default), <c>mmap</c> or <c>keep</c>.
+    /// </summary>
     public const string Variable = "MLEDGER_MALLOC";
+
+    /// <summary>What training does with glibc's heap (see the class summary).</summary>
+    public enum Policy { TrimEachStep, Mmap, Keep }
+
+    /// <summary>The policy a value of <see cref="Variable"/> names; null (unset) or empty is the default; null for a
+    /// value that names none.</summary>
+    public static Policy? Parse(string? value) => value switch
+    {
+        null or "" or "trim" => Policy.TrimEachStep,
+        "mmap" => Policy.Mmap,
+        "keep" => Policy.Keep,
+        _ => null,
+    };
+
+    /// <summary>The policy of this process (from its environment; an unknown value: the default, and
+    /// <see cref="ConfigureForTraining"/> says so).</summary>
+    public static Policy Current { get; } = Parse(Environment.GetEnvironmentVariable(Variable)) ?? Policy.TrimEachStep;
+
+    /// <summary>Called after every optimizer step: under <see cref="Policy.TrimEachStep"/> returns the free heap
+    /// pages to the system; returns whether anything was released.</summary>
+    public static bool AfterOptimizerStep(Policy policy) => policy == Policy.TrimEachStep && Trim();
 
     /// <summary>Blocks from this size on get their own mapping (glibc's default before its dynamic raise: 128 KiB).
     /// </summary>
@@ -47,26 +78,15 @@ public static partial class NativeHeap
         }
     }
 
-    /// <summary>Experimental: sets glibc's mmap threshold to a fixed value (bytes); false where not glibc.</summary>
-    public static bool SetMmapThreshold(int bytes)
-    {
-        if (!OperatingSystem.IsLinux()) return false;
-        try
-        {
-            return MallOpt(MallocMmapThreshold, bytes) == 1;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Applies the setting once per process when asked for; returns what was done, for the log (null:
     /// nothing, because it was not asked for, glibc's variable is set, or this is not glibc).</summary>
     public static string? ConfigureForTraining()
     {
         if (Interlocked.Exchange(ref s_applied, 1) == 1) return null;
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) != "mmap"
+        if (Parse(Environment.GetEnvironmentVariable(Variable)) is null)
+            return $"warning: {Variable}={Environment.GetEnvironmentVariable(Variable)} is not trim, mmap or keep; " +
+                   "using trim";
+        if (!OperatingSystem.IsLinux() || Current != Policy.Mmap
             || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null)
             return null;
         try

@@ -166,7 +166,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         run.Optimizer.Update();
         run.Optimizer.ZeroGrad();
         run.Step++;
-        if (Environment.GetEnvironmentVariable("MLEDGER_MALLOC_TRIM") is "step" or "layer") NativeHeap.Trim();
+        NativeHeap.AfterOptimizerStep(NativeHeap.Current);   // this step's heap holes: not resident into the next
         TraceHeap($"step {run.Step}");
         run.WindowLoss += stepLoss;
         run.WindowSteps++;

@@ -59,8 +59,6 @@ public static class TrainingRun
             log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 " +
                 "here — measure with mledger bench finetune");
         using var heap = HeapSampler.FromEnvironment();
-        bool loadMapped = Environment.GetEnvironmentVariable("MLEDGER_MALLOC_LOAD") == "map"
-            && NativeHeap.SetMmapThreshold(128 * 1024);
         callbacks.Phase?.Invoke("loading model");
         using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype,
             TunableModel.ProjectionLoaderFor(config));
@@ -76,7 +74,6 @@ public static class TrainingRun
         using var tunable = TunableModel.Prepare(model, config);
         if (heap is not null) Console.Error.WriteLine($"heap prepared: most live: {heap.TakeWindow().MostLive}");
         NativeHeap.Trim();   // what loading (and quantizing) freed, before training allocates its activations
-        if (loadMapped) NativeHeap.SetMmapThreshold(32 << 20);
         if (heap is not null) Console.Error.WriteLine($"heap trimmed: {HeapStatistics.Read()}");
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");

@@ -77,12 +77,13 @@ public sealed class FinetuneReportTests
             new(method, 1_000, 10_000, 100, peakMib << 20, weightsMib << 20, 7.5, null, 5)
             {
                 RuntimeRssBytes = 100L << 20, CpuSecondsPerStep = cpu, PreparedPeakRssBytes = preparedMib << 20,
+                FaultsPerStep = 1234.4,
             };
         var markdown = FinetuneReport.Markdown([Of("lora", 1024, 400, 2.4, 700), Of("qlora-nf4", 768, 200, 3.0, 600)],
             100, "/tmp/m", 5, 256, 4);
         var lines = markdown.Split('\n');
         Assert.Contains(lines, l => l.StartsWith("| method | peak RSS | runtime | weights | optimizer | activations | " +
-            "prepared | peak vs LoRA | speed vs LoRA | CPU s/step | CPU vs LoRA |"));
-        Assert.Contains(lines, l => l == "| qlora-nf4 | 768 | 100 | 200 | 0 | 468 | 600 | 0.75x | 1.00x | 3.00 | 1.25x |");
+            "prepared | peak vs LoRA | speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |"));
+        Assert.Contains(lines, l => l == "| qlora-nf4 | 768 | 100 | 200 | 0 | 468 | 600 | 0.75x | 1.00x | 3.00 | 1.25x | 1234 |");
     }
 }

@@ -40,8 +40,6 @@ internal static unsafe class FourBitDecode
 
     [ThreadStatic] private static Dictionary<string, Tensor>? t_scratch;
 
-    private static readonly bool s_serial = Environment.GetEnvironmentVariable("MLEDGER_DECODE_SERIAL") == "1";
-
     private static Tensor DecodeInto(Tensor result, Tensor codes, Tensor absmax, float[] codebook, int blockSize)
     {
         var shape = result.shape;
@@ -52,7 +50,7 @@ internal static unsafe class FourBitDecode
         using var scales = absmax.contiguous();
         var job = new Job((nint)TensorData.Pointer<byte>(codes), (nint)TensorData.Pointer<float>(scales),
             (nint)TensorData.Pointer<float>(result), codebook, blockSize, numel);
-        int parts = numel < ParallelFrom || s_serial ? 1 : Math.Min(Environment.ProcessorCount, (int)Math.Min(blocks, 64));
+        int parts = numel < ParallelFrom ? 1 : Math.Min(Environment.ProcessorCount, (int)Math.Min(blocks, 64));
         if (parts == 1) job.Run(0, blocks);
         else Parallel.For(0, parts, p => job.Run(blocks * p / parts, blocks * (p + 1) / parts));
         return result;

@@ -166,7 +166,8 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         run.Optimizer.Update();
         run.Optimizer.ZeroGrad();
         run.Step++;
-        NativeHeap.AfterOptimizerStep(NativeHeap.Current);   // this step's heap holes: not resident into the next
+        // this step's heap holes: not resident into the next (by default with checkpointing: cheap there)
+        NativeHeap.AfterOptimizerStep(NativeHeap.Current, config.GradientCheckpointing);
         TraceHeap($"step {run.Step}");
         run.WindowLoss += stepLoss;
         run.WindowSteps++;

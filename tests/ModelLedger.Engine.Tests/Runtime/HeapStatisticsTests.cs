@@ -64,23 +64,34 @@ public sealed unsafe class HeapStatisticsTests
         Assert.True(released >= freedBytes * 3 / 4, $"{released >> 20} of {freedBytes >> 20} MiB released");
     }
 
-    /// <summary>The step policy's contract: under trim-each-step the free pages go back after a step, under keep
-    /// (glibc's behaviour) they stay resident; the variable's values by the documented names.</summary>
-    [Fact]
-    public void TrimEachStep_ReleasesWhatAStepFreed_KeepDoesNot()
+    /// <summary>The step policy's contract: under trim (and the default with checkpointing) the free pages go back
+    /// after a step; under keep, and the default without checkpointing, they stay resident; the variable's values by
+    /// the documented names.</summary>
+    [Theory]
+    [InlineData(NativeHeap.Policy.TrimEachStep, false, true)]
+    [InlineData(NativeHeap.Policy.TrimEachStep, true, true)]
+    [InlineData(NativeHeap.Policy.Default, true, true)]
+    [InlineData(NativeHeap.Policy.Default, false, false)]
+    [InlineData(NativeHeap.Policy.Keep, true, false)]
+    public void AfterAStep_FreePagesGoBackOnlyUnderATrimPolicy(NativeHeap.Policy policy, bool checkpointing,
+        bool released)
     {
-        Assert.Equal(NativeHeap.Policy.TrimEachStep, NativeHeap.Parse(null));
+        if (HeapStatistics.Read() is null) return;
+        var (freedBytes, fell) = FreeFencedBlocks(
+            () => Assert.Equal(released, NativeHeap.AfterOptimizerStep(policy, checkpointing)));
+        if (released) Assert.True(fell >= freedBytes * 3 / 4, $"released {fell >> 20} of {freedBytes >> 20} MiB");
+        else Assert.True(fell < freedBytes / 4, $"kept, yet {fell >> 20} of {freedBytes >> 20} MiB went");
+    }
+
+    [Fact]
+    public void PolicyNames()
+    {
+        Assert.Equal(NativeHeap.Policy.Default, NativeHeap.Parse(null));
+        Assert.Equal(NativeHeap.Policy.Default, NativeHeap.Parse(""));
         Assert.Equal(NativeHeap.Policy.TrimEachStep, NativeHeap.Parse("trim"));
         Assert.Equal(NativeHeap.Policy.Mmap, NativeHeap.Parse("mmap"));
         Assert.Equal(NativeHeap.Policy.Keep, NativeHeap.Parse("keep"));
         Assert.Null(NativeHeap.Parse("jemalloc"));
-        if (HeapStatistics.Read() is null) return;
-        var (freedBytes, released) =
-            FreeFencedBlocks(() => Assert.False(NativeHeap.AfterOptimizerStep(NativeHeap.Policy.Keep)));
-        Assert.True(released < freedBytes / 4, $"keep released {released >> 20} of {freedBytes >> 20} MiB");
-        (freedBytes, released) =
-            FreeFencedBlocks(() => Assert.True(NativeHeap.AfterOptimizerStep(NativeHeap.Policy.TrimEachStep)));
-        Assert.True(released >= freedBytes * 3 / 4, $"trim released {released >> 20} of {freedBytes >> 20} MiB");
     }
 
     /// <summary>Allocates and touches 40 MiB in 64 KiB heap blocks between two live fences, frees them (checking

@@ -17,6 +17,15 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
     public double? Bleu4 { get; init; }
     /// <summary>Resident bytes before the model was loaded: the .NET runtime and libtorch.</summary>
     public long RuntimeRssBytes { get; init; }
+    /// <summary>Peak resident bytes when training began: loading, quantizing and preparing (0: not measured).</summary>
+    public long PreparedPeakRssBytes { get; init; }
+    /// <summary>CPU seconds (user + system, every thread) per optimizer step over the steps after the first — the
+    /// same steps as tokens/s; unlike wall-clock speed it barely moves with other load on the machine, so it shows
+    /// the CPU cost of an allocator or memory setting (0: not measured).</summary>
+    public double CpuSecondsPerStep { get; init; }
+    /// <summary>Minor page faults per step over the same steps: fresh pages the kernel had to hand out (and zero),
+    /// what an allocator that returns memory pays; does not depend on other load (0: not measured).</summary>
+    public double FaultsPerStep { get; init; }
     /// <summary>Gradients and AdamW's two fp32 moments of the trainable parameters; bf16 parameters have bf16
     /// gradients and an fp32 master copy besides (AdamW's mixed precision).</summary>
     public long OptimizerBytes => TrainableParameters
@@ -110,7 +119,9 @@ public static class FinetuneBenchmark
         var config = TrainConfig.From(RawConfig.Load(yaml, []));
         // the --adgen scenario gives every method the same wall-clock budget, then scores the generated copy
         using var budget = adgenSeconds is int budgetSeconds ? new CancellationTokenSource(TimeSpan.FromSeconds(budgetSeconds)) : new CancellationTokenSource();
-        var result = new TrainJob().Run(new TrainRequest(config) { SaveOnInterrupt = true }, JobEvents.None, budget.Token).Run;
+        var cpu = new StepCpu();
+        var result = new TrainJob().Run(new TrainRequest(config) { SaveOnInterrupt = true }, new JobEvents(cpu.Observe),
+            budget.Token).Run;
         var log = TrainerLog.Read(Path.Combine(config.OutputDir, "trainer_log.jsonl"));
         var measured = log.Skip(1).ToList();   // the first step warms up allocators and kernels
         double seconds = measured.Count == 0 ? result.RuntimeSeconds : measured[^1].ElapsedSeconds - log[0].ElapsedSeconds;
@@ -120,7 +131,8 @@ public static class FinetuneBenchmark
         var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
             Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
         {
-            RuntimeRssBytes = runtimeRss,
+            RuntimeRssBytes = runtimeRss, PreparedPeakRssBytes = cpu.PreparedPeak, CpuSecondsPerStep = cpu.PerStep,
+            FaultsPerStep = cpu.FaultsPerStep,
         };
         if (adgenSeconds is null) return row;
         bool adapter = type is FinetuningType.Lora or FinetuningType.Ptuning;
@@ -128,6 +140,44 @@ public static class FinetuneBenchmark
             adapter ? config.OutputDir : null, "adgen_test", data, "alpaca", 64, Path.Combine(workDir, "eval")), JobEvents.None,
             CancellationToken.None);
         return row with { RougeL = scores.RougeL, Bleu4 = scores.Bleu4 };
+    }
+
+    /// <summary>Reads the process's CPU time at the first and the last step event, and the peak RSS when training
+    /// begins.</summary>
+    private sealed class StepCpu
+    {
+        private (int Step, TimeSpan Cpu, long Faults)? _first, _last;
+        public long PreparedPeak { get; private set; }
+
+        public void Observe(JobEvent e)
+        {
+            if (e is PhaseEvent { Phase: "training" }) PreparedPeak = Process.GetCurrentProcess().PeakWorkingSet64;
+            if (e is not StepEvent step) return;
+            var now = (step.Step, Process.GetCurrentProcess().TotalProcessorTime, MinorFaults());
+            _first ??= now;
+            _last = now;
+        }
+
+        public double PerStep => _first is { } f && _last is { } l && l.Step > f.Step
+            ? (l.Cpu - f.Cpu).TotalSeconds / (l.Step - f.Step) : 0;
+
+        public double FaultsPerStep => _first is { } f && _last is { } l && l.Step > f.Step && f.Faults >= 0
+            ? (double)(l.Faults - f.Faults) / (l.Step - f.Step) : 0;
+
+        /// <summary>minflt, the 10th field of /proc/self/stat (after the parenthesised name); -1 elsewhere.</summary>
+        private static long MinorFaults()
+        {
+            try
+            {
+                var stat = File.ReadAllText("/proc/self/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return -1;
+            }
+        }
     }
 
     /// <summary>A deterministic corpus of short stories, enough for blocks of <paramref name="sequence"/> tokens.</summary>

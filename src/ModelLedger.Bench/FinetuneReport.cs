@@ -62,18 +62,25 @@ public static class FinetuneReport
         sb.AppendLine();
         sb.AppendLine("Peak memory, broken down (MiB; peak RSS of the method's own process). Runtime: resident before the " +
             "model loaded. Optimizer: gradients and AdamW's two moments of the trainable parameters. Activations: the " +
-            "rest of the peak (saved activations, logits and loss, dequantize buffers, allocator slack).");
+            "rest of the peak (saved activations, logits and loss, dequantize buffers, allocator slack). Prepared: the " +
+            "peak before the first step (loading, quantizing). CPU s/step: user + system CPU seconds per step after " +
+            "the first (the tokens/s steps); less sensitive to other load than speed, though OpenMP threads spinning at " +
+            "barriers on a busy machine count too. Faults/step: minor page faults per step (fresh pages), independent " +
+            "of load.");
         sb.AppendLine();
-        sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | peak vs LoRA | speed vs LoRA |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | prepared | peak vs LoRA " +
+            "| speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
         {
             var lora = Peer(rows, r, "lora");
             string Ratio(double? x) => x is double v ? v.ToString("F2", inv) + "x" : "-";
             sb.AppendLine(inv, $"| {r.Method} | {Mib(r.PeakRssBytes)} | {Mib(r.RuntimeRssBytes)} | " +
                 $"{Mib(r.StoredWeightBytes)} | {Mib(r.OptimizerBytes)} | {Mib(r.ActivationBytes)} | " +
+                $"{Mib(r.PreparedPeakRssBytes)} | " +
                 $"{Ratio((double?)r.PeakRssBytes / lora?.PeakRssBytes)} | " +
-                $"{Ratio(r.TokensPerSecond / lora?.TokensPerSecond)} |");
+                $"{Ratio(r.TokensPerSecond / lora?.TokensPerSecond)} | {r.CpuSecondsPerStep:F2} | " +
+                $"{Ratio(r.CpuSecondsPerStep / lora?.CpuSecondsPerStep)} | {r.FaultsPerStep:F0} |");
         }
     }
 

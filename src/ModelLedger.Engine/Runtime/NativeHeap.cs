@@ -6,15 +6,50 @@ namespace ModelLedger.Engine.Runtime;
 /// glibc malloc settings for training. libtorch's CPU tensors come from malloc; glibc maps a block of at least its
 /// mmap threshold on its own and unmaps it on free, but after the first such block is freed it raises the threshold
 /// to that block's size (up to 32 MiB), so a step's activations then come from the heap, where freed tensors leave
-/// holes that later, differently sized ones cannot reuse: a third of LoRA's peak was such slack (docs/benchmarks.md,
-/// peak memory). A fixed threshold keeps every large tensor in its own mapping, returned to the system when freed.
-/// Opt-in with <c>MLEDGER_MALLOC=mmap</c>: it cut LoRA's peak by 40 % but cost about 15 % more CPU time in page
-/// faults (docs/benchmarks.md, session 7); glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins.
+/// holes that later, differently sized ones cannot reuse, and glibc keeps the pages of every hole resident: at the
+/// peak of a LoRA step with gradient checkpointing the heap held about twice its live bytes (docs/benchmarks.md,
+/// session 9). <c>MLEDGER_MALLOC</c> picks what training does about it:
+/// <list type="bullet">
+/// <item><c>trim</c>: <c>malloc_trim(0)</c> after every optimizer step hands the free pages back, so one step's holes
+/// do not stay resident into the next (the peak grew step by step before); the next step faults its pages in again.
+/// The default with gradient checkpointing, where that is ~0.1 M pages per step (about 2 % of a step's CPU); without
+/// it a step touches ~1.4 GB afresh (~0.35 M faults, several per cent), so there it is opt-in.</item>
+/// <item><c>mmap</c>: a fixed 256 KiB threshold keeps every large tensor in its own mapping, returned when freed:
+/// the lowest peak (QLoRA with checkpointing below 0.7x LoRA's), but every large tensor is fresh pages from the
+/// kernel, 10-20x the page faults: opt-in.</item>
+/// <item><c>keep</c>: glibc's behaviour, nothing trimmed between steps, with or without checkpointing.</item>
+/// </list>
+/// glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins over <c>mmap</c>.
 /// </summary>
 public static partial class NativeHeap
 {
-    /// <summary>The environment variable that turns this on (<c>mmap</c>).</summary>
+    /// <summary>The environment variable that picks the policy: <c>trim</c>, <c>mmap</c> or <c>keep</c>; unset:
+    /// <see cref="Policy.Default"/>.</summary>
     public const string Variable = "MLEDGER_MALLOC";
+
+    /// <summary>What training does with glibc's heap (see the class summary).</summary>
+    public enum Policy { Default, TrimEachStep, Mmap, Keep }
+
+    /// <summary>The policy a value of <see cref="Variable"/> names (unset or empty: <see cref="Policy.Default"/>,
+    /// trim with gradient checkpointing, keep without); null for a value that names none.</summary>
+    public static Policy? Parse(string? value) => value switch
+    {
+        null or "" => Policy.Default,
+        "trim" => Policy.TrimEachStep,
+        "mmap" => Policy.Mmap,
+        "keep" => Policy.Keep,
+        _ => null,
+    };
+
+    /// <summary>The policy of this process (from its environment; an unknown value: the default, and
+    /// <see cref="ConfigureForTraining"/> says so).</summary>
+    public static Policy Current { get; } = Parse(Environment.GetEnvironmentVariable(Variable)) ?? Policy.Default;
+
+    /// <summary>Called after every optimizer step: under <see cref="Policy.TrimEachStep"/>, or the default with
+    /// gradient checkpointing, returns the free heap pages to the system; returns whether anything was released.
+    /// </summary>
+    public static bool AfterOptimizerStep(Policy policy, bool checkpointing) =>
+        (policy == Policy.TrimEachStep || (policy == Policy.Default && checkpointing)) && Trim();
 
     /// <summary>Blocks from this size on get their own mapping (glibc's default before its dynamic raise: 128 KiB).
     /// </summary>
@@ -52,7 +87,10 @@ public static partial class NativeHeap
     public static string? ConfigureForTraining()
     {
         if (Interlocked.Exchange(ref s_applied, 1) == 1) return null;
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) != "mmap"
+        if (Parse(Environment.GetEnvironmentVariable(Variable)) is null)
+            return $"warning: {Variable}={Environment.GetEnvironmentVariable(Variable)} is not trim, mmap or keep; " +
+                   "using the default";
+        if (!OperatingSystem.IsLinux() || Current != Policy.Mmap
             || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null)
             return null;
         try

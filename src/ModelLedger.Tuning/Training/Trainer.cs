@@ -1,8 +1,8 @@
-using ModelLedger.Engine.Runtime;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ModelLedger.Engine.Runtime;
 using ModelLedger.Tuning.Config;
 using ModelLedger.Tuning.Data;
 using static TorchSharp.torch;
@@ -166,11 +166,25 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         run.Optimizer.Update();
         run.Optimizer.ZeroGrad();
         run.Step++;
+        // this step's heap holes: not resident into the next (by default with checkpointing: cheap there)
+        NativeHeap.AfterOptimizerStep(NativeHeap.Current, config.GradientCheckpointing);
+        TraceHeap($"step {run.Step}");
         run.WindowLoss += stepLoss;
         run.WindowSteps++;
         run.AllLoss += stepLoss;
         run.LossSteps++;
         return stepLoss;
+    }
+
+    /// <summary>Diagnostic (MLEDGER_HEAP_TRACE=ms): the heap at the window's most live and most resident samples.
+    /// </summary>
+    internal HeapSampler? Heap { get; init; }
+
+    private void TraceHeap(string what)
+    {
+        if (Heap is null) return;
+        var (live, resident) = Heap.TakeWindow();
+        Console.Error.WriteLine($"heap {what}: most live: {live}; most resident: {resident}");
     }
 
     private double Eta(LoopState run) =>

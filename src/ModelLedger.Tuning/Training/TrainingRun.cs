@@ -52,12 +52,13 @@ public static class TrainingRun
         var log = callbacks.Log;
         CheckOutputDir(config);
         // before the model loads, so its freed full-precision copies (QLoRA) go back to the system too (opt-in)
-        if (NativeHeap.ConfigureForTraining() is string heap) log(heap);
+        if (NativeHeap.ConfigureForTraining() is string heapSetting) log(heapSetting);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
         var device = TorchRuntime.ParseDevice(config.Device);
         if (config.Bf16 && device == ComputeDevice.Cpu)
             log("note: bf16 on CPU stores weights in bfloat16; libtorch's CPU bf16 matmuls can be slower than fp32 " +
                 "here — measure with mledger bench finetune");
+        using var heap = HeapSampler.FromEnvironment();
         callbacks.Phase?.Invoke("loading model");
         using var model = PretrainedModel.Load(config.ModelNameOrPath, device, dtype,
             TunableModel.ProjectionLoaderFor(config));
@@ -71,7 +72,9 @@ public static class TrainingRun
         callbacks.Phase?.Invoke("preparing");
         TorchSharp.torch.manual_seed(config.Seed);   // adapter initialisation (LoRA A, prefix) is part of the seeded run
         using var tunable = TunableModel.Prepare(model, config);
+        if (heap is not null) Console.Error.WriteLine($"heap prepared: most live: {heap.TakeWindow().MostLive}");
         NativeHeap.Trim();   // what loading (and quantizing) freed, before training allocates its activations
+        if (heap is not null) Console.Error.WriteLine($"heap trimmed: {HeapStatistics.Read()}");
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
@@ -80,7 +83,7 @@ public static class TrainingRun
         callbacks.Phase?.Invoke("training");
         var trainer = new Trainer(tunable, data, config, log)
         {
-            OnStep = callbacks.Step, FailAtMicroBatch = callbacks.FailAtMicroBatch,
+            OnStep = callbacks.Step, FailAtMicroBatch = callbacks.FailAtMicroBatch, Heap = heap,
         };
         var result = trainer.Run(cancellation) with { StoredWeightBytes = tunable.StoredWeightBytes() };
         callbacks.Phase?.Invoke("saving");

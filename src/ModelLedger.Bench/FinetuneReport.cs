@@ -67,6 +67,8 @@ public static class FinetuneReport
             "the first (the tokens/s steps); less sensitive to other load than speed, though OpenMP threads spinning at " +
             "barriers on a busy machine count too. Faults/step: minor page faults per step (fresh pages), independent " +
             "of load.");
+        sb.AppendLine($"malloc: {ModelLedger.Engine.Runtime.MallocLibrary.InUse()} (./mledger preloads jemalloc when it is " +
+            "installed; MLEDGER_ALLOCATOR=glibc leaves glibc's).");
         sb.AppendLine();
         sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | prepared | peak vs LoRA " +
             "| speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |");

@@ -4,6 +4,7 @@ using System.Text.Json;
 using ModelLedger.Bench;
 using ModelLedger.Engine.Generation;
 using ModelLedger.Engine.Kernels;
+using ModelLedger.Engine.Runtime;
 using Spectre.Console;
 
 namespace ModelLedger.Cli.Commands;
@@ -199,6 +200,7 @@ internal static class BenchCommand
                     r.WeightGBps?.ToString("F1", invariant) ?? "");
             AnsiConsole.MarkupLine($"model: {Markup.Escape(loaded.Directory)} ({loaded.Network.ParameterCount():N0} parameters, {loaded.Device}, {loaded.Network.DType})");
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
+            AnsiConsole.MarkupLine($"malloc: {MallocLibrary.InUse()}");
             AnsiConsole.MarkupLine(
                 $"measured memory read (C# loop): {read:F1} GB/s on {ReadBandwidth.Threads} threads");
             AnsiConsole.Write(table);

@@ -39,6 +39,10 @@ internal sealed unsafe class DecodeWeights
     public required float* Sin { get; init; }
     public required List<Tensor> Tensors { get; init; }
 
+    /// <summary>Some projection reads a Q8_0 copy: the step quantizes those projections' inputs.</summary>
+    public bool Quantized => LmHead.Q8 is not null
+        || Layers.Any(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Any(p => p.Q8 is not null));
+
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
     /// rotary table must cover them. <paramref name="quantization"/> Q8_0: each projection and lm_head also gets
     /// an int8 copy (<see cref="Q8Weights"/>, made here, once per session) that the step reads instead.</summary>

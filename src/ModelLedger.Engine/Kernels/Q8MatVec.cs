@@ -9,7 +9,8 @@ public enum Q8Path
 {
     /// <summary>Plain C#: what a CPU without AVX2 runs.</summary>
     Scalar,
-    /// <summary>vpmaddubsw + vpmaddwd on |w| and sign(x, w), llama.cpp's trick for a signed × signed byte dot.</summary>
+    /// <summary>vpmaddubsw + vpmaddwd on |w| and sign(x, w): llama.cpp's trick for a signed × signed byte dot.
+    /// </summary>
     Avx2,
     /// <summary>vpdpbusd (AVX-VNNI, 256-bit) on the same unsigned/signed operands. .NET 10 exposes no 512-bit VNNI
     /// class, and a Q8_0 block is 32 bytes, one 256-bit register, so nothing is lost per block.</summary>
@@ -142,7 +143,8 @@ internal static unsafe class Q8MatVec
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, absW, signedX);
     }
 
-    /// <summary>acc += (d_w·d_x) · Σ w·x for one block (|w·x| ≤ 127² per product: no 16-bit saturation).</summary>
+    /// <summary>acc += (d_w·d_x) · Σ w·x for one block (|w·x| ≤ 127² per product: no 16-bit saturation).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Step<T>(Vector256<sbyte> w, Vector256<byte> absW, sbyte* x, float d,
         Vector256<float> acc) where T : struct, IDot =>

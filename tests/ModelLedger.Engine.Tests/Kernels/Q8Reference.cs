@@ -56,7 +56,8 @@ internal sealed class Q8Reference : IDisposable
         return logits;
     }
 
-    /// <summary>Logits [B, V] after feeding <paramref name="next"/> at cache column <paramref name="column"/>.</summary>
+    /// <summary>Logits [B, V] after feeding <paramref name="next"/> at cache column <paramref name="column"/>.
+    /// </summary>
     public Tensor Step(long[] next, int column)
     {
         _on.Value = true;

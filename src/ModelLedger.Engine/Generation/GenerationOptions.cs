@@ -19,8 +19,9 @@ public sealed record GenerationOptions
     /// <summary>The KV cache's dtype: null for the model's; Float16/BFloat16 halve it (llama.cpp's default is f16),
     /// at a rounding of keys and values (docs/benchmarks.md).</summary>
     public TorchSharp.torch.ScalarType? KvCacheDType { get; init; }
-    /// <summary>Q8_0: the decode steps read int8 copies of the projections and lm_head (llama.cpp's Q8_0, made when
-    /// generation starts); the prefill stays fp32. Needs the C# decode step (CPU, fp32, no adapters) and the cache.
+    /// <summary>Q8_0: the decode steps read int8 copies of the projections and lm_head (llama.cpp's Q8_0, kept with
+    /// the model across calls until its weights change) and round each projection's input to Q8_0 blocks (int8 dot
+    /// products, as llama.cpp); the prefill stays fp32. Needs the C# decode step (CPU, fp32, no adapters) and the cache.
     /// </summary>
     public WeightQuantization Weights { get; init; }
 

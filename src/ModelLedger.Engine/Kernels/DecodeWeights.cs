@@ -45,13 +45,16 @@ internal sealed unsafe class DecodeWeights
 
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
     /// rotary table must cover them. <paramref name="quantization"/> Q8_0: each projection and lm_head also gets
-    /// an int8 copy (<see cref="Q8Weights"/>, made here, once per session) that the step reads instead.</summary>
+    /// an int8 copy (<see cref="Q8Weights"/>, kept with the model in <see cref="Q8Cache"/>, made again only when the
+    /// weights changed) that the step reads instead.</summary>
     public static DecodeWeights? Gather(LlamaForCausalLM net, long positions,
         WeightQuantization quantization = WeightQuantization.None)
     {
         if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null)
             return null;
         var kept = new List<Tensor>();
+        var cache = quantization == WeightQuantization.Q8_0 ? Q8Cache.For(net) : null;
+        var live = new HashSet<nint>();
         float* Vector(Tensor? t, long length)
         {
             if (t is null) return null;
@@ -66,8 +69,12 @@ internal sealed unsafe class DecodeWeights
                 || w.dim() != 2 || !w.is_contiguous()) throw new NotSupportedException();
             kept.Add(w);
             float* data = TensorData.Pointer<float>(w);
-            var q8 = quantization == WeightQuantization.Q8_0
-                ? Q8Weights.Quantize(data, (int)w.shape[0], (int)w.shape[1]) : null;
+            Q8Weights? q8 = null;
+            if (cache is not null)
+            {
+                q8 = cache.Get(data, (int)w.shape[0], (int)w.shape[1]);
+                live.Add((nint)data);
+            }
             return new LinearWeights(data, Vector(linear.bias, w.shape[0]), (int)w.shape[0], (int)w.shape[1], q8);
         }
         try
@@ -88,9 +95,11 @@ internal sealed unsafe class DecodeWeights
             var (cos, sin) = net.RotaryTable(positions);
             kept.Add(cos);
             kept.Add(sin);
+            var lmHead = Plain(net.LmHead);
+            cache?.Retain(live);
             return new DecodeWeights
             {
-                Layers = layers, Embedding = TensorData.Pointer<float>(embedding), LmHead = Plain(net.LmHead),
+                Layers = layers, Embedding = TensorData.Pointer<float>(embedding), LmHead = lmHead,
                 FinalNorm = Vector(net.Backbone.Norm.Weight, c.HiddenSize), Eps = (float)net.Backbone.Norm.Eps,
                 Cos = TensorData.Pointer<float>(cos), Sin = TensorData.Pointer<float>(sin), Tensors = kept,
             };

@@ -6,12 +6,14 @@ using static TorchSharp.torch;
 namespace ModelLedger.Engine.Kernels;
 
 /// <summary>A plain Linear read in place: W [Rows, Cols] row-major and an optional bias, fp32; with
-/// <see cref="Q8"/> set the decode step reads that quantized copy instead of W.</summary>
-internal readonly unsafe struct LinearWeights(float* w, float* bias, int rows, int cols, Q8Weights? q8 = null)
+/// <see cref="Q8"/> or <see cref="Nf4"/> set the decode step reads that quantized copy instead of W.</summary>
+internal readonly unsafe struct LinearWeights(float* w, float* bias, int rows, int cols, Q8Weights? q8 = null,
+    Nf4Weights? nf4 = null)
 {
     public readonly float* W = w, Bias = bias;
     public readonly int Rows = rows, Cols = cols;
     public readonly Q8Weights? Q8 = q8;
+    public readonly Nf4Weights? Nf4 = nf4;
 }
 
 /// <summary>One decoder layer's weights for the C# decode step.</summary>
@@ -45,15 +47,16 @@ internal sealed unsafe class DecodeWeights
 
     /// <summary>The weights, or null when something needs the libtorch path. <paramref name="positions"/>: the
     /// rotary table must cover them. <paramref name="quantization"/> Q8_0: each projection and lm_head also gets
-    /// an int8 copy (<see cref="Q8Weights"/>, kept with the model in <see cref="Q8Cache"/>, made again only when the
-    /// weights changed) that the step reads instead.</summary>
+    /// an int8 copy (<see cref="Q8Weights"/>; NF4: <see cref="Nf4Weights"/>), kept with the model in
+    /// <see cref="QuantizedCopies"/> and made again only when the weights changed, that the step reads instead.
+    /// </summary>
     public static DecodeWeights? Gather(LlamaForCausalLM net, long positions,
         WeightQuantization quantization = WeightQuantization.None)
     {
         if (net.Device.type != TorchSharp.DeviceType.CPU || net.DType != ScalarType.Float32 || net.Prefix is not null)
             return null;
         var kept = new List<Tensor>();
-        var cache = quantization == WeightQuantization.Q8_0 ? Q8Cache.For(net) : null;
+        var cache = quantization != WeightQuantization.None ? QuantizedCopies.For(net) : null;
         var live = new HashSet<nint>();
         float* Vector(Tensor? t, long length)
         {
@@ -69,13 +72,15 @@ internal sealed unsafe class DecodeWeights
                 || w.dim() != 2 || !w.is_contiguous()) throw new NotSupportedException();
             kept.Add(w);
             float* data = TensorData.Pointer<float>(w);
+            int rows = (int)w.shape[0], cols = (int)w.shape[1];
             Q8Weights? q8 = null;
-            if (cache is not null)
-            {
-                q8 = cache.Get(data, (int)w.shape[0], (int)w.shape[1]);
-                live.Add((nint)data);
-            }
-            return new LinearWeights(data, Vector(linear.bias, w.shape[0]), (int)w.shape[0], (int)w.shape[1], q8);
+            Nf4Weights? nf4 = null;
+            if (cache is not null) live.Add((nint)data);
+            if (quantization == WeightQuantization.Q8_0)
+                q8 = cache!.Get(data, rows, cols, quantization, () => Q8Weights.Quantize(data, rows, cols));
+            else if (quantization == WeightQuantization.Nf4)
+                nf4 = cache!.Get(data, rows, cols, quantization, () => Nf4Weights.Quantize(w));
+            return new LinearWeights(data, Vector(linear.bias, w.shape[0]), rows, cols, q8, nf4);
         }
         try
         {

@@ -11,7 +11,7 @@ namespace ModelLedger.Engine.Kernels;
 /// weight written in place (as an optimizer step or a merge writes it) is quantized again, alone, and the new copy
 /// holds the new values (worked by hand); another load of the model is another cache.
 /// </summary>
-public sealed unsafe class Q8CacheTests
+public sealed unsafe class QuantizedCopiesTests
 {
     private static Q8Weights?[] Copies(PretrainedModel model)
     {
@@ -25,7 +25,7 @@ public sealed unsafe class Q8CacheTests
     public void SecondSession_ReusesCopies_AndAChangedWeightIsQuantizedAgain()
     {
         using var model = PretrainedModel.Load(TestPaths.TinyStories);
-        var cache = Q8Cache.For(model.Network);
+        var cache = QuantizedCopies.For(model.Network);
         var first = Copies(model);
         int linears = model.Config.NumHiddenLayers * 7 + 1;
         Assert.Equal(linears, cache.Quantizations);
@@ -47,7 +47,7 @@ public sealed unsafe class Q8CacheTests
 
         using var again = PretrainedModel.Load(TestPaths.TinyStories);
         Copies(again);
-        Assert.Equal(linears, Q8Cache.For(again.Network).Quantizations);
+        Assert.Equal(linears, QuantizedCopies.For(again.Network).Quantizations);
     }
 
     [Fact]
@@ -57,16 +57,16 @@ public sealed unsafe class Q8CacheTests
         new Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         fixed (float* p = values)
         {
-            ulong h = Q8Cache.Hash(p, values.Length);
-            Assert.Equal(h, Q8Cache.Hash(p, values.Length));
+            ulong h = QuantizedCopies.Hash(p, values.Length);
+            Assert.Equal(h, QuantizedCopies.Hash(p, values.Length));
             foreach (int at in new[] { 0, 31, 1 << 20, values.Length - 1 })
             {
                 float old = values[at];
                 values[at] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(old) ^ 1);   // one bit
-                Assert.NotEqual(h, Q8Cache.Hash(p, values.Length));
+                Assert.NotEqual(h, QuantizedCopies.Hash(p, values.Length));
                 values[at] = old;
             }
-            Assert.Equal(h, Q8Cache.Hash(p, values.Length));
+            Assert.Equal(h, QuantizedCopies.Hash(p, values.Length));
         }
     }
 }

@@ -1,37 +1,38 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ModelLedger.Engine.Models.Llama;
+using ModelLedger.Engine.Quantization;
 
 namespace ModelLedger.Engine.Kernels;
 
 /// <summary>
-/// The Q8_0 copies of one model's weights, kept across generation calls (quantizing stories110M takes 1-2 s: every
-/// chat turn paid it). A copy is keyed on the weight's address and shape and checked against a hash of its values at
-/// every session start, so anything that writes the weights — an optimizer step, an adapter merge, a load into the
-/// same tensors, a user's in-place edit — is noticed without the writer knowing about this cache; hashing reads the
-/// weights once (fp32, at memory speed, split over the cores), a small fraction of quantizing them. Lives as long as
-/// the model object (a new load is a new model, hence a new cache). Thread-safe.
+/// The Q8_0 or NF4 copies of one model's weights, kept across generation calls (quantizing stories110M takes 1-2 s:
+/// every chat turn paid it). A copy is keyed on the weight's address, shape and type, and checked against a hash of
+/// its values at every session start, so anything that writes the weights — an optimizer step, an adapter merge, a
+/// load into the same tensors, a user's in-place edit — is noticed without the writer knowing about this cache;
+/// hashing reads the weights once (fp32, at memory speed, split over the cores), a small fraction of quantizing them.
+/// Lives as long as the model object (a new load is a new model, hence a new cache). Thread-safe.
 /// </summary>
-internal sealed unsafe class Q8Cache
+internal sealed unsafe class QuantizedCopies
 {
-    private static readonly ConditionalWeakTable<LlamaForCausalLM, Q8Cache> s_models = new();
-    private readonly Dictionary<(nint, int, int), (ulong Hash, Q8Weights? Copy)> _copies = [];
+    private static readonly ConditionalWeakTable<LlamaForCausalLM, QuantizedCopies> s_models = new();
+    private readonly Dictionary<(nint, int, int, WeightQuantization), (ulong Hash, object? Copy)> _copies = [];
     private long _quantizations;
 
     /// <summary>How many weights this cache has quantized (tests: a second call must not quantize again).</summary>
     public long Quantizations => Interlocked.Read(ref _quantizations);
 
-    public static Q8Cache For(LlamaForCausalLM net) => s_models.GetValue(net, _ => new Q8Cache());
+    public static QuantizedCopies For(LlamaForCausalLM net) => s_models.GetValue(net, _ => new QuantizedCopies());
 
-    /// <summary>The Q8_0 copy of W [rows, cols] (null when rows are not a multiple of 32 long), made again only if
-    /// W's values changed since the last call.</summary>
-    public Q8Weights? Get(float* w, int rows, int cols)
+    /// <summary>The <paramref name="kind"/> copy of W [rows, cols] (<paramref name="make"/>'s, null when W does not
+    /// qualify), made again only if W's values changed since the last call.</summary>
+    public T? Get<T>(float* w, int rows, int cols, WeightQuantization kind, Func<T?> make) where T : class
     {
-        var key = ((nint)w, rows, cols);
+        var key = ((nint)w, rows, cols, kind);
         ulong hash = Hash(w, (long)rows * cols);
         lock (_copies)
-            if (_copies.TryGetValue(key, out var entry) && entry.Hash == hash) return entry.Copy;
-        var copy = Q8Weights.Quantize(w, rows, cols);
+            if (_copies.TryGetValue(key, out var entry) && entry.Hash == hash) return (T?)entry.Copy;
+        var copy = make();
         Interlocked.Increment(ref _quantizations);
         lock (_copies) _copies[key] = (hash, copy);
         return copy;

@@ -58,7 +58,8 @@ internal sealed class SamplingOptions
     public readonly Option<string> Weights = new("--weights")
     {
         DefaultValueFactory = _ => "f32",
-        Description = "Weights the decode steps read: f32, or q8_0 (llama.cpp's int8 blocks; CPU fp32 models)",
+        Description = "Weights the decode steps read: f32, q8_0 (llama.cpp's int8 blocks, int8 activations) or nf4 "
+            + "(QLoRA's 4-bit blocks); CPU fp32 models",
     };
 
     public IEnumerable<Option> All => [MaxNewTokens, Temperature, TopP, TopK, RepetitionPenalty, Seed, Stop, Weights];

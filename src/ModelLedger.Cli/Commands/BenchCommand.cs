@@ -192,12 +192,13 @@ internal static class BenchCommand
             var (peak, read, rows) = GenerateBenchmark.Run(loaded, p.GetValue(promptLength), p.GetValue(newTokens),
                 p.GetValue(batch), kv, Console.Error.WriteLine);
             var table = new Table().AddColumns("scenario", "batch", "tokens/s", "model GFLOP/s", "of matmul peak",
-                "weights GB/s");
+                "weights GB/s", "vs f32 C# step");
             var invariant = CultureInfo.InvariantCulture;
             foreach (var r in rows)
                 table.AddRow(r.Scenario, r.Batch.ToString(invariant), r.TokensPerSecond.ToString("F1", invariant),
                     r.ModelGflops.ToString("F1", invariant), r.OfPeak.ToString("P1", invariant),
-                    r.WeightGBps?.ToString("F1", invariant) ?? "");
+                    r.WeightGBps?.ToString("F1", invariant) ?? "",
+                    GenerateBenchmark.VersusFp32Step(r, rows) is double v ? v.ToString("F2", invariant) + "x" : "");
             AnsiConsole.MarkupLine($"model: {Markup.Escape(loaded.Directory)} ({loaded.Network.ParameterCount():N0} parameters, {loaded.Device}, {loaded.Network.DType})");
             AnsiConsole.MarkupLine($"measured fp32 matmul peak: {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
             AnsiConsole.MarkupLine($"malloc: {MallocLibrary.InUse()}");

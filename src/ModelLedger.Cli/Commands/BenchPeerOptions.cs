@@ -89,14 +89,15 @@ internal sealed class BenchPeerOptions
                 + $"all threads; {node.SystemInfo}"));
         if (bench is not null)
             AnsiConsole.MarkupLine(Markup.Escape($"llama-bench: build {bench.BuildCommit} on {bench.CpuInfo}, "
-                + "decode after the prompt's tokens (-p 0 -d prompt), fastest repetition, best of 1 or all threads"));
+                + $"GGUF {ggufType} from mledger export, decode after the prompt's tokens (-p 0 -d prompt), fastest "
+                + "repetition, best of 1 or all threads"));
         var rows = PeerComparison.Beside(ours, node?.Rows ?? [], bench?.Rows ?? []);
         if (rows.Count == 0) return;
-        var table = new Table().AddColumns("scenario", "batch", "ours tokens/s", "llama.cpp KV", "llama.cpp via",
-            "threads", "llama.cpp tokens/s", "ours / llama.cpp");
+        var table = new Table().AddColumns("scenario", "batch", "ours tokens/s", "llama.cpp weights",
+            "llama.cpp KV", "llama.cpp via", "threads", "llama.cpp tokens/s", "ours / llama.cpp");
         foreach (var (peer, r) in rows)
-            table.AddRow(r.Scenario, Text(r.Batch), Number(r.Ours, "F1"), r.PeerKvType, peer, Text(r.PeerThreads),
-                Number(r.Peer, "F1"), Number(r.Ratio, "F2") + "x");
+            table.AddRow(r.Scenario, Text(r.Batch), Number(r.Ours, "F1"), ggufType, r.PeerKvType, peer,
+                Text(r.PeerThreads), Number(r.Peer, "F1"), Number(r.Ratio, "F2") + "x");
         AnsiConsole.Write(table);
     }
 

@@ -20,7 +20,8 @@ internal static class PerplexityCommand
         var weights = new Option<string>("--weights")
         {
             DefaultValueFactory = _ => "f32,q8_0,nf4",
-            Description = "Weight types to score, comma-separated: f32 (as loaded), q8_0, nf4",
+            Description = "Weight types to score, comma-separated: f32 (as loaded), q8_0, nf4 (weights only: "
+                + "activations stay fp32)",
         };
         var json = new Option<bool>("--json") { Description = "The rows as one JSON array on stdout" };
         var command = new Command("perplexity", "Perplexity of a text file (as llama-perplexity), per weight type")

@@ -19,9 +19,11 @@ public sealed record GenerationOptions
     /// <summary>The KV cache's dtype: null for the model's; Float16/BFloat16 halve it (llama.cpp's default is f16),
     /// at a rounding of keys and values (docs/benchmarks.md).</summary>
     public TorchSharp.torch.ScalarType? KvCacheDType { get; init; }
-    /// <summary>Q8_0: the decode steps read int8 copies of the projections and lm_head (llama.cpp's Q8_0, made when
-    /// generation starts); the prefill stays fp32. Needs the C# decode step (CPU, fp32, no adapters) and the cache.
-    /// </summary>
+    /// <summary>Q8_0: the decode steps read int8 copies of the projections and lm_head (llama.cpp's Q8_0, kept with
+    /// the model across calls until its weights change) and round each projection's input to Q8_0 blocks (int8 dot
+    /// products, as llama.cpp); the prefill stays fp32. NF4: the decode steps read QLoRA's NF4 (blocks of 64, no
+    /// double quantization) with fp32 activations. Needs the C# decode step (CPU, fp32, no adapters) and the
+    /// cache.</summary>
     public WeightQuantization Weights { get; init; }
 
     /// <summary>Every problem at once, as "field: message" lines; empty when valid.</summary>
@@ -36,8 +38,6 @@ public sealed record GenerationOptions
         if (KvCacheDType is not (null or TorchSharp.torch.ScalarType.Float32 or TorchSharp.torch.ScalarType.Float16
             or TorchSharp.torch.ScalarType.BFloat16))
             problems.Add($"kv_cache_dtype: must be float32, float16 or bfloat16 (got {KvCacheDType})");
-        if (Weights == WeightQuantization.Nf4)
-            problems.Add("weights: nf4 is a perplexity (fake-quant) type only; decode reads f32 or q8_0");
         if (Weights != WeightQuantization.None && !UseCache)
             problems.Add($"weights: {Weights.Name()} decodes through the KV cache (use_cache must be true)");
         return problems;

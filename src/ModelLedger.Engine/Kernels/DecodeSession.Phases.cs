@@ -15,22 +15,22 @@ public sealed unsafe partial class DecodeSession
         {
             var layer = _w.Layers[l];
             RmsNorm(_x, layer.InputNorm, normed);   // every thread its own copy: cheaper than a barrier
-            QueryKeyValue(layer, l, normed, t, threads);
+            QueryKeyValue(layer, l, Input(normed, _hidden, t), t, threads);
             _pool.Barrier();
             Attend(l, t, threads);
             _pool.Barrier();
             var (from, to) = WorkerPool.Share(_hidden, t, threads);
-            layer.O.Rows(_attn, _batch, _x, _hidden, from, to, accumulate: true);
+            layer.O.Rows(Input(_attn, _heads * _headDim, t), _batch, _x, _hidden, from, to, accumulate: true);
             _pool.Barrier();
             RmsNorm(_x, layer.PostNorm, normed);
-            GateUp(layer, normed, t, threads);
+            GateUp(layer, Input(normed, _hidden, t), t, threads);
             _pool.Barrier();
-            layer.Down.Rows(_gate, _batch, _x, _hidden, from, to, accumulate: true);
+            layer.Down.Rows(Input(_gate, _inner, t), _batch, _x, _hidden, from, to, accumulate: true);
             _pool.Barrier();
         }
         RmsNorm(_x, _w.FinalNorm, normed);
         var (first, last) = WorkerPool.Share(_vocab, t, threads);
-        _w.LmHead.Rows(normed, _batch, _logits, _vocab, first, last, accumulate: false);
+        _w.LmHead.Rows(Input(normed, _hidden, t), _batch, _logits, _vocab, first, last, accumulate: false);
         for (int r = 0; r < _batch; r++)
         {
             float* row = _logits + (long)r * _vocab;
@@ -40,6 +40,16 @@ public sealed unsafe partial class DecodeSession
             _bestIndex[t * _batch + r] = best;
             _bestValue[t * _batch + r] = best >= 0 ? row[best] : float.NegativeInfinity;
         }
+    }
+
+    /// <summary>The rows x [B, k] as a projection input: with Q8_0 weights also their Q8_0 codes, in this thread's
+    /// buffer. Every thread quantizes the whole input itself (a few thousand values against the weights' millions):
+    /// cheaper than another barrier, and the codes are the same in every thread.</summary>
+    private RowsInput Input(float* x, int k, int t)
+    {
+        if (!_quantized || k % Quantization.Q8_0.BlockSize != 0) return new RowsInput(x);
+        Q8MatVec.QuantizeRows(x, _batch, k, _codes[t], _codeScales[t]);
+        return new RowsInput(x, _codes[t], _codeScales[t]);
     }
 
     /// <summary>HF's RMSNorm in fp32: weight · (x · 1/sqrt(mean(x²) + eps)), for every row.</summary>
@@ -57,7 +67,7 @@ public sealed unsafe partial class DecodeSession
     /// <summary>q/k/v by whole heads (so the thread that projects a head also rotates it and stores it in the
     /// cache): heads 0..H-1 are q, then Hkv of k, then Hkv of v.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void QueryKeyValue(LayerWeights layer, int l, float* normed, int t, int threads)
+    private void QueryKeyValue(LayerWeights layer, int l, in RowsInput normed, int t, int threads)
     {
         int blocks = _heads + 2 * _kvHeads, d = _headDim;
         int qWidth = _heads * d, kvWidth = _kvHeads * d;
@@ -160,7 +170,7 @@ public sealed unsafe partial class DecodeSession
 
     /// <summary>silu(x·Gateᵀ) · (x·Upᵀ) for this thread's columns, left in the gate buffer for down_proj.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void GateUp(LayerWeights layer, float* normed, int t, int threads)
+    private void GateUp(LayerWeights layer, in RowsInput normed, int t, int threads)
     {
         var (from, to) = WorkerPool.Share(_inner, t, threads);
         layer.Gate.Rows(normed, _batch, _gate, _inner, from, to, false);

@@ -32,11 +32,13 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
     private readonly WorkerPool _pool = WorkerPool.Shared;
     private readonly int _batch, _hidden, _heads, _kvHeads, _headDim, _inner, _vocab, _capacity, _threads;
     private readonly int? _window;
+    private readonly bool _quantized;               // some weight is Q8_0: its inputs are quantized per step
     private readonly int[] _first;                  // per row: the first real (unpadded) cache column
     private readonly CacheKind _kind;
     private readonly byte*[] _keys, _values;        // per layer [B, Hkv, capacity, D] in the cache's dtype
     private readonly float* _x, _q, _k, _v, _attn, _gate, _up, _logits;
-    private readonly float*[] _normed, _scores, _row;   // per thread
+    private readonly float*[] _normed, _scores, _row, _codeScales;   // per thread
+    private readonly sbyte*[] _codes;                                // per thread: Q8_0 activations
     private readonly float[] _bestValue;
     private readonly int[] _bestIndex;
     private readonly List<IntPtr> _allocations = [];
@@ -81,6 +83,7 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
             c.NumKeyValueHeads, c.HeadDim);
         (_inner, _vocab, _capacity, _window) = (c.IntermediateSize, c.VocabSize, cache.Capacity, c.SlidingWindow);
         _threads = ThreadsFor(bytesPerStep);
+        _quantized = w.Quantized;
         _keys = new byte*[cache.Layers];
         _values = new byte*[cache.Layers];
         for (int l = 0; l < cache.Layers; l++)
@@ -98,11 +101,16 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
         _gate = Allocate(_batch * _inner);
         _up = Allocate(_batch * _inner);
         (_normed, _scores, _row) = (new float*[_threads], new float*[_threads], new float*[_threads]);
+        (_codes, _codeScales) = (new sbyte*[_threads], new float*[_threads]);
+        int widest = _batch * Math.Max(Math.Max(_hidden, qWidth), _inner);
         for (int t = 0; t < _threads; t++)
         {
             _normed[t] = Allocate(_batch * _hidden);
             _scores[t] = Allocate(_capacity);
             _row[t] = Allocate(AttendChunk * _headDim);
+            if (!_quantized) continue;
+            _codes[t] = (sbyte*)Allocate((widest + 3) / 4);
+            _codeScales[t] = Allocate(widest / Quantization.Q8_0.BlockSize);
         }
         _bestValue = new float[_threads * _batch];
         _bestIndex = new int[_threads * _batch];
@@ -130,8 +138,19 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
         {
             if ((ulong)tokens[r] >= (ulong)_vocab)
                 throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[r]} outside the vocabulary");
-            new ReadOnlySpan<float>(_w.Embedding + tokens[r] * _hidden, _hidden)
-                .CopyTo(new Span<float>(_x + r * _hidden, _hidden));
+            if (_w.LmHead.Q8 is { } tied && _w.LmHead.W == _w.Embedding)
+            {
+                // A tied lm_head's quantized copy is the embedding's too (llama.cpp quantizes token_embd, and so
+                // does the fake quantization of `mledger perplexity`): its row dequantized, q · d exact in fp32.
+                long at = tokens[r] * _hidden;
+                for (int i = 0; i < _hidden; i++)
+                    _x[r * _hidden + i] = tied.Codes[at + i] * tied.Scales[(at + i) / Quantization.Q8_0.BlockSize];
+            }
+            else if (_w.LmHead.Nf4 is { } tiedNf4 && _w.LmHead.W == _w.Embedding)
+                tiedNf4.Row(tokens[r], _hidden, _x + r * _hidden);
+            else
+                new ReadOnlySpan<float>(_w.Embedding + tokens[r] * _hidden, _hidden)
+                    .CopyTo(new Span<float>(_x + r * _hidden, _hidden));
         }
         _column = column;
         _pool.Run(this, _threads);

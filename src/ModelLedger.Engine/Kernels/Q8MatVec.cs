@@ -4,42 +4,164 @@ using System.Runtime.Intrinsics.X86;
 
 namespace ModelLedger.Engine.Kernels;
 
+/// <summary>How <see cref="Q8MatVec"/> takes its int8 dot products.</summary>
+public enum Q8Path
+{
+    /// <summary>Plain C#: what a CPU without AVX2 runs.</summary>
+    Scalar,
+    /// <summary>vpmaddubsw + vpmaddwd on |w| and sign(x, w): llama.cpp's trick for a signed × signed byte dot.
+    /// </summary>
+    Avx2,
+    /// <summary>vpdpbusd (AVX-VNNI, 256-bit) on the same unsigned/signed operands. .NET 10 exposes no 512-bit VNNI
+    /// class, and a Q8_0 block is 32 bytes, one 256-bit register, so nothing is lost per block.</summary>
+    AvxVnni,
+}
+
 /// <summary>
-/// <see cref="MatVec.Rows"/> over Q8_0 weights (<see cref="Q8Weights"/>): fp32 activations, each block of 32 codes
-/// widened to fp32 and scaled on the fly (q · d, exact in fp32), so the sums are those of an fp32 matvec over the
-/// dequantized weights up to summation order. AVX2 + FMA (256-bit) where present, else scalar; no AVX-512 VNNI path
-/// (no machine here has VNNI to test it). Same blocking as MatVec: four W rows against one x, or one W row against
-/// up to four x rows, with two accumulators per dot product so the FMA chains overlap.
+/// <see cref="MatVec.Rows"/> over Q8_0 weights (<see cref="Q8Weights"/>) and Q8_0 activations (<see
+/// cref="QuantizeRows"/>), as llama.cpp's Q8_0 × Q8_0 dot: per block of 32 an exact int32 sum of code products, then
+/// (d_w · d_x) · sum accumulated in fp32. Same blocking as MatVec: four W rows against one x, or one W row against up
+/// to four x rows.
 /// </summary>
 internal static unsafe class Q8MatVec
 {
     private const int Block = Quantization.Q8_0.BlockSize;
 
-    /// <summary>Forces the scalar path (tests; it is what a CPU without AVX2 runs).</summary>
-    public static bool ForceScalar { get; set; }
+    /// <summary>Forces a path (tests); null: the best this CPU has.</summary>
+    public static Q8Path? Force { get; set; }
 
-    public static bool Simd => Avx2.IsSupported && Fma.IsSupported && !ForceScalar;
+    public static bool Supported(Q8Path path) => path switch
+    {
+        Q8Path.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        Q8Path.AvxVnni => Avx2.IsSupported && Fma.IsSupported && AvxVnni.IsSupported,
+        _ => true,
+    };
 
+    public static Q8Path Path => Force ?? (Supported(Q8Path.AvxVnni) ? Q8Path.AvxVnni
+        : Supported(Q8Path.Avx2) ? Q8Path.Avx2 : Q8Path.Scalar);
+
+    /// <summary>
+    /// ggml's x86 quantize_row_q8_0 on <paramref name="m"/> rows of <paramref name="k"/> (a multiple of 32): per block
+    /// amax, d = amax / 127 kept as f16 (the block's stored scale), codes round(x · 127 / amax) to nearest, ties to
+    /// even (vroundps / vcvtps2dq; the reference quantizer used for weights rounds ties away from zero), saturated to
+    /// int8. An all-zero block has d = 0 and zero codes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void QuantizeRows(float* x, int m, int k, sbyte* codes, float* scales)
+    {
+        long blocks = (long)m * (k / Block);
+        bool simd = Path != Q8Path.Scalar;
+        for (long b = 0; b < blocks; b++)
+        {
+            float* xb = x + b * Block;
+            sbyte* q = codes + b * Block;
+            float amax = 0;
+            if (simd)
+            {
+                var v0 = Avx.LoadVector256(xb);
+                var v1 = Avx.LoadVector256(xb + 8);
+                var v2 = Avx.LoadVector256(xb + 16);
+                var v3 = Avx.LoadVector256(xb + 24);
+                var a = Avx.Max(Avx.Max(Vector256.Abs(v0), Vector256.Abs(v1)),
+                    Avx.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+                var h = Sse.Max(a.GetLower(), a.GetUpper());
+                amax = MathF.Max(MathF.Max(h[0], h[1]), MathF.Max(h[2], h[3]));
+                var id = Vector256.Create(amax != 0 ? 127f / amax : 0f);
+                var i0 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v0, id)));
+                var i1 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v1, id)));
+                var i2 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v2, id)));
+                var i3 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v3, id)));
+                // The packs work per 128-bit lane: 0-3 8-11 16-19 24-27 | 4-7 12-15 20-23 28-31; the permute restores.
+                var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(i0, i1), Avx2.PackSignedSaturate(i2, i3));
+                Avx.Store(q, Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte());
+            }
+            else
+            {
+                for (int j = 0; j < Block; j++) amax = MathF.Max(amax, MathF.Abs(xb[j]));
+                float id = amax != 0 ? 127f / amax : 0f;
+                for (int j = 0; j < Block; j++) q[j] = (sbyte)Math.Clamp((int)MathF.Round(xb[j] * id), -128, 127);
+            }
+            scales[b] = (float)(Half)(amax / 127f);
+        }
+    }
+
+    /// <summary>y[r, from..to) (+)= W[from..to) · x_r over the Q8_0 codes of W and of x (<see cref="QuantizeRows"/>).
+    /// </summary>
     /// <param name="k">Columns of W, a multiple of 32.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows(Q8Weights w, float* bias, int k, float* x, int m, float* y, int yStride, int from, int to,
-        bool accumulate)
+    public static void Rows(Q8Weights w, float* bias, int k, sbyte* xq, float* xd, int m, float* y, int yStride,
+        int from, int to, bool accumulate)
+    {
+        switch (Path)
+        {
+            case Q8Path.AvxVnni:
+                Rows<VnniDot>(w, bias, k, xq, xd, m, y, yStride, from, to, accumulate);
+                break;
+            case Q8Path.Avx2:
+                Rows<Avx2Dot>(w, bias, k, xq, xd, m, y, yStride, from, to, accumulate);
+                break;
+            default:
+                int blocks = k / Block;
+                for (int j = from; j < to; j++)
+                    for (int r = 0; r < m; r++)
+                        MatVec.Store(y + (long)r * yStride, bias, j, Scalar(w.Codes + (long)j * k,
+                            w.Scales + (long)j * blocks, xq + (long)r * k, xd + (long)r * blocks, k), accumulate);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Scalar(sbyte* wq, float* wd, sbyte* xq, float* xd, int k)
+    {
+        float s = 0;
+        for (int i = 0, b = 0; i < k; i += Block, b++)
+        {
+            int sum = 0;
+            for (int j = i; j < i + Block; j++) sum += wq[j] * xq[j];
+            s += wd[b] * xd[b] * sum;
+        }
+        return s;
+    }
+
+    /// <summary>The eight int32 partial sums of one block: Σ |w|·sign(x, w) = Σ w·x.</summary>
+    private interface IDot
+    {
+        static abstract Vector256<int> Dot(Vector256<byte> absW, Vector256<sbyte> signedX);
+    }
+
+    private struct Avx2Dot : IDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<byte> absW, Vector256<sbyte> signedX) =>
+            Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, signedX), Vector256<short>.One);
+    }
+
+    private struct VnniDot : IDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<byte> absW, Vector256<sbyte> signedX) =>
+            AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, absW, signedX);
+    }
+
+    /// <summary>acc += (d_w·d_x) · Σ w·x for one block (|w·x| ≤ 127² per product: no 16-bit saturation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Step<T>(Vector256<sbyte> w, Vector256<byte> absW, sbyte* x, float d,
+        Vector256<float> acc) where T : struct, IDot =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(T.Dot(absW, Avx2.Sign(Avx.LoadVector256(x), w))),
+            Vector256.Create(d), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<T>(Q8Weights w, float* bias, int k, sbyte* xq, float* xd, int m, float* y, int yStride,
+        int from, int to, bool accumulate) where T : struct, IDot
     {
         sbyte* codes = w.Codes;
         float* scales = w.Scales;
         int blocks = k / Block, j = from;
-        if (!Simd)
-        {
-            for (; j < to; j++)
-                for (int r = 0; r < m; r++)
-                    MatVec.Store(y + (long)r * yStride, bias, j,
-                        Scalar(codes + (long)j * k, scales + (long)j * blocks, k, x + (long)r * k), accumulate);
-            return;
-        }
         if (m == 1)
             for (; j + 4 <= to; j += 4)
             {
-                var (s0, s1, s2, s3) = Four(codes + (long)j * k, scales + (long)j * blocks, k, x);
+                var (s0, s1, s2, s3) = Four<T>(codes + (long)j * k, scales + (long)j * blocks, k, xq, xd);
                 MatVec.Store(y, bias, j, s0, accumulate);
                 MatVec.Store(y, bias, j + 1, s1, accumulate);
                 MatVec.Store(y, bias, j + 2, s2, accumulate);
@@ -48,10 +170,10 @@ internal static unsafe class Q8MatVec
         for (; j < to; j++)
             for (int r = 0; r < m; r += 4)
             {
-                float* x0 = x + (long)r * k;
-                float* x1 = r + 1 < m ? x0 + k : x0, x2 = r + 2 < m ? x0 + 2L * k : x0;
-                float* x3 = r + 3 < m ? x0 + 3L * k : x0;
-                var (s0, s1, s2, s3) = Across(codes + (long)j * k, scales + (long)j * blocks, k, x0, x1, x2, x3);
+                int r1 = r + 1 < m ? r + 1 : r, r2 = r + 2 < m ? r + 2 : r, r3 = r + 3 < m ? r + 3 : r;
+                var (s0, s1, s2, s3) = Across<T>(codes + (long)j * k, scales + (long)j * blocks, k,
+                    xq + (long)r * k, xq + (long)r1 * k, xq + (long)r2 * k, xq + (long)r3 * k,
+                    xd + (long)r * blocks, xd + (long)r1 * blocks, xd + (long)r2 * blocks, xd + (long)r3 * blocks);
                 float* yr = y + (long)r * yStride;
                 MatVec.Store(yr, bias, j, s0, accumulate);
                 if (r + 1 < m) MatVec.Store(yr + yStride, bias, j, s1, accumulate);
@@ -60,74 +182,47 @@ internal static unsafe class Q8MatVec
             }
     }
 
-    /// <summary>Eight codes as fp32 (vpmovsxbd + vcvtdq2ps).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Widen(sbyte* q) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q));
-
-    /// <summary>a += w[0..16)·x[0..16), b += w[16..32)·x[16..32) for one block of one W row, scale d.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot(sbyte* q, Vector256<float> d, float* x, ref Vector256<float> a, ref Vector256<float> b)
-    {
-        a = Fma.MultiplyAdd(Avx.Multiply(Widen(q), d), Avx.LoadVector256(x), a);
-        b = Fma.MultiplyAdd(Avx.Multiply(Widen(q + 8), d), Avx.LoadVector256(x + 8), b);
-        a = Fma.MultiplyAdd(Avx.Multiply(Widen(q + 16), d), Avx.LoadVector256(x + 16), a);
-        b = Fma.MultiplyAdd(Avx.Multiply(Widen(q + 24), d), Avx.LoadVector256(x + 24), b);
-    }
-
-    /// <summary>Four W rows (k apart) against one x.</summary>
+    /// <summary>Four W rows (k apart) against one x: each x block loaded once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float, float, float, float) Four(sbyte* q, float* d, int k, float* x)
+    private static (float, float, float, float) Four<T>(sbyte* q, float* d, int k, sbyte* xq, float* xd)
+        where T : struct, IDot
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         int blocks = k / Block;
-        for (int i = 0, blk = 0; i < k; i += Block, blk++)
+        for (int i = 0, b = 0; i < k; i += Block, b++)
         {
-            Dot(q + i, Vector256.Create(d[blk]), x + i, ref a0, ref b0);
-            Dot(q + k + i, Vector256.Create(d[blocks + blk]), x + i, ref a1, ref b1);
-            Dot(q + 2L * k + i, Vector256.Create(d[2 * blocks + blk]), x + i, ref a2, ref b2);
-            Dot(q + 3L * k + i, Vector256.Create(d[3 * blocks + blk]), x + i, ref a3, ref b3);
+            var x = Avx.LoadVector256(xq + i);
+            float dx = xd[b];
+            a0 = Four<T>(Avx.LoadVector256(q + i), x, d[b] * dx, a0);
+            a1 = Four<T>(Avx.LoadVector256(q + k + i), x, d[blocks + b] * dx, a1);
+            a2 = Four<T>(Avx.LoadVector256(q + 2L * k + i), x, d[2 * blocks + b] * dx, a2);
+            a3 = Four<T>(Avx.LoadVector256(q + 3L * k + i), x, d[3 * blocks + b] * dx, a3);
         }
-        return (Vector256.Sum(a0 + b0), Vector256.Sum(a1 + b1), Vector256.Sum(a2 + b2), Vector256.Sum(a3 + b3));
-    }
-
-    /// <summary>One W row against four x rows: each block is widened once and used four times.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float, float, float, float) Across(sbyte* q, float* d, int k, float* x0, float* x1, float* x2,
-        float* x3)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
-        for (int i = 0, blk = 0; i < k; i += Block, blk++)
-        {
-            var s = Vector256.Create(d[blk]);
-            var w0 = Avx.Multiply(Widen(q + i), s);
-            var w1 = Avx.Multiply(Widen(q + i + 8), s);
-            var w2 = Avx.Multiply(Widen(q + i + 16), s);
-            var w3 = Avx.Multiply(Widen(q + i + 24), s);
-            Four(w0, w1, w2, w3, x0 + i, ref a0, ref b0);
-            Four(w0, w1, w2, w3, x1 + i, ref a1, ref b1);
-            Four(w0, w1, w2, w3, x2 + i, ref a2, ref b2);
-            Four(w0, w1, w2, w3, x3 + i, ref a3, ref b3);
-        }
-        return (Vector256.Sum(a0 + b0), Vector256.Sum(a1 + b1), Vector256.Sum(a2 + b2), Vector256.Sum(a3 + b3));
+        return (Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Four(Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3,
-        float* x, ref Vector256<float> a, ref Vector256<float> b)
-    {
-        a = Fma.MultiplyAdd(w0, Avx.LoadVector256(x), a);
-        b = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + 8), b);
-        a = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + 16), a);
-        b = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + 24), b);
-    }
+    private static Vector256<float> Four<T>(Vector256<sbyte> w, Vector256<sbyte> x, float d, Vector256<float> acc)
+        where T : struct, IDot =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(T.Dot(Avx2.Sign(w, w).AsByte(), Avx2.Sign(x, w))),
+            Vector256.Create(d), acc);
 
+    /// <summary>One W row against four x rows: |w| is taken once per block and used four times.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Scalar(sbyte* q, float* d, int k, float* x)
+    private static (float, float, float, float) Across<T>(sbyte* q, float* d, int k, sbyte* x0, sbyte* x1,
+        sbyte* x2, sbyte* x3, float* d0, float* d1, float* d2, float* d3) where T : struct, IDot
     {
-        float s = 0;
-        for (int i = 0; i < k; i++) s += q[i] * d[i / Block] * x[i];
-        return s;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int i = 0, b = 0; i < k; i += Block, b++)
+        {
+            var w = Avx.LoadVector256(q + i);
+            var absW = Avx2.Sign(w, w).AsByte();
+            float dw = d[b];
+            a0 = Step<T>(w, absW, x0 + i, dw * d0[b], a0);
+            a1 = Step<T>(w, absW, x1 + i, dw * d1[b], a1);
+            a2 = Step<T>(w, absW, x2 + i, dw * d2[b], a2);
+            a3 = Step<T>(w, absW, x3 + i, dw * d3[b], a3);
+        }
+        return (Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
     }
 }

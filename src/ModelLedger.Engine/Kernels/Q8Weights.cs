@@ -6,8 +6,9 @@ namespace ModelLedger.Engine.Kernels;
 
 /// <summary>
 /// A Linear's weight [rows, cols] as Q8_0 for the decode step: int8 codes row-major and one fp32 scale per block of
-/// 32 (the f16 scale of <see cref="Q8_0"/> widened), 1.125 bytes per weight instead of 4. Made once per decode
-/// session from the fp32 weight; pinned arrays, so the pointers stay valid while this object is referenced.
+/// 32 (the f16 scale of <see cref="Q8_0"/> widened), 1.125 bytes per weight instead of 4. Made from the fp32
+/// weight when it first decodes, then kept with the model (<see cref="QuantizedCopies"/>); pinned arrays, so the
+/// pointers stay valid while this object is referenced.
 /// </summary>
 internal sealed unsafe class Q8Weights
 {

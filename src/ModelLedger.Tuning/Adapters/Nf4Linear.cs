@@ -11,13 +11,8 @@ namespace ModelLedger.Tuning.Adapters;
 /// block's absmax.</summary>
 internal static class FourBitCodebooks
 {
-    /// <summary>NormalFloat4: quantiles of N(0,1) normalised to [-1, 1], with an exact zero (QLoRA appendix E).</summary>
-    public static readonly float[] Nf4 =
-    [
-        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
-        -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
-        0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
-    ];
+    /// <summary>NormalFloat4 (<see cref="Engine.Quantization.Nf4.Codebook"/>: the decode step reads it too).</summary>
+    public static readonly float[] Nf4 = Engine.Quantization.Nf4.Codebook;
 
     /// <summary>FP4 (E2M1 with bitsandbytes' subnormal), by code: sign bit 8, then the magnitudes in its bit order.</summary>
     public static readonly float[] Fp4 =

@@ -197,5 +197,7 @@ public sealed class ModelCommandsTests
         Assert.Contains(("decode, f32 KV, libtorch", 1), scenarios);
         Assert.Contains(("decode, f16 KV, C# step", 1), scenarios);
         Assert.Contains(("decode, no cache", 1), scenarios);
+        Assert.Contains(("decode, f16 KV, q8_0 weights, int8 activations, C# step", 2), scenarios);
+        Assert.Contains(("decode, f16 KV, nf4 weights, C# step", 1), scenarios);
     }
 }

@@ -8,7 +8,8 @@
 # purging (freed pages stay for reuse: ~0 faults per step, and still ~30 % less peak than glibc). A long-lived
 # server that should hand memory back after a burst can set e.g. MALLOC_CONF=dirty_decay_ms:30000.
 mledger_jemalloc_conf="oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1"
-mledger_allocator_dirs="${MLEDGER_ALLOCATOR_DIRS:-/usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib}"
+mledger_allocator_default_dirs="/usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib"
+mledger_allocator_dirs="${MLEDGER_ALLOCATOR_DIRS:-$mledger_allocator_default_dirs}"
 
 # Prints the library to preload, or nothing; exit 2 with one line for a bad setting.
 mledger_allocator_library() {

@@ -60,15 +60,15 @@ public static class FinetuneReport
     {
         var inv = CultureInfo.InvariantCulture;
         sb.AppendLine();
-        sb.AppendLine("Peak memory, broken down (MiB; peak RSS of the method's own process). Runtime: resident before the " +
-            "model loaded. Optimizer: gradients and AdamW's two moments of the trainable parameters. Activations: the " +
-            "rest of the peak (saved activations, logits and loss, dequantize buffers, allocator slack). Prepared: the " +
-            "peak before the first step (loading, quantizing). CPU s/step: user + system CPU seconds per step after " +
-            "the first (the tokens/s steps); less sensitive to other load than speed, though OpenMP threads spinning at " +
-            "barriers on a busy machine count too. Faults/step: minor page faults per step (fresh pages), independent " +
-            "of load.");
-        sb.AppendLine($"malloc: {ModelLedger.Engine.Runtime.MallocLibrary.InUse()} (./mledger preloads jemalloc when it is " +
-            "installed; MLEDGER_ALLOCATOR=glibc leaves glibc's).");
+        sb.AppendLine("Peak memory, broken down (MiB; peak RSS of the method's own process). Runtime: resident " +
+            "before the model loaded. Optimizer: gradients and AdamW's two moments of the trainable parameters. " +
+            "Activations: the rest of the peak (saved activations, logits and loss, dequantize buffers, allocator " +
+            "slack). Prepared: the peak before the first step (loading, quantizing). CPU s/step: user + system CPU " +
+            "seconds per step after the first (the tokens/s steps); less sensitive to other load than speed, though " +
+            "OpenMP threads spinning at barriers on a busy machine count too. Faults/step: minor page faults per " +
+            "step (fresh pages), independent of load.");
+        sb.AppendLine($"malloc: {ModelLedger.Engine.Runtime.MallocLibrary.InUse()} (./mledger preloads jemalloc " +
+            "when it is installed; MLEDGER_ALLOCATOR=glibc leaves glibc's).");
         sb.AppendLine();
         sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | prepared | peak vs LoRA " +
             "| speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |");

@@ -13,16 +13,9 @@ namespace ModelLedger.Engine.Kernels;
 /// w / absmax (the lower code on a tie, <see cref="NearestCodes"/>), two per byte, high nibble first. 0.5625 bytes per
 /// weight. Rows must be a multiple of 64 long (a block never spans rows).
 /// </summary>
-internal sealed unsafe class Nf4Weights
+internal sealed unsafe class Nf4Weights(byte[] codes, float[] absmax) : PinnedBlocks<byte>(codes, absmax)
 {
-    private readonly byte[] _codes;
-    private readonly float[] _absmax;
-
-    public byte* Codes => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_codes));
-    public float* Absmax => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_absmax));
-    public long Bytes => _codes.LongLength + _absmax.LongLength * sizeof(float);
-
-    private Nf4Weights(byte[] codes, float[] absmax) => (_codes, _absmax) = (codes, absmax);
+    public float* Absmax => Scales;
 
     /// <summary>The same tensor operations as Nf4Linear (so the same codes and scales); null when rows are not a
     /// multiple of 64 long.</summary>

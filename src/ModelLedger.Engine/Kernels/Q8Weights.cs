@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using ModelLedger.Engine.Quantization;
 
 namespace ModelLedger.Engine.Kernels;
@@ -10,21 +8,10 @@ namespace ModelLedger.Engine.Kernels;
 /// weight when it first decodes, then kept with the model (<see cref="QuantizedCopies"/>); pinned arrays, so the
 /// pointers stay valid while this object is referenced.
 /// </summary>
-internal sealed unsafe class Q8Weights
+internal sealed unsafe class Q8Weights(long count) : PinnedBlocks<sbyte>(
+    GC.AllocateUninitializedArray<sbyte>(checked((int)count), pinned: true),
+    GC.AllocateUninitializedArray<float>((int)(count / Q8_0.BlockSize), pinned: true))
 {
-    private readonly sbyte[] _codes;
-    private readonly float[] _scales;
-
-    public sbyte* Codes => (sbyte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_codes));
-    public float* Scales => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_scales));
-    public long Bytes => _codes.LongLength + _scales.LongLength * sizeof(float);
-
-    private Q8Weights(long count)
-    {
-        _codes = GC.AllocateUninitializedArray<sbyte>(checked((int)count), pinned: true);
-        _scales = GC.AllocateUninitializedArray<float>((int)(count / Q8_0.BlockSize), pinned: true);
-    }
-
     /// <summary>Rows whose length is a multiple of 32 only (null otherwise: that Linear stays fp32).</summary>
     public static Q8Weights? Quantize(float* w, int rows, int cols)
     {
@@ -36,9 +23,9 @@ internal sealed unsafe class Q8Weights
             long first = (long)rows * part / Environment.ProcessorCount * cols / Q8_0.BlockSize;
             long last = (long)rows * (part + 1) / Environment.ProcessorCount * cols / Q8_0.BlockSize;
             for (long b = first; b < last; b++)
-                q._scales[b] = (float)Q8_0.QuantizeBlock(
+                q.ScaleArray[b] = (float)Q8_0.QuantizeBlock(
                     new ReadOnlySpan<float>((float*)source + b * Q8_0.BlockSize, Q8_0.BlockSize),
-                    q._codes.AsSpan((int)(b * Q8_0.BlockSize), Q8_0.BlockSize));
+                    q.CodeArray.AsSpan((int)(b * Q8_0.BlockSize), Q8_0.BlockSize));
         });
         return q;
     }

@@ -141,10 +141,8 @@ public sealed unsafe partial class DecodeSession : IDisposable, IParallelWork
             if (_w.LmHead.Q8 is { } tied && _w.LmHead.W == _w.Embedding)
             {
                 // A tied lm_head's quantized copy is the embedding's too (llama.cpp quantizes token_embd, and so
-                // does the fake quantization of `mledger perplexity`): its row dequantized, q · d exact in fp32.
-                long at = tokens[r] * _hidden;
-                for (int i = 0; i < _hidden; i++)
-                    _x[r * _hidden + i] = tied.Codes[at + i] * tied.Scales[(at + i) / Quantization.Q8_0.BlockSize];
+                // does the fake quantization of `mledger perplexity`): its row dequantized.
+                tied.Row(tokens[r], _hidden, _x + r * _hidden);
             }
             else if (_w.LmHead.Nf4 is { } tiedNf4 && _w.LmHead.W == _w.Embedding)
                 tiedNf4.Row(tokens[r], _hidden, _x + r * _hidden);

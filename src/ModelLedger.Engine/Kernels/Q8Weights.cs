@@ -29,4 +29,11 @@ internal sealed unsafe class Q8Weights(long count) : PinnedBlocks<sbyte>(
         });
         return q;
     }
+
+    /// <summary>Row <paramref name="row"/> as fp32, q · d (exact in fp32).</summary>
+    public void Row(long row, int cols, float* output)
+    {
+        long at = row * cols;
+        for (int i = 0; i < cols; i++) output[i] = Codes[at + i] * Scales[(at + i) / Q8_0.BlockSize];
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Kernels;
@@ -48,45 +50,83 @@ internal static unsafe class FourBitDecode
         long blocks = (numel + blockSize - 1) / blockSize;
         if (absmax.numel() < blocks || codes.numel() * 2 < numel) throw new ArgumentException("too few codes or scales");
         using var scales = absmax.contiguous();
-        var job = new Job((nint)TensorData.Pointer<byte>(codes), (nint)TensorData.Pointer<float>(scales),
-            (nint)TensorData.Pointer<float>(result), codebook, blockSize, numel);
-        int parts = numel < ParallelFrom ? 1 : Math.Min(Environment.ProcessorCount, (int)Math.Min(blocks, 64));
-        if (parts == 1) job.Run(0, blocks);
-        else Parallel.For(0, parts, p => job.Run(blocks * p / parts, blocks * (p + 1) / parts));
+        var job = new Job(TensorData.Pointer<byte>(codes), TensorData.Pointer<float>(scales),
+            TensorData.Pointer<float>(result), codebook, blockSize, numel, blocks, Path);
+        // On the decode kernels' own workers, not the thread pool: queueing costs more than a layer's decode, and
+        // pool threads woken beside libtorch's still-spinning OpenMP threads doubled its CPU time on two cores.
+        WorkerPool.Shared.Run(job, numel < ParallelFrom ? 1 : WorkerPool.Shared.Size);
+        GC.KeepAlive(codes);
+        GC.KeepAlive(scales);
+        GC.KeepAlive(result);
         return result;
     }
 
-    private sealed class Job(nint codes, nint scales, nint output, float[] codebook, int blockSize, long numel)
+    public static Nf4Path? Force { get; set; }
+
+    /// <summary>The vector paths need 16-value blocks (four vpermps per 64-block); others decode scalar.</summary>
+    public static Nf4Path Path => Force ?? (Nf4MatVec.Supported(Nf4Path.Avx512) ? Nf4Path.Avx512
+        : Nf4MatVec.Supported(Nf4Path.Avx2) ? Nf4Path.Avx2 : Nf4Path.Scalar);
+
+    private sealed class Job(byte* codes, float* scales, float* output, float[] codebook, int blockSize, long numel,
+        long blocks, Nf4Path path) : IParallelWork
     {
-        public void Run(long firstBlock, long endBlock)
+        public void Execute(int worker, int workers) =>
+            Run(blocks * worker / workers, blocks * (worker + 1) / workers);
+
+        private void Run(long firstBlock, long endBlock)
         {
-            byte* c = (byte*)codes;
-            float* s = (float*)scales, o = (float*)output;
-            float* table = stackalloc float[16];
-            for (long b = firstBlock; b < endBlock; b++)
+            bool vector = blockSize % 16 == 0 && path != Nf4Path.Scalar;
+            fixed (float* book = codebook)
             {
-                float scale = s[b];
-                for (int k = 0; k < 16; k++) table[k] = codebook[k] * scale;
-                long start = b * blockSize, end = Math.Min(start + blockSize, numel);
-                if (end - start == blockSize)
+                for (long b = firstBlock; b < endBlock; b++)
                 {
-                    byte* pair = c + start / 2;
-                    float* dst = o + start;
-                    for (int j = 0; j < blockSize / 2; j++)
+                    long start = b * blockSize, end = Math.Min(start + blockSize, numel);
+                    if (vector && end - start == blockSize)
                     {
-                        int v = pair[j];
-                        dst[2 * j] = table[v >> 4];
-                        dst[2 * j + 1] = table[v & 15];
+                        if (path == Nf4Path.Avx512) Block512(codes + start / 2, scales[b], book, output + start);
+                        else Block256(codes + start / 2, scales[b], book, output + start);
                     }
+                    else BlockScalar(b, start, end, book);
                 }
-                else
+            }
+        }
+
+        /// <summary>codebook · scale in one fp32 multiply per entry, then 16 lookups per vpermps.</summary>
+        private void Block512(byte* c, float scale, float* book, float* dst)
+        {
+            var table = Vector512.Load(book) * scale;
+            for (int h = 0; h < blockSize; h += 16)
+                Avx512F.PermuteVar16x32(table, Avx512F.ConvertToVector512Int32(Nf4MatVec.Nibbles(c + h / 2)))
+                    .Store(dst + h);
+        }
+
+        /// <summary>Two vpermps over the table's 8-entry halves, blended on bit 3 of the code.</summary>
+        private void Block256(byte* c, float scale, float* book, float* dst)
+        {
+            var s = Vector256.Create(scale);
+            Vector256<float> low = Vector256.Load(book) * s, high = Vector256.Load(book + 8) * s;
+            var seven = Vector256.Create(7);
+            for (int h = 0; h < blockSize; h += 16)
+            {
+                var nibbles = Nf4MatVec.Nibbles(c + h / 2);
+                for (int half = 0; half < 16; half += 8)
                 {
-                    for (long i = start; i < end; i++)
-                    {
-                        int v = c[i / 2];
-                        o[i] = table[(i & 1) == 0 ? v >> 4 : v & 15];
-                    }
+                    var index = Avx2.ConvertToVector256Int32(half == 0 ? nibbles
+                        : Sse2.ShiftRightLogical128BitLane(nibbles, 8));
+                    Avx.BlendVariable(Avx2.PermuteVar8x32(low, index), Avx2.PermuteVar8x32(high, index),
+                        Avx2.CompareGreaterThan(index, seven).AsSingle()).Store(dst + h + half);
                 }
+            }
+        }
+
+        private void BlockScalar(long b, long start, long end, float* book)
+        {
+            float* table = stackalloc float[16];
+            for (int k = 0; k < 16; k++) table[k] = book[k] * scales[b];
+            for (long i = start; i < end; i++)
+            {
+                int v = codes[i / 2];
+                output[i] = table[(i & 1) == 0 ? v >> 4 : v & 15];
             }
         }
     }

@@ -129,7 +129,7 @@ internal static unsafe class Nf4MatVec
 
     /// <summary>16 codes from 8 bytes, in weight order (high nibble first), one byte each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Nibbles(byte* c)
+    internal static Vector128<byte> Nibbles(byte* c)
     {
         var b = Sse41.ConvertToVector128Int16(c);   // 8 bytes zero-extended to 16 bits
         return (Sse2.ShiftRightLogical(b, 4) | Sse2.ShiftLeftLogical(b & Vector128.Create((short)15), 8)).AsByte();

@@ -1,3 +1,4 @@
+using ModelLedger.Engine.Kernels;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -6,22 +7,34 @@ namespace ModelLedger.Tuning.Adapters;
 public sealed class DequantizedLinearTests
 {
     /// <summary>The CPU kernel against the libtorch decode of the same codes: both compute codebook[code] · absmax
-    /// in one fp32 multiply, so they must agree bit for bit — including an odd element count (half a byte left
-    /// over, a partial last block) and a layer large enough to be split over threads.</summary>
+    /// in one fp32 multiply, so they must agree bit for bit on every path (scalar, AVX2's two 8-entry vpermps,
+    /// AVX-512's one) — including an odd element count (half a byte left over, a partial last block decoded scalar),
+    /// FP4's codebook (the kernel takes any 16 values) and a layer large enough to be split over the workers.</summary>
     [Theory]
-    [InlineData(37, 5, false)]
-    [InlineData(37, 5, true)]
-    [InlineData(300, 256, true)]
-    public void Nf4Kernel_EqualsTheTorchDecodeBitForBit(int inFeatures, int outFeatures, bool doubleQuantization)
+    [InlineData(37, 5, false, false)]
+    [InlineData(37, 5, true, false)]
+    [InlineData(300, 256, true, false)]
+    [InlineData(300, 256, false, true)]
+    public void Nf4Kernel_EqualsTheTorchDecodeBitForBit(int inFeatures, int outFeatures, bool doubleQuantization,
+        bool fp4)
     {
         using var scope = NewDisposeScope();
         manual_seed(7);
-        using var q = new Nf4Linear(Linear(inFeatures, outFeatures, hasBias: false), FourBitCodebooks.Nf4,
-            doubleQuantization);
-        var kernel = q.Dequantize();
+        using var q = new Nf4Linear(Linear(inFeatures, outFeatures, hasBias: false),
+            fp4 ? FourBitCodebooks.Fp4 : FourBitCodebooks.Nf4, doubleQuantization);
         var reference = q.DequantizeWithTorch();
-        Assert.Equal(new long[] { outFeatures, inFeatures }, kernel.shape);
-        Assert.True(kernel.eq(reference).all().item<bool>(), $"max diff {(kernel - reference).abs().max().item<float>()}");
+        try
+        {
+            foreach (var path in Enum.GetValues<Nf4Path>().Where(Nf4MatVec.Supported))
+            {
+                FourBitDecode.Force = path;
+                var kernel = q.Dequantize();
+                Assert.Equal(new long[] { outFeatures, inFeatures }, kernel.shape);
+                Assert.True(kernel.eq(reference).all().item<bool>(),
+                    $"{path}: max diff {(kernel - reference).abs().max().item<float>()}");
+            }
+        }
+        finally { FourBitDecode.Force = null; }
     }
 
     /// <summary>ComputeWeight decodes into one buffer per shape and thread: the values equal Dequantize's, and a second

@@ -12,13 +12,19 @@ namespace ModelLedger.Engine.Runtime;
 /// <list type="bullet">
 /// <item><c>trim</c>: <c>malloc_trim(0)</c> after every optimizer step hands the free pages back, so one step's holes
 /// do not stay resident into the next (the peak grew step by step before); the next step faults its pages in again.
+/// Under the jemalloc ./mledger preloads, which never purges by itself there, the same call purges every arena.
 /// The default with gradient checkpointing, where that is ~0.1 M pages per step (about 2 % of a step's CPU); without
 /// it a step touches ~1.4 GB afresh (~0.35 M faults, several per cent), so there it is opt-in.</item>
 /// <item><c>mmap</c>: a fixed 256 KiB threshold keeps every large tensor in its own mapping, returned when freed:
 /// the lowest peak (QLoRA with checkpointing below 0.7x LoRA's), but every large tensor is fresh pages from the
 /// kernel, 10-20x the page faults: opt-in.</item>
-/// <item><c>keep</c>: glibc's behaviour, nothing trimmed between steps, with or without checkpointing.</item>
+/// <item><c>keep</c>: glibc's behaviour, nothing trimmed between steps, with or without checkpointing, and MKL's
+/// buffers kept (below).</item>
 /// </list>
+/// Under every policy but <c>keep</c>, training also sets <c>MKL_DISABLE_FAST_MM</c> (unless it is set already):
+/// libtorch's GEMMs run in MKL, whose memory manager otherwise keeps its packing buffers for reuse — about 70 MiB
+/// live between steps on a 110M model, a tenth of QLoRA's peak with checkpointing — while malloc hands the same
+/// buffers back just as fast (no change in speed measured, docs/benchmarks.md, session 10).
 /// glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins over <c>mmap</c>.
 /// </summary>
 public static partial class NativeHeap
@@ -59,22 +65,41 @@ public static partial class NativeHeap
 
     private static int s_applied;
 
+    /// <summary>MKL's switch for its buffer cache; read when MKL first allocates, so set before the first GEMM.
+    /// </summary>
+    public const string MklBuffersVariable = "MKL_DISABLE_FAST_MM";
+
+    [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
+
     [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
     private static partial int MallOpt(int parameter, int value);
 
     [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 
-    /// <summary>Gives the free pages of every malloc arena back to the system (glibc's <c>malloc_trim(0)</c>):
-    /// loading and quantizing free hundreds of MiB that glibc would keep resident, in the loading thread's arena,
-    /// where later allocations of other threads cannot reuse them. Returns whether anything was released (false
-    /// on other C libraries).</summary>
-    public static bool Trim()
+    [LibraryImport("libjemalloc.so.2", EntryPoint = "mallctl", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MallCtl(string name, nint oldValue, nint oldLength, nint newValue, nuint newLength);
+
+    /// <summary>jemalloc's "all arenas" index in mallctl names (MALLCTL_ARENAS_ALL).</summary>
+    private const string AllArenasPurge = "arena.4096.purge";
+
+    private static readonly Lazy<bool> s_jemalloc = new(() => MallocLibrary.InUse() == "jemalloc");
+
+    /// <summary>Gives the free pages of every malloc arena back to the system: glibc's <c>malloc_trim(0)</c>, or under
+    /// the preloaded jemalloc (which ./mledger runs with dirty-page purging off) a purge of every arena. Loading
+    /// and quantizing free hundreds of MiB that the allocator would keep resident, in the loading thread's arena,
+    /// where later allocations of other threads cannot reuse them. Returns whether the call was made (false on
+    /// other C libraries).</summary>
+    public static bool Trim() => OperatingSystem.IsLinux() && Trim(s_jemalloc.Value);
+
+    /// <summary><see cref="Trim()"/> with the allocator named: jemalloc's purge (libjemalloc.so.2, as loaded in
+    /// this process) or glibc's trim.</summary>
+    internal static bool Trim(bool jemalloc)
     {
-        if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            return MallocTrim(0) == 1;
+            return jemalloc ? MallCtl(AllArenasPurge, 0, 0, 0, 0) == 0 : MallocTrim(0) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -90,6 +115,7 @@ public static partial class NativeHeap
         if (Parse(Environment.GetEnvironmentVariable(Variable)) is null)
             return $"warning: {Variable}={Environment.GetEnvironmentVariable(Variable)} is not trim, mmap or keep; " +
                    "using the default";
+        if (OperatingSystem.IsLinux() && Current != Policy.Keep) ReleaseMklBuffers();
         if (!OperatingSystem.IsLinux() || Current != Policy.Mmap
             || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null)
             return null;
@@ -102,6 +128,20 @@ public static partial class NativeHeap
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return null;   // not glibc (musl, macOS): its allocator, its defaults
+        }
+    }
+
+    /// <summary>Sets <see cref="MklBuffersVariable"/> in the C environment (where MKL reads it; .NET's own copy
+    /// is not what native code sees) unless the user set it.</summary>
+    internal static void ReleaseMklBuffers()
+    {
+        try
+        {
+            SetEnv(MklBuffersVariable, "1", overwrite: 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // not glibc: no libc.so.6 to ask; MKL keeps its buffers
         }
     }
 }

@@ -21,10 +21,11 @@ namespace ModelLedger.Engine.Runtime;
 /// <item><c>keep</c>: glibc's behaviour, nothing trimmed between steps, with or without checkpointing, and MKL's
 /// buffers kept (below).</item>
 /// </list>
-/// Under every policy but <c>keep</c>, training also sets <c>MKL_DISABLE_FAST_MM</c> (unless it is set already):
+/// Where it trims after each step, training also sets <c>MKL_DISABLE_FAST_MM</c> (unless it is set already):
 /// libtorch's GEMMs run in MKL, whose memory manager otherwise keeps its packing buffers for reuse — about 70 MiB
-/// live between steps on a 110M model, a tenth of QLoRA's peak with checkpointing — while malloc hands the same
-/// buffers back just as fast (no change in speed measured, docs/benchmarks.md, session 10).
+/// live between steps on a 110M model, a tenth of QLoRA's peak with checkpointing. Not without checkpointing: there
+/// full fine-tuning's weight-gradient GEMMs then allocate afresh each call, and its peak rose by 260 MiB and its
+/// steps slowed by 5-15 % (docs/benchmarks.md, session 10).
 /// glibc's own <c>MALLOC_MMAP_THRESHOLD_</c>, when set, wins over <c>mmap</c>.
 /// </summary>
 public static partial class NativeHeap
@@ -55,7 +56,10 @@ public static partial class NativeHeap
     /// gradient checkpointing, returns the free heap pages to the system; returns whether anything was released.
     /// </summary>
     public static bool AfterOptimizerStep(Policy policy, bool checkpointing) =>
-        (policy == Policy.TrimEachStep || (policy == Policy.Default && checkpointing)) && Trim();
+        TrimsEachStep(policy, checkpointing) && Trim();
+
+    private static bool TrimsEachStep(Policy policy, bool checkpointing) =>
+        policy == Policy.TrimEachStep || (policy == Policy.Default && checkpointing);
 
     /// <summary>Blocks from this size on get their own mapping (glibc's default before its dynamic raise: 128 KiB).
     /// </summary>
@@ -107,15 +111,15 @@ public static partial class NativeHeap
         }
     }
 
-    /// <summary>Applies the setting once per process when asked for; returns what was done, for the log (null:
-    /// nothing, because it was not asked for, glibc's variable is set, or this is not glibc).</summary>
-    public static string? ConfigureForTraining()
+    /// <summary>Applies the settings once per process (the first training run decides); returns what was done, for
+    /// the log (null: nothing, because it was not asked for, glibc's variable is set, or this is not glibc).</summary>
+    public static string? ConfigureForTraining(bool checkpointing)
     {
         if (Interlocked.Exchange(ref s_applied, 1) == 1) return null;
         if (Parse(Environment.GetEnvironmentVariable(Variable)) is null)
             return $"warning: {Variable}={Environment.GetEnvironmentVariable(Variable)} is not trim, mmap or keep; " +
                    "using the default";
-        if (OperatingSystem.IsLinux() && Current != Policy.Keep) ReleaseMklBuffers();
+        if (OperatingSystem.IsLinux() && TrimsEachStep(Current, checkpointing)) ReleaseMklBuffers();
         if (!OperatingSystem.IsLinux() || Current != Policy.Mmap
             || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null)
             return null;

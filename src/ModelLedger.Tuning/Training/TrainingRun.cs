@@ -52,7 +52,7 @@ public static class TrainingRun
         var log = callbacks.Log;
         CheckOutputDir(config);
         // before the model loads, so its freed full-precision copies (QLoRA) go back to the system too (opt-in)
-        if (NativeHeap.ConfigureForTraining() is string heapSetting) log(heapSetting);
+        if (NativeHeap.ConfigureForTraining(config.GradientCheckpointing) is string heapSetting) log(heapSetting);
         var dtype = config.Bf16 ? ModelDType.BFloat16 : ModelDType.Float32;
         var device = TorchRuntime.ParseDevice(config.Device);
         if (config.Bf16 && device == ComputeDevice.Cpu)

@@ -19,6 +19,11 @@ public sealed record FinetuneRow(string Method, long TrainableParameters, long T
     public long RuntimeRssBytes { get; init; }
     /// <summary>Peak resident bytes when training began: loading, quantizing and preparing (0: not measured).</summary>
     public long PreparedPeakRssBytes { get; init; }
+    /// <summary>Peak resident bytes from the first step on (the kernel's peak reset when training began), what the
+    /// steps, evaluation and saving need beside the loaded model; 0: not measured. The process peak is the larger of
+    /// this and <see cref="PreparedPeakRssBytes"/>, so where loading is the peak this shows what training alone
+    /// reached.</summary>
+    public long TrainingPeakRssBytes { get; init; }
     /// <summary>CPU seconds (user + system, every thread) per optimizer step over the steps after the first — the
     /// same steps as tokens/s; unlike wall-clock speed it barely moves with other load on the machine, so it shows
     /// the CPU cost of an allocator or memory setting (0: not measured).</summary>
@@ -128,10 +133,12 @@ public static class FinetuneBenchmark
         double tokens = (double)measured.Count * batch * sequence;
         // pt blocks are full length, so tokens/s after warm-up is exact; sft rows vary, so take the trainer's own count
         double rate = adgenSeconds is not null || measured.Count == 0 ? result.TokensPerSecond : tokens / seconds;
+        long finalPeak = Process.GetCurrentProcess().PeakWorkingSet64;   // since the reset, where it took
         var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
-            Process.GetCurrentProcess().PeakWorkingSet64, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
+            cpu.PeakReset ? Math.Max(cpu.PreparedPeak, finalPeak) : finalPeak, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
         {
             RuntimeRssBytes = runtimeRss, PreparedPeakRssBytes = cpu.PreparedPeak, CpuSecondsPerStep = cpu.PerStep,
+            TrainingPeakRssBytes = cpu.PeakReset ? finalPeak : 0,
             FaultsPerStep = cpu.FaultsPerStep,
         };
         if (adgenSeconds is null) return row;
@@ -143,15 +150,20 @@ public static class FinetuneBenchmark
     }
 
     /// <summary>Reads the process's CPU time at the first and the last step event, and the peak RSS when training
-    /// begins.</summary>
+    /// begins, then resets the kernel's peak so the final one is training's own.</summary>
     private sealed class StepCpu
     {
         private (int Step, TimeSpan Cpu, long Faults)? _first, _last;
         public long PreparedPeak { get; private set; }
+        public bool PeakReset { get; private set; }
 
         public void Observe(JobEvent e)
         {
-            if (e is PhaseEvent { Phase: "training" }) PreparedPeak = Process.GetCurrentProcess().PeakWorkingSet64;
+            if (e is PhaseEvent { Phase: "training" })
+            {
+                PreparedPeak = Process.GetCurrentProcess().PeakWorkingSet64;
+                PeakReset = ModelLedger.Engine.Runtime.HeapStatistics.ResetPeak();
+            }
             if (e is not StepEvent step) return;
             var now = (step.Step, Process.GetCurrentProcess().TotalProcessorTime, MinorFaults());
             _first ??= now;

@@ -63,24 +63,29 @@ public static class FinetuneReport
         sb.AppendLine("Peak memory, broken down (MiB; peak RSS of the method's own process). Runtime: resident " +
             "before the model loaded. Optimizer: gradients and AdamW's two moments of the trainable parameters. " +
             "Activations: the rest of the peak (saved activations, logits and loss, dequantize buffers, allocator " +
-            "slack). Prepared: the peak before the first step (loading, quantizing). CPU s/step: user + system CPU " +
+            "slack). Prepared: the peak before the first step (loading, quantizing). Training: the peak from the " +
+            "first step on (steps, evaluation, saving; the kernel's peak reset when training began). CPU s/step: " +
+            "user + system CPU " +
             "seconds per step after the first (the tokens/s steps); less sensitive to other load than speed, though " +
             "OpenMP threads spinning at barriers on a busy machine count too. Faults/step: minor page faults per " +
             "step (fresh pages), independent of load.");
         sb.AppendLine($"malloc: {ModelLedger.Engine.Runtime.MallocLibrary.InUse()} (./mledger preloads jemalloc " +
             "when it is installed; MLEDGER_ALLOCATOR=glibc leaves glibc's).");
         sb.AppendLine();
-        sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | prepared | peak vs LoRA " +
-            "| speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| method | peak RSS | runtime | weights | optimizer | activations | prepared | training " +
+            "| peak vs LoRA | training vs LoRA | speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
         {
             var lora = Peer(rows, r, "lora");
             string Ratio(double? x) => x is double v ? v.ToString("F2", inv) + "x" : "-";
+            double? training = r.TrainingPeakRssBytes > 0 && lora?.TrainingPeakRssBytes > 0
+                ? (double)r.TrainingPeakRssBytes / lora.TrainingPeakRssBytes : null;
             sb.AppendLine(inv, $"| {r.Method} | {Mib(r.PeakRssBytes)} | {Mib(r.RuntimeRssBytes)} | " +
                 $"{Mib(r.StoredWeightBytes)} | {Mib(r.OptimizerBytes)} | {Mib(r.ActivationBytes)} | " +
                 $"{Mib(r.PreparedPeakRssBytes)} | " +
-                $"{Ratio((double?)r.PeakRssBytes / lora?.PeakRssBytes)} | " +
+                $"{(r.TrainingPeakRssBytes > 0 ? Mib(r.TrainingPeakRssBytes) : "-")} | " +
+                $"{Ratio((double?)r.PeakRssBytes / lora?.PeakRssBytes)} | {Ratio(training)} | " +
                 $"{Ratio(r.TokensPerSecond / lora?.TokensPerSecond)} | {r.CpuSecondsPerStep:F2} | " +
                 $"{Ratio(r.CpuSecondsPerStep / lora?.CpuSecondsPerStep)} | {r.FaultsPerStep:F0} |");
         }

@@ -68,22 +68,27 @@ public sealed class FinetuneReportTests
         Assert.Contains($"unknown method '{name}'", Assert.Throws<UserError>(() => FinetuneBenchmark.ParseMethods(name)).Message);
 
     /// <summary>The memory table: qlora-nf4 at 768 MiB peak against LoRA's 1024 (0.75x), 3.0 CPU s/step against
-    /// LoRA's 2.4 (1.25x), its pre-training peak 600 MiB; activations = 768 - 100 runtime - 200 weights - 1,000 x 12
-    /// bytes of optimizer (0.01 MiB) = 468 MiB; all by hand.</summary>
+    /// LoRA's 2.4 (1.25x), its pre-training peak 600 MiB, its training peak 768 against LoRA's 960 (0.80x: LoRA's
+    /// process peak was its load); activations = 768 - 100 runtime - 200 weights - 1,000 x 12 bytes of optimizer
+    /// (0.01 MiB) = 468 MiB; all by hand. A row without a training peak shows "-" for it and its ratio.</summary>
     [Fact]
     public void MemoryTable_ShowsThePreparedPeakAndCpuPerStep()
     {
-        FinetuneRow Of(string method, long peakMib, long weightsMib, double cpu, long preparedMib) =>
+        FinetuneRow Of(string method, long peakMib, long weightsMib, double cpu, long preparedMib, long trainingMib) =>
             new(method, 1_000, 10_000, 100, peakMib << 20, weightsMib << 20, 7.5, null, 5)
             {
                 RuntimeRssBytes = 100L << 20, CpuSecondsPerStep = cpu, PreparedPeakRssBytes = preparedMib << 20,
-                FaultsPerStep = 1234.4,
+                TrainingPeakRssBytes = trainingMib << 20, FaultsPerStep = 1234.4,
             };
-        var markdown = FinetuneReport.Markdown([Of("lora", 1024, 400, 2.4, 700), Of("qlora-nf4", 768, 200, 3.0, 600)],
-            100, "/tmp/m", 5, 256, 4);
+        var markdown = FinetuneReport.Markdown([Of("lora", 1024, 400, 2.4, 1024, 960),
+            Of("qlora-nf4", 768, 200, 3.0, 600, 768), Of("qlora-nf4+gc", 700, 200, 3.0, 600, 0)], 100, "/tmp/m", 5,
+            256, 4);
         var lines = markdown.Split('\n');
         Assert.Contains(lines, l => l.StartsWith("| method | peak RSS | runtime | weights | optimizer | activations | " +
-            "prepared | peak vs LoRA | speed vs LoRA | CPU s/step | CPU vs LoRA | faults/step |"));
-        Assert.Contains(lines, l => l == "| qlora-nf4 | 768 | 100 | 200 | 0 | 468 | 600 | 0.75x | 1.00x | 3.00 | 1.25x | 1234 |");
+            "prepared | training | peak vs LoRA | training vs LoRA | speed vs LoRA | CPU s/step | CPU vs LoRA | " +
+            "faults/step |"));
+        Assert.Contains(lines, l => l ==
+            "| qlora-nf4 | 768 | 100 | 200 | 0 | 468 | 600 | 768 | 0.75x | 0.80x | 1.00x | 3.00 | 1.25x | 1234 |");
+        Assert.Contains(lines, l => l.StartsWith("| qlora-nf4+gc | 700 | 100 | 200 | 0 | 400 | 600 | - | "));
     }
 }

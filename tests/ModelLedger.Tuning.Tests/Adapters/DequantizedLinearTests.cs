@@ -37,20 +37,28 @@ public sealed class DequantizedLinearTests
         finally { FourBitDecode.Force = null; }
     }
 
-    /// <summary>ComputeWeight decodes into one buffer per shape and thread: the values equal Dequantize's, and a second
-    /// layer of the same shape overwrites what the first one's handle sees (the documented aliasing).</summary>
+    /// <summary>ComputeWeight decodes into one buffer per thread: the values equal Dequantize's, a second layer of the
+    /// same shape overwrites what the first one's handle sees, and so does a smaller layer of another shape (its
+    /// values are the buffer's first elements) — the documented aliasing. A larger shape grows the buffer.</summary>
     [Fact]
-    public void ComputeWeight_DecodesIntoOneBufferPerShape()
+    public void ComputeWeight_DecodesIntoOneBufferPerThread()
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
         using var first = new Nf4Linear(Linear(128, 64, hasBias: false), FourBitCodebooks.Nf4, true);
         using var second = new Nf4Linear(Linear(128, 64, hasBias: false), FourBitCodebooks.Nf4, true);
+        using var smaller = new Nf4Linear(Linear(64, 32, hasBias: false), FourBitCodebooks.Nf4, true);
+        using var larger = new Nf4Linear(Linear(256, 64, hasBias: false), FourBitCodebooks.Nf4, true);
         var firstWeight = first.ComputeWeight();
         Assert.True(firstWeight.eq(first.Dequantize()).all().item<bool>());
         var secondWeight = second.ComputeWeight();
         Assert.True(secondWeight.eq(second.Dequantize()).all().item<bool>());
         Assert.True(firstWeight.eq(second.Dequantize()).all().item<bool>());
+        var smallerWeight = smaller.ComputeWeight();
+        Assert.True(smallerWeight.eq(smaller.Dequantize()).all().item<bool>());
+        Assert.True(firstWeight.reshape(-1).narrow(0, 0, 64 * 32).eq(smaller.Dequantize().reshape(-1)).all()
+            .item<bool>());
+        Assert.True(larger.ComputeWeight().eq(larger.Dequantize()).all().item<bool>());
     }
 
     /// <summary>Through the custom autograd function dL/dx must equal the hand formula dL/dy · W (W the dequantized

@@ -135,7 +135,8 @@ public static class FinetuneBenchmark
         double rate = adgenSeconds is not null || measured.Count == 0 ? result.TokensPerSecond : tokens / seconds;
         long finalPeak = Process.GetCurrentProcess().PeakWorkingSet64;   // since the reset, where it took
         var row = new FinetuneRow(method, result.TrainableParameters, result.TotalParameters, rate,
-            cpu.PeakReset ? Math.Max(cpu.PreparedPeak, finalPeak) : finalPeak, result.StoredWeightBytes, log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
+            cpu.PeakReset ? Math.Max(cpu.PreparedPeak, finalPeak) : finalPeak, result.StoredWeightBytes,
+            log[^1].Loss ?? double.NaN, result.EvalLoss, result.Steps)
         {
             RuntimeRssBytes = runtimeRss, PreparedPeakRssBytes = cpu.PreparedPeak, CpuSecondsPerStep = cpu.PerStep,
             TrainingPeakRssBytes = cpu.PeakReset ? finalPeak : 0,

@@ -5,9 +5,10 @@ namespace ModelLedger.Engine.Runtime;
 
 /// <summary>
 /// What training asks of the allocators besides glibc's trim (<see cref="HeapStatisticsTests"/>): jemalloc's purge of
-/// every arena, checked under Debian's libjemalloc2 (skipped where it is not installed; CI installs it), and MKL's buffer switch set in the C environment without overriding a user's value. Expected values: the
-/// contract as documented (pages freed to jemalloc stay resident until purged; setenv without overwrite), checked
-/// with VmRSS and libc's getenv, not with our own readers of them. In the non-parallel collection: other tests
+/// every arena, checked under Debian's libjemalloc2 (skipped where it is not installed; CI installs it), and MKL's
+/// buffer switch set in the C environment without overriding a user's value. Expected values: the contract as
+/// documented (pages freed to jemalloc stay resident until purged; setenv without overwrite), checked with VmRSS and
+/// libc's getenv, not with our own readers of them. In the non-parallel collection: other tests
 /// allocating at the same time would move VmRSS.
 /// </summary>
 [Collection(Collections.TorchRng)]

@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
 
 namespace ModelLedger.Engine.Kernels;
@@ -98,9 +97,7 @@ internal static unsafe class FourBitDecode
         private void Block512(byte* c, float scale, float* book, float* dst)
         {
             var table = Vector512.Load(book) * scale;
-            for (int h = 0; h < blockSize; h += 16)
-                Avx512F.PermuteVar16x32(table, Avx512F.ConvertToVector512Int32(Nf4MatVec.Nibbles(c + h / 2)))
-                    .Store(dst + h);
+            for (int h = 0; h < blockSize; h += 16) Nf4MatVec.Values16(table, c + h / 2).Store(dst + h);
         }
 
         /// <summary>Two vpermps over the table's 8-entry halves, blended on bit 3 of the code.</summary>
@@ -108,17 +105,11 @@ internal static unsafe class FourBitDecode
         {
             var s = Vector256.Create(scale);
             Vector256<float> low = Vector256.Load(book) * s, high = Vector256.Load(book + 8) * s;
-            var seven = Vector256.Create(7);
             for (int h = 0; h < blockSize; h += 16)
             {
                 var nibbles = Nf4MatVec.Nibbles(c + h / 2);
                 for (int half = 0; half < 16; half += 8)
-                {
-                    var index = Avx2.ConvertToVector256Int32(half == 0 ? nibbles
-                        : Sse2.ShiftRightLogical128BitLane(nibbles, 8));
-                    Avx.BlendVariable(Avx2.PermuteVar8x32(low, index), Avx2.PermuteVar8x32(high, index),
-                        Avx2.CompareGreaterThan(index, seven).AsSingle()).Store(dst + h + half);
-                }
+                    Nf4MatVec.Values8(low, high, Nf4MatVec.Indices8(nibbles, half)).Store(dst + h + half);
             }
         }
 

@@ -135,6 +135,24 @@ internal static unsafe class Nf4MatVec
         return (Sse2.ShiftRightLogical(b, 4) | Sse2.ShiftLeftLogical(b & Vector128.Create((short)15), 8)).AsByte();
     }
 
+    /// <summary>The 16 values of codes c[0..8) (two per byte) from a 16-entry <paramref name="table"/>: one vpermps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Values16(Vector512<float> table, byte* c) =>
+        Avx512F.PermuteVar16x32(table, Avx512F.ConvertToVector512Int32(Nibbles(c)));
+
+    /// <summary>The 8 values of codes <paramref name="index"/> (0-15) from a table's 8-entry halves: two vpermps
+    /// blended on bit 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Values8(Vector256<float> low, Vector256<float> high, Vector256<int> index) =>
+        Avx.BlendVariable(Avx2.PermuteVar8x32(low, index), Avx2.PermuteVar8x32(high, index),
+            Avx2.CompareGreaterThan(index, Vector256.Create(7)).AsSingle());
+
+    /// <summary>Codes 0-7 (<paramref name="half"/> 0) or 8-15 (8) of 16 nibbles, widened to int32 indices.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Indices8(Vector128<byte> nibbles, int half) =>
+        Avx2.ConvertToVector256Int32(half == 0 ? nibbles : Sse2.ShiftRightLogical128BitLane(nibbles, 8));
+
     private static readonly Vector512<float> s_codebook512 = Vector512.Create(Nf4.Codebook);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -148,7 +166,7 @@ internal static unsafe class Nf4MatVec
             var table = codebook * a[i / Block];
             for (int h = 0; h < Block; h += 16)
             {
-                var v = Avx512F.PermuteVar16x32(table, Avx512F.ConvertToVector512Int32(Nibbles(c + (i + h) / 2)));
+                var v = Values16(table, c + (i + h) / 2);
                 a0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(x0 + i + h), a0);
                 a1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(x1 + i + h), a1);
                 a2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(x2 + i + h), a2);
@@ -166,7 +184,6 @@ internal static unsafe class Nf4MatVec
         float* x3)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        var seven = Vector256.Create(7);
         for (int i = 0; i < k; i += Block)
         {
             var scale = Vector256.Create(a[i / Block]);
@@ -176,10 +193,7 @@ internal static unsafe class Nf4MatVec
                 var nibbles = Nibbles(c + (i + h) / 2);
                 for (int half = 0; half < 16; half += 8)
                 {
-                    var index = Avx2.ConvertToVector256Int32(half == 0 ? nibbles : Sse2.ShiftRightLogical128BitLane(
-                        nibbles, 8));
-                    var v = Avx.BlendVariable(Avx2.PermuteVar8x32(low, index), Avx2.PermuteVar8x32(high, index),
-                        Avx2.CompareGreaterThan(index, seven).AsSingle());
+                    var v = Values8(low, high, Indices8(nibbles, half));
                     int at = i + h + half;
                     a0 = Fma.MultiplyAdd(v, Avx.LoadVector256(x0 + at), a0);
                     a1 = Fma.MultiplyAdd(v, Avx.LoadVector256(x1 + at), a1);

@@ -12,21 +12,14 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
     public override string Name => "GradientCheckpoint";
 
     /// <summary>y = block(x), recomputed during backward instead of stored.</summary>
-    public static Tensor Run(Tensor x, Func<Tensor, Tensor> block)
-    {
-        var y = apply(x, block);
-        if (t_context is { } ctx) Runtime.CustomFunctionOutputs.Shrink(ctx);   // no copy of y kept (see there)
-        t_context = null;
-        return y;
-    }
-
-    [ThreadStatic] private static autograd.AutogradContext? t_context;
+    public static Tensor Run(Tensor x, Func<Tensor, Tensor> block) =>
+        Runtime.CustomFunctionOutputs.Applied(() => apply(x, block));   // no copy of y kept (see there)
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var x = (Tensor)vars[0];
         var block = (Func<Tensor, Tensor>)vars[1];
-        t_context = ctx;
+        Runtime.CustomFunctionOutputs.Remember(ctx);
         ctx.save_for_backward([x]);
         ctx.save_data("block", block);
         // as bytes: TorchSharp refuses (and prints about) tensors in the data slot

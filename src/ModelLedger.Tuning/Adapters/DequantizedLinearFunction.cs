@@ -17,20 +17,13 @@ internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<
     public override string Name => nameof(DequantizedLinearFunction);
 
     /// <summary>x·Wᵀ (no bias) with only the layer kept for backward.</summary>
-    public static Tensor Apply(Tensor x, IFrozenLinear layer)
-    {
-        var y = apply(x, layer);
-        if (t_context is { } ctx) CustomFunctionOutputs.Shrink(ctx);   // no copy of y kept (see there)
-        t_context = null;
-        return y;
-    }
-
-    [ThreadStatic] private static autograd.AutogradContext? t_context;
+    public static Tensor Apply(Tensor x, IFrozenLinear layer) =>
+        CustomFunctionOutputs.Applied(() => apply(x, layer));   // no copy of y kept (see there)
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var layer = (IFrozenLinear)vars[1];
-        t_context = ctx;
+        CustomFunctionOutputs.Remember(ctx);
         ctx.save_data(Layer, layer);
         using var noGrad = no_grad();
         using var weight = layer.ComputeWeight();

@@ -56,14 +56,18 @@ internal sealed class LoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        if (Active is null || !_adapters.TryGetValue(Active, out var p)) return _base.Project(x);
+        // The base output, dropout and x·Aᵀ go as soon as the sum exists, not with the layer (autograd keeps what
+        // backward needs): the base output alone is as large as the result.
+        using var scope = NewDisposeScope();
         var y = _base.Project(x);
-        if (Active is null || !_adapters.TryGetValue(Active, out var p)) return y;
         var h = p.A.call(p.Dropout.call(x.to(p.A.weight!.dtype)));
-        if (h.dtype != y.dtype) return y.Plus(p.B.call(h).Times(p.Scaling).to(y.dtype));
+        if (h.dtype != y.dtype) return y.Plus(p.B.call(h).Times(p.Scaling).to(y.dtype)).MoveToOuterDisposeScope();
         // y + scaling·h·Bᵀ as one GEMM accumulating into a copy of y: no separate product, scaling and sum over the
         // [tokens, out] activations, forward or backward (the scaling lands on the rank-sized side).
         return y.reshape(-1, OutFeatures)
-            .addmm(h.reshape(-1, p.Rank), p.B.weight!.t(), beta: 1, alpha: (float)p.Scaling).view(y.shape);
+            .addmm(h.reshape(-1, p.Rank), p.B.weight!.t(), beta: 1, alpha: (float)p.Scaling).view(y.shape)
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>Adds ΔW of an adapter into a plain Linear base, in place (and deactivates adapters so the output is

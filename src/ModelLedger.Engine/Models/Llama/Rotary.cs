@@ -38,9 +38,10 @@ internal sealed class Rotary : IDisposable
     /// <summary>x * cos + rotate_half(x) * sin with rotate_half(x) = cat(-x[D/2:], x[:D/2]).</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
+        using var scope = NewDisposeScope();   // the rotated halves and products go now, not with the layer
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return (x * cos).Plus(rotated * sin);
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 
     /// <summary>Inverse frequencies with rope_scaling applied (linear: divide; llama3: smooth per-band rescale).</summary>

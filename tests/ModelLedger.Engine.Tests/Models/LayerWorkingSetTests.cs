@@ -52,10 +52,11 @@ public sealed class LayerWorkingSetTests
     }
 
     [Fact]
-    public void Rotary_KeepsOnlyItsResult()
+    public void RotaryWithoutGrad_KeepsOnlyItsResult()
     {
         if (HeapStatistics.Read() is null) return;
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         manual_seed(4);
         var x = randn(4, 8, 512, 64);                    // 4 MiB
         var angle = rand(1, 1, 512, 64);
@@ -70,6 +71,27 @@ public sealed class LayerWorkingSetTests
             sin.narrow(-1, 32, 32));
         Assert.True(rotated.narrow(-1, 0, 32).allclose(x1 * c1 - x2 * s1, rtol: 1e-5, atol: 1e-6));
         Assert.True(rotated.narrow(-1, 32, 32).allclose(x2 * c2 + x1 * s2, rtol: 1e-5, atol: 1e-6));
+    }
+
+    /// <summary>Inside a checkpointed block both passes free early: its forward has no graph, and its recompute in
+    /// backward (with one) is the step's peak. A plain forward with a graph keeps them to the layer's end.</summary>
+    [Fact]
+    public void TemporariesGoEarly_WithoutGradOrInsideACheckpoint_NotInAPlainForwardWithGrad()
+    {
+        using var scope = NewDisposeScope();
+        var seen = new List<bool>();
+        var x = randn(2, 3).requires_grad_(true);
+        Assert.False(GradientCheckpoint.FreesTemporariesEarly);
+        var y = GradientCheckpoint.Run(x, t =>
+        {
+            seen.Add(GradientCheckpoint.FreesTemporariesEarly);
+            return t * 2;
+        });
+        Assert.False(GradientCheckpoint.FreesTemporariesEarly);
+        y.sum().backward();
+        Assert.Equal([true, true], seen);   // its forward, then its recompute
+        Assert.True(x.grad!.eq(2f).all().item<bool>());
+        using (no_grad()) Assert.True(GradientCheckpoint.FreesTemporariesEarly);
     }
 
     private static Tensor Weight(Mlp mlp, string name) =>

@@ -66,7 +66,8 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
 
     public override Tensor forward(Tensor x, LayerContext ctx)
     {
-        using var scope = NewDisposeScope();   // q and k before rotation, the attended heads: gone before the MLP
+        // q and k before rotation, the attended heads: gone before the MLP where that is safe (see there)
+        using var scope = GradientCheckpoint.FreesTemporariesEarly ? NewDisposeScope() : null;
         long batch = x.shape[0], length = x.shape[1];
         var q = _q.Project(x).view(batch, length, _heads, _headDim).transpose(1, 2);      // [B, H, T, D]
         var k = _k.Project(x).view(batch, length, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, T, D]
@@ -85,8 +86,8 @@ internal sealed class Attention : Module<Tensor, LayerContext, Tensor>
         // Plain causal attention only when queries and keys start together; otherwise the mask says it all.
         bool causal = ctx.Mask is null && length > 1;
         var attended = functional.scaled_dot_product_attention(q, k, v, ctx.Mask, 0.0, causal);
-        return _o.Project(attended.transpose(1, 2).reshape(batch, length, _heads * _headDim))   // [B, T, hidden]
-            .MoveToOuterDisposeScope();
+        var output = _o.Project(attended.transpose(1, 2).reshape(batch, length, _heads * _headDim));   // [B, T, H]
+        return scope is null ? output : output.MoveToOuterDisposeScope();
     }
 
     /// <summary>HF repeat_kv: each key/value head serves heads/kvHeads consecutive query heads.</summary>
@@ -136,10 +137,9 @@ internal sealed class Mlp : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        if (is_grad_enabled()) return _down.Project(functional.silu(_gate.Project(x)) * _up.Project(x));
         using var scope = NewDisposeScope();
         var gate = _gate.Project(x);
-        if (is_grad_enabled())
-            return _down.Project(functional.silu(gate) * _up.Project(x)).MoveToOuterDisposeScope();
         // No graph to keep (a checkpointed forward, inference): silu and the product in gate's buffer, up's output
         // freed before down allocates — one [tokens, intermediate] buffer live instead of four.
         functional.silu(gate, inplace: true);

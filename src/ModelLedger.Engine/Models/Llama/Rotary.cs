@@ -38,10 +38,12 @@ internal sealed class Rotary : IDisposable
     /// <summary>x * cos + rotate_half(x) * sin with rotate_half(x) = cat(-x[D/2:], x[:D/2]).</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
-        using var scope = NewDisposeScope();   // the rotated halves and products go now, not with the layer
+        // the halves and products go now, not with the layer, where that is safe (see there)
+        using var scope = GradientCheckpoint.FreesTemporariesEarly ? NewDisposeScope() : null;
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
+        var result = (x * cos).Plus(rotated * sin);
+        return scope is null ? result : result.MoveToOuterDisposeScope();
     }
 
     /// <summary>Inverse frequencies with rope_scaling applied (linear: divide; llama3: smooth per-band rescale).</summary>

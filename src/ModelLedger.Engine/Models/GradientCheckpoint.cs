@@ -27,44 +27,58 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
     }
 
     /// <summary>y = block(x), recomputed during backward instead of stored.</summary>
-    public static Tensor Run(Tensor x, Func<Tensor, Tensor> block) =>
-        Runtime.CustomFunctionOutputs.Applied(() => apply(x, block));   // no copy of y kept (see there)
+    public static Tensor Run(Tensor x, Func<Tensor, Tensor> block) => Run(x, [], (t, _) => block(t));
+
+    /// <summary>y = block(x, extras) for a block that also reads tensors made outside it which may need gradients
+    /// (P-Tuning v2's keys and values of one layer's prefix). They go in as inputs, so the recompute in backward stops
+    /// at them and hands their gradients to the outer graph, as torch.utils.checkpoint detaches every input. Read
+    /// through a closure instead, each layer's backward ran on into the prefix graph all layers share, and the second
+    /// found its saved tensors freed.</summary>
+    public static Tensor Run(Tensor x, Tensor[] extras, Func<Tensor, Tensor[], Tensor> block) =>
+        // no copy of y kept (see there)
+        Runtime.CustomFunctionOutputs.Applied(() => apply([x, block, .. extras]));
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var x = (Tensor)vars[0];
-        var block = (Func<Tensor, Tensor>)vars[1];
+        var block = (Func<Tensor, Tensor[], Tensor>)vars[1];
+        var extras = vars.Skip(2).Cast<Tensor>().ToArray();
         Runtime.CustomFunctionOutputs.Remember(ctx);
-        ctx.save_for_backward([x]);
+        ctx.save_for_backward([x, .. extras]);
         ctx.save_data("block", block);
         // as bytes: TorchSharp refuses (and prints about) tensors in the data slot
         using (var state = random.get_rng_state()) ctx.save_data("rng", state.data<byte>().ToArray());
         using var _ = no_grad();
         using var sameKernels = Kernels.DecodeLinear.Suppress();   // as the recompute in backward
         using var running = new Running();
-        return block(x);
+        return block(x, extras);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        var x = ctx.get_saved_variables()[0];
-        var block = (Func<Tensor, Tensor>)ctx.get_data("block");
+        var saved = ctx.get_saved_variables();
+        var x = saved[0];
+        var block = (Func<Tensor, Tensor[], Tensor>)ctx.get_data("block");
         using var rng = tensor((byte[])ctx.get_data("rng"));
         using var current = random.get_rng_state();
         random.set_rng_state(rng);
         var input = x.detach().requires_grad_(true);
+        var extras = saved.Skip(1).Select(e => e.detach().requires_grad_(e.requires_grad)).ToArray();
         using (enable_grad())
         using (NewDisposeScope())   // the recomputed activations go as soon as they are back-propagated
         {
             Tensor y;
-            using (new Running()) y = block(input);
+            using (new Running()) y = block(input, extras);
             autograd.backward([y], [gradOutput]);
         }
         random.set_rng_state(current);
         var gradInput = input.grad ?? zeros_like(x);
         gradOutput.Dispose();
         input.Dispose();
-        x.Dispose();
-        return [Runtime.BackwardHandoff.Return(gradInput), null!];   // one gradient per argument; the block has none
+        // one gradient per argument: x's, none for the block, then each extra's (none where it needs none)
+        var handed = Runtime.BackwardHandoff.Return([gradInput, null, .. extras.Select(e => e.grad)]);
+        foreach (var tensor in saved) tensor.Dispose();
+        foreach (var extra in extras) extra.Dispose();
+        return handed.Select(g => g!).ToList();
     }
 }

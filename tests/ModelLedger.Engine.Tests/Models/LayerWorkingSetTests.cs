@@ -94,6 +94,22 @@ public sealed class LayerWorkingSetTests
         using (no_grad()) Assert.True(GradientCheckpoint.FreesTemporariesEarly);
     }
 
+    /// <summary>Two checkpointed blocks reading one shared tensor s = 2p made outside them (as every layer reads the
+    /// prefix graph): h = x·s + s². By hand, dL/dx = s and dL/dp = 2·(x + 2s) for L = Σh.</summary>
+    [Fact]
+    public void CheckpointedBlocks_SharingAnInput_GetItsGradientsOnce()
+    {
+        using var scope = NewDisposeScope();
+        var p = tensor(new[] { 0.5f, -1f, 2f }).requires_grad_(true);
+        var x = tensor(new[] { 3f, 0.25f, -2f }).requires_grad_(true);
+        var s = p * 2;
+        var h = GradientCheckpoint.Run(x, [s], (t, e) => t * e[0]);
+        h = GradientCheckpoint.Run(h, [s], (t, e) => t + e[0] * e[0]);
+        h.sum().backward();
+        Assert.Equal(new[] { 1f, -2f, 4f }, x.grad!.data<float>().ToArray());
+        Assert.Equal(new[] { 10f, -7.5f, 12f }, p.grad!.data<float>().ToArray());
+    }
+
     private static Tensor Weight(Mlp mlp, string name) =>
         ((TorchSharp.Modules.Linear)mlp.Projection(name)).weight!.detach();
 }

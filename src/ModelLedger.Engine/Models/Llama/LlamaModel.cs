@@ -246,8 +246,25 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
         // A checkpointed block only takes part in backward if its input needs a gradient; with frozen embeddings
         // (LoRA, prefix) the embedding output does not, so mark it (as HF's enable_input_require_grads does).
         if (checkpoint && !h.requires_grad) h = h.detach().requires_grad_(true);
-        foreach (var layer in Layers)
-            h = checkpoint ? Models.GradientCheckpoint.Run(h, x => layer.call(x, ctx)) : layer.call(h, ctx);
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var layer = Layers[i];   // the block runs again in backward, after the loop: capture the layer, not i
+            h = !checkpoint ? layer.call(h, ctx) : ctx.Prefix is null
+                ? Models.GradientCheckpoint.Run(h, x => layer.call(x, ctx))
+                : CheckpointedWithPrefix(layer, i, h, ctx);
+        }
         return _norm.call(h);
+    }
+
+    /// <summary>A checkpointed layer whose prefix keys and values go in as the block's inputs (see there).</summary>
+    private static Tensor CheckpointedWithPrefix(DecoderLayer layer, int index, Tensor h, LayerContext ctx)
+    {
+        var (keys, values) = ctx.Prefix![index];
+        return Models.GradientCheckpoint.Run(h, [keys, values], (x, kv) =>
+        {
+            var prefix = ctx.Prefix.ToArray();
+            prefix[index] = (kv[0], kv[1]);
+            return layer.call(x, ctx with { Prefix = prefix });
+        });
     }
 }

@@ -11,19 +11,20 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
 {
     public override string Name => "GradientCheckpoint";
 
-    [ThreadStatic] private static int t_running;
+    [ThreadStatic] private static int t_recomputing;
 
     /// <summary>Whether a layer should free its temporaries as soon as they are used rather than with the layer:
     /// without a graph (nothing to keep), or inside a checkpointed block, whose recompute in backward is the step's
     /// peak. Elsewhere with a graph they stay for the layer's scope: freeing them early there raised full
     /// fine-tuning's peak under jemalloc by 340 MiB and cost it a third of its speed (not under glibc;
     /// docs/benchmarks.md, session 11).</summary>
-    public static bool FreesTemporariesEarly => t_running > 0 || !is_grad_enabled();
+    public static bool FreesTemporariesEarly => t_recomputing > 0 || !is_grad_enabled();
 
-    private sealed class Running : IDisposable
+    /// <summary>Marks this thread's recompute in backward (the block's forward runs without grad: covered).</summary>
+    private sealed class Recomputing : IDisposable
     {
-        public Running() => t_running++;
-        public void Dispose() => t_running--;
+        public Recomputing() => t_recomputing++;
+        public void Dispose() => t_recomputing--;
     }
 
     /// <summary>y = block(x), recomputed during backward instead of stored.</summary>
@@ -50,7 +51,6 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         using (var state = random.get_rng_state()) ctx.save_data("rng", state.data<byte>().ToArray());
         using var _ = no_grad();
         using var sameKernels = Kernels.DecodeLinear.Suppress();   // as the recompute in backward
-        using var running = new Running();
         return block(x, extras);
     }
 
@@ -68,7 +68,7 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         using (NewDisposeScope())   // the recomputed activations go as soon as they are back-propagated
         {
             Tensor y;
-            using (new Running()) y = block(input, extras);
+            using (new Recomputing()) y = block(input, extras);
             autograd.backward([y], [gradOutput]);
         }
         random.set_rng_state(current);

@@ -118,7 +118,7 @@ public static class FinetuneBenchmark
             ["val_size"] = "4", ["lr_scheduler_type"] = "constant", ["output_dir"] = Path.Combine(workDir, method), ["overwrite_output_dir"] = "true",
         };
         foreach (var (k, v) in extra) lines[k] = v;
-        if (checkpointed) lines["gradient_checkpointing"] = "true";
+        lines["gradient_checkpointing"] = checkpointed ? "true" : "false";   // the default is on: rows say which
         if (variant.EndsWith(BFloat16, StringComparison.Ordinal)) lines["bf16"] = "true";
         File.WriteAllLines(yaml, lines.Select(kv => $"{kv.Key}: {kv.Value}"));
         var config = TrainConfig.From(RawConfig.Load(yaml, []));

@@ -136,7 +136,7 @@ internal sealed class GradientModel : IDisposable
     {
         using var scope = NewDisposeScope();
         foreach (var (_, p) in _trainable) p.grad?.zero_();
-        LossTensor(sample).backward();
+        Engine.Runtime.Backward.Run(LossTensor(sample));
         var flat = cat(_trainable.Select(p => p.Param.grad is { } g ? g.reshape(-1) : zeros(p.Param.numel(), device: p.Param.device)).ToList());
         return flat.to(ScalarType.Float32).detach().MoveToOuterDisposeScope();
     }

@@ -47,6 +47,7 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         Runtime.CustomFunctionOutputs.Remember(ctx);
         ctx.save_for_backward([x, .. extras]);
         ctx.save_data("block", block);
+        ctx.save_data("inputs", vars.Length);
         // as bytes: TorchSharp refuses (and prints about) tensors in the data slot
         using (var state = random.get_rng_state()) ctx.save_data("rng", state.data<byte>().ToArray());
         using var _ = no_grad();
@@ -54,7 +55,10 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         return block(x, extras);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        Runtime.Backward.Guard((int)ctx.get_data("inputs"), () => Recompute(ctx, gradOutput));
+
+    private static List<Tensor> Recompute(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var saved = ctx.get_saved_variables();
         var x = saved[0];
@@ -69,7 +73,7 @@ internal sealed class GradientCheckpoint : autograd.SingleTensorFunction<Gradien
         {
             Tensor y;
             using (new Recomputing()) y = block(input, extras);
-            autograd.backward([y], [gradOutput]);
+            Runtime.Backward.Run([y], [gradOutput]);
         }
         random.set_rng_state(current);
         var gradInput = input.grad ?? zeros_like(x);

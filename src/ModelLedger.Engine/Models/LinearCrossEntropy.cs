@@ -50,7 +50,10 @@ internal sealed class LinearCrossEntropy : autograd.SingleTensorFunction<LinearC
         return Run(hidden, weight, targets, (long)vars[3], (long)vars[4], gradHidden, gradWeight);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        Runtime.Backward.Guard(5, () => ScaledGradients(ctx, gradOutput));
+
+    private static List<Tensor> ScaledGradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var saved = (Gradients)ctx.get_data(Saved);
         saved.Hidden?.mul_(gradOutput);

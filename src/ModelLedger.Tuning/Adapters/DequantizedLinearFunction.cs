@@ -30,7 +30,10 @@ internal sealed class DequantizedLinearFunction : autograd.SingleTensorFunction<
         return nn.functional.linear((Tensor)vars[0], weight);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        Backward.Guard(2, () => Gradients(ctx, gradOutput));
+
+    private static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var layer = (IFrozenLinear)ctx.get_data(Layer);
         using var noGrad = no_grad();

@@ -52,6 +52,8 @@ public sealed record TrainConfig
     public double WeightDecay { get; init; }
     public double MaxGradNorm { get; init; }
     public bool GradientCheckpointing { get; init; }
+    /// <summary>LLaMA-Factory's spelling of the same fact, inverted (kept for the canonical form).</summary>
+    public bool DisableGradientCheckpointing => !GradientCheckpointing;
     public bool Bf16 { get; init; }
     public long Seed { get; init; }
     public string OutputDir { get; init; } = "";
@@ -99,6 +101,10 @@ public sealed record TrainConfig
                 "(use quantization_bit: 4 for fp4, or drop quantization_type)");
         if (config.Attribution && config.FinetuningType is not (FinetuningType.Lora or FinetuningType.Ptuning))
             reader.Problem("attribution", "gradient sketches cover adapters: use finetuning_type lora or ptuning");
+        if (reader.BoolIfGiven("gradient_checkpointing") is bool on
+            && reader.BoolIfGiven("disable_gradient_checkpointing") is bool off && on == off)
+            reader.Problem("disable_gradient_checkpointing",
+                $"contradicts gradient_checkpointing: {(on ? "true" : "false")}; give one of the two");
         if (config.MaxSteps <= 0 && config.NumTrainEpochs <= 0)
             reader.Problem("num_train_epochs", "set num_train_epochs > 0 or max_steps > 0");
     }

@@ -76,7 +76,12 @@ public static class TrainKeys
         K.Float("weight_decay", 0, "AdamW decoupled weight decay", (c, v) => c with { WeightDecay = v }, min: 0),
         K.Float("max_grad_norm", 1.0, "global gradient-norm clipping (0: off)", (c, v) => c with { MaxGradNorm = v },
             min: 0),
-        K.Bool("gradient_checkpointing", false, "recompute layer activations in backward to save memory",
+        K.Bool("disable_gradient_checkpointing", false,
+            "LLaMA-Factory's switch: true keeps every activation (faster, more memory)",
+            (c, v) => c with { GradientCheckpointing = !v }),
+        K.Bool("gradient_checkpointing", c => c.GradientCheckpointing, "true",
+            "recompute layer activations in backward to save memory (on unless disable_gradient_checkpointing, " +
+            "as in LLaMA-Factory; off trains ~1.3x faster on CPU)",
             (c, v) => c with { GradientCheckpointing = v }),
         K.Bool("bf16", false, "keep weights and activations in bfloat16", (c, v) => c with { Bf16 = v }),
         K.Int("seed", 42, "seed for data order, initialisation and dropout", (c, v) => c with { Seed = v }),

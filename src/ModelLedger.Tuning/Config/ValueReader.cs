@@ -52,11 +52,20 @@ internal sealed class ValueReader(RawConfig raw)
     public bool Bool(string key, bool fallback)
     {
         if (Get(key) is not string text) return fallback;
-        if (text.ToLowerInvariant() is "true" or "yes" or "1") return true;
-        if (text.ToLowerInvariant() is "false" or "no" or "0") return false;
+        if (ParseBool(text) is bool value) return value;
         Problem(key, $"must be true or false (got {text})");
         return fallback;
     }
+
+    /// <summary>The key's value as a bool; null when absent or not a bool (<see cref="Bool"/> reports that).</summary>
+    public bool? BoolIfGiven(string key) => Get(key) is string text ? ParseBool(text) : null;
+
+    private static bool? ParseBool(string text) => text.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "1" => true,
+        "false" or "no" or "0" => false,
+        _ => null,
+    };
 
     public T Enum<T>(string key, T fallback) where T : struct, Enum
     {

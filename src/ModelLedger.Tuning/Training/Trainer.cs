@@ -157,8 +157,8 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
             throw new UserError($"out of memory at step {run.Step + 1} ({e.Message.Split('\n')[0]}); saved {saved}",
                 field: "per_device_train_batch_size",
                 hint: "lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective " +
-                      "batch), lower cutoff_len, set gradient_checkpointing: true, or quantization_bit: 4 for LoRA; " +
-                      "then resume_from_checkpoint: latest");
+                      "batch), lower cutoff_len" + (config.GradientCheckpointing ? "" : ", set gradient_checkpointing: true") +
+                      ", or quantization_bit: 4 for LoRA; then resume_from_checkpoint: latest");
         }
         if (config.MaxGradNorm > 0)
             nn.utils.clip_grad_norm_(model.Trainable.Select(p => p.Param).ToList(), config.MaxGradNorm);
@@ -243,7 +243,7 @@ internal sealed class Trainer(TunableModel model, TrainingData data, TrainConfig
         using var scope = NewDisposeScope();
         var batch = Batch.From(rows, model.Model.Tokenizer.PadId ?? 0, model.Model.Network.Device);
         var loss = Loss(batch, summed: true).Over(items);
-        loss.backward();
+        Backward.Run(loss);   // a failure inside a custom backward surfaces here (out of memory included)
         return (loss.item<float>(), batch.Tokens);
     }
 

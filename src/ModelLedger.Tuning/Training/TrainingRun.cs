@@ -164,12 +164,16 @@ public static class TrainingRun
     }
 
     /// <summary>Weights as stored + trainable copies for gradients and two AdamW moments + activations and logits for
-    /// one micro-batch (a rough upper bound for fp32 on CPU).</summary>
+    /// one micro-batch (a rough upper bound for fp32 on CPU). With checkpointing every layer keeps only its input, and
+    /// one layer's activations live at a time, during its recompute.</summary>
     private static long MemoryEstimate(TunableModel model, TrainConfig config, TrainingData data)
     {
         var c = model.Model.Config;
         long tokens = (long)config.PerDeviceTrainBatchSize * data.Train.Max(s => s.Length);
-        long activations = tokens * c.NumHiddenLayers * (long)(c.HiddenSize * 10 + c.IntermediateSize * 3) * 4;
+        long layer = tokens * (long)(c.HiddenSize * 10 + c.IntermediateSize * 3) * 4;
+        long activations = config.GradientCheckpointing
+            ? tokens * c.NumHiddenLayers * (long)c.HiddenSize * 4 + layer
+            : layer * c.NumHiddenLayers;
         long logits = tokens * c.VocabSize * 4 * 3;
         return model.StoredWeightBytes() + model.TrainableCount * 4 * 3 + activations + logits;
     }

@@ -49,6 +49,22 @@ public sealed class TrainKeysTests : IDisposable
         Assert.Equal("all", c.LoraTarget);
         Assert.False(c.Attribution);
         Assert.True(Parse(Minimal + "attribution: true\n").Attribution);
+        Assert.True(c.GradientCheckpointing);   // LLaMA-Factory: on unless disable_gradient_checkpointing
+    }
+
+    [Fact]
+    public void GradientCheckpointing_TakesEitherSpelling_AndRefusesAContradiction()
+    {
+        Assert.False(Parse(Minimal + "disable_gradient_checkpointing: true\n").GradientCheckpointing);
+        Assert.False(Parse(Minimal + "gradient_checkpointing: false\n").GradientCheckpointing);
+        Assert.True(Parse(Minimal + "gradient_checkpointing: true\ndisable_gradient_checkpointing: false\n")
+            .GradientCheckpointing);
+        Assert.False(Parse(Minimal + "gradient_checkpointing: false\ndisable_gradient_checkpointing: true\n")
+            .GradientCheckpointing);
+        var error = Assert.Throws<UserError>(() =>
+            Parse(Minimal + "gradient_checkpointing: true\ndisable_gradient_checkpointing: true\n"));
+        Assert.Contains("train.yaml:5: disable_gradient_checkpointing: contradicts gradient_checkpointing: true",
+            error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

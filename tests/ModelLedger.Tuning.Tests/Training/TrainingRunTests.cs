@@ -63,6 +63,29 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(config.OutputDir, output)));
     }
 
+    /// <summary>Checkpointing is on by default (LLaMA-Factory's default); the reference is the same run with every
+    /// activation kept, a different path through autograd. Freeze tuning's frozen lower layers run without a graph
+    /// either way.</summary>
+    [Theory]
+    [InlineData(FinetuningType.Lora, "", "1.0e-2")]
+    [InlineData(FinetuningType.Lora, "quantization_bit: 4", "1.0e-2")]
+    [InlineData(FinetuningType.Full, "", "2.0e-3")]
+    [InlineData(FinetuningType.Freeze, "freeze_trainable_layers: 1", "2.0e-3")]
+    [InlineData(FinetuningType.Ptuning, "pre_seq_len: 8", "2.0e-1")]
+    public void Checkpointing_LeavesEachMethodsLossCurve(FinetuningType type, string extra, string lr)
+    {
+        var checkpointed = Config($"gc-{type}-{extra.Length}", type, extra, lr) with { MaxSteps = 3 };
+        var kept = Config($"kept-{type}-{extra.Length}", type, extra + "\ndisable_gradient_checkpointing: true", lr)
+            with { MaxSteps = 3 };
+        Assert.True(checkpointed.GradientCheckpointing);
+        Assert.False(kept.GradientCheckpointing);
+        TrainingRun.Execute(checkpointed, _ => { }, CancellationToken.None);
+        TrainingRun.Execute(kept, _ => { }, CancellationToken.None);
+        var (a, b) = (Losses(checkpointed.OutputDir), Losses(kept.OutputDir));
+        Assert.Equal(3, a.Count);
+        for (int i = 0; i < a.Count; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 * b[i], $"step {i + 1}: {a[i]} vs {b[i]}");
+    }
+
     [Fact]
     public void Bf16Lora_TrainsFloat32Adapters()
     {
@@ -213,7 +236,8 @@ public sealed class TrainingRunTests : IDisposable
     [Fact]
     public void OutOfMemory_SavesTheLastStepAndNamesTheKnobs()
     {
-        var config = Config("oom") with { GradientAccumulationSteps = 2 };
+        // with every activation kept, so that the hint may name checkpointing (it is on by default)
+        var config = Config("oom", extra: "disable_gradient_checkpointing: true") with { GradientAccumulationSteps = 2 };
         // micro-batch 5 is the second half of step 3: steps 1 and 2 completed
         var error = Assert.Throws<UserError>(() => TrainingRun.Execute(config, _ => { }, CancellationToken.None, null, false, failAtMicroBatch: 5));
         Assert.Contains("out of memory at step 3", error.Message, StringComparison.Ordinal);

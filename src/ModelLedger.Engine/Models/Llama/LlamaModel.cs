@@ -243,18 +243,31 @@ internal sealed class LlamaBackbone : Module<Tensor, LayerContext, Tensor>
     {
         var h = EmbedTokens.call(ids);
         bool checkpoint = GradientCheckpointing && training && is_grad_enabled();
-        // A checkpointed block only takes part in backward if its input needs a gradient; with frozen embeddings
-        // (LoRA, prefix) the embedding output does not, so mark it (as HF's enable_input_require_grads does).
-        if (checkpoint && !h.requires_grad) h = h.detach().requires_grad_(true);
         for (int i = 0; i < Layers.Count; i++)
         {
             var layer = Layers[i];   // the block runs again in backward, after the loop: capture the layer, not i
-            h = !checkpoint ? layer.call(h, ctx) : ctx.Prefix is null
+            if (!h.requires_grad && ctx.Prefix is null && is_grad_enabled() && !Trains(layer))
+            {
+                // frozen, and nothing below it trains (freeze tuning's lower layers): backward never reaches it
+                using (no_grad()) h = layer.call(h, ctx);
+                continue;
+            }
+            if (!checkpoint)
+            {
+                h = layer.call(h, ctx);
+                continue;
+            }
+            // A checkpointed block only takes part in backward if its input needs a gradient; with frozen embeddings
+            // (LoRA, prefix) the embedding output does not, so mark it (as HF's enable_input_require_grads does).
+            if (!h.requires_grad) h = h.detach().requires_grad_(true);
+            h = ctx.Prefix is null
                 ? Models.GradientCheckpoint.Run(h, x => layer.call(x, ctx))
                 : CheckpointedWithPrefix(layer, i, h, ctx);
         }
         return _norm.call(h);
     }
+
+    private static bool Trains(DecoderLayer layer) => layer.parameters().Any(p => p.requires_grad);
 
     /// <summary>A checkpointed layer whose prefix keys and values go in as the block's inputs (see there).</summary>
     private static Tensor CheckpointedWithPrefix(DecoderLayer layer, int index, Tensor h, LayerContext ctx)

@@ -81,7 +81,7 @@ public static class TrainKeys
             (c, v) => c with { GradientCheckpointing = !v }),
         K.Bool("gradient_checkpointing", c => c.GradientCheckpointing, "true",
             "recompute layer activations in backward to save memory (on unless disable_gradient_checkpointing, " +
-            "as in LLaMA-Factory; off trains ~1.3x faster on CPU)",
+            "as in LLaMA-Factory; off trains ~1.4x faster on CPU)",
             (c, v) => c with { GradientCheckpointing = v }),
         K.Bool("bf16", false, "keep weights and activations in bfloat16", (c, v) => c with { Bf16 = v }),
         K.Int("seed", 42, "seed for data order, initialisation and dropout", (c, v) => c with { Seed = v }),

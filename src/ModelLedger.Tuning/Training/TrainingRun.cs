@@ -78,7 +78,8 @@ public static class TrainingRun
         log($"method: {config.FinetuningType.ToString().ToLowerInvariant()}{(config.QuantizationBit is int b ? $" on a {b}-bit base" : "")}; " +
             $"trainable {tunable.TrainableCount:N0} of {tunable.TotalCount:N0} parameters ({100.0 * tunable.TrainableCount / tunable.TotalCount:F2}%)");
         log($"train {data.Train.Count} sequences (longest {data.Train.Max(s => s.Length)} tokens), validation {data.Validation.Count}; " +
-            $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB");
+            $"estimated peak memory {MemoryEstimate(tunable, config, data) / 1048576.0:F0} MiB " +
+            (config.GradientCheckpointing ? "(gradient checkpointing on)" : "(gradient checkpointing off)"));
         PrepareOutputDir(config);   // everything above is checked: only now may an existing folder be emptied
         callbacks.Phase?.Invoke("training");
         var trainer = new Trainer(tunable, data, config, log)

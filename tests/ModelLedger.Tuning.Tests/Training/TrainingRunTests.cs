@@ -79,8 +79,11 @@ public sealed class TrainingRunTests : IDisposable
             with { MaxSteps = 3 };
         Assert.True(checkpointed.GradientCheckpointing);
         Assert.False(kept.GradientCheckpointing);
-        TrainingRun.Execute(checkpointed, _ => { }, CancellationToken.None);
-        TrainingRun.Execute(kept, _ => { }, CancellationToken.None);
+        var (checkpointedLog, keptLog) = (new List<string>(), new List<string>());
+        TrainingRun.Execute(checkpointed, checkpointedLog.Add, CancellationToken.None);
+        TrainingRun.Execute(kept, keptLog.Add, CancellationToken.None);
+        Assert.Contains(checkpointedLog, l => l.EndsWith("(gradient checkpointing on)", StringComparison.Ordinal));
+        Assert.Contains(keptLog, l => l.EndsWith("(gradient checkpointing off)", StringComparison.Ordinal));
         var (a, b) = (Losses(checkpointed.OutputDir), Losses(kept.OutputDir));
         Assert.Equal(3, a.Count);
         for (int i = 0; i < a.Count; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 * b[i], $"step {i + 1}: {a[i]} vs {b[i]}");

@@ -14,47 +14,55 @@ internal static unsafe class FourBitDecode
     /// <summary>Below this many values one thread is faster than handing work to the pool.</summary>
     private const long ParallelFrom = 1 << 16;
 
-    public static bool Applies(Tensor codes, Tensor absmax) =>
-        codes.device_type == TorchSharp.DeviceType.CPU && codes.dtype == ScalarType.Byte && codes.is_contiguous()
-        && absmax.device_type == TorchSharp.DeviceType.CPU && absmax.dtype == ScalarType.Float32;
+    public static bool Applies(Tensor codes, BlockScales scales) =>
+        OnCpu(codes, ScalarType.Byte) && codes.is_contiguous() && (scales.Double is { } d
+            ? OnCpu(d.Codes, ScalarType.Byte) && d.Codes.is_contiguous() && OnCpu(d.Map, ScalarType.Float32)
+              && d.Map.is_contiguous() && d.Map.numel() == 256 && OnCpu(d.GroupScales, ScalarType.Float32)
+              && d.GroupScales.is_contiguous() && d.GroupSize > 0
+            : OnCpu(scales.Absmax!, ScalarType.Float32));
 
-    public static bool Applies(Tensor codes, DoubleQuantized scales) =>
-        Applies(codes, scales.Map) && Applies(scales.Codes, scales.GroupScales) && scales.Map.numel() == 256
-        && scales.Map.is_contiguous() && scales.GroupScales.is_contiguous() && scales.GroupSize > 0;
+    private static bool OnCpu(Tensor t, ScalarType type) =>
+        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == type;
 
     /// <param name="codes">uint8 [ceil(numel / 2)], contiguous, on the CPU.</param>
-    /// <param name="absmax">fp32 [blocks]: the scale of each block of <paramref name="blockSize"/> values.</param>
+    /// <param name="scales">The scale of each block of <paramref name="blockSize"/> values.</param>
     /// <param name="codebook">The 16 values a code stands for.</param>
     /// <param name="shape">The result's shape; its element count is the number of values decoded.</param>
-    public static Tensor Decode(Tensor codes, Tensor absmax, float[] codebook, int blockSize, long[] shape) =>
-        DecodeInto(empty(shape, ScalarType.Float32), codes, new Scales(absmax), codebook, blockSize);
-
-    /// <summary>As <see cref="Decode(Tensor, Tensor, float[], int, long[])"/>, each block's absmax decoded from its
-    /// 8 bits in the same pass (no absmax tensor per call: it took libtorch four operations and a third of a 110M
-    /// QLoRA step's decode time).</summary>
-    public static Tensor Decode(Tensor codes, DoubleQuantized scales, float[] codebook, int blockSize, long[] shape)
-        => DecodeInto(empty(shape, ScalarType.Float32), codes, new Scales(scales), codebook, blockSize);
+    public static Tensor Decode(Tensor codes, BlockScales scales, float[] codebook, int blockSize, long[] shape) =>
+        DecodeInto(empty(shape, ScalarType.Float32), codes, scales, codebook, blockSize);
 
     /// <summary>Block absmax constants stored as bitsandbytes' double quantization stores them:
     /// absmax[b] = Map[Codes[b]] · GroupScales[b / GroupSize] + Mean, each step rounded to fp32 in that order (as
-    /// libtorch's index_select, mul and add compute it).</summary>
+    /// libtorch's index_select, mul and add compute it). Decoded in the same pass as the weights: an absmax tensor
+    /// per call took libtorch four operations and a third of a 110M QLoRA step's decode time.</summary>
     /// <param name="Codes">uint8 [blocks], indices into <paramref name="Map"/>.</param>
     /// <param name="Map">fp32 [256].</param>
     /// <param name="GroupScales">fp32 [ceil(blocks / GroupSize)].</param>
     public sealed record DoubleQuantized(Tensor Codes, Tensor Map, Tensor GroupScales, int GroupSize, float Mean);
+
+    /// <summary>The scale of every block: fp32 absmax [blocks], or double-quantized (tensors kept alive by the
+    /// caller).</summary>
+    public readonly record struct BlockScales(Tensor? Absmax, DoubleQuantized? Double)
+    {
+        public BlockScales(Tensor absmax) : this(absmax, null) { }
+        public BlockScales(DoubleQuantized scales) : this(null, scales) { }
+
+        internal long Count => Absmax?.numel() ?? Math.Min(Double!.Codes.numel(),
+            Double.GroupScales.numel() * Double.GroupSize);
+
+        internal BlockScale Pointers(Tensor? contiguousAbsmax) => Double is { } d
+            ? new BlockScale(null, TensorData.Pointer<byte>(d.Codes), TensorData.Pointer<float>(d.Map),
+                TensorData.Pointer<float>(d.GroupScales), d.GroupSize, d.Mean)
+            : new BlockScale(TensorData.Pointer<float>(contiguousAbsmax!), null, null, null, 1, 0);
+    }
 
     /// <summary>As <see cref="Decode"/>, into this thread's one decode buffer (grown to the largest weight it has
     /// held): valid until the next call on this thread, whatever its shape. Training decodes every quantized
     /// projection into it in turn instead of allocating (and fragmenting the heap with) a fresh full-precision weight
     /// per layer per pass; one buffer rather than one per shape keeps a model's three projection shapes from holding
     /// three (28 MiB over the two threads of a 110M step instead of 12).</summary>
-    public static Tensor DecodeToScratch(Tensor codes, Tensor absmax, float[] codebook, int blockSize, long[] shape)
-        => DecodeToScratch(codes, new Scales(absmax), codebook, blockSize, shape);
-
-    public static Tensor DecodeToScratch(Tensor codes, DoubleQuantized scales, float[] codebook, int blockSize,
-        long[] shape) => DecodeToScratch(codes, new Scales(scales), codebook, blockSize, shape);
-
-    private static Tensor DecodeToScratch(Tensor codes, Scales scales, float[] codebook, int blockSize, long[] shape)
+    public static Tensor DecodeToScratch(Tensor codes, BlockScales scales, float[] codebook, int blockSize,
+        long[] shape)
     {
         long numel = shape.Aggregate(1L, (a, b) => a * b);
         if (t_scratch is null || t_scratch.numel() < numel)
@@ -68,24 +76,8 @@ internal static unsafe class FourBitDecode
 
     [ThreadStatic] private static Tensor? t_scratch;
 
-    /// <summary>Either fp32 absmax per block or the double-quantized parts (tensors kept alive by the caller).
-    /// </summary>
-    private readonly record struct Scales(Tensor? Absmax, DoubleQuantized? Double)
-    {
-        public Scales(Tensor absmax) : this(absmax, null) { }
-        public Scales(DoubleQuantized scales) : this(null, scales) { }
-
-        public long Count => Absmax?.numel() ?? Math.Min(Double!.Codes.numel(),
-            Double.GroupScales.numel() * Double.GroupSize);
-
-        public BlockScale Pointers(Tensor? contiguousAbsmax) => Double is { } d
-            ? new BlockScale(null, TensorData.Pointer<byte>(d.Codes), TensorData.Pointer<float>(d.Map),
-                TensorData.Pointer<float>(d.GroupScales), d.GroupSize, d.Mean)
-            : new BlockScale(TensorData.Pointer<float>(contiguousAbsmax!), null, null, null, 1, 0);
-    }
-
     /// <summary>The scale of block b, read from fp32 or decoded from its 8-bit code.</summary>
-    private readonly struct BlockScale(float* absmax, byte* codes, float* map, float* groupScales, int groupSize,
+    internal readonly struct BlockScale(float* absmax, byte* codes, float* map, float* groupScales, int groupSize,
         float mean)
     {
         public float this[long b]
@@ -99,7 +91,8 @@ internal static unsafe class FourBitDecode
         }
     }
 
-    private static Tensor DecodeInto(Tensor result, Tensor codes, Scales scales, float[] codebook, int blockSize)
+    private static Tensor DecodeInto(Tensor result, Tensor codes, BlockScales scales, float[] codebook,
+        int blockSize)
     {
         var shape = result.shape;
         if (codebook.Length != 16 || blockSize % 2 != 0) throw new ArgumentException("16 codes, even block size");

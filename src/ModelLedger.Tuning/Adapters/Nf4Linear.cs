@@ -123,22 +123,13 @@ internal sealed class Nf4Linear : Module<Tensor, Tensor>, IFrozenLinear
     private Tensor Decode(bool scratch)
     {
         using var scope = NewDisposeScope();
+        var scales = _absmax is not null ? new FourBitDecode.BlockScales(_absmax)
+            : new FourBitDecode.BlockScales(new FourBitDecode.DoubleQuantized(_absmaxCodes!, _absmaxMap!,
+                _absmaxScales!, AbsmaxBlockSize, (float)_absmaxMean));
+        if (!FourBitDecode.Applies(_codes, scales)) return DequantizeWithTorch(Absmax()).MoveToOuterDisposeScope();
         long[] shape = [OutFeatures, InFeatures];
-        Tensor decoded;
-        if (_absmax is null)
-        {
-            var scales = new FourBitDecode.DoubleQuantized(_absmaxCodes!, _absmaxMap!, _absmaxScales!,
-                AbsmaxBlockSize, (float)_absmaxMean);
-            if (!FourBitDecode.Applies(_codes, scales)) return DequantizeWithTorch(Absmax()).MoveToOuterDisposeScope();
-            decoded = scratch ? FourBitDecode.DecodeToScratch(_codes, scales, _codebookValues, BlockSize, shape)
-                : FourBitDecode.Decode(_codes, scales, _codebookValues, BlockSize, shape);
-        }
-        else
-        {
-            if (!FourBitDecode.Applies(_codes, _absmax)) return DequantizeWithTorch(_absmax).MoveToOuterDisposeScope();
-            decoded = scratch ? FourBitDecode.DecodeToScratch(_codes, _absmax, _codebookValues, BlockSize, shape)
-                : FourBitDecode.Decode(_codes, _absmax, _codebookValues, BlockSize, shape);
-        }
+        var decoded = scratch ? FourBitDecode.DecodeToScratch(_codes, scales, _codebookValues, BlockSize, shape)
+            : FourBitDecode.Decode(_codes, scales, _codebookValues, BlockSize, shape);
         return decoded.to(_computeType).MoveToOuterDisposeScope();
     }
 

@@ -42,13 +42,19 @@ public sealed class TrainingRunTests : IDisposable
     private static List<double> Losses(string outputDir) => File.ReadAllLines(Path.Combine(outputDir, "trainer_log.jsonl"))
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToList();
 
+    /// <summary>Every method with its extra keys and a learning rate at which a few steps show it learning.</summary>
+    public static TheoryData<FinetuningType, string, string> Methods { get; } = new()
+    {
+        { FinetuningType.Lora, "", "1.0e-2" },
+        { FinetuningType.Lora, "quantization_bit: 4", "1.0e-2" },
+        { FinetuningType.Lora, "quantization_bit: 8", "1.0e-2" },
+        { FinetuningType.Full, "", "2.0e-3" },
+        { FinetuningType.Freeze, "freeze_trainable_layers: 1", "2.0e-3" },
+        { FinetuningType.Ptuning, "pre_seq_len: 8", "2.0e-1" },
+    };
+
     [Theory]
-    [InlineData(FinetuningType.Lora, "", "1.0e-2")]
-    [InlineData(FinetuningType.Lora, "quantization_bit: 4", "1.0e-2")]
-    [InlineData(FinetuningType.Lora, "quantization_bit: 8", "1.0e-2")]
-    [InlineData(FinetuningType.Full, "", "2.0e-3")]
-    [InlineData(FinetuningType.Freeze, "freeze_trainable_layers: 1", "2.0e-3")]
-    [InlineData(FinetuningType.Ptuning, "pre_seq_len: 8", "2.0e-1")]
+    [MemberData(nameof(Methods))]
     public void EachMethod_LowersTheLoss(FinetuningType type, string extra, string lr)
     {
         var config = Config($"run-{type}-{extra.Length}", type, extra, lr);
@@ -67,11 +73,7 @@ public sealed class TrainingRunTests : IDisposable
     /// activation kept, a different path through autograd. Freeze tuning's frozen lower layers run without a graph
     /// either way.</summary>
     [Theory]
-    [InlineData(FinetuningType.Lora, "", "1.0e-2")]
-    [InlineData(FinetuningType.Lora, "quantization_bit: 4", "1.0e-2")]
-    [InlineData(FinetuningType.Full, "", "2.0e-3")]
-    [InlineData(FinetuningType.Freeze, "freeze_trainable_layers: 1", "2.0e-3")]
-    [InlineData(FinetuningType.Ptuning, "pre_seq_len: 8", "2.0e-1")]
+    [MemberData(nameof(Methods))]
     public void Checkpointing_LeavesEachMethodsLossCurve(FinetuningType type, string extra, string lr)
     {
         var checkpointed = Config($"gc-{type}-{extra.Length}", type, extra, lr) with { MaxSteps = 3 };
